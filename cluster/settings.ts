@@ -1,0 +1,109 @@
+// The stack's topology, read once from the environment: which worker ports, where HAProxy listens,
+// which database it fronts (the embedded MariaDB unless MYSQL_HOST is set), and where state lives.
+// Everything in cluster/ and the test support takes a StackSettings instead of reading process.env.
+import path from 'node:path';
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+export interface StackSettings {
+  /** One Koa worker per port. */
+  workerPorts: number[];
+  workerHost: string;
+  haproxyHost: string;
+  /** The MySQL listener the workers connect to (the reference's 127.0.0.1:5555). */
+  haproxyPort: number;
+  /** HAProxy's stats page and Prometheus exporter. */
+  haproxyStatsPort: number;
+  /** The reference's `server mysql1 ... maxconn 10`. */
+  haproxyServerMaxconn: number;
+  /** True when no MYSQL_HOST is set: the stack runs its own mariadbd. */
+  embeddedDb: boolean;
+  mysqlHost: string;
+  mysqlPort: number;
+  /** Administrative account used for migrations (embedded: passwordless root over the socket). */
+  mysqlAdminUser: string;
+  mysqlAdminPassword: string;
+  appUser: string;
+  appPassword: string;
+  /** Host part of the app and check users' accounts. */
+  appUserHost: string;
+  checkUser: string;
+  /** Least-privilege account for prometheus-mysqld-exporter. */
+  exporterUser: string;
+  exporterPassword: string;
+  /** Git-ignored folder for the embedded datadir, logs, rendered configs, Prometheus data. */
+  stateDir: string;
+  monitoring: boolean;
+  prometheusPort: number;
+  mysqldExporterPort: number;
+  /** Prefix of every pm2 app name, so two stacks (e.g. a test's) never collide. */
+  appPrefix: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) {
+    problems.push(`${name} must be a whole number, got "${raw}".`);
+    return fallback;
+  }
+  return Number(raw.trim());
+}
+
+function port(env: Env, name: string, fallback: number, problems: string[]): number {
+  const value = int(env, name, fallback, problems);
+  if (value < 1 || value > 65535) problems.push(`${name} must be a TCP port between 1 and 65535, got ${value}.`);
+  return value;
+}
+
+export function parsePortList(raw: string, name: string, problems: string[]): number[] {
+  const parts = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const ports: number[] = [];
+  for (const part of parts) {
+    const value = /^\d+$/.test(part) ? Number(part) : NaN;
+    if (!(value >= 1 && value <= 65535)) {
+      problems.push(`${name} must be a comma-separated list of TCP ports, got "${part}".`);
+    } else if (ports.includes(value)) {
+      problems.push(`${name} lists port ${value} twice.`);
+    } else {
+      ports.push(value);
+    }
+  }
+  if (parts.length === 0) problems.push(`${name} must list at least one port.`);
+  return ports;
+}
+
+/** Reads the stack's settings; throws one Error listing every problem at once. */
+export function loadStackSettings(env: Env = process.env): StackSettings {
+  const problems: string[] = [];
+  const embeddedDb = !env.MYSQL_HOST;
+  const settings: StackSettings = {
+    workerPorts: parsePortList(env.WORKER_PORTS ?? '8000,8001', 'WORKER_PORTS', problems),
+    workerHost: env.WORKER_HOST || '127.0.0.1',
+    haproxyHost: env.HAPROXY_HOST || '127.0.0.1',
+    haproxyPort: port(env, 'HAPROXY_PORT', 5555, problems),
+    haproxyStatsPort: port(env, 'HAPROXY_STATS_PORT', 8404, problems),
+    haproxyServerMaxconn: int(env, 'HAPROXY_SERVER_MAXCONN', 10, problems),
+    embeddedDb,
+    mysqlHost: env.MYSQL_HOST || '127.0.0.1',
+    mysqlPort: port(env, 'MYSQL_PORT', embeddedDb ? 3307 : 3306, problems),
+    mysqlAdminUser: env.MYSQL_ADMIN_USER || 'root',
+    mysqlAdminPassword: env.MYSQL_ADMIN_PASSWORD ?? '',
+    appUser: env.DB_USER || 'haproxy_user',
+    appPassword: env.DB_PASSWORD ?? 'tester',
+    appUserHost: env.DB_USER_HOST || '%',
+    checkUser: env.DB_CHECK_USER || 'haproxy_check',
+    exporterUser: env.DB_EXPORTER_USER || 'mysqld_exporter',
+    exporterPassword: env.DB_EXPORTER_PASSWORD ?? 'exporter',
+    stateDir: path.resolve(PROJECT_ROOT, env.STACK_DIR || '.stack'),
+    monitoring: env.MONITORING === '1' || env.MONITORING === 'true',
+    prometheusPort: port(env, 'PROMETHEUS_PORT', 9090, problems),
+    mysqldExporterPort: port(env, 'MYSQLD_EXPORTER_PORT', 9104, problems),
+    appPrefix: env.STACK_NAME || 'kh',
+  };
+  if (settings.haproxyServerMaxconn < 1) problems.push('HAPROXY_SERVER_MAXCONN must be at least 1.');
+  if (problems.length > 0) throw new Error(`Invalid stack configuration:\n  - ${problems.join('\n  - ')}`);
+  return settings;
+}
