@@ -1,0 +1,44 @@
+// Builds the Koa app from its dependencies. No listen(), no process.env: main.ts does both.
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { Registry } from 'prom-client';
+import type { Db } from './db/db';
+import { errorMiddleware, type Logger } from './http/error-middleware';
+import { requestIdMiddleware } from './http/request-id';
+import { httpMetricsMiddleware } from './metrics/http-metrics';
+import { healthRoutes } from './routes/health';
+import { metricsRoutes } from './routes/metrics';
+import { rootRoutes } from './routes/root';
+import { sleepRoutes } from './routes/sleep';
+import { todoRoutes } from './routes/todos';
+import { TodoRepository } from './todos/repository';
+
+export interface AppDeps {
+  db: Db;
+  registry: Registry;
+  log: Logger;
+  sleepMaxSeconds: number;
+  bodyLimitBytes: number;
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  // Errors are answered by errorMiddleware; Koa's own default handler would print them a second time.
+  app.silent = true;
+  app.use(httpMetricsMiddleware(deps.registry));
+  app.use(requestIdMiddleware());
+  app.use(errorMiddleware(deps.log));
+  // One root router, so 405 (with Allow) is decided over every route at once.
+  const root = new Router();
+  const routers = [
+    rootRoutes(),
+    healthRoutes(deps.db),
+    metricsRoutes(deps.registry),
+    todoRoutes(new TodoRepository(deps.db)),
+    sleepRoutes(deps.db, deps.sleepMaxSeconds),
+  ];
+  for (const router of routers) root.use(router.routes());
+  app.use(root.routes());
+  app.use(root.allowedMethods());
+  return app;
+}

@@ -1,0 +1,82 @@
+// The worker's configuration: the only reader of process.env in server/. Every problem is reported at
+// once, so a misconfigured worker fails at boot with the whole list instead of one error at a time.
+
+export interface WorkerConfig {
+  port: number;
+  host: string;
+  /** The pm2 app name; every metric carries it as the `worker` label. */
+  workerName: string;
+  db: {
+    host: string;
+    port: number;
+    user: string;
+    password: string;
+    database: string;
+    poolSize: number;
+    queueLimit: number;
+    acquireTimeoutMs: number;
+    connectTimeoutMs: number;
+    queryTimeoutMs: number;
+  };
+  sleepMaxSeconds: number;
+  /** Largest JSON request body accepted, in bytes. */
+  bodyLimitBytes: number;
+  shutdownTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  string(name: string, fallback: string): string {
+    const value = this.env[name];
+    return value === undefined || value === '' ? fallback : value;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+    if (!(value >= min && value <= max)) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}".`);
+      return fallback;
+    }
+    return value;
+  }
+}
+
+export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+  const read = new Reader(env);
+  const port = read.int('PORT', 8000, 1, 65535);
+  const sleepMaxSeconds = read.int('SLEEP_MAX_SECONDS', 60, 0, 3600);
+  const config: WorkerConfig = {
+    port,
+    host: read.string('WORKER_HOST', '127.0.0.1'),
+    workerName: read.string('WORKER_NAME', `worker-${port}`),
+    db: {
+      host: read.string('HAPROXY_HOST', '127.0.0.1'),
+      port: read.int('HAPROXY_PORT', 5555, 1, 65535),
+      user: read.string('DB_USER', 'haproxy_user'),
+      password: env.DB_PASSWORD ?? 'tester',
+      database: read.string('DB_NAME', 'test'),
+      poolSize: read.int('DB_POOL_SIZE', 1, 1, 100),
+      queueLimit: read.int('DB_QUEUE_LIMIT', 50, 0, 100_000),
+      acquireTimeoutMs: read.int('DB_ACQUIRE_TIMEOUT_MS', 10_000, 1, 600_000),
+      connectTimeoutMs: read.int('DB_CONNECT_TIMEOUT_MS', 3_000, 1, 600_000),
+      // Long enough for the longest permitted /sleep, so only a genuinely stuck statement times out.
+      queryTimeoutMs: read.int('DB_QUERY_TIMEOUT_MS', (sleepMaxSeconds + 5) * 1000, 1, 3_600_000),
+    },
+    sleepMaxSeconds,
+    bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 64, 10 * 1024 * 1024),
+    shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+  };
+  if (config.db.queryTimeoutMs <= sleepMaxSeconds * 1000) {
+    read.problems.push(`DB_QUERY_TIMEOUT_MS (${config.db.queryTimeoutMs}) must exceed SLEEP_MAX_SECONDS (${sleepMaxSeconds}) in ms, or the longest /sleep always times out.`);
+  }
+  if (read.problems.length > 0) {
+    throw new Error(`Invalid worker configuration:\n  - ${read.problems.join('\n  - ')}`);
+  }
+  return config;
+}

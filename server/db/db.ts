@@ -1,0 +1,90 @@
+// Named queries over the pool. Every statement is sent as a server-side prepared statement (`execute`),
+// so values never become part of the SQL text. Each run is timed and reported under its name, and a
+// statement that runs past its timeout has its connection closed, so one stuck query cannot hold the
+// worker's only connection forever.
+import type { DbPool, Lease } from './pool';
+import type { DbObserver, QueryOutcome } from './observer';
+import { driverErrorCode, isConnectionError, QueryTimeoutError } from './errors';
+import { GateRejectedError } from './gate';
+
+export type SqlValue = string | number | null;
+
+export interface QueryOptions {
+  /** Safe to run twice: a read. Retried once on a fresh connection when the old one turns out dead. */
+  idempotent?: boolean;
+  timeoutMs?: number;
+}
+
+export interface WriteResult {
+  affectedRows: number;
+  insertId: number;
+}
+
+export class Db {
+  constructor(
+    private readonly pool: DbPool,
+    private readonly observer: DbObserver,
+    private readonly defaultTimeoutMs: number,
+  ) {}
+
+  get poolStats() {
+    return this.pool.stats();
+  }
+
+  /** Runs one statement and returns its rows (for SELECT) or its result header (for writes). */
+  async query<T>(name: string, sql: string, values: SqlValue[] = [], options: QueryOptions = {}): Promise<T> {
+    const attempts = options.idempotent ? 2 : 1;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.runOnce<T>(name, sql, values, options.timeoutMs ?? this.defaultTimeoutMs);
+      } catch (error) {
+        // A pooled connection that sat idle may have been closed by the proxy or server since its last
+        // use; the first statement on it fails with a connection error. Reads go once more on a new one.
+        if (attempt < attempts && isConnectionError(error) && !(error instanceof QueryTimeoutError)) continue;
+        throw error;
+      }
+    }
+  }
+
+  private async runOnce<T>(name: string, sql: string, values: SqlValue[], timeoutMs: number): Promise<T> {
+    const started = performance.now();
+    let lease: Lease;
+    try {
+      lease = await this.pool.acquire();
+    } catch (error) {
+      // Pool refusals are counted by the pool itself; connect failures are this query's errors.
+      if (!(error instanceof GateRejectedError)) this.finish(name, 'error', started, error);
+      throw error;
+    }
+    // The query's own time starts once it holds the connection; the wait is db_pool_wait_seconds.
+    const queryStarted = performance.now();
+    let destroy = false;
+    try {
+      const result = await this.execute<T>(lease, name, sql, values, timeoutMs);
+      this.finish(name, 'ok', queryStarted);
+      return result;
+    } catch (error) {
+      destroy = error instanceof QueryTimeoutError || isConnectionError(error);
+      this.finish(name, error instanceof QueryTimeoutError ? 'timeout' : 'error', queryStarted, error);
+      throw error;
+    } finally {
+      lease.release(destroy);
+    }
+  }
+
+  private execute<T>(lease: Lease, name: string, sql: string, values: SqlValue[], timeoutMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new QueryTimeoutError(name, timeoutMs)), timeoutMs);
+      lease.connection.execute(sql, values, (error, result) => {
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve(result as T);
+      });
+    });
+  }
+
+  private finish(name: string, outcome: QueryOutcome, started: number, error?: unknown): void {
+    const seconds = (performance.now() - started) / 1000;
+    this.observer.queryFinished(name, outcome, seconds, error === undefined ? undefined : driverErrorCode(error));
+  }
+}

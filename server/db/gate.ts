@@ -1,0 +1,106 @@
+// A counting semaphore with a bounded wait queue and a bounded wait time: the part of the pool that
+// mysql2 lacks (its pool queue has no acquire timeout and no public length). At most `limit` holders at
+// once; when a holder leaves and someone waits, the slot is handed straight to the oldest waiter, so the
+// number of holders never dips in between (which is what event-counting the mysql2 pool gets wrong).
+
+export type RejectReason = 'queue_full' | 'timeout' | 'closed';
+
+export class GateRejectedError extends Error {
+  constructor(readonly reason: RejectReason, message: string) {
+    super(message);
+    this.name = 'GateRejectedError';
+  }
+}
+
+export interface GateOptions {
+  limit: number;
+  /** Waiters allowed at once beyond the holders; one more is refused at once with `queue_full`. */
+  queueLimit: number;
+  /** How long a waiter may wait for a slot before it is refused with `timeout`. */
+  waitTimeoutMs: number;
+}
+
+interface Waiter {
+  grant: () => void;
+  refuse: (error: GateRejectedError) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class Gate {
+  private holders = 0;
+  private readonly waiters: Waiter[] = [];
+  private closed = false;
+
+  constructor(private readonly options: GateOptions) {
+    if (!(options.limit >= 1)) throw new TypeError('Gate limit must be at least 1.');
+    if (!(options.queueLimit >= 0)) throw new TypeError('Gate queueLimit must be 0 or more.');
+    if (!(options.waitTimeoutMs > 0)) throw new TypeError('Gate waitTimeoutMs must be positive.');
+  }
+
+  get holding(): number {
+    return this.holders;
+  }
+
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  get limit(): number {
+    return this.options.limit;
+  }
+
+  /** Resolves once the caller holds a slot; the caller must call `leave()` exactly once afterwards. */
+  enter(): Promise<void> {
+    if (this.closed) return Promise.reject(new GateRejectedError('closed', 'The pool is closed.'));
+    if (this.holders < this.options.limit && this.waiters.length === 0) {
+      this.holders += 1;
+      return Promise.resolve();
+    }
+    if (this.waiters.length >= this.options.queueLimit) {
+      return Promise.reject(new GateRejectedError('queue_full',
+        `The connection pool's wait queue is full (${this.options.queueLimit} waiting).`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        grant: () => {
+          clearTimeout(waiter.timer);
+          resolve();
+        },
+        refuse: (error) => {
+          clearTimeout(waiter.timer);
+          reject(error);
+        },
+        timer: setTimeout(() => {
+          this.remove(waiter);
+          reject(new GateRejectedError('timeout',
+            `No database connection became free within ${this.options.waitTimeoutMs} ms.`));
+        }, this.options.waitTimeoutMs),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Gives the slot back: straight to the oldest waiter if there is one. */
+  leave(): void {
+    if (this.holders <= 0) throw new Error('Gate.leave() called more often than enter().');
+    const next = this.waiters.shift();
+    if (next) {
+      next.grant(); // the slot changes hands; `holders` is unchanged
+    } else {
+      this.holders -= 1;
+    }
+  }
+
+  /** Refuses every waiter and every later enter(); current holders may still leave. */
+  close(): void {
+    this.closed = true;
+    for (const waiter of this.waiters.splice(0)) {
+      waiter.refuse(new GateRejectedError('closed', 'The pool is closing.'));
+    }
+  }
+
+  private remove(waiter: Waiter): void {
+    const index = this.waiters.indexOf(waiter);
+    if (index >= 0) this.waiters.splice(index, 1);
+  }
+}

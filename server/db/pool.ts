@@ -1,0 +1,174 @@
+// The one-connection pool: a mysql2 pool behind a Gate. mysql2 has no acquire timeout and no public
+// stats, so this wrapper keeps its own counters (the pg-pool habit: plain getters for its state) and
+// bounds both the wait queue and the wait time. It never imports prom-client: it reports to a DbObserver.
+import mysql from 'mysql2';
+import { Gate, GateRejectedError } from './gate';
+import type { ConnectionCloseReason, DbObserver } from './observer';
+
+export interface PoolOptions {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  /** Connections at most (DB_POOL_SIZE, 1 by default: the point of this project). */
+  limit: number;
+  queueLimit: number;
+  acquireTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export interface PoolStats {
+  limit: number;
+  /** Connections checked out by a request right now. */
+  used: number;
+  /** Open connections nobody holds. */
+  idle: number;
+  /** Requests that asked for a connection and do not have one yet (queued or connecting). */
+  pending: number;
+  open: number;
+  queueLimit: number;
+  acquireTimeoutMs: number;
+  created: number;
+  closed: Record<ConnectionCloseReason, number>;
+  rejected: { queue_full: number; timeout: number };
+}
+
+type PoolConnection = mysql.PoolConnection & { stream?: NodeJS.EventEmitter };
+
+export class Lease {
+  private done = false;
+
+  constructor(
+    readonly connection: PoolConnection,
+    private readonly onEnd: (lease: Lease, destroy: boolean) => void,
+  ) {}
+
+  /** Gives the connection back to the pool, or closes it when it may be mid-statement or broken. */
+  release(destroy = false): void {
+    if (this.done) return;
+    this.done = true;
+    this.onEnd(this, destroy);
+  }
+}
+
+export class DbPool {
+  private readonly pool: mysql.Pool;
+  private readonly gate: Gate;
+  private leased = 0;
+  private connecting = 0;
+  private openConnections = 0;
+  private created = 0;
+  private readonly closed: Record<ConnectionCloseReason, number> = { error: 0, destroyed: 0, remote: 0, shutdown: 0 };
+  private readonly rejected = { queue_full: 0, timeout: 0 };
+  private readonly destroyedByUs = new WeakSet<object>();
+  private ending = false;
+
+  constructor(private readonly options: PoolOptions, private readonly observer: DbObserver) {
+    this.gate = new Gate({ limit: options.limit, queueLimit: options.queueLimit, waitTimeoutMs: options.acquireTimeoutMs });
+    this.pool = mysql.createPool({
+      host: options.host,
+      port: options.port,
+      user: options.user,
+      password: options.password,
+      database: options.database,
+      charset: 'utf8mb4_unicode_ci',
+      connectionLimit: options.limit,
+      // Keep every connection open while idle, like the reference's pool_recycle=-1: the proxy's and
+      // server's idle timeouts (haproxy.cfg) decide when an idle connection dies, and a dead one is
+      // replaced on next use (see Db's retry of idempotent queries).
+      maxIdle: options.limit,
+      // Our Gate admits at most `limit` callers, so mysql2's own unbounded queue is never used.
+      queueLimit: 0,
+      waitForConnections: true,
+      connectTimeout: options.connectTimeoutMs,
+      enableKeepAlive: true,
+      keepAliveInitialDelay: 30_000,
+    });
+    this.pool.on('connection', (connection) => this.track(connection as PoolConnection));
+  }
+
+  stats(): PoolStats {
+    return {
+      limit: this.options.limit,
+      used: this.leased,
+      idle: Math.max(0, this.openConnections - this.leased),
+      pending: this.gate.waiting + this.connecting,
+      open: this.openConnections,
+      queueLimit: this.options.queueLimit,
+      acquireTimeoutMs: this.options.acquireTimeoutMs,
+      created: this.created,
+      closed: { ...this.closed },
+      rejected: { ...this.rejected },
+    };
+  }
+
+  /** Waits (boundedly) for the connection. Throws GateRejectedError, or the driver's connect error. */
+  async acquire(): Promise<Lease> {
+    const askedAt = performance.now();
+    try {
+      await this.gate.enter();
+    } catch (error) {
+      if (error instanceof GateRejectedError && error.reason !== 'closed') {
+        this.rejected[error.reason] += 1;
+        this.observer.rejected(error.reason);
+      }
+      throw error;
+    }
+    this.connecting += 1;
+    let connection: PoolConnection;
+    try {
+      connection = await new Promise<PoolConnection>((resolve, reject) => {
+        this.pool.getConnection((error, conn) => (error ? reject(error) : resolve(conn as PoolConnection)));
+      });
+    } catch (error) {
+      this.connecting -= 1;
+      this.gate.leave();
+      throw error;
+    }
+    this.connecting -= 1;
+    this.leased += 1;
+    this.observer.acquired((performance.now() - askedAt) / 1000);
+    const leasedAt = performance.now();
+    return new Lease(connection, (lease, destroy) => {
+      if (destroy) {
+        this.destroyedByUs.add(lease.connection);
+        lease.connection.destroy();
+      } else {
+        lease.connection.release();
+      }
+      this.leased -= 1;
+      this.observer.released((performance.now() - leasedAt) / 1000);
+      this.gate.leave();
+    });
+  }
+
+  /** Refuses new work, then closes the connections (after in-flight requests have released them). */
+  async end(): Promise<void> {
+    this.ending = true;
+    this.gate.close();
+    await new Promise<void>((resolve) => this.pool.end(() => resolve()));
+  }
+
+  private track(connection: PoolConnection): void {
+    this.created += 1;
+    this.openConnections += 1;
+    this.observer.connectionCreated();
+    let failed = false;
+    // A fatal error on an idle connection is emitted with nobody waiting for it; this listener keeps it
+    // from becoming an uncaught 'error' event, and remembers it for the close reason.
+    connection.on('error', () => {
+      failed = true;
+    });
+    const socket = connection.stream;
+    if (!socket) return;
+    socket.once('close', () => {
+      this.openConnections -= 1;
+      const reason: ConnectionCloseReason = this.ending ? 'shutdown'
+        : this.destroyedByUs.has(connection) ? 'destroyed'
+          : failed ? 'error' : 'remote';
+      this.closed[reason] += 1;
+      this.observer.connectionClosed(reason);
+    });
+  }
+}

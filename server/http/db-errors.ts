@@ -1,0 +1,20 @@
+// Turns the database layer's failures into what a client can act on: "come back in a second" (503 with
+// Retry-After) when the pool is busy or the path to MySQL is down, "too slow" (504) for a timed-out
+// statement. Other database errors stay unmapped and become a logged, bare 500.
+import { GateRejectedError, QueryTimeoutError, isConnectionError } from '../db/errors';
+import { HttpError, unavailable } from './errors';
+
+export function httpErrorForDb(error: unknown): HttpError | undefined {
+  if (error instanceof GateRejectedError) {
+    if (error.reason === 'queue_full') return unavailable('pool_queue_full', error.message, 1);
+    if (error.reason === 'timeout') return unavailable('pool_timeout', error.message, 1);
+    return unavailable('shutting_down', 'This worker is shutting down.', 1);
+  }
+  if (error instanceof QueryTimeoutError) {
+    return new HttpError(504, 'query_timeout', error.message);
+  }
+  if (isConnectionError(error)) {
+    return unavailable('database_unavailable', 'The database is not reachable through HAProxy right now.', 1);
+  }
+  return undefined;
+}

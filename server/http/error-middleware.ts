@@ -1,0 +1,66 @@
+// The one try/catch of the app: every error becomes a JSON body `{error, message}` with the right status.
+// Operational errors (HttpError, or Koa/router errors marked `expose`) keep their message; anything else
+// is logged once with the request id and answered with a bare 500.
+import type { Middleware } from 'koa';
+import { httpErrorForDb } from './db-errors';
+import { HttpError } from './errors';
+
+export type Logger = (line: Record<string, unknown>) => void;
+
+const STATUS_CODES: Record<number, string> = {
+  400: 'bad_request',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  501: 'not_implemented',
+};
+
+function codeFor(status: number): string {
+  return STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'request_error');
+}
+
+interface ExposedError {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  message?: string;
+  headers?: Record<string, string>;
+}
+
+export function errorMiddleware(log: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body == null) {
+        ctx.status = 404;
+        ctx.body = { error: 'not_found', message: `No route for ${ctx.method} ${ctx.path}.` };
+      } else if (ctx.status === 405 && ctx.body == null) {
+        ctx.status = 405;
+        ctx.body = {
+          error: 'method_not_allowed',
+          message: `${ctx.method} is not allowed on ${ctx.path}; allowed: ${ctx.response.get('Allow') || 'none'}.`,
+        };
+      }
+    } catch (thrown) {
+      const raw = httpErrorForDb(thrown) ?? thrown;
+      if (raw instanceof HttpError) {
+        ctx.status = raw.status;
+        ctx.set(raw.headers);
+        ctx.body = { error: raw.code, message: raw.message, ...raw.details };
+        return;
+      }
+      const err = (raw ?? {}) as ExposedError;
+      const status = err.status ?? err.statusCode ?? 500;
+      if (err.expose && status >= 400 && status < 500) {
+        ctx.status = status;
+        ctx.body = { error: codeFor(status), message: err.message ?? 'Request error.' };
+        return;
+      }
+      ctx.status = 500;
+      ctx.body = { error: 'internal_error', message: 'Internal server error.', requestId: ctx.state.requestId };
+      log({ level: 'error', msg: 'request failed', requestId: ctx.state.requestId, method: ctx.method,
+        path: ctx.path, error: raw instanceof Error ? raw.stack : String(raw) });
+    }
+  };
+}

@@ -1,0 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import type { Middleware } from 'koa';
+
+const SAFE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Tags each request with an id (the caller's X-Request-Id when it is sane) for logs and 500 bodies. */
+export function requestIdMiddleware(): Middleware {
+  return async (ctx, next) => {
+    const given = ctx.get('X-Request-Id');
+    ctx.state.requestId = SAFE_ID.test(given) ? given : randomUUID();
+    ctx.set('X-Request-Id', ctx.state.requestId);
+    await next();
+  };
+}

@@ -1,0 +1,64 @@
+// The worker process: load config -> open pool -> build app -> listen -> wait for the database ->
+// tell pm2 'ready'. On SIGINT/SIGTERM: stop accepting, let in-flight requests finish (bounded), close.
+import type { Server } from 'node:http';
+import { createApp } from './app';
+import { loadWorkerConfig } from './config';
+import { Db } from './db/db';
+import { DbPool } from './db/pool';
+import { registerDbMetrics } from './metrics/db-metrics';
+import { createRegistry } from './metrics/registry';
+import { waitForDatabase } from './startup/wait-for-database';
+import { version } from './version';
+
+function log(line: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
+}
+
+async function main(): Promise<void> {
+  const config = loadWorkerConfig();
+  const registry = createRegistry({ worker: config.workerName, version, port: config.port });
+  const observer = registerDbMetrics(registry, () => pool.stats());
+  const pool = new DbPool({ ...config.db, limit: config.db.poolSize }, observer);
+  const db = new Db(pool, observer, config.db.queryTimeoutMs);
+  const app = createApp({ db, registry, log, sleepMaxSeconds: config.sleepMaxSeconds, bodyLimitBytes: config.bodyLimitBytes });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  log({ level: 'info', msg: 'listening', worker: config.workerName, url: `http://${config.host}:${config.port}` });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log({ level: 'info', msg: 'shutting down', signal });
+    const force = setTimeout(() => {
+      log({ level: 'warn', msg: 'in-flight requests did not finish in time; closing anyway' });
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      void pool.end().then(() => process.exit(0));
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // pm2 delivers its graceful-stop request as a 'shutdown' message on some platforms.
+  process.on('message', (message) => {
+    if (message === 'shutdown') stop('shutdown message');
+  });
+
+  await waitForDatabase(db, (attempt, error, delayMs) => {
+    log({ level: 'warn', msg: 'database not reachable yet; retrying', attempt, delayMs, error });
+  });
+  log({ level: 'info', msg: 'ready', worker: config.workerName });
+  process.send?.('ready');
+}
+
+main().catch((error: unknown) => {
+  log({ level: 'fatal', msg: error instanceof Error ? error.message : String(error) });
+  process.exit(1);
+});

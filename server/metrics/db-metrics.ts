@@ -1,0 +1,95 @@
+// Pool and query metrics. Gauges are read in collect() from the pool's own counters at scrape time, so
+// they are true at that instant; histograms and counters are fed by the DbObserver interface.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { DbObserver } from '../db/observer';
+import type { PoolStats } from '../db/pool';
+import { LATENCY_BUCKETS, METRIC } from './names';
+
+export function registerDbMetrics(registry: Registry, readStats: () => PoolStats): DbObserver {
+  const registers = [registry];
+  new Gauge({
+    name: METRIC.poolConnections,
+    help: 'Open pool connections by state: used (checked out by a request) or idle.',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const stats = readStats();
+      this.set({ state: 'used' }, stats.used);
+      this.set({ state: 'idle' }, stats.idle);
+    },
+  });
+  new Gauge({
+    name: METRIC.poolConnectionsMax,
+    help: 'Configured connection limit of the pool (DB_POOL_SIZE).',
+    registers,
+    collect() {
+      this.set(readStats().limit);
+    },
+  });
+  new Gauge({
+    name: METRIC.poolPending,
+    help: 'Requests waiting for a pool connection right now (queued or connecting).',
+    registers,
+    collect() {
+      this.set(readStats().pending);
+    },
+  });
+  const wait = new Histogram({
+    name: METRIC.poolWait,
+    help: 'Time from asking the pool for a connection to getting it.',
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const use = new Histogram({
+    name: METRIC.poolUse,
+    help: 'Time a connection was held per checkout.',
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const rejected = new Counter({
+    name: METRIC.poolRejected,
+    help: 'Requests refused by the pool: wait queue full, or no connection within the acquire timeout.',
+    labelNames: ['reason'],
+    registers,
+  });
+  const created = new Counter({
+    name: METRIC.poolCreated,
+    help: 'Connections the pool opened (a reconnect after a failure counts again).',
+    registers,
+  });
+  const closed = new Counter({
+    name: METRIC.poolClosed,
+    help: 'Connections that closed, by reason: error, destroyed (by the pool after a timeout or failure), remote (proxy or server hung up), shutdown.',
+    labelNames: ['reason'],
+    registers,
+  });
+  const queryDuration = new Histogram({
+    name: METRIC.queryDuration,
+    help: 'Time a named query ran on its connection, by outcome (ok, error, timeout, cancelled).',
+    labelNames: ['query', 'outcome'],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const queryErrors = new Counter({
+    name: METRIC.queryErrors,
+    help: 'Failed queries by name and MySQL or driver error code.',
+    labelNames: ['query', 'code'],
+    registers,
+  });
+
+  // Series that exist from the first scrape, so rate() and alerts see a 0 rather than nothing.
+  for (const reason of ['queue_full', 'timeout']) rejected.inc({ reason }, 0);
+  for (const reason of ['error', 'destroyed', 'remote', 'shutdown']) closed.inc({ reason }, 0);
+
+  return {
+    acquired: (seconds) => wait.observe(seconds),
+    released: (seconds) => use.observe(seconds),
+    rejected: (reason) => rejected.inc({ reason }),
+    connectionCreated: () => created.inc(),
+    connectionClosed: (reason) => closed.inc({ reason }),
+    queryFinished: (query, outcome, seconds, errorCode) => {
+      queryDuration.observe({ query, outcome }, seconds);
+      if (outcome !== 'ok') queryErrors.inc({ query, code: errorCode ?? 'other' });
+    },
+  };
+}

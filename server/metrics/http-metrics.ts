@@ -1,0 +1,44 @@
+// HTTP metrics as Koa middleware. The `route` label is the matched route template (`/sleep/:s`), never the
+// raw URL, so a scan of random paths cannot blow up the series count.
+import type { Middleware } from 'koa';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS, METRIC } from './names';
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+export function httpMetricsMiddleware(registry: Registry): Middleware {
+  const registers = [registry];
+  const requests = new Counter({
+    name: METRIC.httpRequests,
+    help: 'HTTP requests answered, by method, route template and status.',
+    labelNames: ['method', 'route', 'status'],
+    registers,
+  });
+  const duration = new Histogram({
+    name: METRIC.httpDuration,
+    help: 'HTTP request duration by method and route template.',
+    labelNames: ['method', 'route'],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const inFlight = new Gauge({
+    name: METRIC.httpInFlight,
+    help: 'HTTP requests being handled right now.',
+    registers,
+  });
+
+  return async (ctx, next) => {
+    const started = performance.now();
+    inFlight.inc();
+    try {
+      await next();
+    } finally {
+      inFlight.dec();
+      const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+      const route = typeof matched === 'string' ? matched : 'unmatched';
+      const method = KNOWN_METHODS.has(ctx.method) ? ctx.method : 'OTHER';
+      requests.inc({ method, route, status: String(ctx.status) });
+      duration.observe({ method, route }, (performance.now() - started) / 1000);
+    }
+  };
+}
