@@ -1,0 +1,32 @@
+// `npm stop`: removes this stack's apps from pm2 (other pm2 apps on the machine are left alone).
+// Each app gets its graceful stop: workers drain requests, mariadbd flushes on SIGTERM.
+import { buildApps } from '../ecosystem';
+import { listProcesses, runPm2 } from '../pm2';
+import { loadStackSettings } from '../settings';
+
+async function main(): Promise<number> {
+  const settings = loadStackSettings();
+  const wanted = new Set(buildApps(settings).map((app) => app.name));
+  // Also catch apps of this prefix that the current settings no longer list (e.g. WORKER_PORTS changed).
+  const running = (await listProcesses()).map((p) => p.name)
+    .filter((name) => wanted.has(name) || name.startsWith(`${settings.appPrefix}-`));
+  if (running.length === 0) {
+    console.log('The stack is not running.');
+    return 0;
+  }
+  // Workers first, the database last, so nothing loses its database mid-request.
+  const order = (name: string) => (name.endsWith('-mariadb') ? 2 : name.endsWith('-haproxy') ? 1 : 0);
+  running.sort((a, b) => order(a) - order(b));
+  const result = await runPm2(['delete', ...running]);
+  if (result.code !== 0) {
+    console.error(result.stderr || result.stdout);
+    return 1;
+  }
+  console.log(`Stopped: ${running.join(', ')}.`);
+  return 0;
+}
+
+main().then((code) => process.exit(code), (error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

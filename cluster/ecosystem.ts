@@ -1,0 +1,117 @@
+// The pm2 app list, generated from StackSettings (never written out per port): the embedded database
+// (when no MYSQL_HOST is set), HAProxy in the foreground, one Koa worker per port, and, with
+// MONITORING=1, Prometheus and mysqld-exporter. ecosystem.config.js and `npm start` both use it.
+import path from 'node:path';
+import type { StartOptions } from 'pm2';
+import { haproxyArgs, haproxyEnv } from './haproxy-env';
+import { monitoringApps } from './monitoring-apps';
+import { PROJECT_ROOT, type StackSettings } from './settings';
+import { systemBinary } from './system-packages';
+
+export type AppDefinition = StartOptions & {
+  name: string;
+  env?: Record<string, string>;
+  kill_signal?: string;
+  out_file?: string;
+  error_file?: string;
+};
+
+/** Node scripts run from TypeScript source through tsx's require hook: no build step before `pm2 start`. */
+const TSX_HOOK = require.resolve('tsx/cjs');
+
+/** Worker settings passed through from pm2's environment when set (see README's configuration table). */
+const WORKER_PASSTHROUGH = [
+  'DB_NAME', 'DB_POOL_SIZE', 'DB_QUEUE_LIMIT', 'DB_ACQUIRE_TIMEOUT_MS', 'DB_CONNECT_TIMEOUT_MS',
+  'DB_QUERY_TIMEOUT_MS', 'SLEEP_MAX_SECONDS', 'BODY_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS',
+];
+
+export function workerAppName(settings: StackSettings, port: number): string {
+  return `${settings.appPrefix}-worker-${port}`;
+}
+
+export function logPath(settings: StackSettings, name: string): string {
+  return path.join(settings.stateDir, 'logs', `${name}.log`);
+}
+
+function nodeApp(settings: StackSettings, name: string, script: string): AppDefinition {
+  return {
+    name,
+    script: path.join(PROJECT_ROOT, script),
+    cwd: PROJECT_ROOT,
+    interpreter: process.execPath,
+    interpreter_args: ['--require', TSX_HOOK],
+    exec_mode: 'fork',
+    autorestart: true,
+    exp_backoff_restart_delay: 200,
+    merge_logs: true,
+    out_file: logPath(settings, name),
+    error_file: logPath(settings, name),
+  };
+}
+
+function databaseApp(settings: StackSettings): AppDefinition {
+  return {
+    ...nodeApp(settings, `${settings.appPrefix}-mariadb`, 'cluster/db-server.ts'),
+    // The wrapper says 'ready' after mariadbd answers and the migrations ran (first start initialises
+    // the datadir, which takes a while).
+    wait_ready: true,
+    listen_timeout: 120_000,
+    // mariadbd flushes InnoDB on SIGTERM; give it time before pm2 escalates to SIGKILL.
+    kill_timeout: 60_000,
+    env: { STACK_DIR: settings.stateDir, MYSQL_PORT: String(settings.mysqlPort) },
+  };
+}
+
+function haproxyApp(settings: StackSettings): AppDefinition {
+  const name = `${settings.appPrefix}-haproxy`;
+  return {
+    name,
+    script: systemBinary('haproxy'),
+    args: haproxyArgs(path.join(PROJECT_ROOT, 'haproxy', 'haproxy.cfg')),
+    interpreter: 'none',
+    exec_mode: 'fork',
+    cwd: PROJECT_ROOT,
+    autorestart: true,
+    exp_backoff_restart_delay: 200,
+    merge_logs: true,
+    out_file: logPath(settings, name),
+    error_file: logPath(settings, name),
+    env: haproxyEnv(settings),
+  };
+}
+
+function workerApp(settings: StackSettings, port: number, env: Record<string, string | undefined>): AppDefinition {
+  const name = workerAppName(settings, port);
+  const passthrough: Record<string, string> = {};
+  for (const key of WORKER_PASSTHROUGH) {
+    const value = env[key];
+    if (value !== undefined) passthrough[key] = value;
+  }
+  const shutdownMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? 10_000);
+  return {
+    ...nodeApp(settings, name, 'server/main.ts'),
+    // 'ready' comes once the worker listens and its pool answered SELECT 1 (it retries until then).
+    wait_ready: true,
+    listen_timeout: 60_000,
+    kill_timeout: shutdownMs + 2_000,
+    env: {
+      ...passthrough,
+      PORT: String(port),
+      WORKER_HOST: settings.workerHost,
+      WORKER_NAME: name,
+      HAPROXY_HOST: settings.haproxyHost,
+      HAPROXY_PORT: String(settings.haproxyPort),
+      DB_USER: settings.appUser,
+      DB_PASSWORD: settings.appPassword,
+    },
+  };
+}
+
+export function buildApps(settings: StackSettings, env: Record<string, string | undefined> = process.env): AppDefinition[] {
+  const apps: AppDefinition[] = [];
+  if (settings.embeddedDb) apps.push(databaseApp(settings));
+  apps.push(haproxyApp(settings));
+  for (const port of settings.workerPorts) apps.push(workerApp(settings, port, env));
+  if (settings.monitoring) apps.push(...(monitoringApps(settings) as AppDefinition[]));
+  return apps;
+}
