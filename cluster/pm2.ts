@@ -41,9 +41,10 @@ interface JlistEntry {
 export async function listProcesses(env: NodeJS.ProcessEnv = process.env): Promise<Pm2Process[]> {
   const result = await runPm2(['jlist'], env);
   if (result.code !== 0) throw new Error(`pm2 jlist failed: ${result.stderr.trim() || result.stdout.trim()}`);
-  // pm2 may print a banner before the JSON (e.g. when it spawns its daemon): take the JSON array.
-  const start = result.stdout.indexOf('[');
-  const entries = start >= 0 ? (JSON.parse(result.stdout.slice(start)) as JlistEntry[]) : [];
+  // pm2 prints "[PM2] Spawning PM2 daemon..." lines first when it starts its daemon: the JSON array is
+  // the last line.
+  const json = result.stdout.trim().split('\n').reverse().find((line) => line.startsWith('[{') || line === '[]');
+  const entries = json ? (JSON.parse(json) as JlistEntry[]) : [];
   return entries.map((entry) => ({
     name: entry.name ?? '?',
     pid: entry.pid ?? 0,

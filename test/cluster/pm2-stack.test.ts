@@ -1,0 +1,199 @@
+// End to end through pm2, as a user runs it: `pm2 start ecosystem.config.js` verbatim, then `npm start`,
+// `npm run status` and `npm stop`, each with an isolated PM2_HOME, its own state folder (so its own
+// embedded MariaDB, initialised from scratch) and free ports. Nothing here touches a pm2 or database
+// already running on the machine.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { PROJECT_ROOT } from '../../cluster/settings';
+import { freePort } from '../support/free-port';
+import { request } from '../support/http';
+
+const PM2_BIN = path.join(path.dirname(require.resolve('pm2/package.json')), 'bin', 'pm2');
+const TSX_BIN = path.join(path.dirname(require.resolve('tsx/package.json')), 'dist', 'cli.mjs');
+
+interface Run {
+  code: number;
+  output: string;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 150_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, output });
+    });
+  });
+}
+
+async function isolatedEnv(name: string): Promise<{ env: NodeJS.ProcessEnv; ports: number[]; home: string }> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), `kh-${name}-`));
+  const ports = [await freePort(), await freePort()];
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PM2_HOME: path.join(home, 'pm2'),
+    STACK_DIR: path.join(home, 'stack'),
+    STACK_NAME: name,
+    WORKER_PORTS: ports.join(','),
+    HAPROXY_PORT: String(await freePort()),
+    HAPROXY_STATS_PORT: String(await freePort()),
+    MYSQL_PORT: String(await freePort()),
+  };
+  return { env, ports, home };
+}
+
+async function pollTodos(url: string, deadlineMs: number): Promise<unknown> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      const reply = await request(url, { signal: AbortSignal.timeout(2000) });
+      if (reply.status === 200) return reply.body;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+function mariadbdRunningOn(datadirPart: string): boolean {
+  for (const pid of fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.includes('mariadbd') && cmdline.includes(datadirPart)) return true;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return false;
+}
+
+const SEEDED = { 1: { item: 'task1', status: 'pending' }, 2: { item: 'task2', status: 'done' } };
+
+describe('the stack under pm2', function () {
+  this.timeout(240_000);
+
+  describe('pm2 start ecosystem.config.js', () => {
+    let env: NodeJS.ProcessEnv;
+    let ports: number[];
+    let home: string;
+
+    before(async () => {
+      ({ env, ports, home } = await isolatedEnv('e2e'));
+    });
+
+    after(async () => {
+      await run([PM2_BIN, 'kill'], env, 60_000);
+      fs.rmSync(home, { recursive: true, force: true });
+    });
+
+    it('starts the embedded database, HAProxy and one worker per port, and both ports serve the seeded todos', async () => {
+      const started = await run([PM2_BIN, 'start', 'ecosystem.config.js'], env);
+      expect(started.code, started.output).to.equal(0);
+      for (const port of ports) {
+        expect(await pollTodos(`http://127.0.0.1:${port}/todos`, 120_000)).to.deep.equal(SEEDED);
+      }
+      const list = await run([PM2_BIN, 'jlist'], env);
+      const apps = (JSON.parse(list.output.trim().split('\n').pop()!) as { name: string; pm2_env: { status: string } }[])
+        .map((app) => `${app.name}:${app.pm2_env.status}`).sort();
+      expect(apps).to.deep.equal([
+        'e2e-haproxy:online', 'e2e-mariadb:online', `e2e-worker-${ports[0]}:online`, `e2e-worker-${ports[1]}:online`,
+      ].sort());
+    });
+
+    it('stops mariadbd cleanly when pm2 stops the stack (SIGINT is turned into SIGTERM)', async () => {
+      const stopped = await run([PM2_BIN, 'delete', 'all'], env, 90_000);
+      expect(stopped.code, stopped.output).to.equal(0);
+      expect(mariadbdRunningOn(env.STACK_DIR!)).to.equal(false);
+      const log = fs.readFileSync(path.join(env.STACK_DIR!, 'logs', 'e2e-mariadb.log'), 'utf8');
+      expect(log).to.match(/Shutdown complete/);
+    });
+  });
+
+  describe('npm start / npm run status / npm stop', () => {
+    let env: NodeJS.ProcessEnv;
+    let ports: number[];
+    let home: string;
+
+    before(async () => {
+      ({ env, ports, home } = await isolatedEnv('npmstart'));
+    });
+
+    after(async () => {
+      await run([PM2_BIN, 'kill'], env, 60_000);
+      fs.rmSync(home, { recursive: true, force: true });
+    });
+
+    it('npm start waits until every worker is ready, prints the table and exits 0', async () => {
+      const started = await run([TSX_BIN, 'cluster/cli/start.ts'], env);
+      expect(started.code, started.output).to.equal(0);
+      for (const port of ports) {
+        expect(started.output).to.match(new RegExp(`npmstart-worker-${port} +online .* ready +0/1 used, 1 idle, 0 pending +http://127\\.0\\.0\\.1:${port}`));
+      }
+      expect(await pollTodos(`http://127.0.0.1:${ports[1]}/todos`, 5_000)).to.deep.equal(SEEDED);
+    });
+
+    it('npm start on a running stack says so and leaves it running', async () => {
+      const again = await run([TSX_BIN, 'cluster/cli/start.ts'], env);
+      expect(again.code, again.output).to.equal(0);
+      expect(again.output).to.contain('The stack is already running');
+    });
+
+    it('npm run status exits 0 and shows readiness and pool state per worker', async () => {
+      const status = await run([TSX_BIN, 'cluster/cli/status.ts'], env);
+      expect(status.code, status.output).to.equal(0);
+      expect(status.output).to.match(/npmstart-mariadb +online/);
+      expect(status.output).to.match(/npmstart-haproxy +online/);
+    });
+
+    it('npm stop removes the apps, after which status exits 1', async () => {
+      const stopped = await run([TSX_BIN, 'cluster/cli/stop.ts'], env, 90_000);
+      expect(stopped.code, stopped.output).to.equal(0);
+      expect(stopped.output).to.match(/^Stopped: /m);
+      const status = await run([TSX_BIN, 'cluster/cli/status.ts'], env);
+      expect(status.code).to.equal(1);
+      expect(status.output).to.match(/npmstart-worker-\d+ +not running/);
+      expect(mariadbdRunningOn(env.STACK_DIR!)).to.equal(false);
+    });
+  });
+
+  describe('npm start when a worker cannot come up', () => {
+    let env: NodeJS.ProcessEnv;
+    let home: string;
+    let blocker: import('node:net').Server;
+
+    before(async () => {
+      ({ env, home } = await isolatedEnv('broken'));
+      // Occupy the second worker's port so that worker crashes on listen.
+      const net = await import('node:net');
+      blocker = net.createServer();
+      const port = Number(env.WORKER_PORTS!.split(',')[1]);
+      await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', () => resolve()));
+      env.START_TIMEOUT_MS = '60000';
+    });
+
+    after(async () => {
+      await run([PM2_BIN, 'kill'], env, 60_000);
+      blocker.close();
+      fs.rmSync(home, { recursive: true, force: true });
+    });
+
+    it('exits non-zero naming the worker and showing its log', async () => {
+      const started = await run([TSX_BIN, 'cluster/cli/start.ts'], env);
+      const port = env.WORKER_PORTS!.split(',')[1];
+      expect(started.code, started.output).to.equal(1);
+      expect(started.output).to.contain(`did not come up`);
+      expect(started.output).to.contain(`broken-worker-${port}`);
+      expect(started.output).to.contain('EADDRINUSE');
+    });
+  });
+});
