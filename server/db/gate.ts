@@ -3,6 +3,8 @@
 // once; when a holder leaves and someone waits, the slot is handed straight to the oldest waiter, so the
 // number of holders never dips in between (which is what event-counting the mysql2 pool gets wrong).
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export type RejectReason = 'queue_full' | 'timeout' | 'closed';
 
 export class GateRejectedError extends Error {
@@ -32,9 +34,17 @@ export class Gate {
   private closed = false;
 
   constructor(private readonly options: GateOptions) {
-    if (!(options.limit >= 1)) throw new TypeError('Gate limit must be at least 1.');
-    if (!(options.queueLimit >= 0)) throw new TypeError('Gate queueLimit must be 0 or more.');
-    if (!(options.waitTimeoutMs > 0)) throw new TypeError('Gate waitTimeoutMs must be positive.');
+    // Whole numbers only: a limit of 1.5 would admit two holders. setTimeout fires after 1 ms for
+    // anything above 2^31-1 ms, so a longer wait would time every waiter out at once.
+    if (!(Number.isInteger(options.limit) && options.limit >= 1)) {
+      throw new TypeError('Gate limit must be a whole number of at least 1.');
+    }
+    if (!(Number.isInteger(options.queueLimit) && options.queueLimit >= 0)) {
+      throw new TypeError('Gate queueLimit must be a whole number, 0 or more.');
+    }
+    if (!(options.waitTimeoutMs >= 1 && options.waitTimeoutMs <= MAX_TIMER_MS)) {
+      throw new TypeError(`Gate waitTimeoutMs must be from 1 to ${MAX_TIMER_MS} (what setTimeout accepts).`);
+    }
   }
 
   get holding(): number {
