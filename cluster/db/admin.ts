@@ -1,0 +1,45 @@
+// How administrative tools (migrations, db:shell) reach the database the settings point at:
+// the embedded server as passwordless root over its unix socket, or an external one over TCP with
+// MYSQL_ADMIN_USER / MYSQL_ADMIN_PASSWORD.
+import type mysql from 'mysql2/promise';
+import type { StackSettings } from '../settings';
+import { embeddedPaths } from './embedded';
+
+export function adminConnectionOptions(settings: StackSettings): mysql.ConnectionOptions {
+  if (settings.embeddedDb) {
+    // mariadb-install-db --auth-root-authentication-method=normal made root@localhost passwordless;
+    // the socket is what `localhost` means to MariaDB. MYSQL_ADMIN_USER does not apply here.
+    return { socketPath: embeddedPaths(settings.stateDir).socket, user: 'root', password: '' };
+  }
+  return {
+    host: settings.mysqlHost,
+    port: settings.mysqlPort,
+    user: settings.mysqlAdminUser,
+    password: settings.mysqlAdminPassword,
+  };
+}
+
+export interface ClientInvocation {
+  /** Arguments for the `mariadb` client, before any the user passes. */
+  args: string[];
+  /** Extra environment: the password goes in MYSQL_PWD so it never shows in `ps`. */
+  env: Record<string, string>;
+}
+
+/** The `mariadb` client command line equivalent to adminConnectionOptions(). */
+export function adminClientInvocation(settings: StackSettings): ClientInvocation {
+  // --no-defaults: a ~/.my.cnf with a password or host would silently point the shell elsewhere.
+  if (settings.embeddedDb) {
+    return { args: ['--no-defaults', `--socket=${embeddedPaths(settings.stateDir).socket}`, '--user=root'], env: {} };
+  }
+  return {
+    args: [
+      '--no-defaults',
+      '--protocol=TCP',
+      `--host=${settings.mysqlHost}`,
+      `--port=${settings.mysqlPort}`,
+      `--user=${settings.mysqlAdminUser}`,
+    ],
+    env: settings.mysqlAdminPassword === '' ? {} : { MYSQL_PWD: settings.mysqlAdminPassword },
+  };
+}

@@ -1,0 +1,17 @@
+// A TCP port nothing listens on right now, so each test's mariadbd / haproxy gets its own.
+// The kernel picks it (bind to port 0); there is a small window before the caller binds it, which
+// tests accept in exchange for never colliding with a running stack on the default ports.
+import net from 'node:net';
+
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('The kernel did not assign a port.'))));
+    });
+  });
+}
