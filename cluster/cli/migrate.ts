@@ -1,0 +1,18 @@
+// `npm run db:migrate`: applies sql/ to whatever the settings point at. The embedded server migrates
+// itself on every start; this is the way to migrate an external MYSQL_HOST (with MYSQL_ADMIN_USER /
+// MYSQL_ADMIN_PASSWORD) or to re-apply the accounts after changing DB_PASSWORD.
+import { adminConnectionOptions } from '../db/admin';
+import { migrate } from '../db/migrate';
+import { loadStackSettings } from '../settings';
+
+async function main(): Promise<void> {
+  const settings = loadStackSettings();
+  const target = settings.embeddedDb ? 'the embedded MariaDB' : `${settings.mysqlHost}:${settings.mysqlPort}`;
+  const applied = await migrate(settings, adminConnectionOptions(settings));
+  console.log(`Migrated ${target}; applied: ${applied.join(', ') || 'nothing'}.`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`db:migrate failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,144 @@
+// Applies sql/: numbered files (V001__*.sql) once each, in order, recorded in test.schema_migrations
+// so a seed row the app deleted stays deleted; repeatable files (R__*.sql) on every run, so accounts
+// and grants always match the current settings. Every file is idempotent, so a crash between
+// applying a file and recording it only means the file runs again.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import { PROJECT_ROOT, type StackSettings } from '../settings';
+
+export const SQL_DIR = path.join(PROJECT_ROOT, 'sql');
+
+// The bookkeeping table lives beside the data it describes. Created here, not in a migration,
+// because the migrations cannot be read as applied or not before it exists.
+const BOOTSTRAP = `
+CREATE DATABASE IF NOT EXISTS test CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_520_ci;
+CREATE TABLE IF NOT EXISTS test.schema_migrations (
+  name VARCHAR(255) NOT NULL PRIMARY KEY,
+  applied_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;`;
+
+// Server-wide, so two `db:migrate` runs (or two stacks on one server) take turns.
+const LOCK_NAME = 'test.schema_migrations';
+const LOCK_WAIT_SECONDS = 60;
+
+export interface MigrationFile {
+  name: string;
+  sql: string;
+}
+
+export interface MigrationFiles {
+  numbered: MigrationFile[];
+  repeatable: MigrationFile[];
+}
+
+const NUMBERED = /^V(\d+)__[A-Za-z0-9_-]+\.sql$/;
+const REPEATABLE = /^R__[A-Za-z0-9_-]+\.sql$/;
+
+// Whole-line `--` comments are dropped before sending: mysql2's placeholder parser knows quotes but
+// not comments, so an apostrophe or a `:word` in prose would otherwise corrupt the statement.
+function stripLineComments(sql: string): string {
+  return sql
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('--'))
+    .join('\n');
+}
+
+export async function readMigrations(dir: string = SQL_DIR): Promise<MigrationFiles> {
+  const names = (await readdir(dir)).filter((name) => name.endsWith('.sql')).sort();
+  const numbered: (MigrationFile & { version: number })[] = [];
+  const repeatable: MigrationFile[] = [];
+  for (const name of names) {
+    const sql = stripLineComments(await readFile(path.join(dir, name), 'utf8'));
+    const match = NUMBERED.exec(name);
+    if (match) {
+      const version = Number(match[1]);
+      const clash = numbered.find((m) => m.version === version);
+      if (clash) throw new Error(`${name} and ${clash.name} in ${dir} share version ${version}.`);
+      numbered.push({ name, sql, version });
+    } else if (REPEATABLE.test(name)) {
+      repeatable.push({ name, sql });
+    } else {
+      throw new Error(`${path.join(dir, name)} is neither a numbered (V001__name.sql) nor a repeatable (R__name.sql) migration.`);
+    }
+  }
+  numbered.sort((a, b) => a.version - b.version);
+  return { numbered: numbered.map(({ name, sql }) => ({ name, sql })), repeatable };
+}
+
+/** The values the SQL files may use as `:name` placeholders. */
+export function migrationParams(settings: StackSettings): Record<string, string> {
+  return {
+    user_host: settings.appUserHost,
+    app_user: settings.appUser,
+    app_password: settings.appPassword,
+    check_user: settings.checkUser,
+    exporter_user: settings.exporterUser,
+    exporter_password: settings.exporterPassword,
+  };
+}
+
+function assertPlaceholdersKnown(file: MigrationFile, params: Record<string, string>): void {
+  const unquoted = file.sql.replace(/'(?:[^'\\]|\\.|'')*'/g, "''");
+  for (const [, name] of unquoted.matchAll(/:([A-Za-z][A-Za-z0-9_]*)/g)) {
+    if (!(name! in params)) throw new Error(`${file.name} uses :${name}, which migrate() does not provide.`);
+  }
+}
+
+// R__users.sql revokes everything from these accounts before granting; pointed at the admin (or at
+// each other) it would strip the wrong account.
+function assertDistinctAccounts(settings: StackSettings): void {
+  const accounts = [
+    ['DB_USER', settings.appUser],
+    ['DB_CHECK_USER', settings.checkUser],
+    ['DB_EXPORTER_USER', settings.exporterUser],
+  ] as const;
+  for (const [variable, user] of accounts) {
+    if (user === settings.mysqlAdminUser || user === 'root') {
+      throw new Error(`${variable} is "${user}", the administrative account; the stack's accounts must be separate ones.`);
+    }
+    const other = accounts.find(([v, u]) => v !== variable && u === user);
+    if (other) throw new Error(`${variable} and ${other[0]} are both "${user}"; each needs its own account.`);
+  }
+}
+
+/** Applies pending numbered files and every repeatable one; returns the names applied, in order. */
+export async function migrate(
+  settings: StackSettings,
+  admin: mysql.ConnectionOptions,
+  dir: string = SQL_DIR,
+): Promise<string[]> {
+  assertDistinctAccounts(settings);
+  const files = await readMigrations(dir);
+  const params = migrationParams(settings);
+  for (const file of [...files.numbered, ...files.repeatable]) assertPlaceholdersKnown(file, params);
+
+  const connection = await mysql.createConnection({ ...admin, multipleStatements: true, namedPlaceholders: true });
+  try {
+    const [[lock]] = await connection.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(:name, :wait) AS got', {
+      name: LOCK_NAME,
+      wait: LOCK_WAIT_SECONDS,
+    });
+    if (lock?.got !== 1) {
+      throw new Error(`Another migration held the lock "${LOCK_NAME}" for ${LOCK_WAIT_SECONDS}s; try again when it has finished.`);
+    }
+    await connection.query(BOOTSTRAP);
+    const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT name FROM test.schema_migrations');
+    const done = new Set(rows.map((row) => row.name as string));
+
+    const applied: string[] = [];
+    for (const file of files.numbered.filter((f) => !done.has(f.name))) {
+      await connection.query(file.sql, params);
+      await connection.query('INSERT INTO test.schema_migrations (name) VALUES (:name)', { name: file.name });
+      applied.push(file.name);
+    }
+    for (const file of files.repeatable) {
+      await connection.query(file.sql, params);
+      applied.push(file.name);
+    }
+    return applied;
+  } finally {
+    // Closing the session releases the lock too; end() only waits for the server to acknowledge.
+    await connection.end();
+  }
+}

@@ -1,0 +1,138 @@
+import { expect } from 'chai';
+import mysql from 'mysql2/promise';
+import { migrate } from '../../cluster/db/migrate';
+import { loadStackSettings } from '../../cluster/settings';
+import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
+
+// Error numbers MariaDB answers with, asserted exactly so a different refusal fails the test.
+const TABLE_ACCESS_DENIED = 1142;
+const ACCESS_DENIED = 1045;
+const USER_LIMIT_REACHED = 1226; // max_user_connections
+
+describe('sql/R__users.sql (applied by migrate)', function () {
+  const settings = loadStackSettings({});
+  let db: MariaDbHandle;
+  let admin: mysql.Connection;
+
+  /** Logs in over TCP, as HAProxy and the exporter do, so the '%' host part is what matches. */
+  function connectAs(user: string, password: string): Promise<mysql.Connection> {
+    return mysql.createConnection({ host: '127.0.0.1', port: db.port, user, password });
+  }
+
+  async function errnoOf(work: Promise<unknown>): Promise<number | undefined> {
+    return work.then(
+      () => undefined,
+      (err: { errno?: number }) => err.errno,
+    );
+  }
+
+  async function grantsFor(user: string): Promise<string[]> {
+    const [rows] = await admin.query<mysql.RowDataPacket[]>(`SHOW GRANTS FOR ${admin.escape(user)}@'%'`);
+    return rows.map((row) => Object.values(row)[0] as string);
+  }
+
+  async function passwordHash(password: string): Promise<string> {
+    const [[row]] = await admin.query<mysql.RowDataPacket[]>('SELECT PASSWORD(?) AS hash', [password]);
+    return row!.hash as string;
+  }
+
+  before(async function () {
+    db = await startMariaDb();
+    admin = await mysql.createConnection(db.admin);
+    await migrate(settings, db.admin);
+  });
+
+  after(async function () {
+    await admin?.end();
+    await db?.stop();
+  });
+
+  describe('the app user (DB_USER)', function () {
+    let app: mysql.Connection;
+    before(async function () {
+      app = await connectAs('haproxy_user', 'tester');
+    });
+    after(async function () {
+      await app?.end();
+    });
+
+    it('can SELECT, INSERT, UPDATE and DELETE rows of test.todos', async function () {
+      const [inserted] = await app.query<mysql.ResultSetHeader>("INSERT INTO test.todos (item) VALUES ('grants')");
+      await app.query("UPDATE test.todos SET status = 'done' WHERE id = ?", [inserted.insertId]);
+      const [rows] = await app.query<mysql.RowDataPacket[]>('SELECT item, status FROM test.todos WHERE id = ?', [inserted.insertId]);
+      expect(rows.map((row) => ({ ...row }))).to.deep.equal([{ item: 'grants', status: 'done' }]);
+      const [deleted] = await app.query<mysql.ResultSetHeader>('DELETE FROM test.todos WHERE id = ?', [inserted.insertId]);
+      expect(deleted.affectedRows).to.equal(1);
+    });
+
+    it('is refused CREATE TABLE in test', async function () {
+      expect(await errnoOf(app.query('CREATE TABLE test.intruder (id INT)'))).to.equal(TABLE_ACCESS_DENIED);
+    });
+
+    it('is refused DROP TABLE test.todos', async function () {
+      expect(await errnoOf(app.query('DROP TABLE test.todos'))).to.equal(TABLE_ACCESS_DENIED);
+    });
+
+    it('is refused reading mysql.user', async function () {
+      expect(await errnoOf(app.query('SELECT user FROM mysql.user'))).to.equal(TABLE_ACCESS_DENIED);
+    });
+
+    it('is back to exactly its four grants after ALL ON *.* was granted by hand and migrate ran', async function () {
+      await admin.query("GRANT ALL PRIVILEGES ON *.* TO 'haproxy_user'@'%' WITH GRANT OPTION");
+      await migrate(settings, db.admin);
+      expect(await grantsFor('haproxy_user')).to.deep.equal([
+        `GRANT USAGE ON *.* TO \`haproxy_user\`@\`%\` IDENTIFIED BY PASSWORD '${await passwordHash('tester')}'`,
+        'GRANT SELECT, INSERT, UPDATE, DELETE ON `test`.* TO `haproxy_user`@`%`',
+      ]);
+    });
+
+    it('logs in only with the new password once DB_PASSWORD changes and migrate runs', async function () {
+      await migrate(loadStackSettings({ DB_PASSWORD: 'changed' }), db.admin);
+      try {
+        const changed = await connectAs('haproxy_user', 'changed');
+        await changed.end();
+        expect(await errnoOf(connectAs('haproxy_user', 'tester'))).to.equal(ACCESS_DENIED);
+      } finally {
+        await migrate(settings, db.admin);
+      }
+    });
+  });
+
+  describe('the check user (DB_CHECK_USER)', function () {
+    it('logs in without a password', async function () {
+      const check = await connectAs('haproxy_check', '');
+      const [[row]] = await check.query<mysql.RowDataPacket[]>('SELECT CURRENT_USER() AS user');
+      await check.end();
+      expect(row?.user).to.equal('haproxy_check@%');
+    });
+
+    it('holds no privilege at all', async function () {
+      expect(await grantsFor('haproxy_check')).to.deep.equal(['GRANT USAGE ON *.* TO `haproxy_check`@`%`']);
+    });
+
+    it('is refused reading test.todos', async function () {
+      const check = await connectAs('haproxy_check', '');
+      const errno = await errnoOf(check.query('SELECT * FROM test.todos'));
+      await check.end();
+      expect(errno).to.equal(TABLE_ACCESS_DENIED);
+    });
+  });
+
+  describe('the exporter user (DB_EXPORTER_USER)', function () {
+    it("holds mysqld_exporter's grants (SLAVE MONITOR included on MariaDB) and a 3-connection cap", async function () {
+      expect(await grantsFor('mysqld_exporter')).to.deep.equal([
+        `GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO \`mysqld_exporter\`@\`%\` IDENTIFIED BY PASSWORD '${await passwordHash('exporter')}' WITH MAX_USER_CONNECTIONS 3`,
+        'GRANT SELECT ON `performance_schema`.* TO `mysqld_exporter`@`%`',
+      ]);
+    });
+
+    it('is refused a fourth concurrent connection', async function () {
+      const open = await Promise.all([1, 2, 3].map(() => connectAs('mysqld_exporter', 'exporter')));
+      try {
+        expect(await errnoOf(connectAs('mysqld_exporter', 'exporter'))).to.equal(USER_LIMIT_REACHED);
+      } finally {
+        await Promise.all(open.map((connection) => connection.end()));
+      }
+    });
+  });
+});
