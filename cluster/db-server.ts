@@ -1,0 +1,73 @@
+// pm2's entry for the embedded MariaDB. mariadbd cannot tell pm2 it is ready (wait_ready needs
+// process.send), so this wrapper runs it in the foreground, waits until it answers, applies the
+// migrations, and only then sends 'ready'. It turns pm2's SIGINT (which mariadbd ignores) into the
+// SIGTERM mariadbd shuts down on, and exits non-zero when mariadbd dies so pm2 restarts the pair.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { adminConnectionOptions } from './db/admin';
+import { embeddedPaths, initDatadir, mariadbdArgs, stopStaleServer, waitForMariaDb } from './db/embedded';
+import { migrate } from './db/migrate';
+import { loadStackSettings } from './settings';
+import { systemBinary } from './system-packages';
+
+// A first start includes mariadb-install-db and InnoDB crash recovery may follow a kill; both fit.
+const READY_TIMEOUT_MS = 60_000;
+
+let mariadbd: ChildProcess | undefined;
+let stopping = false;
+let failed = false;
+
+function stop(signal: NodeJS.Signals): void {
+  stopping = true;
+  console.log(`db-server: ${signal} received, stopping mariadbd.`);
+  if (mariadbd && mariadbd.exitCode === null && mariadbd.signalCode === null) mariadbd.kill('SIGTERM');
+  else process.exit(0);
+}
+
+async function main(): Promise<void> {
+  const settings = loadStackSettings();
+  if (!settings.embeddedDb) {
+    throw new Error(`MYSQL_HOST is set (${settings.mysqlHost}), so there is no embedded MariaDB to run; leave the db app out of pm2.`);
+  }
+  const paths = embeddedPaths(settings.stateDir);
+  await mkdir(paths.dir, { recursive: true });
+  if (await stopStaleServer(paths)) console.log('db-server: stopped a mariadbd left running on this datadir.');
+  if (await initDatadir(paths.datadir)) console.log(`db-server: created the datadir ${paths.datadir}.`);
+  if (stopping) process.exit(0);
+
+  const child = spawn(
+    systemBinary('mariadbd'),
+    mariadbdArgs({ datadir: paths.datadir, port: settings.mysqlPort, socket: paths.socket, pidFile: paths.pidFile }),
+    { stdio: 'inherit' },
+  );
+  mariadbd = child;
+  const died = new AbortController();
+  child.once('error', (err) => {
+    console.error(`db-server: could not run mariadbd: ${err.message}`);
+    process.exit(1);
+  });
+  child.once('exit', (code, signal) => {
+    died.abort(new Error(`mariadbd exited (${signal ?? `code ${code}`}) before it was ready.`));
+    if (stopping) process.exit(failed || code !== 0 ? 1 : 0);
+    console.error(`db-server: mariadbd exited unexpectedly (${signal ?? `code ${code}`}); exiting so pm2 restarts it.`);
+    process.exit(1);
+  });
+
+  const admin = adminConnectionOptions(settings);
+  await waitForMariaDb(admin, READY_TIMEOUT_MS, died.signal);
+  const applied = await migrate(settings, admin);
+  console.log(`db-server: mariadbd is ready on 127.0.0.1:${settings.mysqlPort}; applied ${applied.join(', ') || 'nothing'}.`);
+  process.send?.('ready');
+}
+
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+
+main().catch((err: unknown) => {
+  console.error(`db-server: ${err instanceof Error ? err.message : String(err)}`);
+  // Take mariadbd down with us; its 'exit' handler then ends this process with a failure code.
+  stopping = true;
+  failed = true;
+  if (mariadbd && mariadbd.exitCode === null && mariadbd.signalCode === null) mariadbd.kill('SIGTERM');
+  else process.exit(1);
+});
