@@ -60,7 +60,8 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       port: read.int('HAPROXY_PORT', 5555, 1, 65535),
       user: read.string('DB_USER', 'haproxy_user'),
       password: env.DB_PASSWORD ?? 'tester',
-      database: read.string('DB_NAME', 'test'),
+      // The database the migrations in sql/ create; not configurable, so the two can never disagree.
+      database: 'test',
       poolSize: read.int('DB_POOL_SIZE', 1, 1, 100),
       queueLimit: read.int('DB_QUEUE_LIMIT', 50, 0, 100_000),
       acquireTimeoutMs: read.int('DB_ACQUIRE_TIMEOUT_MS', 10_000, 1, 600_000),
