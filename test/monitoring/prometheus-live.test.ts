@@ -135,6 +135,15 @@ describe('monitoring against a live Prometheus', function () {
     expect(empty, 'recording rules with no data').to.deep.equal([]);
   });
 
+  it('returns data for every PromQL query the README shows', async () => {
+    const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```promql\n([\s\S]*?)```/g)].map((match) => match[1]!);
+    // Queries are separated by comment lines; a query may span several lines.
+    const queries = blocks.flatMap((block) => block.split(/^#.*$/m).map((q) => q.trim()).filter((q) => q !== ''));
+    expect(queries).to.have.length(3);
+    for (const expr of queries) expect(await eventually(expr, 30_000), expr).to.not.be.empty;
+  });
+
   it('returns data for every dashboard panel query', async () => {
     const dashboard: unknown = JSON.parse(fs.readFileSync(path.join(__dirname, '../../monitoring/grafana/dashboard.json'), 'utf8'));
     const queries = dashboardQueries(dashboard);
