@@ -1,0 +1,41 @@
+import path from 'node:path';
+import { expect } from 'chai';
+import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
+
+describe('loadStackSettings(env)', () => {
+  it('runs the embedded database on 3307 when MYSQL_HOST is unset', () => {
+    const settings = loadStackSettings({});
+    expect(settings.embeddedDb).to.equal(true);
+    expect(settings.mysqlPort).to.equal(3307);
+    expect(settings.workerPorts).to.deep.equal([8000, 8001]);
+    expect(settings.haproxyPort).to.equal(5555);
+    expect(settings.haproxyServerMaxconn).to.equal(10);
+    expect(settings.stateDir).to.equal(path.join(PROJECT_ROOT, '.stack'));
+    expect(settings.appPrefix).to.equal('kh');
+  });
+
+  it('points at an external server on 3306 when MYSQL_HOST is set', () => {
+    const settings = loadStackSettings({ MYSQL_HOST: 'db.example' });
+    expect(settings.embeddedDb).to.equal(false);
+    expect(settings.mysqlHost).to.equal('db.example');
+    expect(settings.mysqlPort).to.equal(3306);
+  });
+
+  it('takes any set of worker ports', () => {
+    expect(loadStackSettings({ WORKER_PORTS: ' 9000, 9001,9002 ' }).workerPorts).to.deep.equal([9000, 9001, 9002]);
+  });
+
+  it('reports every problem at once', () => {
+    expect(() => loadStackSettings({ WORKER_PORTS: '8000,x,8000,70000', HAPROXY_PORT: '0', MONITORING: '1', PROMETHEUS_PORT: 'p' }))
+      .to.throw('Invalid stack configuration:\n'
+        + '  - WORKER_PORTS must be a comma-separated list of TCP ports, got "x".\n'
+        + '  - WORKER_PORTS lists port 8000 twice.\n'
+        + '  - WORKER_PORTS must be a comma-separated list of TCP ports, got "70000".\n'
+        + '  - HAPROXY_PORT must be a TCP port between 1 and 65535, got 0.\n'
+        + '  - PROMETHEUS_PORT must be a whole number, got "p".');
+  });
+
+  it('refuses an empty worker list', () => {
+    expect(() => loadStackSettings({ WORKER_PORTS: ' , ' })).to.throw(/WORKER_PORTS must list at least one port/);
+  });
+});

@@ -1,0 +1,50 @@
+import { expect } from 'chai';
+import { loadWorkerConfig } from '../../server/config';
+
+describe('loadWorkerConfig(env)', () => {
+  it('gives the reference topology with an empty environment', () => {
+    const config = loadWorkerConfig({});
+    expect(config.port).to.equal(8000);
+    expect(config.host).to.equal('127.0.0.1');
+    expect(config.workerName).to.equal('worker-8000');
+    expect(config.db).to.deep.equal({
+      host: '127.0.0.1', port: 5555, user: 'haproxy_user', password: 'tester', database: 'test',
+      poolSize: 1, queueLimit: 50, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000, queryTimeoutMs: 65_000,
+    });
+    expect(config.sleepMaxSeconds).to.equal(60);
+    expect(config.bodyLimitBytes).to.equal(16_384);
+  });
+
+  it('reads every setting from the environment', () => {
+    const config = loadWorkerConfig({
+      PORT: '9001', WORKER_HOST: '0.0.0.0', WORKER_NAME: 'w', HAPROXY_HOST: '127.0.0.2', HAPROXY_PORT: '6000',
+      DB_USER: 'u', DB_PASSWORD: '', DB_POOL_SIZE: '2', DB_QUEUE_LIMIT: '0', DB_ACQUIRE_TIMEOUT_MS: '5',
+      DB_CONNECT_TIMEOUT_MS: '6', DB_QUERY_TIMEOUT_MS: '2001', SLEEP_MAX_SECONDS: '2', BODY_LIMIT_BYTES: '100',
+      SHUTDOWN_TIMEOUT_MS: '0',
+    });
+    expect(config).to.deep.equal({
+      port: 9001, host: '0.0.0.0', workerName: 'w',
+      db: { host: '127.0.0.2', port: 6000, user: 'u', password: '', database: 'test', poolSize: 2, queueLimit: 0,
+        acquireTimeoutMs: 5, connectTimeoutMs: 6, queryTimeoutMs: 2001 },
+      sleepMaxSeconds: 2, bodyLimitBytes: 100, shutdownTimeoutMs: 0,
+    });
+  });
+
+  it('derives the query timeout from SLEEP_MAX_SECONDS', () => {
+    expect(loadWorkerConfig({ SLEEP_MAX_SECONDS: '10' }).db.queryTimeoutMs).to.equal(15_000);
+  });
+
+  it('reports every problem at once', () => {
+    expect(() => loadWorkerConfig({ PORT: 'http', DB_POOL_SIZE: '0', DB_ACQUIRE_TIMEOUT_MS: '-5' })).to.throw(
+      'Invalid worker configuration:\n'
+      + '  - PORT must be a whole number from 1 to 65535, got "http".\n'
+      + '  - DB_POOL_SIZE must be a whole number from 1 to 100, got "0".\n'
+      + '  - DB_ACQUIRE_TIMEOUT_MS must be a whole number from 1 to 600000, got "-5".',
+    );
+  });
+
+  it('refuses a query timeout the longest /sleep would always hit', () => {
+    expect(() => loadWorkerConfig({ SLEEP_MAX_SECONDS: '10', DB_QUERY_TIMEOUT_MS: '10000' }))
+      .to.throw(/DB_QUERY_TIMEOUT_MS \(10000\) must exceed SLEEP_MAX_SECONDS \(10\)/);
+  });
+});
