@@ -34,7 +34,7 @@ export interface PoolStats {
   rejected: { queue_full: number; timeout: number };
 }
 
-type PoolConnection = mysql.PoolConnection & { stream?: NodeJS.EventEmitter };
+type PoolConnection = mysql.PoolConnection & { stream?: NodeJS.EventEmitter & { destroy(): void } };
 
 export class Lease {
   private done = false;
@@ -134,6 +134,10 @@ export class DbPool {
       if (destroy) {
         this.destroyedByUs.add(lease.connection);
         lease.connection.destroy();
+        // mysql2's destroy() only half-closes the socket (end()), so it stays open until the server
+        // finishes the statement we gave up on (a 5 s SLEEP keeps it 5 s, a lock wait far longer) and
+        // the pool counts two open connections. Closing the socket ends it here and now.
+        lease.connection.stream?.destroy();
       } else {
         lease.connection.release();
       }
@@ -156,9 +160,11 @@ export class DbPool {
     this.observer.connectionCreated();
     let failed = false;
     // A fatal error on an idle connection is emitted with nobody waiting for it; this listener keeps it
-    // from becoming an uncaught 'error' event, and remembers it for the close reason.
-    connection.on('error', () => {
-      failed = true;
+    // from becoming an uncaught 'error' event, and remembers it for the close reason. mysql2 also emits
+    // PROTOCOL_CONNECTION_LOST when the peer merely closed an idle connection (server KILL, proxy idle
+    // timeout or restart): that is the 'remote' close, not an 'error'.
+    connection.on('error', (error: { code?: unknown }) => {
+      if (error.code !== 'PROTOCOL_CONNECTION_LOST') failed = true;
     });
     const socket = connection.stream;
     if (!socket) return;
