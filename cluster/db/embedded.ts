@@ -12,9 +12,9 @@ import { systemBinary } from '../system-packages';
 
 /**
  * Seconds an idle client connection may stay open before MariaDB closes it. Deliberately longer than
- * HAProxy's `timeout client` / `timeout server` (300s in haproxy/haproxy.cfg) so the proxy, which
- * sees both sides, decides when idle connections die; the server's cut would reach the app's pool
- * only as a broken connection at its next query.
+ * HAProxy's `timeout client` / `timeout server` (300s in haproxy/haproxy.cfg): one place decides when
+ * an idle pooled connection dies, the proxy, which closes both sides together and logs why. This
+ * limit is only a backstop for connections that bypass HAProxy (the exporter, migrations).
  */
 export const WAIT_TIMEOUT_SECONDS = 600;
 
