@@ -9,6 +9,7 @@ import { QueryTimeoutError } from '../../../server/db/errors';
 import { GateRejectedError } from '../../../server/db/gate';
 import type { DbObserver } from '../../../server/db/observer';
 import { DbPool, type PoolOptions } from '../../../server/db/pool';
+import { freePort } from '../../support/free-port';
 import { startMariaDb, type MariaDbHandle } from '../../support/mariadb';
 import { waitFor } from '../../support/wait';
 
@@ -280,6 +281,21 @@ describe('DbPool and Db on a real MariaDB', function () {
       ]);
       // The server gives up the stuck statement on its own; nothing of ours holds it.
       await admin.query(`KILL ${firstId}`).catch(() => undefined);
+    });
+  });
+
+  describe('acquire() when nothing listens on the database port', () => {
+    it('fails each read with ECONNREFUSED after one retry and gives the slot back', async () => {
+      const { pool, db, observer } = open({ port: await freePort(), acquireTimeoutMs: 500 });
+      for (let i = 0; i < 3; i += 1) {
+        const error = await db.query('one', 'SELECT 1', [], { idempotent: true }).then(() => undefined, (e: unknown) => e);
+        expect((error as { code?: string }).code).to.equal('ECONNREFUSED');
+      }
+      // Had a failed connect kept its gate slot, the second call would have been refused with timeout.
+      expect(pool.stats()).to.deep.include({
+        used: 0, idle: 0, pending: 0, open: 0, created: 0, rejected: { queue_full: 0, timeout: 0 },
+      });
+      expect(observer.events).to.deep.equal(Array(6).fill(['queryFinished', 'one', 'error', 'ECONNREFUSED']));
     });
   });
 
