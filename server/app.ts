@@ -34,7 +34,7 @@ export function createApp(deps: AppDeps): Koa {
     rootRoutes(),
     healthRoutes(deps.db),
     metricsRoutes(deps.registry),
-    todoRoutes(new TodoRepository(deps.db)),
+    todoRoutes(new TodoRepository(deps.db), { bodyLimitBytes: deps.bodyLimitBytes }),
     sleepRoutes(deps.db, deps.sleepMaxSeconds),
   ];
   for (const router of routers) root.use(router.routes());

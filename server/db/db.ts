@@ -20,6 +20,11 @@ export interface WriteResult {
   insertId: number;
 }
 
+/** The statements of one transaction: all on the same leased connection, sharing one timeout. */
+export interface Transaction {
+  query<T>(sql: string, values?: SqlValue[]): Promise<T>;
+}
+
 export class Db {
   constructor(
     private readonly pool: DbPool,
@@ -43,6 +48,55 @@ export class Db {
         if (attempt < attempts && isConnectionError(error) && !(error instanceof QueryTimeoutError)) continue;
         throw error;
       }
+    }
+  }
+
+  /**
+   * Runs `work` as one transaction on one leased connection: committed when `work` resolves, rolled back
+   * when it throws. For a write that needs more than one statement (read the row FOR UPDATE, then change
+   * it) without giving the worker's only connection away in between. It is one query in the metrics,
+   * under `name`; all its statements share one timeout. Like any write, it is never retried.
+   */
+  async transaction<T>(name: string, work: (tx: Transaction) => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
+    const started = performance.now();
+    let lease: Lease;
+    try {
+      lease = await this.pool.acquire();
+    } catch (error) {
+      // As in runOnce: pool refusals are counted by the pool, connect failures here.
+      if (!(error instanceof GateRejectedError)) this.finish(name, 'error', started, error);
+      throw error;
+    }
+    const queryStarted = performance.now();
+    const deadline = queryStarted + (options.timeoutMs ?? this.defaultTimeoutMs);
+    const run = <R>(sql: string, values: SqlValue[] = []): Promise<R> =>
+      this.execute<R>(lease, name, sql, values, Math.max(1, deadline - performance.now()));
+    let ended = false;
+    const tx: Transaction = {
+      query: <R>(sql: string, values: SqlValue[] = []) => (ended
+        ? Promise.reject(new Error(`Transaction "${name}" was used after it ended.`))
+        : run<R>(sql, values)),
+    };
+    let began = false;
+    let destroy = false;
+    try {
+      await run('START TRANSACTION');
+      began = true;
+      const result = await work(tx);
+      ended = true;
+      await run('COMMIT');
+      this.finish(name, 'ok', queryStarted);
+      return result;
+    } catch (error) {
+      ended = true;
+      destroy = error instanceof QueryTimeoutError || isConnectionError(error);
+      // A connection that may still be inside the transaction must not go back to the pool: roll back,
+      // and close it if even that fails (the server rolls back what a closed connection left open).
+      if (began && !destroy) await run('ROLLBACK').catch(() => (destroy = true));
+      this.finish(name, error instanceof QueryTimeoutError ? 'timeout' : 'error', queryStarted, error);
+      throw error;
+    } finally {
+      lease.release(destroy);
     }
   }
 

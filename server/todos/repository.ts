@@ -1,7 +1,10 @@
-// Data access for test.todos. Routes call this; only this file knows the SQL.
-import type { Db } from '../db/db';
+// Data access for test.todos. Routes call this; only this file knows the SQL. Every statement is
+// parameterised, and each operation is one named query in the metrics (list_todos, get_todo,
+// create_todo, update_todo, delete_todo): one statement, or one transaction on one leased connection.
+import type { Db, Transaction, WriteResult } from '../db/db';
+import type { NewTodo, TodoPatch, TodoStatus } from '../validation/todo';
 
-export type TodoStatus = 'pending' | 'done';
+export type { TodoStatus } from '../validation/todo';
 
 export interface Todo {
   id: number;
@@ -9,17 +12,87 @@ export interface Todo {
   status: string;
 }
 
+/** Decides, looking at the row as it is now (locked), whether a write may go ahead. */
+export type WriteCondition = (current: Todo) => boolean;
+
+/** What a conditional write found: done, no such row, or a row the condition refused. */
+export type WriteOutcome<T> =
+  | { kind: 'done'; value: T }
+  | { kind: 'absent' }
+  | { kind: 'refused'; current: Todo };
+
+const COLUMNS = 'id, item, status';
+
 export class TodoRepository {
   constructor(private readonly db: Db) {}
 
-  async list(): Promise<Todo[]> {
-    return this.db.query<Todo[]>('list_todos', 'SELECT id, item, status FROM todos ORDER BY id', [], { idempotent: true });
+  /** Every row (or every row with one status), in id order. */
+  async list(status?: TodoStatus): Promise<Todo[]> {
+    if (status === undefined) {
+      return this.db.query<Todo[]>('list_todos', `SELECT ${COLUMNS} FROM todos ORDER BY id`, [], { idempotent: true });
+    }
+    return this.db.query<Todo[]>('list_todos', `SELECT ${COLUMNS} FROM todos WHERE status = ? ORDER BY id`, [status],
+      { idempotent: true });
   }
 
   /** The reference's shape: `{"1": {"item": ..., "status": ...}, ...}`. */
-  async listKeyed(): Promise<Record<string, { item: string; status: string }>> {
+  async listKeyed(status?: TodoStatus): Promise<Record<string, { item: string; status: string }>> {
     const keyed: Record<string, { item: string; status: string }> = {};
-    for (const row of await this.list()) keyed[String(row.id)] = { item: row.item, status: row.status };
+    for (const row of await this.list(status)) keyed[String(row.id)] = { item: row.item, status: row.status };
     return keyed;
+  }
+
+  async get(id: number): Promise<Todo | undefined> {
+    const rows = await this.db.query<Todo[]>('get_todo', `SELECT ${COLUMNS} FROM todos WHERE id = ?`, [id], { idempotent: true });
+    return rows[0];
+  }
+
+  /** One statement: INSERT ... RETURNING (MariaDB 10.5+) gives back the stored row with its new id. */
+  async create(todo: NewTodo): Promise<Todo> {
+    const rows = await this.db.query<Todo[]>('create_todo',
+      `INSERT INTO todos (item, status) VALUES (?, ?) RETURNING ${COLUMNS}`, [todo.item, todo.status]);
+    const row = rows[0];
+    if (!row) throw new Error('INSERT ... RETURNING gave back no row.');
+    return row;
+  }
+
+  /**
+   * Applies `patch` in one transaction: the row is read FOR UPDATE, so a concurrent writer (another
+   * worker) waits until this one commits and then sees its result. The row that ends up stored is always
+   * one some request wrote in full, two patches of different fields both survive, and the row returned
+   * is exactly the one this request left behind. MariaDB 10.11 has no UPDATE ... RETURNING.
+   */
+  async update(id: number, patch: TodoPatch, condition?: WriteCondition): Promise<WriteOutcome<Todo>> {
+    return this.db.transaction('update_todo', async (tx) => {
+      const current = await this.lockRow(tx, id);
+      if (!current) return { kind: 'absent' } as const;
+      if (condition && !condition(current)) return { kind: 'refused', current } as const;
+      const next: Todo = { id, item: patch.item ?? current.item, status: patch.status ?? current.status };
+      await tx.query<WriteResult>('UPDATE todos SET item = ?, status = ? WHERE id = ?', [next.item, next.status, id]);
+      return { kind: 'done', value: next } as const;
+    });
+  }
+
+  /**
+   * Deletes the row. Without a condition that is one statement; with one, the row is read FOR UPDATE
+   * first so nobody changes it between the check and the delete.
+   */
+  async remove(id: number, condition?: WriteCondition): Promise<WriteOutcome<Todo | undefined>> {
+    if (!condition) {
+      const result = await this.db.query<WriteResult>('delete_todo', 'DELETE FROM todos WHERE id = ?', [id]);
+      return result.affectedRows === 0 ? { kind: 'absent' } : { kind: 'done', value: undefined };
+    }
+    return this.db.transaction('delete_todo', async (tx) => {
+      const current = await this.lockRow(tx, id);
+      if (!current) return { kind: 'absent' } as const;
+      if (!condition(current)) return { kind: 'refused', current } as const;
+      await tx.query<WriteResult>('DELETE FROM todos WHERE id = ?', [id]);
+      return { kind: 'done', value: current } as const;
+    });
+  }
+
+  private async lockRow(tx: Transaction, id: number): Promise<Todo | undefined> {
+    const rows = await tx.query<Todo[]>(`SELECT ${COLUMNS} FROM todos WHERE id = ? FOR UPDATE`, [id]);
+    return rows[0];
   }
 }

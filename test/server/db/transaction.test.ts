@@ -1,0 +1,164 @@
+// Db.transaction(name, work) against a real MariaDB (throwaway mariadbd, migrated, reached directly as
+// the app user): commit, rollback, one connection throughout, one shared timeout, one metric per run.
+import { expect } from 'chai';
+import mysql from 'mysql2/promise';
+import { migrate } from '../../../cluster/db/migrate';
+import { loadStackSettings, type StackSettings } from '../../../cluster/settings';
+import { Db, type Transaction } from '../../../server/db/db';
+import { QueryTimeoutError } from '../../../server/db/errors';
+import type { DbObserver } from '../../../server/db/observer';
+import { DbPool } from '../../../server/db/pool';
+import { startMariaDb, type MariaDbHandle } from '../../support/mariadb';
+import { waitFor } from '../../support/wait';
+
+type Event = (string | number)[];
+
+class RecordingObserver implements DbObserver {
+  readonly events: Event[] = [];
+  acquired() {
+    this.events.push(['acquired']);
+  }
+  released() {
+    this.events.push(['released']);
+  }
+  rejected(reason: string) {
+    this.events.push(['rejected', reason]);
+  }
+  connectionCreated() {
+    this.events.push(['connectionCreated']);
+  }
+  connectionClosed(reason: string) {
+    this.events.push(['connectionClosed', reason]);
+  }
+  queryFinished(query: string, outcome: string, _seconds: number, errorCode?: string) {
+    this.events.push(errorCode === undefined ? ['queryFinished', query, outcome] : ['queryFinished', query, outcome, errorCode]);
+  }
+}
+
+describe('Db.transaction(name, work)', function () {
+  this.timeout(30_000);
+  let mariadb: MariaDbHandle;
+  let settings: StackSettings;
+  let admin: mysql.Connection;
+  let pool: DbPool | undefined;
+
+  before(async () => {
+    mariadb = await startMariaDb();
+    settings = loadStackSettings({ MYSQL_PORT: String(mariadb.port), STACK_NAME: 'transaction-test' });
+    await migrate(settings, mariadb.admin);
+    admin = await mysql.createConnection({ ...mariadb.admin, database: 'test' });
+  });
+
+  after(async () => {
+    await admin?.end();
+    await mariadb?.stop();
+  });
+
+  afterEach(async () => {
+    await pool?.end();
+    pool = undefined;
+  });
+
+  function open(queryTimeoutMs = 10_000) {
+    const observer = new RecordingObserver();
+    pool = new DbPool({
+      host: '127.0.0.1', port: mariadb.port, user: settings.appUser, password: settings.appPassword, database: 'test',
+      limit: 1, queueLimit: 10, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000,
+    }, observer);
+    return { db: new Db(pool, observer, queryTimeoutMs), observer };
+  }
+
+  async function items(): Promise<string[]> {
+    const [rows] = await admin.query<mysql.RowDataPacket[]>('SELECT item FROM todos ORDER BY id');
+    return rows.map((row) => String(row.item));
+  }
+
+  const connectionId = (tx: Pick<Transaction, 'query'>) =>
+    tx.query<{ id: number }[]>('SELECT CONNECTION_ID() AS id').then((rows) => Number(rows[0]!.id));
+
+  it('commits what the work wrote and answers what it returned, as one query under its name', async () => {
+    const { db, observer } = open();
+    const result = await db.transaction('two_inserts', async (tx) => {
+      await tx.query('INSERT INTO todos (item) VALUES (?)', ['tx one']);
+      await tx.query('INSERT INTO todos (item) VALUES (?)', ['tx two']);
+      return 'returned';
+    });
+    expect(result).to.equal('returned');
+    expect(await items()).to.include.members(['tx one', 'tx two']);
+    expect(observer.events).to.deep.equal([
+      ['connectionCreated'], ['acquired'], ['queryFinished', 'two_inserts', 'ok'], ['released'],
+    ]);
+  });
+
+  it('runs every statement on one connection, and the work sees its own writes', async () => {
+    const { db } = open();
+    await db.transaction('same_connection', async (tx) => {
+      const first = await connectionId(tx);
+      await tx.query('INSERT INTO todos (item) VALUES (?)', ['seen by itself']);
+      const [row] = await tx.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM todos WHERE item = ?', ['seen by itself']);
+      expect(Number(row!.n)).to.equal(1);
+      expect(await connectionId(tx)).to.equal(first);
+    });
+  });
+
+  it('rolls everything back when the work throws, rethrows, and returns a clean connection to the pool', async () => {
+    const { db, observer } = open();
+    const before = await items();
+    let inside = 0;
+    const error = await db.transaction('fails', async (tx) => {
+      inside = await connectionId(tx);
+      await tx.query('INSERT INTO todos (item) VALUES (?)', ['rolled back']);
+      await tx.query('INSERT INTO todos (id, item) VALUES (?, ?)', [1, 'duplicate of a seed row']);
+    }).then(() => undefined, (e: unknown) => e);
+    expect((error as { code?: string }).code).to.equal('ER_DUP_ENTRY');
+    expect(await items()).to.deep.equal(before);
+    expect(observer.events).to.deep.include(['queryFinished', 'fails', 'error', 'ER_DUP_ENTRY']);
+    // The same connection comes back, outside any transaction.
+    const [state] = await db.query<{ id: number; open: number }[]>('state', 'SELECT CONNECTION_ID() AS id, @@in_transaction AS open');
+    expect({ id: Number(state!.id), open: Number(state!.open) }).to.deep.equal({ id: inside, open: 0 });
+  });
+
+  it('rolls back when the work throws an error of its own, without a database error code', async () => {
+    const { db, observer } = open();
+    const before = await items();
+    const error = await db.transaction('own_error', async (tx) => {
+      await tx.query('INSERT INTO todos (item) VALUES (?)', ['not kept']);
+      throw new Error('changed my mind');
+    }).then(() => undefined, (e: unknown) => e);
+    expect((error as Error).message).to.equal('changed my mind');
+    expect(await items()).to.deep.equal(before);
+    expect(observer.events).to.deep.include(['queryFinished', 'own_error', 'error', 'other']);
+  });
+
+  it('times out as a whole, closes its connection, and leaves nothing written', async () => {
+    const { db, observer } = open();
+    const before = await items();
+    // Each SLEEP alone fits in the timeout; together they do not.
+    const error = await db.transaction('slow', async (tx) => {
+      await tx.query('INSERT INTO todos (item) VALUES (?)', ['too slow']);
+      await tx.query('SELECT SLEEP(?)', [0.3]);
+      await tx.query('SELECT SLEEP(?)', [0.3]);
+    }, { timeoutMs: 450 }).then(() => undefined, (e: unknown) => e);
+    expect(error).to.be.instanceOf(QueryTimeoutError);
+    expect(observer.events).to.deep.include(['queryFinished', 'slow', 'timeout', 'QUERY_TIMEOUT']);
+    await waitFor('the timed-out connection to close', () =>
+      (observer.events.some((e) => e[0] === 'connectionClosed' && e[1] === 'destroyed') ? true : undefined), 3_000);
+    await waitFor('the server to end the session', async () => {
+      const [rows] = await admin.query<mysql.RowDataPacket[]>(
+        'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [settings.appUser]);
+      return Number(rows[0]!.n) === 0 ? true : undefined;
+    }, 3_000);
+    expect(await items()).to.deep.equal(before);
+    expect(await db.query('after', 'SELECT 1 AS one')).to.deep.equal([{ one: 1 }]);
+  });
+
+  it('refuses a statement sent after the transaction ended', async () => {
+    const { db } = open();
+    let kept: Transaction | undefined;
+    await db.transaction('leaky', async (tx) => {
+      kept = tx;
+    });
+    const error = await kept!.query('SELECT 1').then(() => undefined, (e: unknown) => e);
+    expect((error as Error).message).to.equal('Transaction "leaky" was used after it ended.');
+  });
+});
