@@ -10,6 +10,8 @@ import { createRegistry } from './metrics/registry';
 import { waitForDatabase } from './startup/wait-for-database';
 import { version } from './version';
 
+const CLIENT_TIMEOUT_GRACE_MS = 1000;
+
 function log(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
 }
@@ -18,8 +20,10 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const registry = createRegistry({ worker: config.workerName, version, port: config.port });
   const observer = registerDbMetrics(registry, () => pool.stats());
-  const pool = new DbPool({ ...config.db, limit: config.db.poolSize }, observer);
-  const db = new Db(pool, observer, config.db.queryTimeoutMs);
+  const pool = new DbPool({ ...config.db, limit: config.db.poolSize, statementTimeoutMs: config.db.queryTimeoutMs }, observer);
+  // The server interrupts a statement at queryTimeoutMs; the client gives up one second later, only if
+  // the server did not answer even then (stuck proxy or server).
+  const db = new Db(pool, observer, config.db.queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS, config.db.queryTimeoutMs);
   const app = createApp({ db, registry, log, sleepMaxSeconds: config.sleepMaxSeconds, bodyLimitBytes: config.bodyLimitBytes });
 
   const server: Server = await new Promise((resolve, reject) => {

@@ -1,10 +1,11 @@
 // Named queries over the pool. Every statement is sent as a server-side prepared statement (`execute`),
-// so values never become part of the SQL text. Each run is timed and reported under its name, and a
-// statement that runs past its timeout has its connection closed, so one stuck query cannot hold the
-// worker's only connection forever.
+// so values never become part of the SQL text. Each run is timed and reported under its name. A statement
+// that runs too long is interrupted by the server (the pool's statementTimeoutMs) and its connection kept;
+// should the server not answer even then, the client-side timeout here closes the connection, so one
+// stuck query cannot hold the worker's only connection forever.
 import type { DbPool, Lease } from './pool';
 import type { DbObserver, QueryOutcome } from './observer';
-import { driverErrorCode, isConnectionError, QueryTimeoutError } from './errors';
+import { driverErrorCode, isConnectionError, isServerStatementTimeout, QueryTimeoutError } from './errors';
 import { GateRejectedError } from './gate';
 
 export type SqlValue = string | number | null;
@@ -29,7 +30,10 @@ export class Db {
   constructor(
     private readonly pool: DbPool,
     private readonly observer: DbObserver,
+    /** Client-side timeout (the backstop); keep it above the pool's server-side statementTimeoutMs. */
     private readonly defaultTimeoutMs: number,
+    /** The server-side limit, named in the error message when the server interrupts a statement. */
+    private readonly statementTimeoutMs?: number,
   ) {}
 
   get poolStats() {
@@ -89,7 +93,7 @@ export class Db {
       return result;
     } catch (error) {
       ended = true;
-      destroy = error instanceof QueryTimeoutError || isConnectionError(error);
+      destroy = mustClose(error);
       // A connection that may still be inside the transaction must not go back to the pool: roll back,
       // and close it if even that fails (the server rolls back what a closed connection left open).
       if (began && !destroy) await run('ROLLBACK').catch(() => (destroy = true));
@@ -118,7 +122,7 @@ export class Db {
       this.finish(name, 'ok', queryStarted);
       return result;
     } catch (error) {
-      destroy = error instanceof QueryTimeoutError || isConnectionError(error);
+      destroy = mustClose(error);
       this.finish(name, error instanceof QueryTimeoutError ? 'timeout' : 'error', queryStarted, error);
       throw error;
     } finally {
@@ -131,7 +135,8 @@ export class Db {
       const timer = setTimeout(() => reject(new QueryTimeoutError(name, timeoutMs)), timeoutMs);
       lease.connection.execute(sql, values, (error, result) => {
         clearTimeout(timer);
-        if (error) reject(error);
+        if (error && isServerStatementTimeout(error)) reject(new QueryTimeoutError(name, this.statementTimeoutMs ?? timeoutMs, true));
+        else if (error) reject(error);
         else resolve(result as T);
       });
     });
@@ -141,4 +146,9 @@ export class Db {
     const seconds = (performance.now() - started) / 1000;
     this.observer.queryFinished(name, outcome, seconds, error === undefined ? undefined : driverErrorCode(error));
   }
+}
+
+/** After a client-side timeout or a broken link the connection may be mid-statement or dead: close it. */
+function mustClose(error: unknown): boolean {
+  return (error instanceof QueryTimeoutError && !error.stoppedByServer) || isConnectionError(error);
 }

@@ -3,14 +3,28 @@ export { GateRejectedError } from './gate';
 
 export class QueryTimeoutError extends Error {
   readonly code = 'QUERY_TIMEOUT';
-  constructor(readonly query: string, readonly timeoutMs: number) {
-    super(`Query "${query}" did not finish within ${timeoutMs} ms; its connection was closed.`);
+  /**
+   * @param stoppedByServer true when MySQL itself interrupted the statement (max_statement_time): the
+   * connection is intact and goes back to the pool. False when the client-side backstop fired: the
+   * connection is closed, since it may still be busy with the statement.
+   */
+  constructor(readonly query: string, readonly timeoutMs: number, readonly stoppedByServer = false) {
+    super(`Query "${query}" did not finish within ${timeoutMs} ms; `
+      + (stoppedByServer ? 'the database stopped it.' : 'its connection was closed.'));
     this.name = 'QueryTimeoutError';
   }
 }
 
+/** MariaDB's max_statement_time (1969) and MySQL's max_execution_time (3024) interruptions. */
+export function isServerStatementTimeout(error: unknown): boolean {
+  // By number: mysql2's table of MySQL error names has no name for MariaDB's 1969.
+  const errno = (error as DriverError | undefined)?.errno;
+  return errno === 1969 || errno === 3024;
+}
+
 interface DriverError {
   code?: unknown;
+  errno?: unknown;
   fatal?: unknown;
 }
 
@@ -29,6 +43,9 @@ export function driverErrorCode(error: unknown): string {
   if (typeof code === 'string' && /^(ER_[A-Z0-9_]+|PROTOCOL_[A-Z_]+|E[A-Z]+|QUERY_TIMEOUT|HANDSHAKE_[A-Z_]+)$/.test(code)) {
     return code;
   }
+  // A server error mysql2 has no name for (MariaDB-only numbers such as 1969) keeps its number.
+  const errno = (error as DriverError | undefined)?.errno;
+  if (typeof errno === 'number' && Number.isInteger(errno) && errno > 0 && errno < 100_000) return `ERRNO_${errno}`;
   return 'other';
 }
 

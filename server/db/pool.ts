@@ -16,6 +16,12 @@ export interface PoolOptions {
   queueLimit: number;
   acquireTimeoutMs: number;
   connectTimeoutMs: number;
+  /**
+   * Server-side limit per statement, set on each new connection (MariaDB max_statement_time, MySQL
+   * max_execution_time): the server interrupts a runaway statement and the connection stays usable,
+   * so a timeout neither leaves a statement running on the server nor costs a reconnect.
+   */
+  statementTimeoutMs?: number;
 }
 
 export interface PoolStats {
@@ -52,6 +58,17 @@ export class Lease {
   }
 }
 
+/**
+ * Queued on the new connection before the caller's first statement (mysql2 runs a connection's commands
+ * in order). MariaDB takes seconds in max_statement_time; MySQL has no such variable and takes
+ * milliseconds in max_execution_time (SELECT only). A server with neither keeps the client-side backstop.
+ */
+function limitStatementTime(connection: PoolConnection, timeoutMs: number): void {
+  connection.query('SET SESSION max_statement_time = ?', [timeoutMs / 1000], (error) => {
+    if (error && !error.fatal) connection.query('SET SESSION max_execution_time = ?', [timeoutMs], () => undefined);
+  });
+}
+
 export class DbPool {
   private readonly pool: mysql.Pool;
   private readonly gate: Gate;
@@ -85,7 +102,10 @@ export class DbPool {
       enableKeepAlive: true,
       keepAliveInitialDelay: 30_000,
     });
-    this.pool.on('connection', (connection) => this.track(connection as PoolConnection));
+    this.pool.on('connection', (connection) => {
+      this.track(connection as PoolConnection);
+      if (options.statementTimeoutMs) limitStatementTime(connection as PoolConnection, options.statementTimeoutMs);
+    });
   }
 
   stats(): PoolStats {
