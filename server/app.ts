@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Registry } from 'prom-client';
 import type { Db } from './db/db';
+import { clientGoneMiddleware } from './http/client-gone';
 import { errorMiddleware, type Logger } from './http/error-middleware';
 import { requestIdMiddleware } from './http/request-id';
 import { httpMetricsMiddleware } from './metrics/http-metrics';
@@ -27,6 +28,7 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true;
   app.use(httpMetricsMiddleware(deps.registry));
   app.use(requestIdMiddleware());
+  app.use(clientGoneMiddleware());
   app.use(errorMiddleware(deps.log));
   // One root router, so 405 (with Allow) is decided over every route at once.
   const root = new Router();

@@ -14,6 +14,12 @@ export interface QueryOptions {
   /** Safe to run twice: a read. Retried once on a fresh connection when the old one turns out dead. */
   idempotent?: boolean;
   timeoutMs?: number;
+  /**
+   * Aborts when the HTTP client has gone away. While waiting for the connection the query is dropped
+   * (it never runs); once running it finishes (MySQL cannot be interrupted without a second
+   * connection) and is counted with outcome `cancelled`, its result discarded.
+   */
+  signal?: AbortSignal;
 }
 
 export interface WriteResult {
@@ -45,7 +51,7 @@ export class Db {
     const attempts = options.idempotent ? 2 : 1;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.runOnce<T>(name, sql, values, options.timeoutMs ?? this.defaultTimeoutMs);
+        return await this.runOnce<T>(name, sql, values, options.timeoutMs ?? this.defaultTimeoutMs, options.signal);
       } catch (error) {
         // A pooled connection that sat idle may have been closed by the proxy or server since its last
         // use; the first statement on it fails with a connection error. Reads go once more on a new one.
@@ -104,11 +110,11 @@ export class Db {
     }
   }
 
-  private async runOnce<T>(name: string, sql: string, values: SqlValue[], timeoutMs: number): Promise<T> {
+  private async runOnce<T>(name: string, sql: string, values: SqlValue[], timeoutMs: number, signal?: AbortSignal): Promise<T> {
     const started = performance.now();
     let lease: Lease;
     try {
-      lease = await this.pool.acquire();
+      lease = await this.pool.acquire(signal);
     } catch (error) {
       // Pool refusals are counted by the pool itself; connect failures are this query's errors.
       if (!(error instanceof GateRejectedError)) this.finish(name, 'error', started, error);
@@ -119,7 +125,7 @@ export class Db {
     let destroy = false;
     try {
       const result = await this.execute<T>(lease, name, sql, values, timeoutMs);
-      this.finish(name, 'ok', queryStarted);
+      this.finish(name, signal?.aborted ? 'cancelled' : 'ok', queryStarted);
       return result;
     } catch (error) {
       destroy = mustClose(error);

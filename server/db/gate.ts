@@ -5,7 +5,8 @@
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export type RejectReason = 'queue_full' | 'timeout' | 'closed';
+/** `cancelled`: the caller's AbortSignal fired while it waited (its HTTP client went away). */
+export type RejectReason = 'queue_full' | 'timeout' | 'closed' | 'cancelled';
 
 export class GateRejectedError extends Error {
   constructor(readonly reason: RejectReason, message: string) {
@@ -59,9 +60,14 @@ export class Gate {
     return this.options.limit;
   }
 
-  /** Resolves once the caller holds a slot; the caller must call `leave()` exactly once afterwards. */
-  enter(): Promise<void> {
+  /**
+   * Resolves once the caller holds a slot; the caller must call `leave()` exactly once afterwards.
+   * A waiter whose `signal` aborts leaves the queue at once, so a request nobody awaits any more never
+   * takes the connection from one somebody does.
+   */
+  enter(signal?: AbortSignal): Promise<void> {
     if (this.closed) return Promise.reject(new GateRejectedError('closed', 'The pool is closed.'));
+    if (signal?.aborted) return Promise.reject(cancelled());
     if (this.holders < this.options.limit && this.waiters.length === 0) {
       this.holders += 1;
       return Promise.resolve();
@@ -71,21 +77,28 @@ export class Gate {
         `The connection pool's wait queue is full (${this.options.queueLimit} waiting).`));
     }
     return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.remove(waiter);
+        waiter.refuse(cancelled());
+      };
       const waiter: Waiter = {
         grant: () => {
           clearTimeout(waiter.timer);
+          signal?.removeEventListener('abort', onAbort);
           resolve();
         },
         refuse: (error) => {
           clearTimeout(waiter.timer);
+          signal?.removeEventListener('abort', onAbort);
           reject(error);
         },
         timer: setTimeout(() => {
           this.remove(waiter);
-          reject(new GateRejectedError('timeout',
+          waiter.refuse(new GateRejectedError('timeout',
             `No database connection became free within ${this.options.waitTimeoutMs} ms.`));
         }, this.options.waitTimeoutMs),
       };
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
     });
   }
@@ -113,4 +126,8 @@ export class Gate {
     const index = this.waiters.indexOf(waiter);
     if (index >= 0) this.waiters.splice(index, 1);
   }
+}
+
+function cancelled(): GateRejectedError {
+  return new GateRejectedError('cancelled', 'The request was cancelled while it waited for a database connection.');
 }

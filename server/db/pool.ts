@@ -123,13 +123,16 @@ export class DbPool {
     };
   }
 
-  /** Waits (boundedly) for the connection. Throws GateRejectedError, or the driver's connect error. */
-  async acquire(): Promise<Lease> {
+  /**
+   * Waits (boundedly) for the connection. Throws GateRejectedError (also when `signal` aborts while
+   * waiting), or the driver's connect error.
+   */
+  async acquire(signal?: AbortSignal): Promise<Lease> {
     const askedAt = performance.now();
     try {
-      await this.gate.enter();
+      await this.gate.enter(signal);
     } catch (error) {
-      if (error instanceof GateRejectedError && error.reason !== 'closed') {
+      if (error instanceof GateRejectedError && (error.reason === 'queue_full' || error.reason === 'timeout')) {
         this.rejected[error.reason] += 1;
         this.observer.rejected(error.reason);
       }

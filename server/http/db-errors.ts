@@ -8,6 +8,8 @@ export function httpErrorForDb(error: unknown): HttpError | undefined {
   if (error instanceof GateRejectedError) {
     if (error.reason === 'queue_full') return unavailable('pool_queue_full', error.message, 1);
     if (error.reason === 'timeout') return unavailable('pool_timeout', error.message, 1);
+    // Nobody reads this answer; 499 (nginx's "client closed request") keeps it apart in the HTTP metrics.
+    if (error.reason === 'cancelled') return new HttpError(499, 'client_closed_request', error.message);
     return unavailable('shutting_down', 'This worker is shutting down.', 1);
   }
   if (error instanceof QueryTimeoutError) {

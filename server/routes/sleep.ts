@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type { Db } from '../db/db';
+import { clientGone } from '../http/client-gone';
 import { parseSleepSeconds } from '../validation/seconds';
 
 /** The reference's `/sleep/<s>`: holds the worker's one connection for `s` seconds inside MySQL. */
@@ -11,7 +12,7 @@ export function sleepRoutes(db: Db, maxSeconds: number): Router {
   });
   router.get('/sleep/:s', async (ctx) => {
     const seconds = parseSleepSeconds(ctx.params.s, maxSeconds);
-    await db.query('sleep', 'SELECT SLEEP(?) AS slept', [seconds]);
+    await db.query('sleep', 'SELECT SLEEP(?) AS slept', [seconds], { signal: clientGone(ctx) });
     ctx.body = { slept: seconds };
   });
   return router;

@@ -171,6 +171,43 @@ describe('Gate', () => {
     });
   });
 
+  describe('enter(signal) when the signal aborts', () => {
+    it('refuses with cancelled at once when the signal has already aborted', async () => {
+      const gate = new Gate({ limit: 1, queueLimit: 5, waitTimeoutMs: 1000 });
+      const error = await refusal(gate.enter(AbortSignal.abort()));
+      expect(error.reason).to.equal('cancelled');
+      expect([gate.holding, gate.waiting]).to.deep.equal([0, 0]);
+    });
+
+    it('takes the waiter out of the queue, and the next waiter gets the slot', async () => {
+      const gate = new Gate({ limit: 1, queueLimit: 5, waitTimeoutMs: 1000 });
+      await gate.enter();
+      const controller = new AbortController();
+      const first = track(gate.enter(controller.signal));
+      const second = track(gate.enter());
+      expect(gate.waiting).to.equal(2);
+      controller.abort();
+      await settle();
+      expect(first.state).to.equal('cancelled');
+      expect([gate.holding, gate.waiting]).to.deep.equal([1, 1]);
+      gate.leave();
+      await settle();
+      expect(second.state).to.equal('granted');
+      expect([gate.holding, gate.waiting]).to.deep.equal([1, 0]);
+    });
+
+    it('ignores an abort after the slot was granted', async () => {
+      const gate = new Gate({ limit: 1, queueLimit: 5, waitTimeoutMs: 1000 });
+      const controller = new AbortController();
+      await gate.enter(controller.signal);
+      controller.abort();
+      await settle();
+      expect([gate.holding, gate.waiting]).to.deep.equal([1, 0]);
+      gate.leave();
+      expect(gate.holding).to.equal(0);
+    });
+  });
+
   describe('close()', () => {
     it('refuses every waiter and every later enter() with closed; holders may still leave', async () => {
       const gate = new Gate({ limit: 1, queueLimit: 5, waitTimeoutMs: 5_000 });
