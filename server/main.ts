@@ -1,5 +1,5 @@
-// The worker process: load config -> open pool -> build app -> listen -> wait for the database ->
-// tell pm2 'ready'. On SIGINT/SIGTERM: stop accepting, let in-flight requests finish (bounded), close.
+// The worker process: load config -> open pool -> build app -> listen -> wait for the database and its
+// migrations -> tell pm2 'ready'. On SIGINT/SIGTERM: stop accepting, let in-flight requests finish (bounded), close.
 import type { Server } from 'node:http';
 import { createApp } from './app';
 import { loadWorkerConfig } from './config';
@@ -7,6 +7,7 @@ import { Db } from './db/db';
 import { DbPool } from './db/pool';
 import { registerDbMetrics } from './metrics/db-metrics';
 import { createRegistry } from './metrics/registry';
+import { latestMigration } from './startup/schema';
 import { waitForDatabase } from './startup/wait-for-database';
 import { version } from './version';
 
@@ -55,8 +56,8 @@ async function main(): Promise<void> {
     if (message === 'shutdown') stop('shutdown message');
   });
 
-  await waitForDatabase(db, (attempt, error, delayMs) => {
-    log({ level: 'warn', msg: 'database not reachable yet; retrying', attempt, delayMs, error });
+  await waitForDatabase(db, latestMigration(), (attempt, error, delayMs) => {
+    log({ level: 'warn', msg: 'database not ready yet; retrying', attempt, delayMs, error });
   });
   log({ level: 'info', msg: 'ready', worker: config.workerName });
   process.send?.('ready');

@@ -1,0 +1,15 @@
+// The newest numbered migration in sql/, which a worker waits to see recorded in test.schema_migrations
+// before it reports ready: the database may answer before its migrations have run (a new migration on
+// restart, or an external MYSQL_HOST nobody migrated yet), and a worker serving then would fail requests.
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+
+export const SQL_DIR = path.join(__dirname, '..', '..', 'sql');
+const NUMBERED = /^V\d+__[A-Za-z0-9_-]+\.sql$/;
+
+export function latestMigration(dir: string = SQL_DIR): string {
+  const numbered = readdirSync(dir).filter((name) => NUMBERED.test(name)).sort();
+  const latest = numbered[numbered.length - 1];
+  if (!latest) throw new Error(`No numbered migration (V001__name.sql) found in ${dir}.`);
+  return latest;
+}
