@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { PROJECT_ROOT } from '../../cluster/settings';
 import { freePort } from '../support/free-port';
 import { request } from '../support/http';
+import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 
 const PM2_BIN = path.join(path.dirname(require.resolve('pm2/package.json')), 'bin', 'pm2');
 const TSX_BIN = path.join(path.dirname(require.resolve('tsx/package.json')), 'dist', 'cli.mjs');
@@ -163,6 +164,42 @@ describe('the stack under pm2', function () {
       expect(status.code).to.equal(1);
       expect(status.output).to.match(/npmstart-worker-\d+ +not running/);
       expect(mariadbdRunningOn(env.STACK_DIR!)).to.equal(false);
+    });
+  });
+
+  describe('with MYSQL_HOST set (an external database)', () => {
+    let env: NodeJS.ProcessEnv;
+    let ports: number[];
+    let home: string;
+    let external: MariaDbHandle;
+
+    before(async () => {
+      external = await startMariaDb();
+      ({ env, ports, home } = await isolatedEnv('ext'));
+      Object.assign(env, { MYSQL_HOST: '127.0.0.1', MYSQL_PORT: String(external.port), MYSQL_ADMIN_USER: 'root', MYSQL_ADMIN_PASSWORD: '' });
+    });
+
+    after(async () => {
+      await run([PM2_BIN, 'kill'], env, 60_000);
+      await external.stop();
+      fs.rmSync(home, { recursive: true, force: true });
+    });
+
+    it('npm run db:migrate applies the migrations to it', async () => {
+      const migrated = await run([TSX_BIN, 'cluster/cli/migrate.ts'], env);
+      expect(migrated.code, migrated.output).to.equal(0);
+      expect(migrated.output).to.contain('V001__create_todos.sql');
+    });
+
+    it('npm start runs no embedded MariaDB and the workers reach it through HAProxy', async () => {
+      const started = await run([TSX_BIN, 'cluster/cli/start.ts'], env);
+      expect(started.code, started.output).to.equal(0);
+      expect(started.output).not.to.contain('ext-mariadb');
+      expect(started.output).to.match(new RegExp(`ext-haproxy +online`));
+      for (const port of ports) {
+        expect(await pollTodos(`http://127.0.0.1:${port}/todos`, 5_000)).to.deep.equal(SEEDED);
+      }
+      expect(fs.existsSync(path.join(env.STACK_DIR!, 'mariadb'))).to.equal(false);
     });
   });
 
