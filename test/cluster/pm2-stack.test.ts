@@ -203,6 +203,43 @@ describe('the stack under pm2', function () {
     });
   });
 
+  describe('MONITORING=1 npm start', () => {
+    let env: NodeJS.ProcessEnv;
+    let home: string;
+
+    before(async () => {
+      ({ env, home } = await isolatedEnv('mon'));
+      Object.assign(env, { MONITORING: '1', PROMETHEUS_PORT: String(await freePort()), MYSQLD_EXPORTER_PORT: String(await freePort()) });
+    });
+
+    after(async () => {
+      await run([PM2_BIN, 'kill'], env, 60_000);
+      fs.rmSync(home, { recursive: true, force: true });
+    });
+
+    it('also runs Prometheus, whose every target (workers, HAProxy, mysqld-exporter, itself) is up', async () => {
+      const started = await run([TSX_BIN, 'cluster/cli/start.ts'], env);
+      expect(started.code, started.output).to.equal(0);
+      expect(started.output).to.match(/mon-prometheus +online/);
+      expect(started.output).to.match(/mon-mysqld-exporter +online/);
+      const api = `http://127.0.0.1:${env.PROMETHEUS_PORT}/api/v1/targets`;
+      const deadline = Date.now() + 60_000;
+      let health: string[] = [];
+      while (Date.now() < deadline) {
+        try {
+          const reply = await request(api, { signal: AbortSignal.timeout(2000) });
+          const targets = (reply.body as { data: { activeTargets: { labels: { job: string }; health: string }[] } }).data.activeTargets;
+          health = targets.map((t) => `${t.labels.job}:${t.health}`).sort();
+          if (health.length === 5 && health.every((h) => h.endsWith(':up'))) break;
+        } catch {
+          // Prometheus not listening yet
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      expect(health).to.deep.equal(['haproxy:up', 'mysqld:up', 'prometheus:up', 'workers:up', 'workers:up']);
+    });
+  });
+
   describe('npm start when a worker cannot come up', () => {
     let env: NodeJS.ProcessEnv;
     let home: string;
