@@ -16,6 +16,8 @@ export interface StackSettings {
   haproxyStatsPort: number;
   /** The reference's `server mysql1 ... maxconn 10`. */
   haproxyServerMaxconn: number;
+  /** Connections per worker (DB_POOL_SIZE), checked here against HAProxy's maxconn. */
+  poolSize: number;
   /** True when no MYSQL_HOST is set: the stack runs its own mariadbd. */
   embeddedDb: boolean;
   mysqlHost: string;
@@ -86,6 +88,7 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
     haproxyPort: port(env, 'HAPROXY_PORT', 5555, problems),
     haproxyStatsPort: port(env, 'HAPROXY_STATS_PORT', 8404, problems),
     haproxyServerMaxconn: int(env, 'HAPROXY_SERVER_MAXCONN', 10, problems),
+    poolSize: int(env, 'DB_POOL_SIZE', 1, problems),
     embeddedDb,
     mysqlHost: env.MYSQL_HOST || '127.0.0.1',
     mysqlPort: port(env, 'MYSQL_PORT', embeddedDb ? 3307 : 3306, problems),
@@ -104,6 +107,15 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
     appPrefix: env.STACK_NAME || 'kh',
   };
   if (settings.haproxyServerMaxconn < 1) problems.push('HAPROXY_SERVER_MAXCONN must be at least 1.');
+  if (settings.poolSize < 1) problems.push('DB_POOL_SIZE must be at least 1.');
+  // Pooled connections stay open while idle and each holds one of HAProxy's server slots, so a worker
+  // beyond the budget would queue in HAProxy on every connect and never become ready.
+  const wanted = settings.workerPorts.length * settings.poolSize;
+  if (wanted > settings.haproxyServerMaxconn) {
+    problems.push(`${settings.workerPorts.length} workers x DB_POOL_SIZE ${settings.poolSize} = ${wanted} connections, `
+      + `more than HAPROXY_SERVER_MAXCONN ${settings.haproxyServerMaxconn}: idle pooled connections keep their HAProxy slot, `
+      + 'so the extra workers could never connect. Raise HAPROXY_SERVER_MAXCONN or lower one of the others.');
+  }
   if (problems.length > 0) throw new Error(`Invalid stack configuration:\n  - ${problems.join('\n  - ')}`);
   return settings;
 }

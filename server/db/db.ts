@@ -33,6 +33,9 @@ export interface Transaction {
 }
 
 export class Db {
+  /** Errors thrown while opening a connection (as opposed to on an open one). */
+  private readonly connectFailures = new WeakSet<object>();
+
   constructor(
     private readonly pool: DbPool,
     private readonly observer: DbObserver,
@@ -55,7 +58,10 @@ export class Db {
       } catch (error) {
         // A pooled connection that sat idle may have been closed by the proxy or server since its last
         // use; the first statement on it fails with a connection error. Reads go once more on a new one.
-        if (attempt < attempts && isConnectionError(error) && !(error instanceof QueryTimeoutError)) continue;
+        // A failed connect is not retried: a new connection would meet the same refusal, and the
+        // client should get its 503 without waiting twice.
+        if (attempt < attempts && isConnectionError(error) && !(error instanceof QueryTimeoutError)
+          && !this.connectFailures.has(error as object)) continue;
         throw error;
       }
     }
@@ -118,6 +124,7 @@ export class Db {
     } catch (error) {
       // Pool refusals are counted by the pool itself; connect failures are this query's errors.
       if (!(error instanceof GateRejectedError)) this.finish(name, 'error', started, error);
+      if (typeof error === 'object' && error !== null) this.connectFailures.add(error);
       throw error;
     }
     // The query's own time starts once it holds the connection; the wait is db_pool_wait_seconds.

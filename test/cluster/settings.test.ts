@@ -38,4 +38,11 @@ describe('loadStackSettings(env)', () => {
   it('refuses an empty worker list', () => {
     expect(() => loadStackSettings({ WORKER_PORTS: ' , ' })).to.throw(/WORKER_PORTS must list at least one port/);
   });
+
+  it('refuses more pooled connections than HAProxy lets through to the server', () => {
+    expect(() => loadStackSettings({ WORKER_PORTS: '1,2,3,4,5,6', DB_POOL_SIZE: '2' })).to.throw(
+      '6 workers x DB_POOL_SIZE 2 = 12 connections, more than HAPROXY_SERVER_MAXCONN 10');
+    expect(loadStackSettings({ WORKER_PORTS: '1,2,3,4,5', DB_POOL_SIZE: '2' }).poolSize).to.equal(2);
+    expect(loadStackSettings({ WORKER_PORTS: '1,2,3,4,5,6', DB_POOL_SIZE: '2', HAPROXY_SERVER_MAXCONN: '12' }).haproxyServerMaxconn).to.equal(12);
+  });
 });

@@ -19,7 +19,7 @@ export interface TestStack {
   workers: WorkerHandle[];
   /** The environment a worker of this stack runs with (extra settings merged in). */
   workerEnv(port: number, extra?: Record<string, string>): Record<string, string>;
-  addWorker(extra?: Record<string, string>): Promise<WorkerHandle>;
+  addWorker(extra?: Record<string, string>, until?: 'ready' | 'listening'): Promise<WorkerHandle>;
   /** A fresh admin connection to MariaDB (direct, not through HAProxy). */
   admin(): Promise<mysql.Connection>;
   stop(): Promise<void>;
@@ -29,6 +29,8 @@ export interface TestStackOptions {
   workers?: number;
   /** Extra environment for every worker (e.g. DB_ACQUIRE_TIMEOUT_MS). */
   workerEnv?: Record<string, string>;
+  /** Extra stack settings (e.g. HAPROXY_SERVER_MAXCONN), as environment variables. */
+  stackEnv?: Record<string, string>;
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -45,6 +47,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     WORKER_PORTS: workerPorts.length > 0 ? workerPorts.join(',') : String(await freePort()),
     STACK_DIR: stateDir,
     STACK_NAME: 'test',
+    ...options.stackEnv,
   });
   await migrate(settings, mariadb.admin);
   const haproxy = await startHaproxy(settings);
@@ -68,8 +71,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     haproxy,
     workers,
     workerEnv,
-    async addWorker(extra = {}) {
-      const worker = await startWorker(workerEnv(await freePort(), extra));
+    async addWorker(extra = {}, until = 'ready') {
+      const worker = await startWorker(workerEnv(await freePort(), extra), 20_000, until);
       extraWorkers.push(worker);
       return worker;
     },

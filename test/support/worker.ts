@@ -15,7 +15,15 @@ export interface WorkerHandle {
 
 const TSX_HOOK = require.resolve('tsx/cjs');
 
-export async function startWorker(env: Record<string, string>, readyTimeoutMs = 20_000): Promise<WorkerHandle> {
+/**
+ * `until: 'listening'` resolves as soon as the worker accepts HTTP, for tests of a worker that cannot
+ * reach its database (it keeps retrying and never sends 'ready').
+ */
+export async function startWorker(
+  env: Record<string, string>,
+  readyTimeoutMs = 20_000,
+  until: 'ready' | 'listening' = 'ready',
+): Promise<WorkerHandle> {
   const port = Number(env.PORT);
   const child = fork(path.join(PROJECT_ROOT, 'server', 'main.ts'), [], {
     cwd: PROJECT_ROOT,
@@ -35,6 +43,14 @@ export async function startWorker(env: Record<string, string>, readyTimeoutMs = 
         resolve();
       }
     });
+    if (until === 'listening') {
+      child.stdout?.on('data', () => {
+        if (output.includes('"msg":"listening"')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`worker on ${port} exited with ${code} before ready:\n${output}`));
