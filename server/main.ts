@@ -43,8 +43,12 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, config.shutdownTimeoutMs);
     force.unref();
+    // A keep-alive connection that finishes its last response after close() started would otherwise
+    // sit idle until keepAliveTimeout (5 s) before close() completes: sweep idle ones as they appear.
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
     server.close(() => {
       clearTimeout(force);
+      clearInterval(sweep);
       void pool.end().then(() => process.exit(0));
     });
     server.closeIdleConnections();
