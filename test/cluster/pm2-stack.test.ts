@@ -111,6 +111,35 @@ describe('the stack under pm2', function () {
       ].sort());
     });
 
+    it('restarts a worker that crashed, and it serves again', async () => {
+      const jlist = async () => JSON.parse((await run([PM2_BIN, 'jlist'], env)).output.trim().split('\n').pop()!) as
+        { name: string; pid: number; pm2_env: { status: string; restart_time: number } }[];
+      const name = `e2e-worker-${ports[0]}`;
+      const before = (await jlist()).find((app) => app.name === name)!;
+      process.kill(before.pid, 'SIGKILL');
+      const deadline = Date.now() + 30_000;
+      let after = before;
+      while (Date.now() < deadline) {
+        after = (await jlist()).find((app) => app.name === name)!;
+        if (after.pid !== before.pid && after.pm2_env.status === 'online') break;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      expect(after.pm2_env.restart_time).to.equal(before.pm2_env.restart_time + 1);
+      expect(await pollTodos(`http://127.0.0.1:${ports[0]}/todos`, 20_000)).to.deep.equal(SEEDED);
+    });
+
+    it('restarts the embedded database when mariadbd dies, and the workers recover', async () => {
+      const pidFile = path.join(env.STACK_DIR!, 'mariadb', 'mysqld.pid');
+      const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+      process.kill(pid, 'SIGKILL');
+      // The wrapper exits with mariadbd, pm2 starts both again; the workers reconnect on their own.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      for (const port of ports) {
+        expect(await pollTodos(`http://127.0.0.1:${port}/todos`, 60_000)).to.deep.equal(SEEDED);
+      }
+      expect(Number(fs.readFileSync(pidFile, 'utf8').trim())).to.not.equal(pid);
+    });
+
     it('stops mariadbd cleanly when pm2 stops the stack (SIGINT is turned into SIGTERM)', async () => {
       const stopped = await run([PM2_BIN, 'delete', 'all'], env, 90_000);
       expect(stopped.code, stopped.output).to.equal(0);
