@@ -4,6 +4,9 @@ require('tsx/cjs');
 const { loadStackSettings } = require('./cluster/settings');
 const { buildApps } = require('./cluster/ecosystem');
 const { prepareStateDir } = require('./cluster/state-dir');
+const { ensureSystemPackagesSync } = require('./cluster/ensure-packages-sync');
+
+ensureSystemPackagesSync();
 
 const settings = loadStackSettings(process.env);
 prepareStateDir(settings);

@@ -1,0 +1,17 @@
+// For `pm2 start ecosystem.config.js` run straight after `npm install` on a fresh machine: install the
+// missing Debian packages first, as `npm start` and `npm test` do, in a child process so the output
+// reaches the user's terminal. Does nothing (no child) when every package is present.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { PROJECT_ROOT } from './settings';
+import { missingPackages } from './system-packages';
+
+export function ensureSystemPackagesSync(): void {
+  if (missingPackages().length === 0) return;
+  const result = spawnSync(process.execPath,
+    ['--require', require.resolve('tsx/cjs'), path.join(PROJECT_ROOT, 'cluster', 'cli', 'ensure-system-packages.ts')],
+    { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  if (result.status !== 0) {
+    throw new Error('The Debian packages the stack needs are missing and could not be installed (see above).');
+  }
+}
