@@ -74,15 +74,7 @@ export class Db {
    * under `name`; all its statements share one timeout. Like any write, it is never retried.
    */
   async transaction<T>(name: string, work: (tx: Transaction) => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
-    const started = performance.now();
-    let lease: Lease;
-    try {
-      lease = await this.pool.acquire();
-    } catch (error) {
-      // As in runOnce: pool refusals are counted by the pool, connect failures here.
-      if (!(error instanceof GateRejectedError)) this.finish(name, 'error', started, error);
-      throw error;
-    }
+    const lease = await this.lease(name);
     const queryStarted = performance.now();
     const deadline = queryStarted + (options.timeoutMs ?? this.defaultTimeoutMs);
     const run = <R>(sql: string, values: SqlValue[] = []): Promise<R> =>
@@ -117,16 +109,7 @@ export class Db {
   }
 
   private async runOnce<T>(name: string, sql: string, values: SqlValue[], timeoutMs: number, signal?: AbortSignal): Promise<T> {
-    const started = performance.now();
-    let lease: Lease;
-    try {
-      lease = await this.pool.acquire(signal);
-    } catch (error) {
-      // Pool refusals are counted by the pool itself; connect failures are this query's errors.
-      if (!(error instanceof GateRejectedError)) this.finish(name, 'error', started, error);
-      if (typeof error === 'object' && error !== null) this.connectFailures.add(error);
-      throw error;
-    }
+    const lease = await this.lease(name, signal);
     // The query's own time starts once it holds the connection; the wait is db_pool_wait_seconds.
     const queryStarted = performance.now();
     let destroy = false;
@@ -140,6 +123,19 @@ export class Db {
       throw error;
     } finally {
       lease.release(destroy);
+    }
+  }
+
+  /** The pool's connection for query `name`; a failed connect counts as that query's error. */
+  private async lease(name: string, signal?: AbortSignal): Promise<Lease> {
+    const started = performance.now();
+    try {
+      return await this.pool.acquire(signal);
+    } catch (error) {
+      // Pool refusals are counted by the pool itself; connect failures are this query's errors.
+      if (!(error instanceof GateRejectedError)) this.finish(name, 'error', started, error);
+      if (typeof error === 'object' && error !== null) this.connectFailures.add(error);
+      throw error;
     }
   }
 
