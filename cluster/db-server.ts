@@ -9,19 +9,23 @@ import { embeddedPaths, initDatadir, mariadbdArgs, stopStaleServer, waitForMaria
 import { migrate } from './db/migrate';
 import { loadStackSettings } from './settings';
 import { systemBinary } from './system-packages';
+import { STOPPED_BEFORE_READY } from '../server/startup/exit-codes';
 
 // A first start includes mariadb-install-db and InnoDB crash recovery may follow a kill; both fit.
 const READY_TIMEOUT_MS = 60_000;
 
 let mariadbd: ChildProcess | undefined;
 let stopping = false;
+let ready = false;
+/** Exit code of a requested stop: see STOPPED_BEFORE_READY. */
+const stoppedCode = () => (ready ? 0 : STOPPED_BEFORE_READY);
 let failed = false;
 
 function stop(signal: NodeJS.Signals): void {
   stopping = true;
   console.log(`db-server: ${signal} received, stopping mariadbd.`);
   if (mariadbd && mariadbd.exitCode === null && mariadbd.signalCode === null) mariadbd.kill('SIGTERM');
-  else process.exit(0);
+  else process.exit(stoppedCode());
 }
 
 async function main(): Promise<void> {
@@ -33,7 +37,7 @@ async function main(): Promise<void> {
   await mkdir(paths.dir, { recursive: true });
   if (await stopStaleServer(paths)) console.log('db-server: stopped a mariadbd left running on this datadir.');
   if (await initDatadir(paths.datadir)) console.log(`db-server: created the datadir ${paths.datadir}.`);
-  if (stopping) process.exit(0);
+  if (stopping) process.exit(stoppedCode());
 
   const child = spawn(
     systemBinary('mariadbd'),
@@ -48,7 +52,7 @@ async function main(): Promise<void> {
   });
   child.once('exit', (code, signal) => {
     died.abort(new Error(`mariadbd exited (${signal ?? `code ${code}`}) before it was ready.`));
-    if (stopping) process.exit(failed || code !== 0 ? 1 : 0);
+    if (stopping) process.exit(failed || code !== 0 ? 1 : stoppedCode());
     console.error(`db-server: mariadbd exited unexpectedly (${signal ?? `code ${code}`}); exiting so pm2 restarts it.`);
     process.exit(1);
   });
@@ -57,6 +61,7 @@ async function main(): Promise<void> {
   await waitForMariaDb(admin, READY_TIMEOUT_MS, died.signal);
   const applied = await migrate(settings, admin);
   console.log(`db-server: mariadbd is ready on 127.0.0.1:${settings.mysqlPort}; applied ${applied.join(', ') || 'nothing'}.`);
+  ready = true;
   process.send?.('ready');
 }
 

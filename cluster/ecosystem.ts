@@ -7,6 +7,7 @@ import { haproxyArgs, haproxyEnv } from './haproxy-env';
 import { monitoringApps } from './monitoring-apps';
 import { PROJECT_ROOT, type StackSettings } from './settings';
 import { systemBinary } from './system-packages';
+import { STOPPED_BEFORE_READY } from '../server/startup/exit-codes';
 
 export type AppDefinition = StartOptions & {
   name: string;
@@ -14,6 +15,7 @@ export type AppDefinition = StartOptions & {
   kill_signal?: string;
   out_file?: string;
   error_file?: string;
+  stop_exit_codes?: number[];
 };
 
 /** Node scripts run from TypeScript source through tsx's require hook: no build step before `pm2 start`. */
@@ -43,6 +45,7 @@ function nodeApp(settings: StackSettings, name: string, script: string): AppDefi
     exec_mode: 'fork',
     autorestart: true,
     exp_backoff_restart_delay: 200,
+    stop_exit_codes: [STOPPED_BEFORE_READY],
     merge_logs: true,
     out_file: logPath(settings, name),
     error_file: logPath(settings, name),

@@ -7,6 +7,7 @@ import { Db } from './db/db';
 import { DbPool } from './db/pool';
 import { registerDbMetrics } from './metrics/db-metrics';
 import { createRegistry } from './metrics/registry';
+import { STOPPED_BEFORE_READY } from './startup/exit-codes';
 import { latestMigration } from './startup/schema';
 import { waitForDatabase } from './startup/wait-for-database';
 import { version } from './version';
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   log({ level: 'info', msg: 'listening', worker: config.workerName, url: `http://${config.host}:${config.port}` });
 
   let stopping = false;
+  let ready = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
     server.close(() => {
       clearTimeout(force);
       clearInterval(sweep);
-      void pool.end().then(() => process.exit(0));
+      void pool.end().then(() => process.exit(ready ? 0 : STOPPED_BEFORE_READY));
     });
     server.closeIdleConnections();
   };
@@ -63,6 +65,8 @@ async function main(): Promise<void> {
   await waitForDatabase(db, latestMigration(), (attempt, error, delayMs) => {
     log({ level: 'warn', msg: 'database not ready yet; retrying', attempt, delayMs, error });
   });
+  if (stopping) return;
+  ready = true;
   log({ level: 'info', msg: 'ready', worker: config.workerName });
   process.send?.('ready');
 }

@@ -66,6 +66,17 @@ async function pollTodos(url: string, deadlineMs: number): Promise<unknown> {
   }
 }
 
+async function pollStatus(url: string, wanted: number, deadlineMs: number): Promise<number> {
+  const deadline = Date.now() + deadlineMs;
+  let status = 0;
+  while (Date.now() < deadline) {
+    status = await request(url, { signal: AbortSignal.timeout(5000) }).then((reply) => reply.status, () => 0);
+    if (status === wanted) break;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  return status;
+}
+
 function mariadbdRunningOn(datadirPart: string): boolean {
   for (const pid of fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
     try {
@@ -266,6 +277,41 @@ describe('the stack under pm2', function () {
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
       expect(health).to.deep.equal(['haproxy:up', 'mysqld:up', 'prometheus:up', 'workers:up', 'workers:up']);
+    });
+  });
+
+  describe('npm stop while the workers still wait for their database', () => {
+    let env: NodeJS.ProcessEnv;
+    let home: string;
+
+    before(async () => {
+      ({ env, home } = await isolatedEnv('waiting'));
+      // An external database nobody listens on: the workers start, listen, and keep retrying.
+      Object.assign(env, { MYSQL_HOST: '127.0.0.1', MYSQL_PORT: String(await freePort()) });
+    });
+
+    after(async () => {
+      await run([PM2_BIN, 'kill'], env, 60_000);
+      fs.rmSync(home, { recursive: true, force: true });
+    });
+
+    it('stops them for good: pm2 does not restart them and no worker process is left', async () => {
+      // pm2 start blocks until the workers are ready or their listen_timeout passes: do not wait for it.
+      const starting = run([PM2_BIN, 'start', 'ecosystem.config.js'], env);
+      const ports = env.WORKER_PORTS!.split(',').map(Number);
+      for (const port of ports) {
+        expect((await pollStatus(`http://127.0.0.1:${port}/readyz`, 503, 20_000))).to.equal(503);
+      }
+      const stopped = await run([TSX_BIN, 'cluster/cli/stop.ts'], env, 60_000);
+      expect(stopped.code, stopped.output).to.equal(0);
+      await starting;
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const list = await run([PM2_BIN, 'jlist'], env);
+      expect(list.output.trim().split('\n').pop()).to.equal('[]');
+      for (const port of ports) {
+        const answer = await request(`http://127.0.0.1:${port}/healthz`).then(() => 'answered', () => 'refused');
+        expect(answer, `a worker still listens on ${port}`).to.equal('refused');
+      }
     });
   });
 
