@@ -2,6 +2,7 @@
 // migrations -> tell pm2 'ready'. On SIGINT/SIGTERM: stop accepting, let in-flight requests finish (bounded), close.
 import type { Server } from 'node:http';
 import { createApp } from './app';
+import { answerClientErrorsAsJson } from './http/client-error';
 import { loadWorkerConfig } from './config';
 import { Db } from './db/db';
 import { DbPool } from './db/pool';
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
+  answerClientErrorsAsJson(server);
   log({ level: 'info', msg: 'listening', worker: config.workerName, url: `http://${config.host}:${config.port}` });
 
   let stopping = false;

@@ -35,6 +35,8 @@ export interface Transaction {
 export class Db {
   /** Errors thrown while opening a connection (as opposed to on an open one). */
   private readonly connectFailures = new WeakSet<object>();
+  /** Whether the last statement that finished reached the database (undefined before the first). */
+  private lastReachedDatabase: boolean | undefined;
 
   constructor(
     private readonly pool: DbPool,
@@ -47,6 +49,15 @@ export class Db {
 
   get poolStats() {
     return this.pool.stats();
+  }
+
+  /**
+   * What the latest finished statement says of the path to MySQL: true when it got an answer (even an
+   * SQL error), false when the connection failed. Lets a readiness probe answer without queueing
+   * behind a busy pool.
+   */
+  get lastStatementReachedDatabase(): boolean | undefined {
+    return this.lastReachedDatabase;
   }
 
   /** Runs one statement and returns its rows (for SELECT) or its result header (for writes). */
@@ -152,6 +163,7 @@ export class Db {
   }
 
   private finish(name: string, outcome: QueryOutcome, started: number, error?: unknown): void {
+    this.lastReachedDatabase = error === undefined || !isConnectionError(error);
     const seconds = (performance.now() - started) / 1000;
     this.observer.queryFinished(name, outcome, seconds, error === undefined ? undefined : driverErrorCode(error));
   }

@@ -35,6 +35,9 @@ export function errorMiddleware(log: Logger): Middleware {
       if (ctx.status === 404 && ctx.body == null) {
         ctx.status = 404;
         ctx.body = { error: 'not_found', message: `No route for ${ctx.method} ${ctx.path}.` };
+      } else if (ctx.status === 501 && ctx.body == null) {
+        // The router's answer to a method it knows no route for at all (TRACE, PROPFIND, ...).
+        ctx.body = { error: 'not_implemented', message: `${ctx.method} is not supported by this server.` };
       } else if (ctx.status === 405 && ctx.body == null) {
         ctx.status = 405;
         ctx.body = {

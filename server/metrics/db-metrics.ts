@@ -89,7 +89,8 @@ export function registerDbMetrics(registry: Registry, readStats: () => PoolStats
     connectionClosed: (reason) => closed.inc({ reason }),
     queryFinished: (query, outcome, seconds, errorCode) => {
       queryDuration.observe({ query, outcome }, seconds);
-      if (outcome !== 'ok') queryErrors.inc({ query, code: errorCode ?? 'other' });
+      // A cancelled query ran to completion (only its client left): not an error.
+      if (outcome === 'error' || outcome === 'timeout') queryErrors.inc({ query, code: errorCode ?? 'other' });
     },
   };
 }

@@ -9,6 +9,16 @@ export function healthRoutes(db: Db): Router {
     ctx.body = { status: 'ok' };
   });
   router.get('/readyz', async (ctx) => {
+    const pool = db.poolStats;
+    if (pool.used >= pool.limit || pool.pending > 0) {
+      // The connection is busy (a long /sleep, a burst): a probe that queued behind it would time out
+      // and report a healthy database as unreachable. The busy work itself is the evidence.
+      if (db.lastStatementReachedDatabase === false) {
+        throw unavailable('not_ready', 'The database is not reachable through HAProxy.', 1);
+      }
+      ctx.body = { status: 'ready', pool: 'busy' };
+      return;
+    }
     try {
       // Short timeout: a readiness probe must answer quickly even when the database hangs.
       await db.query('ping', 'SELECT 1', [], { idempotent: true, timeoutMs: 2000 });

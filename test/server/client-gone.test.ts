@@ -56,6 +56,29 @@ describe('a client that goes away', function () {
     await new Promise((resolve) => setTimeout(resolve, 600));
     const metrics = (await request(`${worker.url}/metrics`)).text;
     expect(counter(metrics, /^db_query_duration_seconds_count\{[^}]*query="sleep",outcome="cancelled"\} (\d+)$/m)).to.equal(1);
+    // It ran to completion: not a query error.
+    expect(metrics).not.to.match(/^db_query_errors_total\{[^}]*query="sleep"/m);
     expect((await request(`${worker.url}/pool`)).body).to.include({ used: 0, idle: 1, pending: 0 });
+  });
+});
+
+describe('GET /readyz while the connection is busy', function () {
+  this.timeout(30_000);
+
+  it('answers ready at once instead of queueing behind the busy connection', async () => {
+    const stack = await sharedStack();
+    const worker = await stack.addWorker({ DB_ACQUIRE_TIMEOUT_MS: '5000' });
+    try {
+      const holder = request(`${worker.url}/sleep/2`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const started = performance.now();
+      const reply = await request(`${worker.url}/readyz`);
+      expect(performance.now() - started).to.be.below(500);
+      expect(reply.status).to.equal(200);
+      expect(reply.body).to.deep.equal({ status: 'ready', pool: 'busy' });
+      expect((await holder).status).to.equal(200);
+    } finally {
+      await worker.stop();
+    }
   });
 });

@@ -92,3 +92,35 @@ describe('worker routes', function () {
     });
   }
 });
+
+describe('requests the router or Node refuse', function () {
+  this.timeout(30_000);
+
+  it('answers a method no route knows (PROPFIND) with 501 JSON', async () => {
+    const stack = await sharedStack();
+    const reply = await request(`${stack.workers[0]!.url}/todos`, { method: 'PROPFIND' });
+    expect(reply.status).to.equal(501);
+    expect(reply.body).to.deep.equal({ error: 'not_implemented', message: 'PROPFIND is not supported by this server.' });
+  });
+
+  it('answers headers over 16 KB with 431 JSON', async () => {
+    const stack = await sharedStack();
+    const reply = await request(`${stack.workers[0]!.url}/todos`, { headers: { 'x-big': 'a'.repeat(20_000) } });
+    expect(reply.status).to.equal(431);
+    expect(reply.body).to.deep.equal({ error: 'headers_too_large', message: 'The request line and headers are larger than 16 KB.' });
+  });
+
+  it('answers a malformed request line with 400 JSON', async () => {
+    const stack = await sharedStack();
+    const net = await import('node:net');
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(stack.workers[0]!.port, '127.0.0.1', () => socket.write('G@T /todos HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk.toString()));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(raw).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(raw.slice(raw.indexOf('\r\n\r\n') + 4)).to.equal('{"error":"bad_request","message":"The request is not valid HTTP."}');
+  });
+});
