@@ -24,7 +24,7 @@ const TSX_HOOK = require.resolve('tsx/cjs');
 /** Worker settings passed through from pm2's environment when set (see README's configuration table). */
 const WORKER_PASSTHROUGH = [
   'DB_POOL_SIZE', 'DB_QUEUE_LIMIT', 'DB_ACQUIRE_TIMEOUT_MS', 'DB_CONNECT_TIMEOUT_MS',
-  'DB_QUERY_TIMEOUT_MS', 'SLEEP_MAX_SECONDS', 'BODY_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS',
+  'DB_QUERY_TIMEOUT_MS', 'DB_LOCK_WAIT_TIMEOUT_SECONDS', 'SLEEP_MAX_SECONDS', 'BODY_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS',
 ];
 
 export function workerAppName(settings: StackSettings, port: number): string {

@@ -17,6 +17,7 @@ export interface WorkerConfig {
     acquireTimeoutMs: number;
     connectTimeoutMs: number;
     queryTimeoutMs: number;
+    lockWaitTimeoutSeconds: number;
   };
   sleepMaxSeconds: number;
   /** Largest JSON request body accepted, in bytes. */
@@ -68,6 +69,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       connectTimeoutMs: read.int('DB_CONNECT_TIMEOUT_MS', 3_000, 1, 600_000),
       // Long enough for the longest permitted /sleep, so only a genuinely stuck statement times out.
       queryTimeoutMs: read.int('DB_QUERY_TIMEOUT_MS', (sleepMaxSeconds + 5) * 1000, 1, 3_600_000),
+      lockWaitTimeoutSeconds: read.int('DB_LOCK_WAIT_TIMEOUT_SECONDS', 5, 1, 3600),
     },
     sleepMaxSeconds,
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 64, 10 * 1024 * 1024),

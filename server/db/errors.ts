@@ -55,3 +55,9 @@ export function isConnectionError(error: unknown): boolean {
   if (e?.fatal === true) return true;
   return typeof e?.code === 'string' && CONNECTION_CODES.has(e.code);
 }
+
+/** InnoDB gave up waiting for a row lock (1205) or chose this transaction as a deadlock victim (1213). */
+export function isLockConflict(error: unknown): boolean {
+  const errno = (error as DriverError | undefined)?.errno;
+  return errno === 1205 || errno === 1213;
+}

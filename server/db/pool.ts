@@ -22,6 +22,11 @@ export interface PoolOptions {
    * so a timeout neither leaves a statement running on the server nor costs a reconnect.
    */
   statementTimeoutMs?: number;
+  /**
+   * InnoDB row-lock wait per statement, in whole seconds (innodb_lock_wait_timeout; MySQL's default 50 s
+   * would hold the worker's only connection that long behind someone else's transaction).
+   */
+  lockWaitTimeoutSeconds?: number;
 }
 
 export interface PoolStats {
@@ -105,6 +110,9 @@ export class DbPool {
     this.pool.on('connection', (connection) => {
       this.track(connection as PoolConnection);
       if (options.statementTimeoutMs) limitStatementTime(connection as PoolConnection, options.statementTimeoutMs);
+      if (options.lockWaitTimeoutSeconds) {
+        (connection as PoolConnection).query('SET SESSION innodb_lock_wait_timeout = ?', [options.lockWaitTimeoutSeconds], () => undefined);
+      }
     });
   }
 

@@ -1,7 +1,7 @@
 // Turns the database layer's failures into what a client can act on: "come back in a second" (503 with
 // Retry-After) when the pool is busy or the path to MySQL is down, "too slow" (504) for a timed-out
 // statement. Other database errors stay unmapped and become a logged, bare 500.
-import { GateRejectedError, QueryTimeoutError, isConnectionError } from '../db/errors';
+import { GateRejectedError, QueryTimeoutError, isConnectionError, isLockConflict } from '../db/errors';
 import { HttpError, unavailable } from './errors';
 
 export function httpErrorForDb(error: unknown): HttpError | undefined {
@@ -14,6 +14,9 @@ export function httpErrorForDb(error: unknown): HttpError | undefined {
   }
   if (error instanceof QueryTimeoutError) {
     return new HttpError(504, 'query_timeout', error.message);
+  }
+  if (isLockConflict(error)) {
+    return unavailable('row_locked', 'The row is locked by another transaction; nothing was changed. Retry shortly.', 1);
   }
   if (isConnectionError(error)) {
     return unavailable('database_unavailable', 'The database is not reachable through HAProxy right now.', 1);

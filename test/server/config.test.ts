@@ -10,6 +10,7 @@ describe('loadWorkerConfig(env)', () => {
     expect(config.db).to.deep.equal({
       host: '127.0.0.1', port: 5555, user: 'haproxy_user', password: 'tester', database: 'test',
       poolSize: 1, queueLimit: 50, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000, queryTimeoutMs: 65_000,
+      lockWaitTimeoutSeconds: 5,
     });
     expect(config.sleepMaxSeconds).to.equal(60);
     expect(config.bodyLimitBytes).to.equal(16_384);
@@ -19,13 +20,13 @@ describe('loadWorkerConfig(env)', () => {
     const config = loadWorkerConfig({
       PORT: '9001', WORKER_HOST: '0.0.0.0', WORKER_NAME: 'w', HAPROXY_HOST: '127.0.0.2', HAPROXY_PORT: '6000',
       DB_USER: 'u', DB_PASSWORD: '', DB_POOL_SIZE: '2', DB_QUEUE_LIMIT: '0', DB_ACQUIRE_TIMEOUT_MS: '5',
-      DB_CONNECT_TIMEOUT_MS: '6', DB_QUERY_TIMEOUT_MS: '2001', SLEEP_MAX_SECONDS: '2', BODY_LIMIT_BYTES: '100',
+      DB_CONNECT_TIMEOUT_MS: '6', DB_QUERY_TIMEOUT_MS: '2001', DB_LOCK_WAIT_TIMEOUT_SECONDS: '7', SLEEP_MAX_SECONDS: '2', BODY_LIMIT_BYTES: '100',
       SHUTDOWN_TIMEOUT_MS: '0',
     });
     expect(config).to.deep.equal({
       port: 9001, host: '0.0.0.0', workerName: 'w',
       db: { host: '127.0.0.2', port: 6000, user: 'u', password: '', database: 'test', poolSize: 2, queueLimit: 0,
-        acquireTimeoutMs: 5, connectTimeoutMs: 6, queryTimeoutMs: 2001 },
+        acquireTimeoutMs: 5, connectTimeoutMs: 6, queryTimeoutMs: 2001, lockWaitTimeoutSeconds: 7 },
       sleepMaxSeconds: 2, bodyLimitBytes: 100, shutdownTimeoutMs: 0,
     });
   });
