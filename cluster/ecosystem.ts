@@ -18,8 +18,6 @@ export type AppDefinition = StartOptions & {
   stop_exit_codes?: number[];
 };
 
-/** Node scripts run from TypeScript source through tsx's require hook: no build step before `pm2 start`. */
-const TSX_HOOK = require.resolve('tsx/cjs');
 
 /** Worker settings passed through from pm2's environment when set (see README's configuration table). */
 const WORKER_PASSTHROUGH = [
@@ -38,10 +36,10 @@ export function logPath(settings: StackSettings, name: string): string {
 function nodeApp(settings: StackSettings, name: string, script: string): AppDefinition {
   return {
     name,
+    // A .js entry that registers tsx and loads the TypeScript source: no build step before pm2 start.
     script: path.join(PROJECT_ROOT, script),
     cwd: PROJECT_ROOT,
     interpreter: process.execPath,
-    interpreter_args: ['--require', TSX_HOOK],
     exec_mode: 'fork',
     autorestart: true,
     exp_backoff_restart_delay: 200,
@@ -54,7 +52,7 @@ function nodeApp(settings: StackSettings, name: string, script: string): AppDefi
 
 function databaseApp(settings: StackSettings): AppDefinition {
   return {
-    ...nodeApp(settings, `${settings.appPrefix}-mariadb`, 'cluster/db-server.ts'),
+    ...nodeApp(settings, `${settings.appPrefix}-mariadb`, 'cluster/entry/db-server.js'),
     // The wrapper says 'ready' after mariadbd answers and the migrations ran (first start initialises
     // the datadir, which takes a while).
     wait_ready: true,
@@ -92,7 +90,7 @@ function workerApp(settings: StackSettings, port: number, env: Record<string, st
   }
   const shutdownMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? 10_000);
   return {
-    ...nodeApp(settings, name, 'server/main.ts'),
+    ...nodeApp(settings, name, 'cluster/entry/worker.js'),
     // 'ready' comes once the worker listens and its pool answered SELECT 1 (it retries until then).
     wait_ready: true,
     listen_timeout: 60_000,

@@ -22,9 +22,9 @@ describe('buildApps(settings)', () => {
 
   it('runs workers from TypeScript source under tsx, waiting for their ready message', () => {
     const worker = buildApps(loadStackSettings({}), { DB_QUEUE_LIMIT: '7', UNRELATED: 'x' })[2]!;
-    expect(worker.script).to.equal(path.join(PROJECT_ROOT, 'server', 'main.ts'));
+    // A .js entry (pm2 would look for ts-node for a .ts script) that registers tsx and loads server/main.ts.
+    expect(worker.script).to.equal(path.join(PROJECT_ROOT, 'cluster', 'entry', 'worker.js'));
     expect(worker.interpreter).to.equal(process.execPath);
-    expect(worker.interpreter_args).to.deep.equal(['--require', require.resolve('tsx/cjs')]);
     expect(worker.wait_ready).to.equal(true);
     expect(worker.exec_mode).to.equal('fork');
     expect(worker.env).to.deep.equal({
@@ -42,7 +42,7 @@ describe('buildApps(settings)', () => {
 
   it('gives mariadbd time to flush before pm2 escalates to SIGKILL', () => {
     const db = buildApps(loadStackSettings({}), {})[0]!;
-    expect(db.script).to.equal(path.join(PROJECT_ROOT, 'cluster', 'db-server.ts'));
+    expect(db.script).to.equal(path.join(PROJECT_ROOT, 'cluster', 'entry', 'db-server.js'));
     expect(db.wait_ready).to.equal(true);
     expect(db.kill_timeout).to.be.at.least(30_000);
   });
