@@ -77,6 +77,29 @@ export function parsePortList(raw: string, name: string, problems: string[]): nu
   return ports;
 }
 
+function flag(env: Env, name: string, problems: string[]): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '1' || raw === 'true') return true;
+  if (raw !== '' && raw !== '0' && raw !== 'false') problems.push(`${name} must be 1 or 0 (or true or false), got "${env[name]}".`);
+  return false;
+}
+
+/** Ports two parts of the stack would both listen on (only those of parts this stack runs). */
+function portClashes(settings: StackSettings): string[] {
+  const owners = new Map<number, string[]>();
+  const claim = (port: number, owner: string) => owners.set(port, [...(owners.get(port) ?? []), owner]);
+  for (const port of settings.workerPorts) claim(port, 'WORKER_PORTS');
+  claim(settings.haproxyPort, 'HAPROXY_PORT');
+  claim(settings.haproxyStatsPort, 'HAPROXY_STATS_PORT');
+  if (settings.embeddedDb) claim(settings.mysqlPort, 'MYSQL_PORT');
+  if (settings.monitoring) {
+    claim(settings.prometheusPort, 'PROMETHEUS_PORT');
+    claim(settings.mysqldExporterPort, 'MYSQLD_EXPORTER_PORT');
+  }
+  return [...owners].filter(([, names]) => names.length > 1)
+    .map(([port, names]) => `Port ${port} is given to ${[...new Set(names)].join(' and ')}${new Set(names).size === 1 ? ' twice' : ''}; each part needs its own.`);
+}
+
 /** Reads the stack's settings; throws one Error listing every problem at once. */
 export function loadStackSettings(env: Env = process.env): StackSettings {
   const problems: string[] = [];
@@ -101,7 +124,7 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
     exporterUser: env.DB_EXPORTER_USER || 'mysqld_exporter',
     exporterPassword: env.DB_EXPORTER_PASSWORD ?? 'exporter',
     stateDir: path.resolve(PROJECT_ROOT, env.STACK_DIR || '.stack'),
-    monitoring: env.MONITORING === '1' || env.MONITORING === 'true',
+    monitoring: flag(env, 'MONITORING', problems),
     prometheusPort: port(env, 'PROMETHEUS_PORT', 9090, problems),
     mysqldExporterPort: port(env, 'MYSQLD_EXPORTER_PORT', 9104, problems),
     appPrefix: env.STACK_NAME || 'kh',
@@ -116,6 +139,8 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
       + `more than HAPROXY_SERVER_MAXCONN ${settings.haproxyServerMaxconn}: idle pooled connections keep their HAProxy slot, `
       + 'so the extra workers could never connect. Raise HAPROXY_SERVER_MAXCONN or lower one of the others.');
   }
+  // WORKER_PORTS duplicates are reported by parsePortList already.
+  problems.push(...portClashes({ ...settings, workerPorts: [...new Set(settings.workerPorts)] }));
   if (problems.length > 0) throw new Error(`Invalid stack configuration:\n  - ${problems.join('\n  - ')}`);
   return settings;
 }

@@ -21,8 +21,7 @@ function healthy(statuses: AppStatus[]): boolean {
   return statuses.every((s) => s.pm2?.status === 'online' && (s.probe === undefined || s.probe.ready));
 }
 
-async function waitUntilUp(settings: StackSettings): Promise<AppStatus[]> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
+async function waitUntilUp(settings: StackSettings, deadline: number): Promise<AppStatus[]> {
   for (;;) {
     const statuses = await stackStatus(settings);
     if (healthy(statuses)) return statuses;
@@ -51,20 +50,25 @@ async function main(): Promise<number> {
   }
 
   console.log(`Starting ${names.length} apps with pm2: ${names.join(', ')}`);
+  // Counted from here: `pm2 start` itself already waits for each app's ready (up to its listen_timeout).
+  const deadline = Date.now() + START_TIMEOUT_MS;
   const started = await runPm2(['start', 'ecosystem.config.js']);
   if (started.code !== 0) {
     console.error(`pm2 start failed:\n${started.stderr || started.stdout}`);
     return 1;
   }
 
-  const statuses = await waitUntilUp(settings);
+  const statuses = await waitUntilUp(settings, deadline);
   console.log(`\n${renderStatus(statuses)}\n`);
   if (healthy(statuses)) {
     console.log('Stack is up. Try: curl localhost:' + settings.workerPorts[0] + '/todos');
     return 0;
   }
   const failed = statuses.filter((s) => s.pm2?.status !== 'online' || (s.probe !== undefined && !s.probe.ready));
-  console.error(`These did not come up within ${START_TIMEOUT_MS / 1000}s: ${failed.map((s) => s.name).join(', ')}.`);
+  const crashing = failed.filter((s) => s.pm2?.status === 'errored' || s.pm2?.status === 'stopped' || (s.pm2?.restarts ?? 0) >= 5);
+  console.error(crashing.length > 0
+    ? `These did not come up (pm2 reports them crashed or restarting over and over): ${failed.map((s) => s.name).join(', ')}.`
+    : `These did not come up within ${START_TIMEOUT_MS / 1000}s: ${failed.map((s) => s.name).join(', ')}.`);
   for (const s of failed) {
     console.error(`\n--- last lines of ${logPath(settings, s.name)} ---\n${tail(logPath(settings, s.name))}`);
   }

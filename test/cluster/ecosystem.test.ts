@@ -47,3 +47,12 @@ describe('buildApps(settings)', () => {
     expect(db.kill_timeout).to.be.at.least(30_000);
   });
 });
+
+describe('buildApps(settings, env) with bad worker settings', () => {
+  it('refuses them before anything starts, listing every problem', () => {
+    expect(() => buildApps(loadStackSettings({}), { DB_ACQUIRE_TIMEOUT_MS: '0', BODY_LIMIT_BYTES: '10x' })).to.throw(
+      'Invalid worker configuration:\n'
+      + '  - DB_ACQUIRE_TIMEOUT_MS must be a whole number from 1 to 600000, got "0".\n'
+      + '  - BODY_LIMIT_BYTES must be a whole number from 64 to 10485760, got "10x".');
+  });
+});

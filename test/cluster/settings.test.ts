@@ -46,3 +46,21 @@ describe('loadStackSettings(env)', () => {
     expect(loadStackSettings({ WORKER_PORTS: '1,2,3,4,5,6', DB_POOL_SIZE: '2', HAPROXY_SERVER_MAXCONN: '12' }).haproxyServerMaxconn).to.equal(12);
   });
 });
+
+describe('loadStackSettings(env) port clashes and flags', () => {
+  it('refuses a port given to two parts of the stack', () => {
+    expect(() => loadStackSettings({ HAPROXY_PORT: '8000' })).to.throw('Port 8000 is given to WORKER_PORTS and HAPROXY_PORT; each part needs its own.');
+    expect(() => loadStackSettings({ MONITORING: '1', PROMETHEUS_PORT: '8404' })).to.throw('Port 8404 is given to HAPROXY_STATS_PORT and PROMETHEUS_PORT');
+  });
+
+  it('ignores the ports of parts this stack does not run', () => {
+    expect(loadStackSettings({ PROMETHEUS_PORT: '8000' }).prometheusPort).to.equal(8000);
+    expect(loadStackSettings({ MYSQL_HOST: 'db', MYSQL_PORT: '8404' }).mysqlPort).to.equal(8404);
+  });
+
+  it('takes MONITORING as 1/0/true/false and refuses anything else', () => {
+    expect(loadStackSettings({ MONITORING: 'true' }).monitoring).to.equal(true);
+    expect(loadStackSettings({ MONITORING: '0' }).monitoring).to.equal(false);
+    expect(() => loadStackSettings({ MONITORING: 'yes' })).to.throw('MONITORING must be 1 or 0 (or true or false), got "yes".');
+  });
+});
