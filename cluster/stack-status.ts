@@ -11,6 +11,8 @@ export interface AppStatus {
   pm2?: Pm2Process;
   url: string;
   probe?: WorkerProbe;
+  /** Running under this stack's prefix but not part of the current settings. */
+  stale?: boolean;
 }
 
 export function workerUrl(settings: StackSettings, port: number): string {
@@ -37,6 +39,13 @@ export async function stackStatus(settings: StackSettings): Promise<AppStatus[]>
     pm2: processes.find((proc) => proc.name === app.name),
     url: urlFor(settings, app.name),
   }));
+  // Apps of this stack's prefix that the current settings no longer list (WORKER_PORTS changed, or
+  // MONITORING was on): shown, so nothing runs unseen.
+  for (const proc of processes) {
+    if (proc.name.startsWith(`${settings.appPrefix}-`) && !statuses.some((s) => s.name === proc.name)) {
+      statuses.push({ name: proc.name, pm2: proc, url: 'not in the current settings', stale: true });
+    }
+  }
   await Promise.all(settings.workerPorts.map(async (port) => {
     const status = statuses.find((s) => s.name === workerAppName(settings, port));
     if (status) status.probe = await probeWorker(workerUrl(settings, port));

@@ -36,7 +36,13 @@ async function main(): Promise<number> {
   const settings = loadStackSettings();
   const names = buildApps(settings).map((app) => app.name);
 
-  const before = await stackStatus(settings);
+  let before = await stackStatus(settings);
+  const stale = before.filter((s) => s.stale).map((s) => s.name);
+  if (stale.length > 0) {
+    console.log(`Stopping apps the current settings no longer include: ${stale.join(', ')}.`);
+    await runPm2(['delete', ...stale]);
+    before = before.filter((s) => !s.stale);
+  }
   if (healthy(before)) {
     console.log('The stack is already running; nothing to do (`npm stop` stops it).\n');
     console.log(renderStatus(before));

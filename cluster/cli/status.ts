@@ -6,7 +6,7 @@ import { renderStatus, stackStatus } from '../stack-status';
 async function main(): Promise<number> {
   const statuses = await stackStatus(loadStackSettings());
   console.log(renderStatus(statuses));
-  const up = statuses.every((s) => s.pm2?.status === 'online' && (s.probe === undefined || s.probe.ready));
+  const up = statuses.filter((s) => !s.stale).every((s) => s.pm2?.status === 'online' && (s.probe === undefined || s.probe.ready));
   return up ? 0 : 1;
 }
 
