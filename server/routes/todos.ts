@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { clientGone } from '../http/client-gone';
 import { readJsonBody } from '../http/json-body';
 import { HttpError, notFound } from '../http/errors';
 import { todoEtag } from '../todos/etag';
@@ -33,7 +34,7 @@ export function todoRoutes(todos: TodoRepository, options: TodoRouteOptions): Ro
 
   router.get('/todos', async (ctx) => {
     const { status } = parseListQuery(ctx.query);
-    ctx.body = await todos.listKeyed(status);
+    ctx.body = await todos.listKeyed(status, clientGone(ctx));
   });
 
   router.post('/todos', async (ctx) => {
@@ -47,7 +48,7 @@ export function todoRoutes(todos: TodoRepository, options: TodoRouteOptions): Ro
 
   router.get('/todos/:id', async (ctx) => {
     const id = parseTodoId(ctx.params.id);
-    const todo = await todos.get(id);
+    const todo = await todos.get(id, clientGone(ctx));
     if (!todo) throw absent(id);
     ctx.set('ETag', todoEtag(todo));
     ctx.body = todo;

@@ -26,24 +26,24 @@ const COLUMNS = 'id, item, status';
 export class TodoRepository {
   constructor(private readonly db: Db) {}
 
-  /** Every row (or every row with one status), in id order. */
-  async list(status?: TodoStatus): Promise<Todo[]> {
+  /** Every row (or every row with one status), in id order. `signal`: the client went away (reads only). */
+  async list(status?: TodoStatus, signal?: AbortSignal): Promise<Todo[]> {
     if (status === undefined) {
-      return this.db.query<Todo[]>('list_todos', `SELECT ${COLUMNS} FROM todos ORDER BY id`, [], { idempotent: true });
+      return this.db.query<Todo[]>('list_todos', `SELECT ${COLUMNS} FROM todos ORDER BY id`, [], { idempotent: true, signal });
     }
     return this.db.query<Todo[]>('list_todos', `SELECT ${COLUMNS} FROM todos WHERE status = ? ORDER BY id`, [status],
-      { idempotent: true });
+      { idempotent: true, signal });
   }
 
   /** The reference's shape: `{"1": {"item": ..., "status": ...}, ...}`. */
-  async listKeyed(status?: TodoStatus): Promise<Record<string, { item: string; status: string }>> {
+  async listKeyed(status?: TodoStatus, signal?: AbortSignal): Promise<Record<string, { item: string; status: string }>> {
     const keyed: Record<string, { item: string; status: string }> = {};
-    for (const row of await this.list(status)) keyed[String(row.id)] = { item: row.item, status: row.status };
+    for (const row of await this.list(status, signal)) keyed[String(row.id)] = { item: row.item, status: row.status };
     return keyed;
   }
 
-  async get(id: number): Promise<Todo | undefined> {
-    const rows = await this.db.query<Todo[]>('get_todo', `SELECT ${COLUMNS} FROM todos WHERE id = ?`, [id], { idempotent: true });
+  async get(id: number, signal?: AbortSignal): Promise<Todo | undefined> {
+    const rows = await this.db.query<Todo[]>('get_todo', `SELECT ${COLUMNS} FROM todos WHERE id = ?`, [id], { idempotent: true, signal });
     return rows[0];
   }
 
