@@ -20,7 +20,8 @@ describe('parseSleepSeconds(raw, max)', () => {
       expect(thrown).to.be.instanceOf(HttpError);
       const error = thrown as HttpError;
       expect(error.status).to.equal(400);
-      expect(error.details).to.deep.equal({ parameter: 's' });
+      expect(error.details.parameter).to.equal('s');
+      expect(error.details.rule).to.equal(raw === '' ? 'required' : ['60.0001', '61'].includes(raw) ? 'range' : 'decimal');
       expect(error.message).to.contain('s must be a decimal number of seconds from 0 to 60');
     });
   }
