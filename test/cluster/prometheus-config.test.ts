@@ -50,7 +50,7 @@ describe('renderPrometheusConfig(settings)', () => {
 
   it('labels each worker with the name cluster/ecosystem.ts gives its pm2 app', () => {
     const labels = [...config.matchAll(/worker: "([^"]+)"/g)].map((match) => match[1]);
-    const workerApps = buildApps(settings, {}).filter((app) => app.script === path.join(PROJECT_ROOT, 'server/main.ts'));
+    const workerApps = buildApps(settings, {}).filter((app) => app.script === path.join(PROJECT_ROOT, 'cluster/entry/worker.js'));
     expect(labels).to.deep.equal(workerApps.map((app) => app.name));
   });
 
