@@ -51,7 +51,8 @@ class Reader {
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   const read = new Reader(env);
   const port = read.int('PORT', 8000, 1, 65535);
-  const sleepMaxSeconds = read.int('SLEEP_MAX_SECONDS', 60, 0, 3600);
+  // HAProxy's `timeout client/server` (300 s, haproxy/haproxy.cfg) cut any longer silent statement.
+  const sleepMaxSeconds = read.int('SLEEP_MAX_SECONDS', 60, 0, 290);
   const config: WorkerConfig = {
     port,
     host: read.string('WORKER_HOST', '127.0.0.1'),
@@ -68,7 +69,7 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
       acquireTimeoutMs: read.int('DB_ACQUIRE_TIMEOUT_MS', 10_000, 1, 600_000),
       connectTimeoutMs: read.int('DB_CONNECT_TIMEOUT_MS', 3_000, 1, 600_000),
       // Long enough for the longest permitted /sleep, so only a genuinely stuck statement times out.
-      queryTimeoutMs: read.int('DB_QUERY_TIMEOUT_MS', (sleepMaxSeconds + 5) * 1000, 1, 3_600_000),
+      queryTimeoutMs: read.int('DB_QUERY_TIMEOUT_MS', (sleepMaxSeconds + 5) * 1000, 1, 295_000),
       lockWaitTimeoutSeconds: read.int('DB_LOCK_WAIT_TIMEOUT_SECONDS', 5, 1, 3600),
     },
     sleepMaxSeconds,

@@ -49,3 +49,12 @@ describe('loadWorkerConfig(env)', () => {
       .to.throw(/DB_QUERY_TIMEOUT_MS \(10000\) must exceed SLEEP_MAX_SECONDS \(10\)/);
   });
 });
+
+describe('loadWorkerConfig(env) against HAProxy idle timeouts', () => {
+  it('keeps /sleep and statements below HAProxy\'s 300 s timeout server', () => {
+    expect(() => loadWorkerConfig({ SLEEP_MAX_SECONDS: '300', DB_QUERY_TIMEOUT_MS: '296000' })).to.throw(
+      'Invalid worker configuration:\n'
+      + '  - SLEEP_MAX_SECONDS must be a whole number from 0 to 290, got "300".\n'
+      + '  - DB_QUERY_TIMEOUT_MS must be a whole number from 1 to 295000, got "296000".');
+  });
+});
