@@ -40,6 +40,13 @@ describe('worker faults', function () {
     pid = worker.child.pid;
   });
 
+  /** What a test killed and has not restarted yet: restarted after a failure so the next test has it. */
+  let down: { restart(): Promise<void> } | undefined;
+  afterEach(async () => {
+    await down?.restart();
+    down = undefined;
+  });
+
   after(async () => {
     if (Object.keys(measured).length > 0) console.log(`      measured (ms): ${JSON.stringify(measured)}`);
     await stack?.stop();
@@ -81,6 +88,7 @@ describe('worker faults', function () {
       expect((await request(url('/todos'))).status).to.equal(200);
 
       stack.haproxy.kill();
+      down = stack.haproxy;
       const killedAt = performance.now();
       // The first request after the kill may still find the old HAProxy alive for a moment.
       const reply = await waitFor('GET /todos to fail', async () => {
@@ -107,11 +115,15 @@ describe('worker faults', function () {
       expectRetryAfter(ready, '1');
       const pool = await expectPoolIdle();
       expect(pool).to.include({ open: 0, idle: 0, created: 1 });
-      // HAProxy's sockets were closed by the kernel: the pool saw its peer hang up.
-      expect(pool.closed).to.deep.equal({ error: 0, destroyed: 0, remote: 1, shutdown: 0 });
+      // HAProxy's sockets were closed by the kernel: either the pool saw its peer hang up (remote), or
+      // the first request after the kill got there first and closed the dead connection (destroyed).
+      const closed = pool.closed as Record<string, number>;
+      expect(closed.remote! + closed.destroyed!).to.equal(1);
+      expect(closed).to.include({ error: 0, shutdown: 0 });
 
       const restartedAt = performance.now();
       await stack.haproxy.restart();
+      down = undefined;
       measured.haproxyRestart = Math.round(performance.now() - restartedAt);
       measured.haproxyRecovery = Math.round(await recovery('the HAProxy restart', 5_000));
       expect((await request(url('/readyz'))).status).to.equal(200);
@@ -125,6 +137,7 @@ describe('worker faults', function () {
       expect((await request(url('/todos'))).status).to.equal(200);
 
       stack.mariadb.kill();
+      down = stack.mariadb;
       const killedAt = performance.now();
       const reply = await waitFor('GET /todos to fail', async () => {
         const r = await request(url('/todos'), { signal: AbortSignal.timeout(10_000) });
@@ -141,10 +154,13 @@ describe('worker faults', function () {
       expectSafeError(await request(url('/readyz')), 503, 'not_ready', 'The database is not reachable through HAProxy.');
       const pool = await expectPoolIdle();
       expect(pool).to.include({ open: 0, idle: 0, created: 2 });
-      expect(pool.closed).to.deep.equal({ error: 0, destroyed: 0, remote: 2, shutdown: 0 });
+      const closed = pool.closed as Record<string, number>;
+      expect(closed.remote! + closed.destroyed!).to.equal(2);
+      expect(closed).to.include({ error: 0, shutdown: 0 });
 
       const restartedAt = performance.now();
       await stack.mariadb.restart();
+      down = undefined;
       measured.mariadbRestart = Math.round(performance.now() - restartedAt);
       // HAProxy marks the server UP after `rise 2` checks at `downinter 1s`.
       measured.mariadbRecovery = Math.round(await recovery('the MariaDB restart', 10_000));
