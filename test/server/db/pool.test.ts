@@ -7,43 +7,11 @@ import { loadStackSettings, type StackSettings } from '../../../cluster/settings
 import { Db } from '../../../server/db/db';
 import { QueryTimeoutError } from '../../../server/db/errors';
 import { GateRejectedError } from '../../../server/db/gate';
-import type { DbObserver } from '../../../server/db/observer';
 import { DbPool, type PoolOptions } from '../../../server/db/pool';
 import { freePort } from '../../support/free-port';
+import { RecordingObserver } from '../../support/recording-observer';
 import { startMariaDb, type MariaDbHandle } from '../../support/mariadb';
 import { waitFor } from '../../support/wait';
-
-type Event = (string | number)[];
-
-/** A DbObserver that writes down every call; durations are kept apart so the event list is exact. */
-class RecordingObserver implements DbObserver {
-  readonly events: Event[] = [];
-  readonly waits: number[] = [];
-  readonly uses: number[] = [];
-  acquired(waitSeconds: number) {
-    this.waits.push(waitSeconds);
-    this.events.push(['acquired']);
-  }
-  released(useSeconds: number) {
-    this.uses.push(useSeconds);
-    this.events.push(['released']);
-  }
-  rejected(reason: string) {
-    this.events.push(['rejected', reason]);
-  }
-  connectionCreated() {
-    this.events.push(['connectionCreated']);
-  }
-  connectionClosed(reason: string) {
-    this.events.push(['connectionClosed', reason]);
-  }
-  queryFinished(query: string, outcome: string, _seconds: number, errorCode?: string) {
-    this.events.push(errorCode === undefined ? ['queryFinished', query, outcome] : ['queryFinished', query, outcome, errorCode]);
-  }
-  count(...event: Event): number {
-    return this.events.filter((e) => e.length === event.length && e.every((part, i) => part === event[i])).length;
-  }
-}
 
 async function refusal(promise: Promise<unknown>): Promise<GateRejectedError> {
   const error = await promise.then(() => undefined, (e: unknown) => e);

@@ -6,34 +6,10 @@ import { migrate } from '../../../cluster/db/migrate';
 import { loadStackSettings, type StackSettings } from '../../../cluster/settings';
 import { Db, type Transaction } from '../../../server/db/db';
 import { QueryTimeoutError } from '../../../server/db/errors';
-import type { DbObserver } from '../../../server/db/observer';
 import { DbPool } from '../../../server/db/pool';
+import { RecordingObserver } from '../../support/recording-observer';
 import { startMariaDb, type MariaDbHandle } from '../../support/mariadb';
 import { waitFor } from '../../support/wait';
-
-type Event = (string | number)[];
-
-class RecordingObserver implements DbObserver {
-  readonly events: Event[] = [];
-  acquired() {
-    this.events.push(['acquired']);
-  }
-  released() {
-    this.events.push(['released']);
-  }
-  rejected(reason: string) {
-    this.events.push(['rejected', reason]);
-  }
-  connectionCreated() {
-    this.events.push(['connectionCreated']);
-  }
-  connectionClosed(reason: string) {
-    this.events.push(['connectionClosed', reason]);
-  }
-  queryFinished(query: string, outcome: string, _seconds: number, errorCode?: string) {
-    this.events.push(errorCode === undefined ? ['queryFinished', query, outcome] : ['queryFinished', query, outcome, errorCode]);
-  }
-}
 
 describe('Db.transaction(name, work)', function () {
   this.timeout(30_000);

@@ -1,0 +1,34 @@
+// A DbObserver that writes down every call, for tests of the pool and query layer. Durations are kept
+// apart (waits, uses) so the event list itself can be compared exactly.
+import type { DbObserver } from '../../server/db/observer';
+
+export type ObservedEvent = (string | number)[];
+
+export class RecordingObserver implements DbObserver {
+  readonly events: ObservedEvent[] = [];
+  readonly waits: number[] = [];
+  readonly uses: number[] = [];
+  acquired(waitSeconds: number) {
+    this.waits.push(waitSeconds);
+    this.events.push(['acquired']);
+  }
+  released(useSeconds: number) {
+    this.uses.push(useSeconds);
+    this.events.push(['released']);
+  }
+  rejected(reason: string) {
+    this.events.push(['rejected', reason]);
+  }
+  connectionCreated() {
+    this.events.push(['connectionCreated']);
+  }
+  connectionClosed(reason: string) {
+    this.events.push(['connectionClosed', reason]);
+  }
+  queryFinished(query: string, outcome: string, _seconds: number, errorCode?: string) {
+    this.events.push(errorCode === undefined ? ['queryFinished', query, outcome] : ['queryFinished', query, outcome, errorCode]);
+  }
+  count(...event: ObservedEvent): number {
+    return this.events.filter((e) => e.length === event.length && e.every((part, i) => part === event[i])).length;
+  }
+}
