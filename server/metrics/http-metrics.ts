@@ -1,7 +1,9 @@
 // HTTP metrics as Koa middleware. The `route` label is the matched route template (`/sleep/:s`), never the
-// raw URL, so a scan of random paths cannot blow up the series count.
+// raw URL, so a scan of random paths cannot blow up the series count; route and status follow the same
+// rule as the access log (http/request-labels.ts).
 import type { Middleware } from 'koa';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { answeredStatus, routeLabel } from '../http/request-labels';
 import { LATENCY_BUCKETS, METRIC } from './names';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -34,10 +36,9 @@ export function httpMetricsMiddleware(registry: Registry): Middleware {
       await next();
     } finally {
       inFlight.dec();
-      const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-      const route = typeof matched === 'string' ? matched : 'unmatched';
+      const route = routeLabel(ctx);
       const method = KNOWN_METHODS.has(ctx.method) ? ctx.method : 'OTHER';
-      requests.inc({ method, route, status: String(ctx.status) });
+      requests.inc({ method, route, status: String(answeredStatus(ctx)) });
       duration.observe({ method, route }, (performance.now() - started) / 1000);
     }
   };
