@@ -2,6 +2,7 @@
 // which database it fronts (the embedded MariaDB unless MYSQL_HOST is set), and where state lives.
 // Everything in cluster/ and the test support takes a StackSettings instead of reading process.env.
 import path from 'node:path';
+import { readWorkerConfig } from '../server/config';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -40,6 +41,8 @@ export interface StackSettings {
   mysqldExporterPort: number;
   /** Prefix of every pm2 app name, so two stacks (e.g. a test's) never collide. */
   appPrefix: string;
+  /** How long `npm start` waits for every app to be ready (START_TIMEOUT_MS). */
+  startTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -77,6 +80,19 @@ export function parsePortList(raw: string, name: string, problems: string[]): nu
   return ports;
 }
 
+function startTimeout(env: Env, problems: string[]): number {
+  const value = int(env, 'START_TIMEOUT_MS', 180_000, problems);
+  if (value < 1000) problems.push(`START_TIMEOUT_MS must be at least 1000 (milliseconds), got ${value}.`);
+  return value;
+}
+
+/** The one rule for DB_CHECK_USER; haproxy-env.ts applies it again as its own guard. */
+export function checkUserProblem(user: string): string | undefined {
+  // The value lands inside a double-quoted word of haproxy.cfg, where a quote or space would end it early.
+  if (/^[A-Za-z0-9_.@-]+$/.test(user)) return undefined;
+  return `DB_CHECK_USER "${user}" may only contain letters, digits, _ . @ and -.`;
+}
+
 function flag(env: Env, name: string, problems: string[]): boolean {
   const raw = (env[name] ?? '').trim().toLowerCase();
   if (raw === '1' || raw === 'true') return true;
@@ -104,6 +120,10 @@ function portClashes(settings: StackSettings): string[] {
 export function loadStackSettings(env: Env = process.env): StackSettings {
   const problems: string[] = [];
   const embeddedDb = !env.MYSQL_HOST;
+  // The workers' own settings (server/config.ts), so one run reports every problem before anything
+  // starts, instead of workers crash-looping under pm2. PORT and HAPROXY_PORT are left out: the stack
+  // gives each worker its port from WORKER_PORTS and checks HAPROXY_PORT itself.
+  const worker = readWorkerConfig({ ...env, PORT: undefined, HAPROXY_PORT: undefined });
   const settings: StackSettings = {
     workerPorts: parsePortList(env.WORKER_PORTS ?? '8000,8001', 'WORKER_PORTS', problems),
     workerHost: env.WORKER_HOST || '127.0.0.1',
@@ -111,7 +131,7 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
     haproxyPort: port(env, 'HAPROXY_PORT', 5555, problems),
     haproxyStatsPort: port(env, 'HAPROXY_STATS_PORT', 8404, problems),
     haproxyServerMaxconn: int(env, 'HAPROXY_SERVER_MAXCONN', 10, problems),
-    poolSize: int(env, 'DB_POOL_SIZE', 1, problems),
+    poolSize: worker.config.db.poolSize,
     embeddedDb,
     mysqlHost: env.MYSQL_HOST || '127.0.0.1',
     mysqlPort: port(env, 'MYSQL_PORT', embeddedDb ? 3307 : 3306, problems),
@@ -128,9 +148,12 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
     prometheusPort: port(env, 'PROMETHEUS_PORT', 9090, problems),
     mysqldExporterPort: port(env, 'MYSQLD_EXPORTER_PORT', 9104, problems),
     appPrefix: env.STACK_NAME || 'kh',
+    startTimeoutMs: startTimeout(env, problems),
   };
   if (settings.haproxyServerMaxconn < 1) problems.push('HAPROXY_SERVER_MAXCONN must be at least 1.');
-  if (settings.poolSize < 1) problems.push('DB_POOL_SIZE must be at least 1.');
+  problems.push(...worker.problems);
+  const checkUser = checkUserProblem(settings.checkUser);
+  if (checkUser) problems.push(checkUser);
   // Pooled connections stay open while idle and each holds one of HAProxy's server slots, so a worker
   // beyond the budget would queue in HAProxy on every connect and never become ready.
   const wanted = settings.workerPorts.length * settings.poolSize;

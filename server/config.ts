@@ -48,7 +48,11 @@ class Reader {
   }
 }
 
-export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+/**
+ * The configuration and every problem found, without throwing: the stack's own check
+ * (cluster/settings.ts) lists these together with its problems before anything starts.
+ */
+export function readWorkerConfig(env: Env): { config: WorkerConfig; problems: string[] } {
   const read = new Reader(env);
   const port = read.int('PORT', 8000, 1, 65535);
   // HAProxy's `timeout client/server` (300 s, haproxy/haproxy.cfg) cut any longer silent statement.
@@ -79,8 +83,13 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
   if (config.db.queryTimeoutMs <= sleepMaxSeconds * 1000) {
     read.problems.push(`DB_QUERY_TIMEOUT_MS (${config.db.queryTimeoutMs}) must exceed SLEEP_MAX_SECONDS (${sleepMaxSeconds}) in ms, or the longest /sleep always times out.`);
   }
-  if (read.problems.length > 0) {
-    throw new Error(`Invalid worker configuration:\n  - ${read.problems.join('\n  - ')}`);
+  return { config, problems: read.problems };
+}
+
+export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+  const { config, problems } = readWorkerConfig(env);
+  if (problems.length > 0) {
+    throw new Error(`Invalid worker configuration:\n  - ${problems.join('\n  - ')}`);
   }
   return config;
 }

@@ -64,3 +64,34 @@ describe('loadStackSettings(env) port clashes and flags', () => {
     expect(() => loadStackSettings({ MONITORING: 'yes' })).to.throw('MONITORING must be 1 or 0 (or true or false), got "yes".');
   });
 });
+
+describe('loadStackSettings(env) with the workers\' settings, DB_CHECK_USER and START_TIMEOUT_MS', () => {
+  it('reports problems of the stack, the workers and the check user in one error', () => {
+    expect(() => loadStackSettings({ WORKER_PORTS: '80a', DB_QUEUE_LIMIT: 'abc', DB_CHECK_USER: 'a b', START_TIMEOUT_MS: 'abc' }))
+      .to.throw('Invalid stack configuration:\n'
+        + '  - WORKER_PORTS must be a comma-separated list of TCP ports, got "80a".\n'
+        + '  - START_TIMEOUT_MS must be a whole number, got "abc".\n'
+        + '  - DB_QUEUE_LIMIT must be a whole number from 0 to 100000, got "abc".\n'
+        + '  - DB_CHECK_USER "a b" may only contain letters, digits, _ . @ and -.');
+  });
+
+  it('checks the worker settings pm2 passes to every worker, listing each problem once', () => {
+    expect(() => loadStackSettings({ DB_ACQUIRE_TIMEOUT_MS: '0', BODY_LIMIT_BYTES: '10x', DB_POOL_SIZE: '0' })).to.throw(
+      'Invalid stack configuration:\n'
+      + '  - DB_POOL_SIZE must be a whole number from 1 to 100, got "0".\n'
+      + '  - DB_ACQUIRE_TIMEOUT_MS must be a whole number from 1 to 600000, got "0".\n'
+      + '  - BODY_LIMIT_BYTES must be a whole number from 64 to 10485760, got "10x".');
+  });
+
+  it('leaves PORT and HAPROXY_PORT to the stack, which gives each worker its own', () => {
+    expect(loadStackSettings({ PORT: 'http' }).workerPorts).to.deep.equal([8000, 8001]);
+    expect(() => loadStackSettings({ HAPROXY_PORT: 'x' })).to.throw(/:\n {2}- HAPROXY_PORT must be a whole number, got "x"\.$/);
+  });
+
+  it('reads START_TIMEOUT_MS: 180000 by default, a whole number of ms of at least 1000', () => {
+    expect(loadStackSettings({}).startTimeoutMs).to.equal(180_000);
+    expect(loadStackSettings({ START_TIMEOUT_MS: '1000' }).startTimeoutMs).to.equal(1000);
+    expect(() => loadStackSettings({ START_TIMEOUT_MS: '999' })).to.throw('START_TIMEOUT_MS must be at least 1000 (milliseconds), got 999.');
+    expect(() => loadStackSettings({ START_TIMEOUT_MS: '1.5e3' })).to.throw('START_TIMEOUT_MS must be a whole number, got "1.5e3".');
+  });
+});
