@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Registry } from 'prom-client';
 import type { Db } from './db/db';
+import { accessLogMiddleware, type AccessLogOptions } from './http/access-log';
 import { clientGoneMiddleware } from './http/client-gone';
 import { errorMiddleware, type Logger } from './http/error-middleware';
 import { requestIdMiddleware } from './http/request-id';
@@ -20,6 +21,8 @@ export interface AppDeps {
   log: Logger;
   sleepMaxSeconds: number;
   bodyLimitBytes: number;
+  /** Access log settings; undefined turns the log off (ACCESS_LOG=0). */
+  accessLog?: AccessLogOptions;
 }
 
 export function createApp(deps: AppDeps): Koa {
@@ -29,6 +32,8 @@ export function createApp(deps: AppDeps): Koa {
   app.use(httpMetricsMiddleware(deps.registry));
   app.use(requestIdMiddleware());
   app.use(clientGoneMiddleware());
+  // After clientGone (see access-log.ts), before the handlers whose pool waits it sums.
+  if (deps.accessLog) app.use(accessLogMiddleware(deps.accessLog));
   app.use(errorMiddleware(deps.log));
   // One root router, so 405 (with Allow) is decided over every route at once.
   const root = new Router();

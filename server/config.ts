@@ -23,6 +23,8 @@ export interface WorkerConfig {
   /** Largest JSON request body accepted, in bytes. */
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** One JSON line per request on stdout (ACCESS_LOG, on unless 0/false). */
+  accessLog: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -45,6 +47,17 @@ class Reader {
       return fallback;
     }
     return value;
+  }
+
+  /** 1/0/true/false, nothing else: a typo such as "off" is reported rather than read as either. */
+  flag(name: string, fallback: boolean): boolean {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = raw.trim().toLowerCase();
+    if (value === '1' || value === 'true') return true;
+    if (value === '0' || value === 'false') return false;
+    this.problems.push(`${name} must be 1, 0, true or false, got "${raw}".`);
+    return fallback;
   }
 }
 
@@ -79,6 +92,7 @@ export function readWorkerConfig(env: Env): { config: WorkerConfig; problems: st
     sleepMaxSeconds,
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 64, 10 * 1024 * 1024),
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    accessLog: read.flag('ACCESS_LOG', true),
   };
   if (config.db.queryTimeoutMs <= sleepMaxSeconds * 1000) {
     read.problems.push(`DB_QUERY_TIMEOUT_MS (${config.db.queryTimeoutMs}) must exceed SLEEP_MAX_SECONDS (${sleepMaxSeconds}) in ms, or the longest /sleep always times out.`);

@@ -4,6 +4,7 @@
 import mysql from 'mysql2';
 import { Gate, GateRejectedError } from './gate';
 import type { ConnectionCloseReason, DbObserver } from './observer';
+import { addPoolWaitSince } from '../http/request-context';
 
 export interface PoolOptions {
   host: string;
@@ -144,6 +145,7 @@ export class DbPool {
         this.rejected[error.reason] += 1;
         this.observer.rejected(error.reason);
       }
+      addPoolWaitSince(askedAt); // the access log's poolWaitMs, on each way out of acquire()
       throw error;
     }
     this.connecting += 1;
@@ -155,11 +157,13 @@ export class DbPool {
     } catch (error) {
       this.connecting -= 1;
       this.gate.leave();
+      addPoolWaitSince(askedAt);
       throw error;
     }
     this.connecting -= 1;
     this.leased += 1;
     this.observer.acquired((performance.now() - askedAt) / 1000);
+    addPoolWaitSince(askedAt);
     const leasedAt = performance.now();
     return new Lease(connection, (lease, destroy) => {
       if (destroy) {
