@@ -1,14 +1,30 @@
 // pm2 loads this file with require(), so it stays CommonJS and only delegates: the app list is generated
 // by cluster/ecosystem.ts from the environment (WORKER_PORTS, MYSQL_HOST, MONITORING, ...).
+// `pm2 reload ecosystem.config.js` gets only the workers and reloads HAProxy in place (see
+// cluster/pm2-command.ts): the database keeps running.
 require('tsx/cjs');
 const { loadStackSettings } = require('./cluster/settings');
 const { buildApps } = require('./cluster/ecosystem');
 const { prepareStateDir } = require('./cluster/state-dir');
 const { ensureSystemPackagesSync } = require('./cluster/ensure-packages-sync');
+const { appsForSubcommand, pm2Subcommand } = require('./cluster/pm2-command');
+const { reloadHaproxy } = require('./cluster/haproxy/reload');
 
-ensureSystemPackagesSync();
+function load() {
+  ensureSystemPackagesSync();
+  const settings = loadStackSettings(process.env);
+  const apps = buildApps(settings, process.env);
+  prepareStateDir(settings);
+  const subcommand = pm2Subcommand(process.argv);
+  if (subcommand === 'reload') reloadHaproxy(settings);
+  return appsForSubcommand(subcommand, apps);
+}
 
-const settings = loadStackSettings(process.env);
-prepareStateDir(settings);
-
-module.exports = { apps: buildApps(settings, process.env) };
+try {
+  module.exports = { apps: load() };
+} catch (error) {
+  // pm2 would print "File ecosystem.config.js malformated" and a stack trace below the real message
+  // (a configuration problem, listed in full): print the message alone and stop.
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+}

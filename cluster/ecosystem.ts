@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { StartOptions } from 'pm2';
 import { loadWorkerConfig } from '../server/config';
-import { haproxyArgs, haproxyEnv } from './haproxy-env';
+import { haproxyArgs } from './haproxy/config-files';
 import { monitoringApps } from './monitoring-apps';
 import { PROJECT_ROOT, type StackSettings } from './settings';
 import { systemBinary } from './system-packages';
@@ -24,6 +24,7 @@ export type AppDefinition = StartOptions & {
 const WORKER_PASSTHROUGH = [
   'DB_POOL_SIZE', 'DB_QUEUE_LIMIT', 'DB_ACQUIRE_TIMEOUT_MS', 'DB_CONNECT_TIMEOUT_MS',
   'DB_QUERY_TIMEOUT_MS', 'DB_LOCK_WAIT_TIMEOUT_SECONDS', 'SLEEP_MAX_SECONDS', 'BODY_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS',
+  'ACCESS_LOG',
 ];
 
 export function workerAppName(settings: StackSettings, port: number): string {
@@ -69,7 +70,8 @@ function haproxyApp(settings: StackSettings): AppDefinition {
   return {
     name,
     script: systemBinary('haproxy'),
-    args: haproxyArgs(path.join(PROJECT_ROOT, 'haproxy', 'haproxy.cfg')),
+    // Reads the files cluster/haproxy/config-files.ts renders (prepareStateDir writes them).
+    args: haproxyArgs(settings),
     interpreter: 'none',
     exec_mode: 'fork',
     cwd: PROJECT_ROOT,
@@ -78,20 +80,23 @@ function haproxyApp(settings: StackSettings): AppDefinition {
     merge_logs: true,
     out_file: logPath(settings, name),
     error_file: logPath(settings, name),
-    env: haproxyEnv(settings),
   };
 }
 
 function workerApp(settings: StackSettings, port: number, env: Record<string, string | undefined>): AppDefinition {
   const name = workerAppName(settings, port);
+  // Every key is passed, '' (the worker's default) when unset: pm2 merges a reload's env into the old
+  // one, so a setting removed from the environment must be overwritten, not left out.
   const passthrough: Record<string, string> = {};
-  for (const key of WORKER_PASSTHROUGH) {
-    const value = env[key];
-    if (value !== undefined) passthrough[key] = value;
-  }
+  for (const key of WORKER_PASSTHROUGH) passthrough[key] = env[key] ?? '';
   const shutdownMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? 10_000);
   return {
     ...nodeApp(settings, name, 'cluster/entry/worker.js'),
+    // Cluster mode with one instance per port: pm2's daemon holds the listening socket, so `pm2 reload`
+    // starts the new process, waits for its 'ready', and only then stops the old one (which drains).
+    // In fork mode a reload is a stop and a start, and connections are refused in between.
+    exec_mode: 'cluster',
+    instances: 1,
     // 'ready' comes once the worker listens and its pool answered SELECT 1 (it retries until then).
     wait_ready: true,
     listen_timeout: 60_000,

@@ -1,11 +1,8 @@
-// The environment haproxy/haproxy.cfg reads with HAProxy's own "${VAR}" expansion (no templating),
-// and the argv that runs it in the foreground under pm2 or a test.
-import path from 'node:path';
-import { PROJECT_ROOT, type StackSettings } from './settings';
+// The variables haproxy/haproxy.cfg reads with HAProxy's own "${VAR}" expansion (no templating);
+// cluster/haproxy/config-files.ts renders them as `setenv` lines HAProxy reads before haproxy.cfg.
+import type { StackSettings } from './settings';
 
-export const HAPROXY_CFG = path.join(PROJECT_ROOT, 'haproxy', 'haproxy.cfg');
-
-/** Every variable haproxy.cfg uses; merge it over process.env when spawning haproxy. */
+/** Every variable haproxy.cfg uses. */
 export function haproxyEnv(settings: StackSettings): Record<string, string> {
   // The value lands inside a double-quoted config word, where a quote or space would end it early.
   if (!/^[A-Za-z0-9_.@-]+$/.test(settings.checkUser)) {
@@ -14,13 +11,10 @@ export function haproxyEnv(settings: StackSettings): Record<string, string> {
   return {
     HAPROXY_BIND: `${settings.haproxyHost}:${settings.haproxyPort}`,
     HAPROXY_STATS_BIND: `${settings.haproxyHost}:${settings.haproxyStatsPort}`,
+    HAPROXY_HTTP_BIND: `${settings.haproxyHost}:${settings.httpPort}`,
     MYSQL_ADDR: `${settings.mysqlHost}:${settings.mysqlPort}`,
     HAPROXY_SERVER_MAXCONN: String(settings.haproxyServerMaxconn),
     HAPROXY_CHECK_USER: settings.checkUser,
   };
 }
 
-/** `-db`: stay in the foreground and log to stdout, so pm2 (or a test) owns the process. */
-export function haproxyArgs(cfgPath: string = HAPROXY_CFG): string[] {
-  return ['-db', '-f', cfgPath];
-}

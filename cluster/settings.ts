@@ -15,6 +15,8 @@ export interface StackSettings {
   haproxyPort: number;
   /** HAProxy's stats page and Prometheus exporter. */
   haproxyStatsPort: number;
+  /** HAProxy's HTTP front door, balancing over every worker port (HTTP_PORT). */
+  httpPort: number;
   /** The reference's `server mysql1 ... maxconn 10`. */
   haproxyServerMaxconn: number;
   /** Connections per worker (DB_POOL_SIZE), checked here against HAProxy's maxconn. */
@@ -107,6 +109,7 @@ function portClashes(settings: StackSettings): string[] {
   for (const port of settings.workerPorts) claim(port, 'WORKER_PORTS');
   claim(settings.haproxyPort, 'HAPROXY_PORT');
   claim(settings.haproxyStatsPort, 'HAPROXY_STATS_PORT');
+  claim(settings.httpPort, 'HTTP_PORT');
   if (settings.embeddedDb) claim(settings.mysqlPort, 'MYSQL_PORT');
   if (settings.monitoring) {
     claim(settings.prometheusPort, 'PROMETHEUS_PORT');
@@ -114,6 +117,19 @@ function portClashes(settings: StackSettings): string[] {
   }
   return [...owners].filter(([, names]) => names.length > 1)
     .map(([port, names]) => `Port ${port} is given to ${[...new Set(names)].join(' and ')}${new Set(names).size === 1 ? ' twice' : ''}; each part needs its own.`);
+}
+
+/**
+ * pm2 reloads at most PM2_CONCURRENT_ACTIONS apps at once (2 unless set); `npm run reload` reloads one
+ * at a time. Each app being reloaded briefly has two processes, each with its own pool.
+ */
+export const PM2_RELOAD_CONCURRENCY = 2;
+
+/** HAProxy server slots the workers' pools need: steadily, and at the peak of a rolling reload. */
+export function maxconnBudget(workers: number, poolSize: number): { steady: number; reloadOverlap: number; total: number } {
+  const steady = workers * poolSize;
+  const reloadOverlap = Math.min(workers, PM2_RELOAD_CONCURRENCY) * poolSize;
+  return { steady, reloadOverlap, total: steady + reloadOverlap };
 }
 
 /** Reads the stack's settings; throws one Error listing every problem at once. */
@@ -130,6 +146,7 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
     haproxyHost: env.HAPROXY_HOST || '127.0.0.1',
     haproxyPort: port(env, 'HAPROXY_PORT', 5555, problems),
     haproxyStatsPort: port(env, 'HAPROXY_STATS_PORT', 8404, problems),
+    httpPort: port(env, 'HTTP_PORT', 8080, problems),
     haproxyServerMaxconn: int(env, 'HAPROXY_SERVER_MAXCONN', 10, problems),
     poolSize: worker.config.db.poolSize,
     embeddedDb,
@@ -155,10 +172,12 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
   const checkUser = checkUserProblem(settings.checkUser);
   if (checkUser) problems.push(checkUser);
   // Pooled connections stay open while idle and each holds one of HAProxy's server slots, so a worker
-  // beyond the budget would queue in HAProxy on every connect and never become ready.
-  const wanted = settings.workerPorts.length * settings.poolSize;
-  if (wanted > settings.haproxyServerMaxconn) {
-    problems.push(`${settings.workerPorts.length} workers x DB_POOL_SIZE ${settings.poolSize} = ${wanted} connections, `
+  // beyond the budget would queue in HAProxy on every connect and never become ready. A rolling reload
+  // runs a port's new worker beside its old one until the new one is ready: those overlaps need slots too.
+  const budget = maxconnBudget(settings.workerPorts.length, settings.poolSize);
+  if (budget.total > settings.haproxyServerMaxconn) {
+    problems.push(`${settings.workerPorts.length} workers x DB_POOL_SIZE ${settings.poolSize} = ${budget.steady} connections, `
+      + `plus ${budget.reloadOverlap} while a reload runs old and new workers side by side = ${budget.total}, `
       + `more than HAPROXY_SERVER_MAXCONN ${settings.haproxyServerMaxconn}: idle pooled connections keep their HAProxy slot, `
       + 'so the extra workers could never connect. Raise HAPROXY_SERVER_MAXCONN or lower one of the others.');
   }

@@ -3,6 +3,7 @@
 import type { Server } from 'node:http';
 import { createApp } from './app';
 import { answerClientErrorsAsJson } from './http/client-error';
+import { drainHttpServer, trackResponses } from './http/drain';
 import { loadWorkerConfig } from './config';
 import { Db } from './db/db';
 import { DbPool } from './db/pool';
@@ -14,6 +15,9 @@ import { waitForDatabase } from './startup/wait-for-database';
 import { version } from './version';
 
 const CLIENT_TIMEOUT_GRACE_MS = 1000;
+// A keep-alive client under load sends its next request within milliseconds; one that stays silent
+// this long while the worker stops gets its idle connection closed.
+const DRAIN_IDLE_GRACE_MS = 1000;
 
 function log(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
@@ -35,6 +39,7 @@ async function main(): Promise<void> {
     s.once('error', reject);
   });
   answerClientErrorsAsJson(server);
+  const openResponses = trackResponses(server);
   log({ level: 'info', msg: 'listening', worker: config.workerName, url: `http://${config.host}:${config.port}` });
 
   let stopping = false;
@@ -43,20 +48,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log({ level: 'info', msg: 'shutting down', signal });
-    const force = setTimeout(() => {
-      log({ level: 'warn', msg: 'in-flight requests did not finish in time; closing anyway' });
-      server.closeAllConnections();
-    }, config.shutdownTimeoutMs);
-    force.unref();
-    // A keep-alive connection that finishes its last response after close() started would otherwise
-    // sit idle until keepAliveTimeout (5 s) before close() completes: sweep idle ones as they appear.
-    const sweep = setInterval(() => server.closeIdleConnections(), 100);
-    server.close(() => {
-      clearTimeout(force);
-      clearInterval(sweep);
-      void pool.end().then(() => process.exit(ready ? 0 : STOPPED_BEFORE_READY));
-    });
-    server.closeIdleConnections();
+    void drainHttpServer(server, openResponses, {
+      idleGraceMs: Math.min(DRAIN_IDLE_GRACE_MS, config.shutdownTimeoutMs),
+      timeoutMs: config.shutdownTimeoutMs,
+      onTimeout: () => log({ level: 'warn', msg: 'in-flight requests did not finish in time; closing anyway' }),
+    }).then(() => pool.end()).then(() => process.exit(ready ? 0 : STOPPED_BEFORE_READY));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -1,8 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { WAIT_TIMEOUT_SECONDS } from '../../cluster/db/embedded';
-import { HAPROXY_CFG, haproxyArgs, haproxyEnv } from '../../cluster/haproxy-env';
+import { HAPROXY_CFG, haproxyArgs, haproxyPaths, renderWorkerBackend, writeHaproxyConfig } from '../../cluster/haproxy/config-files';
+import { haproxyEnv } from '../../cluster/haproxy-env';
 import { loadStackSettings } from '../../cluster/settings';
 import { systemBinary } from '../../cluster/system-packages';
 
@@ -11,6 +14,7 @@ describe('haproxyEnv(settings)', function () {
     expect(haproxyEnv(loadStackSettings({}))).to.deep.equal({
       HAPROXY_BIND: '127.0.0.1:5555',
       HAPROXY_STATS_BIND: '127.0.0.1:8404',
+      HAPROXY_HTTP_BIND: '127.0.0.1:8080',
       MYSQL_ADDR: '127.0.0.1:3307',
       HAPROXY_SERVER_MAXCONN: '10',
       HAPROXY_CHECK_USER: 'haproxy_check',
@@ -34,26 +38,52 @@ describe('haproxyEnv(settings)', function () {
   });
 });
 
-describe('haproxyArgs(cfgPath)', function () {
-  it('runs haproxy in the foreground with the given config', function () {
-    expect(haproxyArgs('/x/haproxy.cfg')).to.deep.equal(['-db', '-f', '/x/haproxy.cfg']);
+describe('the rendered HAProxy files', function () {
+  let stateDir: string;
+  beforeEach(() => {
+    stateDir = mkdtempSync(path.join(os.tmpdir(), 'kh-haproxy-cfg-'));
   });
-});
+  afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
-describe('haproxy -c -f haproxy/haproxy.cfg', function () {
-  function check(env: Record<string, string>): { status: number | null; output: string } {
-    const result = spawnSync(systemBinary('haproxy'), ['-c', '-f', HAPROXY_CFG], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+  function check(args: string[]): { status: number | null; output: string } {
+    const result = spawnSync(systemBinary('haproxy'), ['-c', ...args.filter((a) => a !== '-W' && a !== '-db')],
+      { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
     return { status: result.status, output: `${result.stdout}${result.stderr}` };
   }
 
-  it('accepts the config, without a warning, when given haproxyEnv()', function () {
-    expect(check(haproxyEnv(loadStackSettings({})))).to.deep.equal({ status: 0, output: 'Configuration file is valid\n' });
+  it('runs haproxy in master-worker mode in the foreground: settings first, haproxy.cfg, then the worker list', function () {
+    const settings = loadStackSettings({ STACK_DIR: stateDir });
+    const paths = haproxyPaths(settings);
+    expect(haproxyArgs(settings)).to.deep.equal(['-W', '-db', '-p', paths.pid, '-f', paths.settings, '-f', HAPROXY_CFG, '-f', paths.workers]);
   });
 
-  it('rejects the config when MYSQL_ADDR is missing', function () {
-    const env = haproxyEnv(loadStackSettings({}));
-    delete env.MYSQL_ADDR;
-    expect(check(env).status).to.equal(1);
+  it('are accepted by haproxy -c without a warning, with no variable taken from the environment', function () {
+    const settings = loadStackSettings({ STACK_DIR: stateDir });
+    expect(writeHaproxyConfig(settings)).to.equal(true);
+    const args = haproxyArgs(settings).filter((a) => a !== '-p' && a !== haproxyPaths(settings).pid);
+    expect(check(args)).to.deep.equal({ status: 0, output: 'Configuration file is valid\n' });
+  });
+
+  it('are rejected without the rendered settings (MYSQL_ADDR and the rest unset)', function () {
+    const settings = loadStackSettings({ STACK_DIR: stateDir });
+    writeHaproxyConfig(settings);
+    expect(check(['-f', HAPROXY_CFG, '-f', haproxyPaths(settings).workers]).status).to.equal(1);
+  });
+
+  it('list one front-door server per WORKER_PORTS entry, named like its pm2 app', function () {
+    const settings = loadStackSettings({ STACK_DIR: stateDir, WORKER_PORTS: '8000,8001,8002', WORKER_HOST: '0.0.0.0' });
+    expect(renderWorkerBackend(settings).split('\n').filter((line) => line.startsWith('    server '))).to.deep.equal([
+      '    server kh-worker-8000 127.0.0.1:8000 check',
+      '    server kh-worker-8001 127.0.0.1:8001 check',
+      '    server kh-worker-8002 127.0.0.1:8002 check',
+    ]);
+  });
+
+  it('report a change only when the content changed', function () {
+    const settings = loadStackSettings({ STACK_DIR: stateDir });
+    expect(writeHaproxyConfig(settings)).to.equal(true);
+    expect(writeHaproxyConfig(settings)).to.equal(false);
+    expect(writeHaproxyConfig(loadStackSettings({ STACK_DIR: stateDir, WORKER_PORTS: '8000' }))).to.equal(true);
   });
 });
 

@@ -47,6 +47,7 @@ async function isolatedEnv(name: string): Promise<{ env: NodeJS.ProcessEnv; port
     WORKER_PORTS: ports.join(','),
     HAPROXY_PORT: String(await freePort()),
     HAPROXY_STATS_PORT: String(await freePort()),
+    HTTP_PORT: String(await freePort()),
     MYSQL_PORT: String(await freePort()),
   };
   return { env, ports, home };

@@ -1,8 +1,8 @@
-// The real haproxy with the project's haproxy/haproxy.cfg and the env cluster/haproxy-env.ts gives
-// it, for tests that go through the proxy. Ready once the stats port answers.
-import { spawn, type ChildProcess } from 'node:child_process';
+// The real haproxy with the project's haproxy/haproxy.cfg and the files cluster/haproxy/config-files.ts
+// renders from the settings, for tests that go through the proxy. Ready once the stats port answers.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { haproxyArgs, haproxyEnv } from '../../cluster/haproxy-env';
+import { haproxyArgs, writeHaproxyConfig } from '../../cluster/haproxy/config-files';
 import type { StackSettings } from '../../cluster/settings';
 import { systemBinary } from '../../cluster/system-packages';
 import { exited, killOnExit } from './processes';
@@ -14,11 +14,23 @@ export interface HaproxyHandle {
   kill(): void;
   /** Starts again with the same settings (after kill() or stop()). */
   restart(): Promise<void>;
+  /** SIGSTOP: the proxy hangs with its sockets open (the kernel still accepts connections). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   /** What haproxy printed so far, for failure messages. */
   output(): string;
 }
 
 const START_TIMEOUT_MS = 10_000;
+
+/** The master and, in master-worker mode (-W), its workers, which hold the proxied connections. */
+function signalAll(master: ChildProcess | undefined, signal: NodeJS.Signals): void {
+  if (!master?.pid) return;
+  const workers = spawnSync('pgrep', ['-P', String(master.pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  for (const pid of workers) process.kill(Number(pid), signal);
+  master.kill(signal);
+}
 
 export async function startHaproxy(settings: StackSettings): Promise<HaproxyHandle> {
   const statsUrl = `http://${settings.haproxyHost}:${settings.haproxyStatsPort}/stats`;
@@ -26,8 +38,8 @@ export async function startHaproxy(settings: StackSettings): Promise<HaproxyHand
   let output = '';
 
   async function start(): Promise<void> {
-    const current = spawn(systemBinary('haproxy'), haproxyArgs(), {
-      env: { ...process.env, ...haproxyEnv(settings) },
+    writeHaproxyConfig(settings);
+    const current = spawn(systemBinary('haproxy'), haproxyArgs(settings), {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = current;
@@ -52,6 +64,7 @@ export async function startHaproxy(settings: StackSettings): Promise<HaproxyHand
     const current = child;
     child = undefined;
     current.kill('SIGTERM');
+    current.kill('SIGCONT'); // a paused proxy acts on the SIGTERM only once it runs again
     await exited(current);
   }
 
@@ -64,6 +77,12 @@ export async function startHaproxy(settings: StackSettings): Promise<HaproxyHand
     async restart() {
       await stopProcess();
       await start();
+    },
+    pause() {
+      signalAll(child, 'SIGSTOP');
+    },
+    resume() {
+      signalAll(child, 'SIGCONT');
     },
     output: () => output,
   };

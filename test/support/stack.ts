@@ -43,6 +43,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     MYSQL_PORT: String(mariadb.port),
     HAPROXY_PORT: String(await freePort()),
     HAPROXY_STATS_PORT: String(await freePort()),
+    HTTP_PORT: String(await freePort()),
     // Settings need at least one worker port; a stack started with none adds its workers later.
     WORKER_PORTS: workerPorts.length > 0 ? workerPorts.join(',') : String(await freePort()),
     STACK_DIR: stateDir,
