@@ -1,11 +1,15 @@
 // Applies sql/: numbered files (V001__*.sql) once each, in order, recorded in test.schema_migrations
 // so a seed row the app deleted stays deleted; repeatable files (R__*.sql) on every run, so accounts
-// and grants always match the current settings. Every file is idempotent, so a crash between
+// and grants always match the current settings; then the accounts the stack created and the settings no
+// longer name are dropped (stack-accounts.ts). Every file is idempotent, so a crash between
 // applying a file and recording it only means the file runs again.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { PROJECT_ROOT, type StackSettings } from '../settings';
+import {
+  dropAccountsNoLongerNamed, existingAccounts, namedAccounts, recordCreatedAccounts, STACK_ACCOUNTS_TABLE,
+} from './stack-accounts';
 
 export const SQL_DIR = path.join(PROJECT_ROOT, 'sql');
 
@@ -123,6 +127,7 @@ export async function migrate(
       throw new Error(`Another migration held the lock "${LOCK_NAME}" for ${LOCK_WAIT_SECONDS}s; try again when it has finished.`);
     }
     await connection.query(BOOTSTRAP);
+    await connection.query(STACK_ACCOUNTS_TABLE);
     const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT name FROM test.schema_migrations');
     const done = new Set(rows.map((row) => row.name as string));
 
@@ -132,10 +137,15 @@ export async function migrate(
       await connection.query('INSERT INTO test.schema_migrations (name) VALUES (:name)', { name: file.name });
       applied.push(file.name);
     }
+    const accounts = namedAccounts(settings);
+    const existedBefore = await existingAccounts(connection, accounts);
     for (const file of files.repeatable) {
       await connection.query(file.sql, params);
       applied.push(file.name);
     }
+    await recordCreatedAccounts(connection, accounts, existedBefore);
+    // Only now that the accounts the settings name exist: a worker never finds neither the old nor the new.
+    await dropAccountsNoLongerNamed(connection, accounts, settings.mysqlAdminUser);
     return applied;
   } finally {
     // Closing the session releases the lock too; end() only waits for the server to acknowledge.
