@@ -7,10 +7,24 @@ import { clientGone } from './client-gone';
 /** nginx's "client closed request": the client left before the response was written. */
 export const CLIENT_CLOSED_REQUEST = 499;
 
-/** The matched route template (`/todos/:id`), or `unmatched` when no route matched. */
+/** What @koa/router leaves on the context: the template it ran, and every layer whose path matched. */
+interface RoutedContext {
+  _matchedRoute?: unknown;
+  matched?: { path: unknown; methods: string[] }[];
+}
+
+/**
+ * The matched route template (`/todos/:id`), or `unmatched` when no route's path matched. A known path
+ * asked with a method it does not take (405, or 501 for a method no route takes) keeps its template.
+ */
 export function routeLabel(ctx: Context): string {
-  const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-  return typeof matched === 'string' ? matched : 'unmatched';
+  const routed = ctx as RoutedContext;
+  if (typeof routed._matchedRoute === 'string') return routed._matchedRoute;
+  // No route ran, but the path matched routes of other methods (the router's allowedMethods answers
+  // 405/501 from these): the last one with methods, as @koa/router itself picks _matchedRoute.
+  const routes = (routed.matched ?? []).filter((layer) => layer.methods.length > 0);
+  const route = routes[routes.length - 1];
+  return typeof route?.path === 'string' ? route.path : 'unmatched';
 }
 
 /**

@@ -137,6 +137,16 @@ describe('GET /metrics', function () {
     expect([...routes].sort()).to.deep.equal(['/metrics', '/pool', '/sleep/:s', '/todos', 'unmatched']);
   });
 
+  it('labels a 405 or 501 on a known path with its route template: only unknown paths are unmatched', async () => {
+    expect((await request(`${worker.url}/sleep/1`, { method: 'DELETE' })).status).to.equal(405);
+    expect((await request(`${worker.url}/todos`, { method: 'PROPFIND' })).status).to.equal(501);
+    const { samples } = await scrape();
+    expect(value(samples, 'http_requests_total', { method: 'DELETE', route: '/sleep/:s', status: '405' })).to.equal(1);
+    expect(value(samples, 'http_requests_total', { method: 'OTHER', route: '/todos', status: '501' })).to.equal(1);
+    const unmatched = samples.filter((s) => s.name === 'http_requests_total' && s.labels.route === 'unmatched');
+    expect(unmatched.map((s) => s.labels.status)).to.deep.equal(['404']);
+  });
+
   it('puts the worker label on every series', async () => {
     const { samples } = await scrape();
     expect(samples.length).to.be.above(50);
