@@ -1,7 +1,7 @@
-// The one try/catch of the app: every error becomes a JSON body `{error, message}` with the right status.
-// Operational errors (HttpError, or Koa/router errors marked `expose`) keep their message; anything else
-// is logged once with the request id and answered with a bare 500.
-import type { Middleware } from 'koa';
+// The one try/catch of the app: every error becomes a JSON body `{error, message, requestId}` with the right
+// status. Operational errors (HttpError, or Koa/router errors marked `expose`) keep their message; anything
+// else is logged once with the request id and answered with a bare 500.
+import type { Context, Middleware } from 'koa';
 import { httpErrorForDb } from './db-errors';
 import { HttpError } from './errors';
 
@@ -28,40 +28,45 @@ interface ExposedError {
   headers?: Record<string, string>;
 }
 
+/** Every error body ends with the request id, so a client's bug report leads straight to the log lines. */
+function errorBody(ctx: Context, fields: Record<string, unknown>): Record<string, unknown> {
+  return { ...fields, requestId: ctx.state.requestId };
+}
+
 export function errorMiddleware(log: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
       if (ctx.status === 404 && ctx.body == null) {
         ctx.status = 404;
-        ctx.body = { error: 'not_found', message: `No route for ${ctx.method} ${ctx.path}.` };
+        ctx.body = errorBody(ctx, { error: 'not_found', message: `No route for ${ctx.method} ${ctx.path}.` });
       } else if (ctx.status === 501 && ctx.body == null) {
         // The router's answer to a method it knows no route for at all (TRACE, PROPFIND, ...).
-        ctx.body = { error: 'not_implemented', message: `${ctx.method} is not supported by this server.` };
+        ctx.body = errorBody(ctx, { error: 'not_implemented', message: `${ctx.method} is not supported by this server.` });
       } else if (ctx.status === 405 && ctx.body == null) {
         ctx.status = 405;
-        ctx.body = {
+        ctx.body = errorBody(ctx, {
           error: 'method_not_allowed',
           message: `${ctx.method} is not allowed on ${ctx.path}; allowed: ${ctx.response.get('Allow') || 'none'}.`,
-        };
+        });
       }
     } catch (thrown) {
       const raw = httpErrorForDb(thrown) ?? thrown;
       if (raw instanceof HttpError) {
         ctx.status = raw.status;
         ctx.set(raw.headers);
-        ctx.body = { error: raw.code, message: raw.message, ...raw.details };
+        ctx.body = errorBody(ctx, { error: raw.code, message: raw.message, ...raw.details });
         return;
       }
       const err = (raw ?? {}) as ExposedError;
       const status = err.status ?? err.statusCode ?? 500;
       if (err.expose && status >= 400 && status < 500) {
         ctx.status = status;
-        ctx.body = { error: codeFor(status), message: err.message ?? 'Request error.' };
+        ctx.body = errorBody(ctx, { error: codeFor(status), message: err.message ?? 'Request error.' });
         return;
       }
       ctx.status = 500;
-      ctx.body = { error: 'internal_error', message: 'Internal server error.', requestId: ctx.state.requestId };
+      ctx.body = errorBody(ctx, { error: 'internal_error', message: 'Internal server error.' });
       log({ level: 'error', msg: 'request failed', requestId: ctx.state.requestId, method: ctx.method,
         path: ctx.path, error: raw instanceof Error ? raw.stack : String(raw) });
     }

@@ -36,7 +36,8 @@ describe('HAProxy maxconn 1 with a second worker', function () {
     const reply = await request(`${extra.url}/todos`);
     const elapsed = performance.now() - started;
     expect(reply.status).to.equal(503);
-    expect(reply.body).to.deep.equal({ error: 'database_unavailable', message: 'The database is not reachable through HAProxy right now.' });
+    expect(reply.body).to.deep.equal({ error: 'database_unavailable', message: 'The database is not reachable through HAProxy right now.',
+      requestId: reply.headers.get('x-request-id') });
     expect(reply.headers.get('retry-after')).to.equal('1');
     // At most two of HAProxy's `timeout queue` (2 s each): the worker's own start-up check may hold its
     // pool slot for one, this request's connect takes the other (and is not retried).

@@ -15,7 +15,8 @@ function expectSafeError(reply: Reply, status: number, error: string, message: s
   expect(reply.status, reply.text).to.equal(status);
   expect(reply.headers.get('content-type')).to.equal('application/json; charset=utf-8');
   const body = reply.body as Record<string, unknown>;
-  expect(body).to.have.all.keys('error', 'message');
+  expect(body).to.have.all.keys('error', 'message', 'requestId');
+  expect(body.requestId).to.equal(reply.headers.get('x-request-id'));
   expect(body.error).to.equal(error);
   if (typeof message === 'string') expect(body.message).to.equal(message);
   else expect(body.message).to.match(message);

@@ -28,6 +28,7 @@ describe('PATCH /todos/:id on a row another transaction holds locked', function 
       expect(reply.headers.get('retry-after')).to.equal('1');
       expect(reply.body).to.deep.equal({
         error: 'row_locked', message: 'The row is locked by another transaction; nothing was changed. Retry shortly.',
+        requestId: reply.headers.get('x-request-id'),
       });
       expect(elapsed).to.be.at.least(900).and.below(3_000);
 

@@ -77,7 +77,7 @@ describe('worker routes', function () {
       it('an unknown route answers 404 JSON', async () => {
         const reply = await request(url('/nope'));
         expect(reply.status).to.equal(404);
-        expect(reply.body).to.deep.equal({ error: 'not_found', message: 'No route for GET /nope.' });
+        expect(reply.body).to.deep.equal({ error: 'not_found', message: 'No route for GET /nope.', requestId: reply.headers.get('x-request-id') });
       });
 
       it('a wrong method answers 405 JSON with Allow', async () => {
@@ -87,6 +87,7 @@ describe('worker routes', function () {
         expect(reply.body).to.deep.equal({
           error: 'method_not_allowed',
           message: 'DELETE is not allowed on /sleep/1; allowed: HEAD, GET.',
+          requestId: reply.headers.get('x-request-id'),
         });
       });
     });
@@ -100,7 +101,8 @@ describe('requests the router or Node refuse', function () {
     const stack = await sharedStack();
     const reply = await request(`${stack.workers[0]!.url}/todos`, { method: 'PROPFIND' });
     expect(reply.status).to.equal(501);
-    expect(reply.body).to.deep.equal({ error: 'not_implemented', message: 'PROPFIND is not supported by this server.' });
+    expect(reply.body).to.deep.equal({ error: 'not_implemented', message: 'PROPFIND is not supported by this server.',
+      requestId: reply.headers.get('x-request-id') });
   });
 
   it('answers headers over 16 KB with 431 JSON', async () => {

@@ -85,6 +85,7 @@ describe('/todos under concurrent writes from both workers', function () {
       expect(reply.body).to.deep.equal({
         error: 'precondition_failed',
         message: `Todo ${todo.id} has changed since the If-Match entity tag was read; GET it again and retry with the current ETag.`,
+        requestId: reply.headers.get('x-request-id'),
       });
       expect((await request(`${one}/todos/${todo.id}`)).body).to.deep.equal({ ...todo, item: 'moved on' });
     });

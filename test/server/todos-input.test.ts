@@ -16,7 +16,7 @@ type Expected = Record<string, unknown>;
 interface Refusal {
   what: string;
   status: number;
-  /** The error body without its message. */
+  /** The error body without its message and request id. */
   error: Expected;
   /** Part of the message, where it should spell out the rule. */
   message?: string;
@@ -155,8 +155,9 @@ describe('/todos refusing bad input', function () {
     } as RequestInit);
     expect(reply.status, reply.text).to.equal(refusal.status);
     expect(reply.headers.get('content-type')).to.equal('application/json; charset=utf-8');
-    const { message, ...rest } = reply.body as { message: unknown };
+    const { message, requestId, ...rest } = reply.body as { message: unknown; requestId: unknown };
     expect(rest).to.deep.equal(refusal.error);
+    expect(requestId).to.equal(reply.headers.get('x-request-id'));
     expect(message).to.be.a('string').with.length.above(0);
     if (refusal.message) expect(message).to.contain(refusal.message);
     expect(await tableState(admin)).to.deep.equal(before);

@@ -57,7 +57,8 @@ describe('/todos as a resource', function () {
       it('GET /todos/:id answers 404 JSON for an id no row has', async () => {
         const reply = await request(r('/todos/4294967295'));
         expect(reply.status).to.equal(404);
-        expect(reply.body).to.deep.equal({ error: 'not_found', message: 'Todo 4294967295 does not exist.' });
+        expect(reply.body).to.deep.equal({ error: 'not_found', message: 'Todo 4294967295 does not exist.',
+          requestId: reply.headers.get('x-request-id') });
       });
 
       it('HEAD /todos/:id answers 200 with the ETag and no body', async () => {
@@ -101,7 +102,8 @@ describe('/todos as a resource', function () {
           const before = await tableState(admin);
           const reply = await sendJson(r('/todos/4294967295'), 'PATCH', { status: 'done' });
           expect(reply.status).to.equal(404);
-          expect(reply.body).to.deep.equal({ error: 'not_found', message: 'Todo 4294967295 does not exist.' });
+          expect(reply.body).to.deep.equal({ error: 'not_found', message: 'Todo 4294967295 does not exist.',
+            requestId: reply.headers.get('x-request-id') });
           expect(await tableState(admin)).to.deep.equal(before);
         } finally {
           await admin.end();
@@ -124,7 +126,8 @@ describe('/todos as a resource', function () {
         expect((await request(w(`/todos/${todo.id}`), { method: 'DELETE' })).status).to.equal(204);
         const again = await request(r(`/todos/${todo.id}`), { method: 'DELETE' });
         expect(again.status).to.equal(404);
-        expect(again.body).to.deep.equal({ error: 'not_found', message: `Todo ${todo.id} does not exist.` });
+        expect(again.body).to.deep.equal({ error: 'not_found', message: `Todo ${todo.id} does not exist.`,
+          requestId: again.headers.get('x-request-id') });
       });
 
       it('GET /todos answers every row in the reference shape, in id order', async () => {
@@ -168,6 +171,7 @@ describe('/todos as a resource', function () {
       expect(reply.body).to.deep.equal({
         error: 'method_not_allowed',
         message: 'PUT is not allowed on /todos/1; allowed: HEAD, GET, PATCH, DELETE.',
+        requestId: reply.headers.get('x-request-id'),
       });
     });
 
