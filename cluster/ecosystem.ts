@@ -3,7 +3,6 @@
 // MONITORING=1, Prometheus and mysqld-exporter. ecosystem.config.js and `npm start` both use it.
 import path from 'node:path';
 import type { StartOptions } from 'pm2';
-import { loadWorkerConfig } from '../server/config';
 import { haproxyArgs } from './haproxy/config-files';
 import { monitoringApps } from './monitoring-apps';
 import { PROJECT_ROOT, type StackSettings } from './settings';
@@ -118,11 +117,8 @@ export function buildApps(settings: StackSettings, env: Record<string, string | 
   const apps: AppDefinition[] = [];
   if (settings.embeddedDb) apps.push(databaseApp(settings));
   apps.push(haproxyApp(settings));
-  const workers = settings.workerPorts.map((port) => workerApp(settings, port, env));
-  // The workers' own settings are checked here, before anything starts: otherwise a bad value would
-  // only show as workers crash-looping under pm2. They differ only in PORT, so one check covers all.
-  if (workers[0]) loadWorkerConfig({ ...env, ...workers[0].env });
-  apps.push(...workers);
+  // The workers' own settings were checked with the stack's, all at once, by loadStackSettings().
+  apps.push(...settings.workerPorts.map((port) => workerApp(settings, port, env)));
   if (settings.monitoring) apps.push(...(monitoringApps(settings) as AppDefinition[]));
   return apps;
 }

@@ -10,17 +10,31 @@ export interface Pm2Result {
   code: number;
   stdout: string;
   stderr: string;
+  timedOut?: boolean;
 }
 
-export function runPm2(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Pm2Result> {
+/**
+ * Runs the pm2 CLI. `timeoutMs`: stop waiting for the CLI after this long (`pm2 start` itself waits up to
+ * an app's listen_timeout for its 'ready'); the daemon goes on with what it was asked, the result then
+ * has `timedOut`.
+ */
+export function runPm2(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs?: number): Promise<Pm2Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [PM2_BIN, ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    let timedOut = false;
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, Math.max(0, timeoutMs));
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr, timedOut });
+    });
   });
 }
 
@@ -30,12 +44,23 @@ export interface Pm2Process {
   status: string;
   restarts: number;
   uptimeMs: number;
+  /** Resident memory in bytes and CPU in percent of one core, as pm2 last sampled them. */
+  memoryBytes: number;
+  cpuPercent: number;
+  execMode: string;
+  args: string[];
+  /** The environment pm2 gave the app (the variables of its `env` block among them). */
+  env: Record<string, string>;
 }
 
 interface JlistEntry {
   name?: string;
   pid?: number;
-  pm2_env?: { status?: string; restart_time?: number; pm_uptime?: number };
+  monit?: { memory?: number; cpu?: number };
+  pm2_env?: {
+    status?: string; restart_time?: number; pm_uptime?: number; exec_mode?: string; args?: unknown;
+    env?: Record<string, unknown>;
+  };
 }
 
 export async function listProcesses(env: NodeJS.ProcessEnv = process.env): Promise<Pm2Process[]> {
@@ -45,11 +70,21 @@ export async function listProcesses(env: NodeJS.ProcessEnv = process.env): Promi
   // the last line.
   const json = result.stdout.trim().split('\n').reverse().find((line) => line.startsWith('[{') || line === '[]');
   const entries = json ? (JSON.parse(json) as JlistEntry[]) : [];
-  return entries.map((entry) => ({
-    name: entry.name ?? '?',
-    pid: entry.pid ?? 0,
-    status: entry.pm2_env?.status ?? 'unknown',
-    restarts: entry.pm2_env?.restart_time ?? 0,
-    uptimeMs: entry.pm2_env?.pm_uptime ? Date.now() - entry.pm2_env.pm_uptime : 0,
-  }));
+  return entries.map((entry) => {
+    const pm2Env = entry.pm2_env ?? {};
+    const appEnv: Record<string, string> = {};
+    for (const [key, value] of Object.entries(pm2Env.env ?? {})) if (typeof value === 'string') appEnv[key] = value;
+    return {
+      name: entry.name ?? '?',
+      pid: entry.pid ?? 0,
+      status: pm2Env.status ?? 'unknown',
+      restarts: pm2Env.restart_time ?? 0,
+      uptimeMs: pm2Env.status === 'online' && pm2Env.pm_uptime ? Date.now() - pm2Env.pm_uptime : 0,
+      memoryBytes: entry.monit?.memory ?? 0,
+      cpuPercent: entry.monit?.cpu ?? 0,
+      execMode: pm2Env.exec_mode ?? 'unknown',
+      args: Array.isArray(pm2Env.args) ? pm2Env.args.map(String) : [],
+      env: appEnv,
+    };
+  });
 }

@@ -1,6 +1,9 @@
-// What `npm start` and `npm run status` print: every app of the stack with its pm2 state, and for each
-// worker whether it is ready and what its pool holds.
+// What `npm start` and `npm run status` print: every app of the stack with its pm2 state (uptime,
+// restarts, memory, CPU), for each worker whether it is ready and what its pool holds, and HAProxy's
+// own view of the MySQL server and of each worker behind the front door.
 import { buildApps, logPath, workerAppName } from './ecosystem';
+import { frontDoorServerName } from './haproxy/config-files';
+import { haproxyServerStates, type HaproxyServerState } from './haproxy/stats';
 import { listProcesses, type Pm2Process } from './pm2';
 import { probeWorker, type WorkerProbe } from './readiness';
 import type { StackSettings } from './settings';
@@ -11,6 +14,8 @@ export interface AppStatus {
   pm2?: Pm2Process;
   url: string;
   probe?: WorkerProbe;
+  /** HAProxy's view: the MySQL server for the database app, the front door's server for a worker. */
+  haproxy?: HaproxyServerState;
   /** Running under this stack's prefix but not part of the current settings. */
   stale?: boolean;
 }
@@ -24,7 +29,8 @@ function urlFor(settings: StackSettings, name: string): string {
   const p = settings.appPrefix;
   if (name === `${p}-mariadb`) return `mysql://${settings.mysqlHost}:${settings.mysqlPort}`;
   if (name === `${p}-haproxy`) {
-    return `mysql://${settings.haproxyHost}:${settings.haproxyPort}  stats http://127.0.0.1:${settings.haproxyStatsPort}/stats`;
+    return `http://${settings.haproxyHost}:${settings.httpPort}  mysql://${settings.haproxyHost}:${settings.haproxyPort}  `
+      + `stats http://${settings.haproxyHost}:${settings.haproxyStatsPort}/stats`;
   }
   if (name === `${p}-prometheus`) return `http://127.0.0.1:${settings.prometheusPort}`;
   if (name === `${p}-mysqld-exporter`) return `http://127.0.0.1:${settings.mysqldExporterPort}/metrics`;
@@ -33,7 +39,7 @@ function urlFor(settings: StackSettings, name: string): string {
 }
 
 export async function stackStatus(settings: StackSettings): Promise<AppStatus[]> {
-  const processes = await listProcesses();
+  const [processes, servers] = await Promise.all([listProcesses(), haproxyServerStates(settings)]);
   const statuses: AppStatus[] = buildApps(settings).map((app) => ({
     name: app.name,
     pm2: processes.find((proc) => proc.name === app.name),
@@ -46,27 +52,69 @@ export async function stackStatus(settings: StackSettings): Promise<AppStatus[]>
       statuses.push({ name: proc.name, pm2: proc, url: 'not in the current settings', stale: true });
     }
   }
+  const server = (proxy: string, name: string) => servers?.find((s) => s.proxy === proxy && s.server === name);
+  const database = statuses.find((s) => s.name === `${settings.appPrefix}-mariadb`);
+  if (database) database.haproxy = server('mysql', 'mysql1');
   await Promise.all(settings.workerPorts.map(async (port) => {
     const status = statuses.find((s) => s.name === workerAppName(settings, port));
-    if (status) status.probe = await probeWorker(workerUrl(settings, port));
+    if (!status) return;
+    status.haproxy = server('workers', frontDoorServerName(settings, port));
+    status.probe = await probeWorker(workerUrl(settings, port));
   }));
   return statuses;
+}
+
+/** `3h12m`, `45s`: the largest two units. */
+export function formatUptime(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const units: [number, string][] = [[Math.floor(s / 86_400), 'd'], [Math.floor(s / 3600) % 24, 'h'], [Math.floor(s / 60) % 60, 'm'], [s % 60, 's']];
+  const first = units.findIndex(([value]) => value > 0);
+  if (first < 0) return '0s';
+  return units.slice(first, first + 2).filter(([value]) => value > 0).map(([value, unit]) => `${value}${unit}`).join('');
+}
+
+function haproxyCell(state: HaproxyServerState | undefined): string {
+  return state ? `${state.status}, ${state.sessions} sess, ${state.queue} queued` : '';
 }
 
 export function renderStatus(statuses: AppStatus[]): string {
   const rows = statuses.map((s) => {
     const pool = s.probe?.pool;
+    const running = s.pm2?.status === 'online';
     return [
       s.name,
       s.pm2?.status ?? 'not running',
       s.pm2 ? String(s.pm2.pid) : '-',
+      running ? formatUptime(s.pm2!.uptimeMs) : '-',
       s.pm2 ? String(s.pm2.restarts) : '-',
+      running ? `${Math.round(s.pm2!.memoryBytes / 1048576)} MB` : '-',
+      running ? `${s.pm2!.cpuPercent}%` : '-',
       s.probe ? s.probe.detail : '',
       pool ? `${pool.used}/${pool.limit} used, ${pool.idle} idle, ${pool.pending} pending` : '',
+      haproxyCell(s.haproxy),
       s.url,
     ];
   });
-  return renderTable(['app', 'pm2', 'pid', 'restarts', 'ready', 'pool', 'url'], rows);
+  return renderTable(['app', 'pm2', 'pid', 'uptime', 'restarts', 'memory', 'cpu', 'ready', 'pool', 'haproxy', 'url'], rows);
+}
+
+/** The same as the table, for scripts (`npm run status -- --json`). */
+export function statusJson(statuses: AppStatus[]): object[] {
+  return statuses.map((s) => ({
+    name: s.name,
+    status: s.pm2?.status ?? 'not running',
+    pid: s.pm2?.pid ?? null,
+    uptimeSeconds: s.pm2?.status === 'online' ? Math.floor(s.pm2.uptimeMs / 1000) : null,
+    restarts: s.pm2?.restarts ?? null,
+    memoryBytes: s.pm2?.status === 'online' ? s.pm2.memoryBytes : null,
+    cpuPercent: s.pm2?.status === 'online' ? s.pm2.cpuPercent : null,
+    ready: s.probe ? s.probe.ready : null,
+    readyDetail: s.probe?.detail ?? null,
+    pool: s.probe?.pool ?? null,
+    haproxy: s.haproxy ? { status: s.haproxy.status, sessions: s.haproxy.sessions, queue: s.haproxy.queue } : null,
+    url: s.url,
+    stale: s.stale === true,
+  }));
 }
 
 export { logPath };

@@ -1,13 +1,18 @@
-// `npm start`: starts the stack with `pm2 start ecosystem.config.js`, waits until every worker is ready,
-// prints a table of processes and URLs and exits 0, or exits non-zero naming what did not come up.
-// On a stack that is already up it says so and leaves it running.
+// `npm start`: brings the stack in line with the current settings and waits until every app is ready,
+// then prints a table of processes and URLs and exits 0, or exits non-zero naming what did not come up.
+// On a stack that runs already, only what differs is touched (cluster/stack-plan.ts): a new worker port
+// is started, a removed one drained and deleted, a worker whose settings changed reloaded (rolling), the
+// front door's server list reloaded in place, and monitoring added without restarting the rest.
 import fs from 'node:fs';
 import { buildApps } from '../ecosystem';
-import { runPm2 } from '../pm2';
+import { writeHaproxyConfig } from '../haproxy/config-files';
+import { reloadHaproxy } from '../haproxy/reload';
+import { listProcesses, runPm2 } from '../pm2';
+import { portsOf, takenPorts } from '../port-check';
 import { loadStackSettings, type StackSettings } from '../settings';
+import { isBroken, planIsEmpty, planStack, type StackPlan } from '../stack-plan';
 import { logPath, renderStatus, stackStatus, type AppStatus } from '../stack-status';
-
-const START_TIMEOUT_MS = Number(process.env.START_TIMEOUT_MS ?? 180_000);
+import { prepareStateDir } from '../state-dir';
 
 function tail(file: string, lines = 15): string {
   try {
@@ -17,66 +22,117 @@ function tail(file: string, lines = 15): string {
   }
 }
 
+/** Every app online, every worker ready and seen UP by the front door. */
 function healthy(statuses: AppStatus[]): boolean {
-  return statuses.every((s) => s.pm2?.status === 'online' && (s.probe === undefined || s.probe.ready));
+  return statuses.filter((s) => !s.stale).every((s) => s.pm2?.status === 'online'
+    && (s.probe === undefined || (s.probe.ready && s.haproxy?.status === 'UP')));
+}
+
+/** An app pm2 gave up on, or that keeps crashing, will not come up by waiting longer. */
+function crashing(s: AppStatus): boolean {
+  return s.pm2 !== undefined && (isBroken(s.pm2) || s.pm2.restarts >= 5);
 }
 
 async function waitUntilUp(settings: StackSettings, deadline: number): Promise<AppStatus[]> {
   for (;;) {
     const statuses = await stackStatus(settings);
     if (healthy(statuses)) return statuses;
-    // An app pm2 gave up on (errored) or that keeps crashing will not come up by waiting longer.
-    const broken = statuses.filter((s) => s.pm2?.status === 'errored' || s.pm2?.status === 'stopped' || (s.pm2?.restarts ?? 0) >= 5);
-    if (broken.length > 0 || Date.now() > deadline) return statuses;
+    if (statuses.some(crashing) || Date.now() > deadline) return statuses;
     await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+const list = (changes: { name: string; changed: string[] }[]) => changes.map((c) => `${c.name} (${c.changed.join(', ')})`).join(', ');
+
+/** Carries out the plan on a running stack, saying what it does. */
+async function apply(plan: StackPlan, settings: StackSettings, timeoutMs: number): Promise<void> {
+  const only = (names: string[]) => ['--only', names.join(',')];
+  if (plan.replace.length > 0) {
+    console.log(`Replacing (they cannot change in place): ${list(plan.replace)}.`);
+    await runPm2(['delete', ...plan.replace.map((c) => c.name)]);
+  }
+  const toStart = [...plan.start, ...plan.replace.map((c) => c.name)];
+  if (toStart.length > 0) {
+    console.log(`Starting: ${toStart.join(', ')}.`);
+    await runPm2(['start', 'ecosystem.config.js', ...only(toStart)], process.env, timeoutMs);
+  }
+  // The front door's server list (and any HAProxy setting) follows the settings before workers leave.
+  if (writeHaproxyConfig(settings) && reloadHaproxy(settings)) console.log('Reloaded HAProxy in place (its server list or settings changed).');
+  if (plan.reload.length > 0) {
+    console.log(`Reloading, one at a time, the workers whose settings changed: ${list(plan.reload)}.`);
+    await runPm2(['reload', 'ecosystem.config.js', ...only(plan.reload.map((c) => c.name))],
+      { ...process.env, PM2_CONCURRENT_ACTIONS: '1' }, timeoutMs);
+  }
+  if (plan.remove.length > 0) {
+    console.log(`Draining and removing apps the settings no longer list: ${plan.remove.join(', ')}.`);
+    await runPm2(['delete', ...plan.remove]);
+  }
+  // Prometheus re-reads its rendered scrape config (prepareStateDir wrote it) on SIGHUP.
+  const prometheus = `${settings.appPrefix}-prometheus`;
+  if (settings.monitoring && !toStart.includes(prometheus) && (plan.start.length + plan.remove.length) > 0) {
+    await runPm2(['sendSignal', 'SIGHUP', prometheus]);
+  }
+  if (plan.restartDatabase) {
+    console.log(`The database's settings changed (${plan.restartDatabase.changed.join(', ')}); it keeps running as it was.\n`
+      + 'Restarting it is an outage for every worker: `npm run restart-db` does it when you choose to.');
   }
 }
 
 async function main(): Promise<number> {
   const settings = loadStackSettings();
-  const names = buildApps(settings).map((app) => app.name);
+  const apps = buildApps(settings);
+  const processes = await listProcesses();
+  const plan = planStack(apps, processes, settings.appPrefix, `${settings.appPrefix}-mariadb`);
+  const fresh = !processes.some((proc) => proc.name.startsWith(`${settings.appPrefix}-`));
 
-  let before = await stackStatus(settings);
-  const stale = before.filter((s) => s.stale).map((s) => s.name);
-  if (stale.length > 0) {
-    console.log(`Stopping apps the current settings no longer include: ${stale.join(', ')}.`);
-    await runPm2(['delete', ...stale]);
-    before = before.filter((s) => !s.stale);
+  // Ports of everything about to start must be free, or nothing starts (no crash loop left behind).
+  const claims = [...plan.start, ...plan.replace.map((c) => c.name)].flatMap((name) => portsOf(settings, name));
+  const taken = await takenPorts(claims.filter((claim) => !plan.replace.some((c) => c.name === claim.app)));
+  if (taken.length > 0) {
+    console.error(`Nothing was started:\n  - ${taken.join('\n  - ')}`);
+    return 1;
   }
-  if (healthy(before)) {
-    console.log('The stack is already running; nothing to do (`npm stop` stops it).\n');
-    console.log(renderStatus(before));
+
+  if (!fresh && planIsEmpty(plan) && healthy(await stackStatus(settings))) {
+    if (writeHaproxyConfig(settings) && reloadHaproxy(settings)) console.log('Reloaded HAProxy in place (its rendered config changed).');
+    console.log('The stack is already running as configured; nothing to do (`npm run reload` replaces every worker, `npm stop` stops it).\n');
+    console.log(renderStatus(await stackStatus(settings)));
     return 0;
   }
-  const leftovers = before.filter((s) => s.pm2 !== undefined).map((s) => s.name);
-  if (leftovers.length > 0) {
-    // Part of the stack is up, part is not: start it again cleanly rather than mixing generations.
-    console.log(`Part of the stack is running (${leftovers.join(', ')}); restarting it cleanly.`);
-    await runPm2(['delete', ...leftovers]);
-  }
 
-  console.log(`Starting ${names.length} apps with pm2: ${names.join(', ')}`);
-  // Counted from here: `pm2 start` itself already waits for each app's ready (up to its listen_timeout).
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  const started = await runPm2(['start', 'ecosystem.config.js']);
-  if (started.code !== 0) {
-    console.error(`pm2 start failed:\n${started.stderr || started.stdout}`);
-    return 1;
+  prepareStateDir(settings);
+  // Counted from here: `pm2 start` itself waits for each app's ready (up to its listen_timeout), so it
+  // is given only what is left of START_TIMEOUT_MS.
+  const deadline = Date.now() + settings.startTimeoutMs;
+  if (fresh) {
+    console.log(`Starting ${apps.length} apps with pm2: ${apps.map((app) => app.name).join(', ')}`);
+    const started = await runPm2(['start', 'ecosystem.config.js'], process.env, settings.startTimeoutMs);
+    if (started.code !== 0 && !started.timedOut) {
+      console.error(`pm2 start failed:\n${started.stderr || started.stdout}`);
+      return 1;
+    }
+  } else {
+    await apply(plan, settings, settings.startTimeoutMs);
   }
 
   const statuses = await waitUntilUp(settings, deadline);
   console.log(`\n${renderStatus(statuses)}\n`);
   if (healthy(statuses)) {
-    console.log('Stack is up. Try: curl localhost:' + settings.workerPorts[0] + '/todos');
+    console.log(`Stack is up. Try: curl localhost:${settings.httpPort}/todos (the front door) or localhost:${settings.workerPorts[0]}/todos`);
     return 0;
   }
-  const failed = statuses.filter((s) => s.pm2?.status !== 'online' || (s.probe !== undefined && !s.probe.ready));
-  const crashing = failed.filter((s) => s.pm2?.status === 'errored' || s.pm2?.status === 'stopped' || (s.pm2?.restarts ?? 0) >= 5);
-  console.error(crashing.length > 0
+  const failed = statuses.filter((s) => !s.stale && (s.pm2?.status !== 'online' || (s.probe !== undefined && !s.probe.ready)));
+  const broken = failed.filter(crashing);
+  console.error(broken.length > 0
     ? `These did not come up (pm2 reports them crashed or restarting over and over): ${failed.map((s) => s.name).join(', ')}.`
-    : `These did not come up within ${START_TIMEOUT_MS / 1000}s: ${failed.map((s) => s.name).join(', ')}.`);
+    : `These did not come up within ${settings.startTimeoutMs / 1000}s: ${failed.map((s) => s.name).join(', ')}.`);
   for (const s of failed) {
     console.error(`\n--- last lines of ${logPath(settings, s.name)} ---\n${tail(logPath(settings, s.name))}`);
+  }
+  if (broken.length > 0) {
+    // Left restarting, a crashing app fills its log and burns CPU: stop it, keep it listed for inspection.
+    await runPm2(['stop', ...broken.map((s) => s.name)]);
+    console.error(`\nStopped ${broken.map((s) => s.name).join(', ')} so pm2 does not restart them over and over.`);
   }
   console.error('\nThe stack was left as it is for inspection (`npm run status`, `npm stop`).');
   return 1;

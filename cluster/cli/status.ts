@@ -1,11 +1,13 @@
-// `npm run status`: pm2 state of every app plus each worker's readiness and pool. Exits 1 when any
-// part is not up, so scripts can use it as a check.
+// `npm run status [-- --json]`: pm2 state of every app (uptime, restarts, memory, CPU), each worker's
+// readiness and pool, and HAProxy's view of the MySQL server and of every worker behind the front door.
+// Exits 1 when any part is not up, so scripts can use it as a check.
 import { loadStackSettings } from '../settings';
-import { renderStatus, stackStatus } from '../stack-status';
+import { renderStatus, stackStatus, statusJson } from '../stack-status';
 
 async function main(): Promise<number> {
   const statuses = await stackStatus(loadStackSettings());
-  console.log(renderStatus(statuses));
+  if (process.argv.includes('--json')) console.log(JSON.stringify(statusJson(statuses), null, 2));
+  else console.log(renderStatus(statuses));
   const up = statuses.filter((s) => !s.stale).every((s) => s.pm2?.status === 'online' && (s.probe === undefined || s.probe.ready));
   return up ? 0 : 1;
 }

@@ -13,13 +13,15 @@ async function haproxyQueue(stack: TestStack): Promise<number> {
   return Number(row[header.indexOf('qcur')]);
 }
 
-describe('HAProxy maxconn 1 with a second worker', function () {
+describe('HAProxy maxconn 2 with one worker, a reload\'s second process and a third worker', function () {
   this.timeout(60_000);
   let stack: TestStack;
   let extra: WorkerHandle;
 
   before(async () => {
-    stack = await startTestStack({ workers: 1, stackEnv: { HAPROXY_SERVER_MAXCONN: '1' } });
+    // The smallest budget the settings accept for one worker: its connection plus the one its
+    // replacement opens during a reload.
+    stack = await startTestStack({ workers: 1, stackEnv: { HAPROXY_SERVER_MAXCONN: '2' } });
   });
 
   after(async () => {
@@ -27,9 +29,12 @@ describe('HAProxy maxconn 1 with a second worker', function () {
     await stack.stop();
   });
 
-  it('queues the second worker in HAProxy, answers its requests 503 quickly, and lets it in once the slot frees', async () => {
-    // The first worker's idle pooled connection holds the only slot.
+  it('queues a worker beyond the budget in HAProxy, answers its requests 503 quickly, and lets it in once a slot frees', async () => {
+    // The worker's idle pooled connection holds one slot, a second worker (as a reload's new process
+    // would) the other.
     expect((await request(`${stack.workers[0]!.url}/pool`)).body).to.include({ open: 1, idle: 1 });
+    const second = await stack.addWorker();
+    expect((await request(`${second.url}/pool`)).body).to.include({ open: 1, idle: 1 });
     extra = await stack.addWorker({}, 'listening');
 
     const started = performance.now();
@@ -44,8 +49,9 @@ describe('HAProxy maxconn 1 with a second worker', function () {
     expect(elapsed).to.be.below(5_000);
     expect((await request(`${extra.url}/readyz`)).status).to.equal(503);
 
-    // The first worker goes away: its connection frees the slot and the second worker gets it.
-    await stack.workers[0]!.stop();
+    // The second worker goes away (as the old process does when a reload ends): its connection frees
+    // the slot and the third worker gets it.
+    await second.stop();
     const deadline = Date.now() + 15_000;
     let status = 0;
     while (Date.now() < deadline && status !== 200) {

@@ -1,0 +1,40 @@
+// `npm run reload`: replaces every worker with a fresh process (new code, new settings), one port at a
+// time, without a refused connection or a failed request: pm2 cluster mode starts the new process, waits
+// for its 'ready', then lets the old one drain. HAProxy re-reads its config in place (SIGUSR2); the
+// database keeps running (`npm run restart-db` restarts it, at the cost of an outage).
+import { buildApps } from '../ecosystem';
+import { runPm2 } from '../pm2';
+import { loadStackSettings } from '../settings';
+import { renderStatus, stackStatus } from '../stack-status';
+
+async function main(): Promise<number> {
+  const settings = loadStackSettings();
+  const before = await stackStatus(settings);
+  if (!before.some((s) => s.pm2 && !s.stale)) {
+    console.error('The stack is not running: `npm start` starts it.');
+    return 1;
+  }
+  const workers = buildApps(settings).filter((app) => app.exec_mode === 'cluster').map((app) => app.name);
+  const started = Date.now();
+  console.log(`Reloading ${workers.join(', ')}, one at a time; HAProxy reloads in place, the database keeps running.`);
+  // The ecosystem file, loaded for a reload, lists only the workers and reloads HAProxy itself
+  // (cluster/pm2-command.ts). One app at a time: each port has at most one extra process at once.
+  const result = await runPm2(['reload', 'ecosystem.config.js'], { ...process.env, PM2_CONCURRENT_ACTIONS: '1' }, settings.startTimeoutMs);
+  if (result.code !== 0) {
+    console.error(result.timedOut ? `The reload did not finish within ${settings.startTimeoutMs / 1000}s.` : (result.stderr || result.stdout));
+    return 1;
+  }
+  const stale = before.filter((s) => s.stale && s.pm2).map((s) => s.name);
+  if (stale.length > 0) {
+    console.log(`Draining and removing apps the settings no longer list: ${stale.join(', ')}.`);
+    await runPm2(['delete', ...stale]);
+  }
+  const after = await stackStatus(settings);
+  console.log(`\n${renderStatus(after)}\n\nReloaded in ${((Date.now() - started) / 1000).toFixed(1)}s.`);
+  return after.filter((s) => !s.stale).every((s) => s.pm2?.status === 'online' && (s.probe === undefined || s.probe.ready)) ? 0 : 1;
+}
+
+main().then((code) => process.exit(code), (error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+// HAProxy's own view of its servers (the MySQL server and each worker behind the front door), read
+// from the stats page's CSV export (`/stats;csv`, one row per proxy and server).
+import type { StackSettings } from '../settings';
+
+export interface HaproxyServerState {
+  proxy: string;
+  server: string;
+  /** UP, DOWN, MAINT, `UP 1/2` while a check state changes, or `no check`. */
+  status: string;
+  sessions: number;
+  queue: number;
+}
+
+/** Parses the CSV export; the header line starts with `# ` and names the columns. */
+export function parseStatsCsv(csv: string): HaproxyServerState[] {
+  const lines = csv.split('\n').filter((line) => line.trim() !== '');
+  const header = (lines.shift() ?? '').replace(/^#\s*/, '').split(',');
+  const column = (name: string) => header.indexOf(name);
+  const [px, sv, st, scur, qcur] = ['pxname', 'svname', 'status', 'scur', 'qcur'].map(column);
+  return lines.map((line) => line.split(','))
+    .filter((cells) => cells[sv!] !== 'FRONTEND' && cells[sv!] !== 'BACKEND')
+    .map((cells) => ({
+      proxy: cells[px!] ?? '',
+      server: cells[sv!] ?? '',
+      status: cells[st!] ?? '',
+      sessions: Number(cells[scur!] ?? 0),
+      queue: Number(cells[qcur!] ?? 0),
+    }));
+}
+
+/** The server rows, or undefined when HAProxy's stats page does not answer. */
+export async function haproxyServerStates(settings: StackSettings, timeoutMs = 2000): Promise<HaproxyServerState[] | undefined> {
+  const host = settings.haproxyHost === '0.0.0.0' ? '127.0.0.1' : settings.haproxyHost;
+  try {
+    const response = await fetch(`http://${host}:${settings.haproxyStatsPort}/stats;csv`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) return undefined;
+    return parseStatsCsv(await response.text());
+  } catch {
+    return undefined;
+  }
+}
