@@ -18,6 +18,12 @@ const CLIENT_TIMEOUT_GRACE_MS = 1000;
 // A keep-alive client under load sends its next request within milliseconds; one that stays silent
 // this long while the worker stops gets its idle connection closed.
 const DRAIN_IDLE_GRACE_MS = 1000;
+// At SHUTDOWN_TIMEOUT_MS the pool stops the statements still running (DbPool.interrupt); their requests
+// get this long to send their 503 before the drain closes every connection.
+const INTERRUPTED_ANSWER_MS = 500;
+// pm2 SIGKILLs a worker at SHUTDOWN_TIMEOUT_MS + 2 s (cluster/ecosystem.ts). A connect stuck in a frozen
+// proxy would keep pool.end() waiting up to DB_CONNECT_TIMEOUT_MS: the worker exits by itself before.
+const EXIT_BACKSTOP_MS = 800;
 
 function log(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
@@ -48,11 +54,18 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log({ level: 'info', msg: 'shutting down', signal });
+    const exit = () => process.exit(ready ? 0 : STOPPED_BEFORE_READY);
+    // Also when every client has gone: pool.end() waits for a statement still running for one that left.
+    setTimeout(() => {
+      log({ level: 'warn', msg: 'statements still running at the shutdown timeout; stopping them' });
+      void pool.interrupt();
+    }, config.shutdownTimeoutMs);
+    setTimeout(exit, config.shutdownTimeoutMs + EXIT_BACKSTOP_MS);
     void drainHttpServer(server, openResponses, {
       idleGraceMs: Math.min(DRAIN_IDLE_GRACE_MS, config.shutdownTimeoutMs),
-      timeoutMs: config.shutdownTimeoutMs,
+      timeoutMs: config.shutdownTimeoutMs + INTERRUPTED_ANSWER_MS,
       onTimeout: () => log({ level: 'warn', msg: 'in-flight requests did not finish in time; closing anyway' }),
-    }).then(() => pool.end()).then(() => process.exit(ready ? 0 : STOPPED_BEFORE_READY));
+    }).then(() => pool.end()).then(exit);
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -5,8 +5,9 @@
 // stuck query cannot hold the worker's only connection forever.
 import type { DbPool, Lease } from './pool';
 import type { DbObserver, QueryOutcome } from './observer';
-import { driverErrorCode, isConnectionError, isServerStatementTimeout, QueryTimeoutError } from './errors';
+import { driverErrorCode, isConnectionError, isServerStatementTimeout, OutcomeUnknownError, QueryTimeoutError } from './errors';
 import { GateRejectedError } from './gate';
+import { poolClosing } from './pool';
 
 export type SqlValue = string | number | null;
 
@@ -15,8 +16,8 @@ export interface QueryOptions {
   idempotent?: boolean;
   timeoutMs?: number;
   /**
-   * Aborts when the HTTP client has gone away. While waiting for the connection the query is dropped
-   * (it never runs); once running it finishes (MySQL cannot be interrupted without a second
+   * Aborts when the HTTP client has gone away. Until the connection is handed over (queued, or while a
+   * new one is opened) the query is dropped (it never runs); once running it finishes (MySQL cannot be interrupted without a second
    * connection) and is counted with outcome `cancelled`, its result discarded.
    */
   signal?: AbortSignal;
@@ -31,6 +32,19 @@ export interface WriteResult {
 export interface Transaction {
   query<T>(sql: string, values?: SqlValue[]): Promise<T>;
 }
+
+/** How long a statement may run, and the limits its timeout error names (a transaction's are its whole budget). */
+interface StatementLimit {
+  /** The worker's backstop: past it the connection is closed (the statement may still run on the server). */
+  clientMs: number;
+  /** Sent with the statement as its own server-side limit; undefined: the session's (the pool's). */
+  serverMs?: number;
+  clientBudgetMs: number;
+  serverBudgetMs: number;
+}
+
+/** A ROLLBACK only undoes a few rows; one that takes longer than this is given up with its connection. */
+const ROLLBACK_TIMEOUT_MS = 1000;
 
 export class Db {
   /** Errors thrown while opening a connection (as opposed to on an open one). */
@@ -83,13 +97,25 @@ export class Db {
    * when it throws. For a write that needs more than one statement (read the row FOR UPDATE, then change
    * it) without giving the worker's only connection away in between. It is one query in the metrics,
    * under `name`; all its statements share one timeout. Like any write, it is never retried.
+   *
+   * With a server-side limit (statementTimeoutMs), each statement is sent with what is left of it as its
+   * own limit (MariaDB's SET STATEMENT max_statement_time=... FOR), and the worker's backstop stays above
+   * that: a slow but healthy server stops the statement itself, and a stopped COMMIT is rolled back,
+   * instead of the worker closing the connection while the server goes on to commit. `timeoutMs`
+   * replaces the budget (the server's, or without one the worker's).
    */
   async transaction<T>(name: string, work: (tx: Transaction) => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
     const lease = await this.lease(name);
     const queryStarted = performance.now();
-    const deadline = queryStarted + (options.timeoutMs ?? this.defaultTimeoutMs);
-    const run = <R>(sql: string, values: SqlValue[] = []): Promise<R> =>
-      this.execute<R>(lease, name, sql, values, Math.max(1, deadline - performance.now()));
+    const budgetMs = options.timeoutMs ?? this.statementTimeoutMs ?? this.defaultTimeoutMs;
+    const deadline = queryStarted + budgetMs;
+    const limitLeft = (): StatementLimit => {
+      const leftMs = Math.max(1, deadline - performance.now());
+      return this.statementTimeoutMs === undefined
+        ? { clientMs: leftMs, clientBudgetMs: budgetMs, serverBudgetMs: budgetMs }
+        : { clientMs: leftMs + this.backstopMarginMs, serverMs: leftMs, clientBudgetMs: budgetMs + this.backstopMarginMs, serverBudgetMs: budgetMs };
+    };
+    const run = <R>(sql: string, values: SqlValue[] = []): Promise<R> => this.execute<R>(lease, name, sql, values, limitLeft());
     let ended = false;
     const tx: Transaction = {
       query: <R>(sql: string, values: SqlValue[] = []) => (ended
@@ -97,12 +123,14 @@ export class Db {
         : run<R>(sql, values)),
     };
     let began = false;
+    let committing = false;
     let destroy = false;
     try {
       await run('START TRANSACTION');
       began = true;
       const result = await work(tx);
       ended = true;
+      committing = true;
       await run('COMMIT');
       this.finish(name, 'ok', queryStarted);
       return result;
@@ -111,9 +139,13 @@ export class Db {
       destroy = mustClose(error);
       // A connection that may still be inside the transaction must not go back to the pool: roll back,
       // and close it if even that fails (the server rolls back what a closed connection left open).
-      if (began && !destroy) await run('ROLLBACK').catch(() => (destroy = true));
+      if (began && !destroy) {
+        const limit = { clientMs: ROLLBACK_TIMEOUT_MS, clientBudgetMs: ROLLBACK_TIMEOUT_MS, serverBudgetMs: ROLLBACK_TIMEOUT_MS };
+        await this.execute(lease, name, 'ROLLBACK', [], limit).catch(() => (destroy = true));
+      }
       this.finish(name, error instanceof QueryTimeoutError ? 'timeout' : 'error', queryStarted, error);
-      throw error;
+      // A COMMIT the server may still be running when its connection closed: perhaps applied.
+      throw committing && mustClose(error) ? new OutcomeUnknownError(name, error) : error;
     } finally {
       lease.release(destroy);
     }
@@ -125,7 +157,8 @@ export class Db {
     const queryStarted = performance.now();
     let destroy = false;
     try {
-      const result = await this.execute<T>(lease, name, sql, values, timeoutMs);
+      const limit = { clientMs: timeoutMs, clientBudgetMs: timeoutMs, serverBudgetMs: this.statementTimeoutMs ?? timeoutMs };
+      const result = await this.execute<T>(lease, name, sql, values, limit);
       this.finish(name, signal?.aborted ? 'cancelled' : 'ok', queryStarted);
       return result;
     } catch (error) {
@@ -150,16 +183,28 @@ export class Db {
     }
   }
 
-  private execute<T>(lease: Lease, name: string, sql: string, values: SqlValue[], timeoutMs: number): Promise<T> {
+  private execute<T>(lease: Lease, name: string, sql: string, values: SqlValue[], limit: StatementLimit): Promise<T> {
+    // MariaDB takes seconds; a thousandth is its finest step, and 0 would mean "no limit".
+    const text = limit.serverMs === undefined ? sql
+      : `SET STATEMENT max_statement_time=${Math.max(0.001, Math.floor(limit.serverMs) / 1000)} FOR ${sql}`;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new QueryTimeoutError(name, timeoutMs)), timeoutMs);
-      lease.connection.execute(sql, values, (error, result) => {
+      const timer = setTimeout(() => reject(new QueryTimeoutError(name, limit.clientBudgetMs)), limit.clientMs);
+      lease.connection.execute(text, values, (error, result) => {
         clearTimeout(timer);
-        if (error && isServerStatementTimeout(error)) reject(new QueryTimeoutError(name, this.statementTimeoutMs ?? timeoutMs, true));
+        // mysql2 keeps each prepared text open on the server; with its limit in it every text is new, and
+        // they would pile up to MariaDB's max_prepared_stmt_count (16382 for the whole server).
+        if (text !== sql && !error?.fatal) lease.connection.unprepare(text);
+        if (error && lease.interrupted) reject(poolClosing());
+        else if (error && isServerStatementTimeout(error)) reject(new QueryTimeoutError(name, limit.serverBudgetMs, true));
         else if (error) reject(error);
         else resolve(result as T);
       });
     });
+  }
+
+  /** How far the worker's backstop stays above the server-side limit. */
+  private get backstopMarginMs(): number {
+    return Math.max(0, this.defaultTimeoutMs - (this.statementTimeoutMs ?? this.defaultTimeoutMs));
   }
 
   private finish(name: string, outcome: QueryOutcome, started: number, error?: unknown): void {

@@ -128,6 +128,7 @@ export class Gate {
   }
 }
 
-function cancelled(): GateRejectedError {
+/** The refusal of a caller whose AbortSignal fired before it got a connection. */
+export function cancelled(): GateRejectedError {
   return new GateRejectedError('cancelled', 'The request was cancelled while it waited for a database connection.');
 }

@@ -2,7 +2,8 @@
 // stats, so this wrapper keeps its own counters (the pg-pool habit: plain getters for its state) and
 // bounds both the wait queue and the wait time. It never imports prom-client: it reports to a DbObserver.
 import mysql from 'mysql2';
-import { Gate, GateRejectedError } from './gate';
+import { cancelled, Gate, GateRejectedError } from './gate';
+import { killQueries } from './kill-queries';
 import type { ConnectionCloseReason, DbObserver } from './observer';
 import { addPoolWaitSince } from '../http/request-context';
 
@@ -50,6 +51,14 @@ type PoolConnection = mysql.PoolConnection & { stream?: NodeJS.EventEmitter & { 
 
 export class Lease {
   private done = false;
+  private markReleased: () => void = () => undefined;
+  /** Resolves once the lease is released. */
+  readonly released = new Promise<void>((resolve) => (this.markReleased = resolve));
+  /**
+   * Set when the pool stopped this lease's statement because the worker is shutting down: the error
+   * that statement ends with says "shutting down", not "the database failed".
+   */
+  interrupted = false;
 
   constructor(
     readonly connection: PoolConnection,
@@ -61,8 +70,18 @@ export class Lease {
     if (this.done) return;
     this.done = true;
     this.onEnd(this, destroy);
+    this.markReleased();
   }
 }
+
+/** The refusal of work the pool can no longer take: the worker is shutting down (503 shutting_down). */
+export function poolClosing(): GateRejectedError {
+  return new GateRejectedError('closed', 'The pool is closing.');
+}
+
+/** How long interrupt() tries to reach the server for KILL QUERY, and then waits for the statements to return. */
+const KILL_TIMEOUT_MS = 400;
+const KILLED_RETURN_MS = 300;
 
 /**
  * Queued on the new connection before the caller's first statement (mysql2 runs a connection's commands
@@ -85,6 +104,9 @@ export class DbPool {
   private readonly closed: Record<ConnectionCloseReason, number> = { error: 0, destroyed: 0, remote: 0, shutdown: 0 };
   private readonly rejected = { queue_full: 0, timeout: 0 };
   private readonly destroyedByUs = new WeakSet<object>();
+  private readonly leases = new Set<Lease>();
+  /** Aborted by end() and interrupt(): connects in progress are given up. */
+  private readonly stopping = new AbortController();
   private ending = false;
 
   constructor(private readonly options: PoolOptions, private readonly observer: DbObserver) {
@@ -133,8 +155,8 @@ export class DbPool {
   }
 
   /**
-   * Waits (boundedly) for the connection. Throws GateRejectedError (also when `signal` aborts while
-   * waiting), or the driver's connect error.
+   * Waits (boundedly) for the connection. Throws GateRejectedError (also when `signal` aborted before
+   * the connection was handed over, and when the pool stops), or the driver's connect error.
    */
   async acquire(signal?: AbortSignal): Promise<Lease> {
     const askedAt = performance.now();
@@ -151,9 +173,13 @@ export class DbPool {
     this.connecting += 1;
     let connection: PoolConnection;
     try {
-      connection = await new Promise<PoolConnection>((resolve, reject) => {
-        this.pool.getConnection((error, conn) => (error ? reject(error) : resolve(conn as PoolConnection)));
-      });
+      connection = await this.connect();
+      // The client may have left while the connection was being opened (a new one through a slow
+      // proxy): nobody would read the answer, so the statement is never sent. The connection is kept.
+      if (signal?.aborted) {
+        connection.release();
+        throw cancelled();
+      }
     } catch (error) {
       this.connecting -= 1;
       this.gate.leave();
@@ -165,27 +191,72 @@ export class DbPool {
     this.observer.acquired((performance.now() - askedAt) / 1000);
     addPoolWaitSince(askedAt);
     const leasedAt = performance.now();
-    return new Lease(connection, (lease, destroy) => {
+    const lease = new Lease(connection, (ended, destroy) => {
+      this.leases.delete(ended);
       if (destroy) {
-        this.destroyedByUs.add(lease.connection);
-        lease.connection.destroy();
+        this.destroyedByUs.add(ended.connection);
+        ended.connection.destroy();
         // mysql2's destroy() only half-closes the socket (end()), so it stays open until the server
         // finishes the statement we gave up on (a 5 s SLEEP keeps it 5 s, a lock wait far longer) and
         // the pool counts two open connections. Closing the socket ends it here and now.
-        lease.connection.stream?.destroy();
+        ended.connection.stream?.destroy();
       } else {
-        lease.connection.release();
+        ended.connection.release();
       }
       this.leased -= 1;
       this.observer.released((performance.now() - leasedAt) / 1000);
       this.gate.leave();
     });
+    this.leases.add(lease);
+    return lease;
+  }
+
+  /**
+   * mysql2's getConnection, given up at once when the pool stops: a connect through a frozen proxy would
+   * hold its request until connectTimeoutMs, and then fail with mysql2's bare "Pool is closed.".
+   */
+  private connect(): Promise<PoolConnection> {
+    const stopping = this.stopping.signal;
+    return new Promise<PoolConnection>((resolve, reject) => {
+      const giveUp = () => reject(poolClosing());
+      stopping.addEventListener('abort', giveUp, { once: true });
+      this.pool.getConnection((error, conn) => {
+        stopping.removeEventListener('abort', giveUp);
+        if (stopping.aborted) {
+          if (!error) conn.release();
+          reject(poolClosing());
+        } else if (error) {
+          reject(error);
+        } else {
+          resolve(conn as PoolConnection);
+        }
+      });
+    });
+  }
+
+  /**
+   * For a worker whose shutdown timeout ran out: refuses waiting and new work, gives up connects in
+   * progress, and has the server stop the statements still running (KILL QUERY, see kill-queries.ts),
+   * so their requests answer 503 at once and nothing keeps running on the server for a gone worker.
+   * A connection whose statement has not returned shortly after is closed.
+   */
+  async interrupt(): Promise<void> {
+    this.gate.close();
+    this.stopping.abort();
+    const running = [...this.leases];
+    if (running.length === 0) return;
+    for (const lease of running) lease.interrupted = true;
+    const threadIds = running.map((lease) => lease.connection.threadId);
+    await within(KILL_TIMEOUT_MS, killQueries({ ...this.options, connectTimeoutMs: KILL_TIMEOUT_MS }, threadIds).catch(() => undefined));
+    await within(KILLED_RETURN_MS, Promise.all(running.map((lease) => lease.released)));
+    for (const lease of running) lease.release(true);
   }
 
   /** Refuses new work, then closes the connections (after in-flight requests have released them). */
   async end(): Promise<void> {
     this.ending = true;
     this.gate.close();
+    this.stopping.abort();
     await new Promise<void>((resolve) => this.pool.end(() => resolve()));
   }
 
@@ -212,4 +283,11 @@ export class DbPool {
       this.observer.connectionClosed(reason);
     });
   }
+}
+
+/** Waits for `work`, but no longer than `ms`. */
+function within(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([work.then(() => undefined), timeout]).finally(() => clearTimeout(timer));
 }
