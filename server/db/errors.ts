@@ -9,9 +9,21 @@ export class QueryTimeoutError extends Error {
    * connection is closed, since it may still be busy with the statement.
    */
   constructor(readonly query: string, readonly timeoutMs: number, readonly stoppedByServer = false) {
-    super(`Query "${query}" did not finish within ${timeoutMs} ms; `
+    super(`Query "${query}" did not finish within ${Math.round(timeoutMs)} ms; `
       + (stoppedByServer ? 'the database stopped it.' : 'its connection was closed.'));
     this.name = 'QueryTimeoutError';
+  }
+}
+
+/**
+ * A transaction whose COMMIT the database never confirmed: the connection broke, or had to be closed,
+ * after the COMMIT was sent. The server may still have applied it, so the client must not be told it failed.
+ */
+export class OutcomeUnknownError extends Error {
+  readonly code = 'OUTCOME_UNKNOWN';
+  constructor(readonly query: string, cause: unknown) {
+    super(`Write "${query}" was sent but not confirmed by the database; it may have been applied.`, { cause });
+    this.name = 'OutcomeUnknownError';
   }
 }
 

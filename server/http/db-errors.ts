@@ -1,7 +1,7 @@
 // Turns the database layer's failures into what a client can act on: "come back in a second" (503 with
 // Retry-After) when the pool is busy or the path to MySQL is down, "too slow" (504) for a timed-out
 // statement. Other database errors stay unmapped and become a logged, bare 500.
-import { GateRejectedError, QueryTimeoutError, isConnectionError, isLockConflict } from '../db/errors';
+import { GateRejectedError, OutcomeUnknownError, QueryTimeoutError, isConnectionError, isLockConflict } from '../db/errors';
 import { HttpError, unavailable } from './errors';
 
 export function httpErrorForDb(error: unknown): HttpError | undefined {
@@ -11,6 +11,11 @@ export function httpErrorForDb(error: unknown): HttpError | undefined {
     // Nobody reads this answer; 499 (nginx's "client closed request") keeps it apart in the HTTP metrics.
     if (error.reason === 'cancelled') return new HttpError(499, 'client_closed_request', error.message);
     return unavailable('shutting_down', 'This worker is shutting down.', 1);
+  }
+  if (error instanceof OutcomeUnknownError) {
+    // No Retry-After: repeating a write that may have been applied is the client's decision.
+    return new HttpError(504, 'outcome_unknown',
+      'The database did not confirm the write before its connection was lost or had to be closed; it may have been applied. Read the current state before retrying.');
   }
   if (error instanceof QueryTimeoutError) {
     return new HttpError(504, 'query_timeout', error.message);

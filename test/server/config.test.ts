@@ -21,13 +21,13 @@ describe('loadWorkerConfig(env)', () => {
     const config = loadWorkerConfig({
       PORT: '9001', WORKER_HOST: '0.0.0.0', WORKER_NAME: 'w', HAPROXY_HOST: '127.0.0.2', HAPROXY_PORT: '6000',
       DB_USER: 'u', DB_PASSWORD: '', DB_POOL_SIZE: '2', DB_QUEUE_LIMIT: '0', DB_ACQUIRE_TIMEOUT_MS: '5',
-      DB_CONNECT_TIMEOUT_MS: '6', DB_QUERY_TIMEOUT_MS: '2001', DB_LOCK_WAIT_TIMEOUT_SECONDS: '7', SLEEP_MAX_SECONDS: '2', BODY_LIMIT_BYTES: '100',
+      DB_CONNECT_TIMEOUT_MS: '6', DB_QUERY_TIMEOUT_MS: '2001', DB_LOCK_WAIT_TIMEOUT_SECONDS: '2', SLEEP_MAX_SECONDS: '2', BODY_LIMIT_BYTES: '100',
       SHUTDOWN_TIMEOUT_MS: '0', ACCESS_LOG: '0',
     });
     expect(config).to.deep.equal({
       port: 9001, host: '0.0.0.0', workerName: 'w',
       db: { host: '127.0.0.2', port: 6000, user: 'u', password: '', database: 'test', poolSize: 2, queueLimit: 0,
-        acquireTimeoutMs: 5, connectTimeoutMs: 6, queryTimeoutMs: 2001, lockWaitTimeoutSeconds: 7 },
+        acquireTimeoutMs: 5, connectTimeoutMs: 6, queryTimeoutMs: 2001, lockWaitTimeoutSeconds: 2 },
       sleepMaxSeconds: 2, bodyLimitBytes: 100, shutdownTimeoutMs: 0, accessLog: false,
     });
   });
@@ -54,6 +54,14 @@ describe('loadWorkerConfig(env)', () => {
   it('refuses a query timeout the longest /sleep would always hit', () => {
     expect(() => loadWorkerConfig({ SLEEP_MAX_SECONDS: '10', DB_QUERY_TIMEOUT_MS: '10000' }))
       .to.throw(/DB_QUERY_TIMEOUT_MS \(10000\) must exceed SLEEP_MAX_SECONDS \(10\)/);
+  });
+
+  it('refuses a row-lock wait longer than the query timeout, among the other problems', () => {
+    expect(() => loadWorkerConfig({ PORT: 'http', SLEEP_MAX_SECONDS: '1', DB_QUERY_TIMEOUT_MS: '6000', DB_LOCK_WAIT_TIMEOUT_SECONDS: '7' })).to.throw(
+      'Invalid worker configuration:\n'
+      + '  - PORT must be a whole number from 1 to 65535, got "http".\n'
+      + '  - DB_LOCK_WAIT_TIMEOUT_SECONDS (7) must not exceed DB_QUERY_TIMEOUT_MS (6000) in ms, or a write waiting for a locked row times out before it can be told 503 row_locked.');
+    expect(loadWorkerConfig({ SLEEP_MAX_SECONDS: '1', DB_QUERY_TIMEOUT_MS: '6000', DB_LOCK_WAIT_TIMEOUT_SECONDS: '6' }).db.lockWaitTimeoutSeconds).to.equal(6);
   });
 });
 

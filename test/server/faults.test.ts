@@ -219,8 +219,8 @@ describe('worker faults', function () {
     let slowWorker: WorkerHandle;
 
     before(async () => {
-      // /sleep is capped at 1 s here, so a 1.5 s query timeout is valid configuration.
-      slowWorker = await stack.addWorker({ SLEEP_MAX_SECONDS: '1', DB_QUERY_TIMEOUT_MS: '1500' });
+      // /sleep is capped at 1 s and row-lock waits at 1 s here, so a 1.5 s query timeout is valid configuration.
+      slowWorker = await stack.addWorker({ SLEEP_MAX_SECONDS: '1', DB_QUERY_TIMEOUT_MS: '1500', DB_LOCK_WAIT_TIMEOUT_SECONDS: '1' });
     });
 
     after(async () => {

@@ -35,13 +35,14 @@ describe('Db.transaction(name, work)', function () {
     pool = undefined;
   });
 
-  function open(queryTimeoutMs = 10_000) {
+  /** With `statementTimeoutMs`, as the worker runs it: the server's limit, and the worker's backstop 1 s above. */
+  function open(queryTimeoutMs = 10_000, statementTimeoutMs?: number) {
     const observer = new RecordingObserver();
     pool = new DbPool({
       host: '127.0.0.1', port: mariadb.port, user: settings.appUser, password: settings.appPassword, database: 'test',
-      limit: 1, queueLimit: 10, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000,
+      limit: 1, queueLimit: 10, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000, statementTimeoutMs,
     }, observer);
-    return { db: new Db(pool, observer, queryTimeoutMs), observer };
+    return { db: new Db(pool, observer, queryTimeoutMs, statementTimeoutMs), observer };
   }
 
   async function items(): Promise<string[]> {
@@ -116,6 +117,7 @@ describe('Db.transaction(name, work)', function () {
       await tx.query('SELECT SLEEP(?)', [0.3]);
     }, { timeoutMs: 450 }).then(() => undefined, (e: unknown) => e);
     expect(error).to.be.instanceOf(QueryTimeoutError);
+    expect((error as Error).message).to.equal('Query "slow" did not finish within 450 ms; its connection was closed.');
     expect(observer.events).to.deep.include(['queryFinished', 'slow', 'timeout', 'QUERY_TIMEOUT']);
     await waitFor('the timed-out connection to close', () =>
       (observer.events.some((e) => e[0] === 'connectionClosed' && e[1] === 'destroyed') ? true : undefined), 3_000);
@@ -126,6 +128,45 @@ describe('Db.transaction(name, work)', function () {
     }, 3_000);
     expect(await items()).to.deep.equal(before);
     expect(await db.query('after', 'SELECT 1 AS one')).to.deep.equal([{ one: 1 }]);
+  });
+
+  it('gives each statement only what is left of the server-side limit, so the server stops it, rolls back and keeps the connection', async () => {
+    const { db, observer } = open(2_000, 1_000);
+    const before = await items();
+    let inside = 0;
+    const started = performance.now();
+    // Each SLEEP alone fits in the statement limit; together they do not.
+    const error = await db.transaction('over_budget', async (tx) => {
+      inside = await connectionId(tx);
+      await tx.query('INSERT INTO todos (item) VALUES (?)', ['over budget']);
+      await tx.query('SELECT SLEEP(?)', [0.6]);
+      await tx.query('SELECT SLEEP(?)', [0.6]);
+    }).then(() => undefined, (e: unknown) => e);
+    const elapsed = performance.now() - started;
+    expect(error).to.be.instanceOf(QueryTimeoutError);
+    expect((error as QueryTimeoutError).stoppedByServer).to.equal(true);
+    expect((error as Error).message).to.equal('Query "over_budget" did not finish within 1000 ms; the database stopped it.');
+    expect(elapsed).to.be.at.least(950).and.below(1_500);
+    expect(observer.events).to.deep.include(['queryFinished', 'over_budget', 'timeout', 'QUERY_TIMEOUT']);
+    expect(await items()).to.deep.equal(before);
+    const [state] = await db.query<{ id: number; open: number }[]>('state', 'SELECT CONNECTION_ID() AS id, @@in_transaction AS open');
+    expect({ id: Number(state!.id), open: Number(state!.open) }).to.deep.equal({ id: inside, open: 0 });
+  });
+
+  it('leaves no prepared statement open on the server for the per-statement limits it sends', async () => {
+    const { db } = open(2_000, 1_000);
+    const preparedOnServer = async () => {
+      const [rows] = await admin.query<mysql.RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Prepared_stmt_count'");
+      return Number(rows[0]!.Value);
+    };
+    const touch = () => db.transaction('touch', async (tx) => {
+      await tx.query('SELECT id FROM todos WHERE id = ? FOR UPDATE', [1]);
+      await tx.query('UPDATE todos SET status = status WHERE id = ?', [1]);
+    });
+    await touch();
+    const afterFirst = await preparedOnServer();
+    for (let i = 0; i < 5; i += 1) await touch();
+    expect(await preparedOnServer()).to.equal(afterFirst);
   });
 
   it('refuses a statement sent after the transaction ended', async () => {
