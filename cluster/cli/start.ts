@@ -22,22 +22,29 @@ function tail(file: string, lines = 15): string {
   }
 }
 
-/** Every app online, every worker ready and seen UP by the front door. */
+/** Online, and for a worker: ready and seen UP by the front door. */
+function appHealthy(s: AppStatus): boolean {
+  return s.pm2?.status === 'online' && (s.probe === undefined || (s.probe.ready && s.haproxy?.status === 'UP'));
+}
+
 function healthy(statuses: AppStatus[]): boolean {
-  return statuses.filter((s) => !s.stale).every((s) => s.pm2?.status === 'online'
-    && (s.probe === undefined || (s.probe.ready && s.haproxy?.status === 'UP')));
+  return statuses.filter((s) => !s.stale).every(appHealthy);
 }
 
-/** An app pm2 gave up on, or that keeps crashing, will not come up by waiting longer. */
-function crashing(s: AppStatus): boolean {
-  return s.pm2 !== undefined && (isBroken(s.pm2) || s.pm2.restarts >= 5);
+/**
+ * An app pm2 gave up on, or that restarted 3 times since we began waiting, will not come up by waiting
+ * longer. (pm2's restart count also counts reloads, so only its growth while we wait says "crashing".)
+ */
+function crashing(s: AppStatus, restartsBefore: Map<string, number>): boolean {
+  if (s.pm2 === undefined) return false;
+  return isBroken(s.pm2) || s.pm2.restarts - (restartsBefore.get(s.name) ?? 0) >= 3;
 }
 
-async function waitUntilUp(settings: StackSettings, deadline: number): Promise<AppStatus[]> {
+async function waitUntilUp(settings: StackSettings, deadline: number, restartsBefore: Map<string, number>): Promise<AppStatus[]> {
   for (;;) {
     const statuses = await stackStatus(settings);
     if (healthy(statuses)) return statuses;
-    if (statuses.some(crashing) || Date.now() > deadline) return statuses;
+    if (statuses.some((s) => crashing(s, restartsBefore)) || Date.now() > deadline) return statuses;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
@@ -45,7 +52,7 @@ async function waitUntilUp(settings: StackSettings, deadline: number): Promise<A
 const list = (changes: { name: string; changed: string[] }[]) => changes.map((c) => `${c.name} (${c.changed.join(', ')})`).join(', ');
 
 /** Carries out the plan on a running stack, saying what it does. */
-async function apply(plan: StackPlan, settings: StackSettings, timeoutMs: number): Promise<void> {
+async function apply(plan: StackPlan, settings: StackSettings, haproxyConfigChanged: boolean, timeoutMs: number): Promise<void> {
   const only = (names: string[]) => ['--only', names.join(',')];
   if (plan.replace.length > 0) {
     console.log(`Replacing (they cannot change in place): ${list(plan.replace)}.`);
@@ -57,7 +64,7 @@ async function apply(plan: StackPlan, settings: StackSettings, timeoutMs: number
     await runPm2(['start', 'ecosystem.config.js', ...only(toStart)], process.env, timeoutMs);
   }
   // The front door's server list (and any HAProxy setting) follows the settings before workers leave.
-  if (writeHaproxyConfig(settings) && reloadHaproxy(settings)) console.log('Reloaded HAProxy in place (its server list or settings changed).');
+  if (haproxyConfigChanged && reloadHaproxy(settings)) console.log('Reloaded HAProxy in place (its server list or settings changed).');
   if (plan.reload.length > 0) {
     console.log(`Reloading, one at a time, the workers whose settings changed: ${list(plan.reload)}.`);
     await runPm2(['reload', 'ecosystem.config.js', ...only(plan.reload.map((c) => c.name))],
@@ -84,6 +91,8 @@ async function main(): Promise<number> {
   const processes = await listProcesses();
   const plan = planStack(apps, processes, settings.appPrefix, `${settings.appPrefix}-mariadb`);
   const fresh = !processes.some((proc) => proc.name.startsWith(`${settings.appPrefix}-`));
+  // Restarts a reload or replacement below causes are expected: counted from after those, see apply().
+  const restartsBefore = new Map(processes.map((proc) => [proc.name, proc.restarts]));
 
   // Ports of everything about to start must be free, or nothing starts (no crash loop left behind).
   const claims = [...plan.start, ...plan.replace.map((c) => c.name)].flatMap((name) => portsOf(settings, name));
@@ -93,8 +102,10 @@ async function main(): Promise<number> {
     return 1;
   }
 
+  // Rendered before anything else writes it (pm2 loading ecosystem.config.js does too), so a change is seen.
+  const haproxyConfigChanged = writeHaproxyConfig(settings);
   if (!fresh && planIsEmpty(plan) && healthy(await stackStatus(settings))) {
-    if (writeHaproxyConfig(settings) && reloadHaproxy(settings)) console.log('Reloaded HAProxy in place (its rendered config changed).');
+    if (haproxyConfigChanged && reloadHaproxy(settings)) console.log('Reloaded HAProxy in place (its rendered config changed).');
     console.log('The stack is already running as configured; nothing to do (`npm run reload` replaces every worker, `npm stop` stops it).\n');
     console.log(renderStatus(await stackStatus(settings)));
     return 0;
@@ -112,17 +123,18 @@ async function main(): Promise<number> {
       return 1;
     }
   } else {
-    await apply(plan, settings, settings.startTimeoutMs);
+    await apply(plan, settings, haproxyConfigChanged, settings.startTimeoutMs);
+    for (const proc of await listProcesses()) restartsBefore.set(proc.name, proc.restarts);
   }
 
-  const statuses = await waitUntilUp(settings, deadline);
+  const statuses = await waitUntilUp(settings, deadline, restartsBefore);
   console.log(`\n${renderStatus(statuses)}\n`);
   if (healthy(statuses)) {
     console.log(`Stack is up. Try: curl localhost:${settings.httpPort}/todos (the front door) or localhost:${settings.workerPorts[0]}/todos`);
     return 0;
   }
-  const failed = statuses.filter((s) => !s.stale && (s.pm2?.status !== 'online' || (s.probe !== undefined && !s.probe.ready)));
-  const broken = failed.filter(crashing);
+  const failed = statuses.filter((s) => !s.stale && !appHealthy(s));
+  const broken = failed.filter((s) => crashing(s, restartsBefore));
   console.error(broken.length > 0
     ? `These did not come up (pm2 reports them crashed or restarting over and over): ${failed.map((s) => s.name).join(', ')}.`
     : `These did not come up within ${settings.startTimeoutMs / 1000}s: ${failed.map((s) => s.name).join(', ')}.`);

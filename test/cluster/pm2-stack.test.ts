@@ -2,56 +2,13 @@
 // `npm run status` and `npm stop`, each with an isolated PM2_HOME, its own state folder (so its own
 // embedded MariaDB, initialised from scratch) and free ports. Nothing here touches a pm2 or database
 // already running on the machine.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { PROJECT_ROOT } from '../../cluster/settings';
 import { freePort } from '../support/free-port';
 import { request } from '../support/http';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
-
-const PM2_BIN = path.join(path.dirname(require.resolve('pm2/package.json')), 'bin', 'pm2');
-const TSX_BIN = path.join(path.dirname(require.resolve('tsx/package.json')), 'dist', 'cli.mjs');
-
-interface Run {
-  code: number;
-  output: string;
-}
-
-function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 150_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, output });
-    });
-  });
-}
-
-async function isolatedEnv(name: string): Promise<{ env: NodeJS.ProcessEnv; ports: number[]; home: string }> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), `kh-${name}-`));
-  const ports = [await freePort(), await freePort()];
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    PM2_HOME: path.join(home, 'pm2'),
-    STACK_DIR: path.join(home, 'stack'),
-    STACK_NAME: name,
-    WORKER_PORTS: ports.join(','),
-    HAPROXY_PORT: String(await freePort()),
-    HAPROXY_STATS_PORT: String(await freePort()),
-    HTTP_PORT: String(await freePort()),
-    MYSQL_PORT: String(await freePort()),
-  };
-  return { env, ports, home };
-}
+import { isolatedEnv, PM2_BIN, run, TSX_BIN } from '../support/pm2-env';
 
 async function pollTodos(url: string, deadlineMs: number): Promise<unknown> {
   const deadline = Date.now() + deadlineMs;
@@ -179,7 +136,7 @@ describe('the stack under pm2', function () {
       const started = await run([TSX_BIN, 'cluster/cli/start.ts'], env);
       expect(started.code, started.output).to.equal(0);
       for (const port of ports) {
-        expect(started.output).to.match(new RegExp(`npmstart-worker-${port} +online .* ready +0/1 used, 1 idle, 0 pending +http://127\\.0\\.0\\.1:${port}`));
+        expect(started.output).to.match(new RegExp(`npmstart-worker-${port} +online .* ready +0/1 used, 1 idle, 0 pending +UP, \\d+ sess, 0 queued +http://127\\.0\\.0\\.1:${port}`));
       }
       expect(await pollTodos(`http://127.0.0.1:${ports[1]}/todos`, 5_000)).to.deep.equal(SEEDED);
     });
@@ -316,19 +273,18 @@ describe('the stack under pm2', function () {
     });
   });
 
-  describe('npm start when a worker cannot come up', () => {
+  describe('npm start when another process holds a worker port', () => {
     let env: NodeJS.ProcessEnv;
     let home: string;
     let blocker: import('node:net').Server;
 
     before(async () => {
       ({ env, home } = await isolatedEnv('broken'));
-      // Occupy the second worker's port so that worker crashes on listen.
+      // Another program listens on the second worker's port.
       const net = await import('node:net');
       blocker = net.createServer();
       const port = Number(env.WORKER_PORTS!.split(',')[1]);
       await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', () => resolve()));
-      env.START_TIMEOUT_MS = '60000';
     });
 
     after(async () => {
@@ -337,13 +293,15 @@ describe('the stack under pm2', function () {
       fs.rmSync(home, { recursive: true, force: true });
     });
 
-    it('exits non-zero naming the worker and showing its log', async () => {
+    it('exits 1 naming the port, its setting and the process holding it, and starts nothing', async () => {
       const started = await run([TSX_BIN, 'cluster/cli/start.ts'], env);
       const port = env.WORKER_PORTS!.split(',')[1];
       expect(started.code, started.output).to.equal(1);
-      expect(started.output).to.contain(`did not come up`);
-      expect(started.output).to.contain(`broken-worker-${port}`);
-      expect(started.output).to.contain('EADDRINUSE');
+      expect(started.output).to.contain('Nothing was started');
+      expect(started.output).to.contain(`Port ${port} (WORKER_PORTS, for broken-worker-${port}) is already in use by node (pid ${process.pid})`);
+      // Nothing is left crash-looping under pm2.
+      const list = await run([PM2_BIN, 'jlist'], env);
+      expect(list.output.trim().split('\n').pop()).to.equal('[]');
     });
   });
 });

@@ -1,0 +1,71 @@
+// Running the stack's own commands (pm2, npm start/stop/status/reload) as a user would, each test stack
+// with an isolated PM2_HOME, its own state folder (so its own embedded MariaDB) and free ports. Nothing
+// here touches a pm2 or database already running on the machine.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../cluster/settings';
+import { freePort } from './free-port';
+
+export const PM2_BIN = path.join(path.dirname(require.resolve('pm2/package.json')), 'bin', 'pm2');
+export const TSX_BIN = path.join(path.dirname(require.resolve('tsx/package.json')), 'dist', 'cli.mjs');
+
+export interface Run {
+  code: number;
+  output: string;
+}
+
+/** Runs `node <args>` in the project root and collects stdout and stderr together. */
+export function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 150_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, output });
+    });
+  });
+}
+
+export interface IsolatedEnv {
+  env: NodeJS.ProcessEnv;
+  ports: number[];
+  home: string;
+}
+
+/** A private PM2_HOME, STACK_DIR and STACK_NAME, and free ports for every listener. */
+export async function isolatedEnv(name: string, workers = 2): Promise<IsolatedEnv> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), `kh-${name}-`));
+  const ports: number[] = [];
+  for (let i = 0; i < workers; i += 1) ports.push(await freePort());
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PM2_HOME: path.join(home, 'pm2'),
+    STACK_DIR: path.join(home, 'stack'),
+    STACK_NAME: name,
+    WORKER_PORTS: ports.join(','),
+    HAPROXY_PORT: String(await freePort()),
+    HAPROXY_STATS_PORT: String(await freePort()),
+    HTTP_PORT: String(await freePort()),
+    MYSQL_PORT: String(await freePort()),
+  };
+  return { env, ports, home };
+}
+
+export interface Pm2App {
+  name: string;
+  pid: number;
+  pm2_env: { status: string; restart_time: number; exec_mode: string };
+}
+
+/** `pm2 jlist` of the isolated pm2. */
+export async function jlist(env: NodeJS.ProcessEnv): Promise<Pm2App[]> {
+  const listed = await run([PM2_BIN, 'jlist'], env);
+  return JSON.parse(listed.output.trim().split('\n').pop()!) as Pm2App[];
+}
