@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { StartOptions } from 'pm2';
 import { haproxyArgs } from './haproxy/config-files';
-import { monitoringApps } from './monitoring-apps';
+import { monitoringApps } from './monitoring/apps';
 import { PROJECT_ROOT, type StackSettings } from './settings';
 import { systemBinary } from './system-packages';
 import { STOPPED_BEFORE_READY } from '../server/startup/exit-codes';
@@ -53,7 +53,7 @@ function nodeApp(settings: StackSettings, name: string, script: string): AppDefi
 
 function databaseApp(settings: StackSettings): AppDefinition {
   return {
-    ...nodeApp(settings, `${settings.appPrefix}-mariadb`, 'cluster/entry/db-server.js'),
+    ...nodeApp(settings, `${settings.appPrefix}-mariadb`, 'cluster/database/pm2-entry.js'),
     // The wrapper says 'ready' after mariadbd answers and the migrations ran (first start initialises
     // the datadir, which takes a while).
     wait_ready: true,
@@ -90,7 +90,7 @@ function workerApp(settings: StackSettings, port: number, env: Record<string, st
   for (const key of WORKER_PASSTHROUGH) passthrough[key] = env[key] ?? '';
   const shutdownMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? 10_000);
   return {
-    ...nodeApp(settings, name, 'cluster/entry/worker.js'),
+    ...nodeApp(settings, name, 'cluster/worker/pm2-entry.js'),
     // Cluster mode with one instance per port: pm2's daemon holds the listening socket, so `pm2 reload`
     // starts the new process, waits for its 'ready', and only then stops the old one (which drains).
     // In fork mode a reload is a stop and a start, and connections are refused in between.

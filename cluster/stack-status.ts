@@ -5,7 +5,7 @@ import { buildApps, logPath, workerAppName } from './ecosystem';
 import { frontDoorServerName } from './haproxy/config-files';
 import { haproxyServerStates, type HaproxyServerState } from './haproxy/stats';
 import { listProcesses, type Pm2Process } from './pm2';
-import { probeWorker, type WorkerProbe } from './readiness';
+import { probeWorker, type WorkerProbe } from './worker/readiness';
 import type { StackSettings } from './settings';
 import { renderTable } from './table';
 

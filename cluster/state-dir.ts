@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeHaproxyConfig } from './haproxy/config-files';
-import { writeMonitoringConfig } from './monitoring-apps';
+import { writeMonitoringConfig } from './monitoring/apps';
 import type { StackSettings } from './settings';
 
 /**

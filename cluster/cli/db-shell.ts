@@ -2,7 +2,7 @@
 // settings point at. `npm run db:shell -- -N -B -e "SELECT 1"` runs one statement and exits with the
 // client's status.
 import { spawn } from 'node:child_process';
-import { adminClientInvocation } from '../db/admin';
+import { adminClientInvocation } from '../database/admin';
 import { loadStackSettings } from '../settings';
 import { systemBinary } from '../system-packages';
 

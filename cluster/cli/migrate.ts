@@ -1,8 +1,8 @@
 // `npm run db:migrate`: applies sql/ to whatever the settings point at. The embedded server migrates
 // itself on every start; this is the way to migrate an external MYSQL_HOST (with MYSQL_ADMIN_USER /
 // MYSQL_ADMIN_PASSWORD) or to re-apply the accounts after changing DB_PASSWORD.
-import { adminConnectionOptions } from '../db/admin';
-import { migrate } from '../db/migrate';
+import { adminConnectionOptions } from '../database/admin';
+import { migrate } from '../database/migrate';
 import { loadStackSettings } from '../settings';
 
 async function main(): Promise<void> {

@@ -3,7 +3,7 @@
 // is the reference copy; the running stack renders its own into the state dir.
 import fs from 'node:fs';
 import path from 'node:path';
-import { COMMITTED_PROMETHEUS_CONFIG, renderCommittedPrometheusConfig } from '../prometheus-config';
+import { COMMITTED_PROMETHEUS_CONFIG, renderCommittedPrometheusConfig } from '../monitoring/prometheus-config';
 import { PROJECT_ROOT } from '../settings';
 
 fs.writeFileSync(COMMITTED_PROMETHEUS_CONFIG, renderCommittedPrometheusConfig());

@@ -7,8 +7,8 @@
 //   HAProxy has no loops, so a list that varies in length cannot come from "${VAR}" expansion.
 import fs from 'node:fs';
 import path from 'node:path';
-import { haproxyEnv } from '../haproxy-env';
-import { scrapeTarget } from '../prometheus-config';
+import { haproxyEnv } from './env';
+import { scrapeTarget } from '../monitoring/prometheus-config';
 import { PROJECT_ROOT, type StackSettings } from '../settings';
 
 export const HAPROXY_CFG = path.join(PROJECT_ROOT, 'haproxy', 'haproxy.cfg');

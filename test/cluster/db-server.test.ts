@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
-import { adminConnectionOptions } from '../../cluster/db/admin';
-import { embeddedPaths } from '../../cluster/db/embedded';
+import { adminConnectionOptions } from '../../cluster/database/admin';
+import { embeddedPaths } from '../../cluster/database/embedded';
 import { loadStackSettings, PROJECT_ROOT, type StackSettings } from '../../cluster/settings';
 import { freePort } from '../support/free-port';
 import { exited, killOnExit } from '../support/processes';
@@ -20,7 +20,7 @@ interface Wrapper {
   exitCode: () => Promise<number | null>;
 }
 
-describe('cluster/db-server.ts, the pm2 entry for the embedded MariaDB', function () {
+describe('cluster/database/server.ts, the pm2 entry for the embedded MariaDB', function () {
   this.timeout(60_000);
   let stateDir: string;
   let env: NodeJS.ProcessEnv;
@@ -29,7 +29,7 @@ describe('cluster/db-server.ts, the pm2 entry for the embedded MariaDB', functio
 
   function startWrapper(): Wrapper {
     let output = '';
-    const child = fork(path.join(PROJECT_ROOT, 'cluster/db-server.ts'), [], {
+    const child = fork(path.join(PROJECT_ROOT, 'cluster/database/server.ts'), [], {
       execArgv: ['--require', TSX],
       env,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -23,7 +23,7 @@ describe('buildApps(settings)', () => {
   it('runs workers from TypeScript source under tsx in pm2 cluster mode, one instance per port, waiting for ready', () => {
     const worker = buildApps(loadStackSettings({}), { DB_QUEUE_LIMIT: '7', UNRELATED: 'x' })[2]!;
     // A .js entry (pm2 would look for ts-node for a .ts script) that registers tsx and loads server/main.ts.
-    expect(worker.script).to.equal(path.join(PROJECT_ROOT, 'cluster', 'entry', 'worker.js'));
+    expect(worker.script).to.equal(path.join(PROJECT_ROOT, 'cluster', 'worker', 'pm2-entry.js'));
     expect(worker.wait_ready).to.equal(true);
     // Cluster mode: pm2's daemon holds the port, so a reload starts the new process before the old leaves.
     expect(worker.exec_mode).to.equal('cluster');
@@ -48,7 +48,7 @@ describe('buildApps(settings)', () => {
 
   it('gives mariadbd time to flush before pm2 escalates to SIGKILL', () => {
     const db = buildApps(loadStackSettings({}), {})[0]!;
-    expect(db.script).to.equal(path.join(PROJECT_ROOT, 'cluster', 'entry', 'db-server.js'));
+    expect(db.script).to.equal(path.join(PROJECT_ROOT, 'cluster', 'database', 'pm2-entry.js'));
     expect(db.wait_ready).to.equal(true);
     expect(db.kill_timeout).to.be.at.least(30_000);
   });

@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { WAIT_TIMEOUT_SECONDS } from '../../cluster/db/embedded';
+import { WAIT_TIMEOUT_SECONDS } from '../../cluster/database/embedded';
 import { HAPROXY_CFG, haproxyArgs, haproxyPaths, renderWorkerBackend, writeHaproxyConfig } from '../../cluster/haproxy/config-files';
-import { haproxyEnv } from '../../cluster/haproxy-env';
+import { haproxyEnv } from '../../cluster/haproxy/env';
 import { loadStackSettings } from '../../cluster/settings';
 import { systemBinary } from '../../cluster/system-packages';
 

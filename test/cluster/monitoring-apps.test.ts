@@ -4,8 +4,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import {
   monitoringApps, renderMysqldExporterCnf, writeMonitoringConfig, writeMysqldExporterCnf, writePrometheusConfig,
-} from '../../cluster/monitoring-apps';
-import { renderPrometheusConfig } from '../../cluster/prometheus-config';
+} from '../../cluster/monitoring/apps';
+import { renderPrometheusConfig } from '../../cluster/monitoring/prometheus-config';
 import { loadStackSettings } from '../../cluster/settings';
 
 const STATE = '/tmp/t2-stack';
@@ -49,7 +49,7 @@ describe('monitoringApps(settings)', () => {
 describe('renderMysqldExporterCnf(settings)', () => {
   it('writes the exporter account backquoted, so # and ; survive, and the database address', () => {
     expect(renderMysqldExporterCnf(loadStackSettings(env))).to.equal([
-      '# Written by cluster/monitoring-apps.ts on every start; edit the settings, not this file.',
+      '# Written by cluster/monitoring/apps.ts on every start; edit the settings, not this file.',
       '[client]',
       'user = `exp`',
       'password = `p#a;s s`',

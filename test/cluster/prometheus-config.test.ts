@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { buildApps } from '../../cluster/ecosystem';
 import {
   COMMITTED_PROMETHEUS_CONFIG, renderCommittedPrometheusConfig, renderPrometheusConfig, scrapeTarget,
-} from '../../cluster/prometheus-config';
+} from '../../cluster/monitoring/prometheus-config';
 import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
 
 const settings = loadStackSettings({
@@ -50,7 +50,7 @@ describe('renderPrometheusConfig(settings)', () => {
 
   it('labels each worker with the name cluster/ecosystem.ts gives its pm2 app', () => {
     const labels = [...config.matchAll(/worker: "([^"]+)"/g)].map((match) => match[1]);
-    const workerApps = buildApps(settings, {}).filter((app) => app.script === path.join(PROJECT_ROOT, 'cluster/entry/worker.js'));
+    const workerApps = buildApps(settings, {}).filter((app) => app.script === path.join(PROJECT_ROOT, 'cluster/worker/pm2-entry.js'));
     expect(labels).to.deep.equal(workerApps.map((app) => app.name));
   });
 

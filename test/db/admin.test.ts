@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { adminClientInvocation, adminConnectionOptions } from '../../cluster/db/admin';
+import { adminClientInvocation, adminConnectionOptions } from '../../cluster/database/admin';
 import { loadStackSettings } from '../../cluster/settings';
 
 const embedded = loadStackSettings({ STACK_DIR: '/srv/stack' });

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { embeddedPaths, initDatadir, installDbArgs, mariadbdArgs, waitForMariaDb } from '../../cluster/db/embedded';
+import { embeddedPaths, initDatadir, installDbArgs, mariadbdArgs, waitForMariaDb } from '../../cluster/database/embedded';
 import { freePort } from '../support/free-port';
 
 const asRoot = process.geteuid?.() === 0 ? ['--user=root'] : [];

@@ -1,7 +1,7 @@
 // Accounts the settings no longer name: migrate() drops those the stack created, and only those.
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
-import { migrate } from '../../cluster/db/migrate';
+import { migrate } from '../../cluster/database/migrate';
 import { loadStackSettings } from '../../cluster/settings';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 

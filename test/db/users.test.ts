@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
-import { migrate } from '../../cluster/db/migrate';
+import { migrate } from '../../cluster/database/migrate';
 import { loadStackSettings } from '../../cluster/settings';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 

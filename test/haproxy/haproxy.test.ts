@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
-import { migrate } from '../../cluster/db/migrate';
+import { migrate } from '../../cluster/database/migrate';
 import { loadStackSettings, type StackSettings } from '../../cluster/settings';
 import { freePort } from '../support/free-port';
 import { startHaproxy, type HaproxyHandle } from '../support/haproxy';

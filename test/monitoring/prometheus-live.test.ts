@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { monitoringApps, writeMonitoringConfig } from '../../cluster/monitoring-apps';
+import { monitoringApps, writeMonitoringConfig } from '../../cluster/monitoring/apps';
 import type { StackSettings } from '../../cluster/settings';
 import { dashboardQueries } from '../../monitoring/dashboard-queries';
 import { recordingRuleNames } from '../../monitoring/rules';

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { renderPrometheusConfig } from '../../cluster/prometheus-config';
+import { renderPrometheusConfig } from '../../cluster/monitoring/prometheus-config';
 import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
 import { dashboardQueries } from '../../monitoring/dashboard-queries';
 import { alertNames, recordingRuleNames, RULE_FILES } from '../../monitoring/rules';

@@ -1,11 +1,11 @@
 // A real, throwaway mariadbd for a test file: its own datadir in os.tmpdir(), its own free port,
-// started with the same argv the stack uses (cluster/db/embedded.ts). One per file, in before/after.
+// started with the same argv the stack uses (cluster/database/embedded.ts). One per file, in before/after.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type mysql from 'mysql2/promise';
-import { initDatadir, mariadbdArgs, waitForMariaDb } from '../../cluster/db/embedded';
+import { initDatadir, mariadbdArgs, waitForMariaDb } from '../../cluster/database/embedded';
 import { systemBinary } from '../../cluster/system-packages';
 import { freePort } from './free-port';
 import { exited, forgetFolder, killOnExit, removeOnExit } from './processes';

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
 import mysql from 'mysql2/promise';
-import { migrate } from '../../cluster/db/migrate';
+import { migrate } from '../../cluster/database/migrate';
 import { loadStackSettings, type StackSettings } from '../../cluster/settings';
 import { freePort } from './free-port';
 import { startHaproxy, type HaproxyHandle } from './haproxy';

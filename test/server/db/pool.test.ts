@@ -2,7 +2,7 @@
 // app user): the pool's own counters at each step, what its DbObserver is told, and how it recovers.
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
-import { migrate } from '../../../cluster/db/migrate';
+import { migrate } from '../../../cluster/database/migrate';
 import { loadStackSettings, type StackSettings } from '../../../cluster/settings';
 import { Db } from '../../../server/db/db';
 import { QueryTimeoutError } from '../../../server/db/errors';

@@ -2,7 +2,7 @@
 // the app user): commit, rollback, one connection throughout, one shared timeout, one metric per run.
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
-import { migrate } from '../../../cluster/db/migrate';
+import { migrate } from '../../../cluster/database/migrate';
 import { loadStackSettings, type StackSettings } from '../../../cluster/settings';
 import { Db, type Transaction } from '../../../server/db/db';
 import { QueryTimeoutError } from '../../../server/db/errors';

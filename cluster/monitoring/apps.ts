@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { renderPrometheusConfig } from './prometheus-config';
-import type { StackSettings } from './settings';
+import type { StackSettings } from '../settings';
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
 export const MYSQLD_EXPORTER_BIN = '/usr/bin/prometheus-mysqld-exporter';
@@ -104,7 +104,7 @@ export function renderMysqldExporterCnf(settings: StackSettings): string {
     if (/[`\r\n]/.test(value)) throw new TypeError(`${name} must not contain backquotes or line breaks.`);
   }
   return [
-    '# Written by cluster/monitoring-apps.ts on every start; edit the settings, not this file.',
+    '# Written by cluster/monitoring/apps.ts on every start; edit the settings, not this file.',
     '[client]',
     `user = \`${settings.exporterUser}\``,
     `password = \`${settings.exporterPassword}\``,

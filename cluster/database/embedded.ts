@@ -1,5 +1,5 @@
 // The embedded MariaDB: where its files live under the state folder, how its datadir is created,
-// the exact mariadbd command line, and how to tell it is up. Used by cluster/db-server.ts (under
+// the exact mariadbd command line, and how to tell it is up. Used by cluster/database/server.ts (under
 // pm2) and by test/support/mariadb.ts, so tests run the same server the stack runs.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -4,12 +4,12 @@
 // SIGTERM mariadbd shuts down on, and exits non-zero when mariadbd dies so pm2 restarts the pair.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { adminConnectionOptions } from './db/admin';
-import { embeddedPaths, initDatadir, mariadbdArgs, stopStaleServer, waitForMariaDb } from './db/embedded';
-import { migrate } from './db/migrate';
-import { loadStackSettings } from './settings';
-import { systemBinary } from './system-packages';
-import { STOPPED_BEFORE_READY } from '../server/startup/exit-codes';
+import { adminConnectionOptions } from './admin';
+import { embeddedPaths, initDatadir, mariadbdArgs, stopStaleServer, waitForMariaDb } from './embedded';
+import { migrate } from './migrate';
+import { loadStackSettings } from '../settings';
+import { systemBinary } from '../system-packages';
+import { STOPPED_BEFORE_READY } from '../../server/startup/exit-codes';
 
 // A first start includes mariadb-install-db and InnoDB crash recovery may follow a kill; both fit.
 const READY_TIMEOUT_MS = 60_000;

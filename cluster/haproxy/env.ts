@@ -1,6 +1,6 @@
 // The variables haproxy/haproxy.cfg reads with HAProxy's own "${VAR}" expansion (no templating);
 // cluster/haproxy/config-files.ts renders them as `setenv` lines HAProxy reads before haproxy.cfg.
-import type { StackSettings } from './settings';
+import type { StackSettings } from '../settings';
 
 /** Every variable haproxy.cfg uses. */
 export function haproxyEnv(settings: StackSettings): Record<string, string> {
