@@ -1,0 +1,16 @@
+// A TCP port nothing listens on right now (the kernel picks it: bind to port 0, then close). There is a
+// small window before the caller binds it, which a benchmark accepts to stay clear of running stacks.
+import net from 'node:net';
+
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('The kernel did not assign a port.'))));
+    });
+  });
+}

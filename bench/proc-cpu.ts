@@ -1,0 +1,50 @@
+// CPU time of processes from /proc (Linux only): utime + stime of /proc/<pid>/stat, in seconds.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+
+let ticksPerSecond: number | undefined;
+
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** The fields after "pid (comm)": comm may hold spaces and parentheses, so split after the last ')'. */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime + stime of one process in seconds; NaN when it is gone. */
+export function cpuSeconds(pid: number): number {
+  const fields = statFields(pid);
+  // After comm: [0] state, [1] ppid, ... [11] utime, [12] stime (fields 14 and 15 of proc(5)).
+  if (!fields) return NaN;
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks();
+}
+
+/** Sum of cpuSeconds over several processes. */
+export function totalCpuSeconds(pids: number[]): number {
+  return pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+}
+
+/** Direct children of a process (e.g. HAProxy's worker under its master-worker parent). */
+export function childPids(parent: number): number[] {
+  const children: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    if (fields && Number(fields[1]) === parent) children.push(Number(entry));
+  }
+  return children;
+}
