@@ -101,7 +101,7 @@ describe('50 concurrent GET /sleep/1 over two workers', function () {
       expect(reply.status, `request ${i}`).to.equal(503);
       expect(reply.headers.get('retry-after')).to.equal('1');
       const body = reply.body as { error: keyof typeof counts; message: string };
-      expect(body).to.have.all.keys('error', 'message');
+      expect(body).to.have.all.keys('error', 'message', 'requestId');
       expect(body.error).to.be.oneOf(['pool_timeout', 'pool_queue_full']);
       counts[body.error] += 1;
     });
