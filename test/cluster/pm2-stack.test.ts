@@ -273,6 +273,40 @@ describe('the stack under pm2', function () {
     });
   });
 
+  describe('bad settings and a start that cannot finish', () => {
+    let env: NodeJS.ProcessEnv;
+    let home: string;
+
+    before(async () => {
+      ({ env, home } = await isolatedEnv('deadline'));
+    });
+
+    after(async () => {
+      await run([PM2_BIN, 'kill'], env, 60_000);
+      fs.rmSync(home, { recursive: true, force: true });
+    });
+
+    it('pm2 start ecosystem.config.js with bad values prints every problem alone, not pm2\'s "malformated" and a stack trace', async () => {
+      const started = await run([PM2_BIN, 'start', 'ecosystem.config.js'], { ...env, WORKER_PORTS: '80a', DB_QUEUE_LIMIT: 'abc' });
+      expect(started.code, started.output).to.not.equal(0);
+      expect(started.output).to.contain('WORKER_PORTS must be a comma-separated list of TCP ports, got "80a".');
+      expect(started.output).to.contain('DB_QUEUE_LIMIT');
+      expect(started.output).to.not.contain('malformated');
+      expect(started.output).to.not.match(/^\s+at /m);
+    });
+
+    it('npm start gives up after START_TIMEOUT_MS, not behind pm2\'s own 60 s ready wait', async () => {
+      // An external database nobody listens on: the workers start but never become ready.
+      const unreachable = { MYSQL_HOST: '127.0.0.1', MYSQL_PORT: String(await freePort()), START_TIMEOUT_MS: '5000' };
+      const started = performance.now();
+      const result = await run([TSX_BIN, 'cluster/cli/start.ts'], { ...env, ...unreachable });
+      const seconds = (performance.now() - started) / 1000;
+      expect(result.code, result.output).to.equal(1);
+      expect(result.output).to.contain('did not come up within 5s');
+      expect(seconds).to.be.below(20);
+    });
+  });
+
   describe('npm start when another process holds a worker port', () => {
     let env: NodeJS.ProcessEnv;
     let home: string;
