@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { workerAppName } from './ecosystem';
+import { findSystemBinary } from './system-packages';
 import type { StackSettings } from './settings';
 
 export interface PortClaim {
@@ -39,7 +40,9 @@ function canListen(host: string, port: number): Promise<boolean> {
 
 /** `python3 (pid 1234)` for the process listening on `port`, from `ss`; undefined when it cannot tell. */
 export function listenerOf(port: number): string | undefined {
-  const result = spawnSync('ss', ['-H', '-ltnp', `sport = :${port}`], { encoding: 'utf8' });
+  const ss = findSystemBinary('ss');
+  if (ss === undefined) return undefined;
+  const result = spawnSync(ss, ['-H', '-ltnp', `sport = :${port}`], { encoding: 'utf8' });
   const match = /users:\(\("([^"]+)",pid=(\d+)/.exec(result.stdout ?? '');
   return match ? `${match[1]} (pid ${match[2]})` : undefined;
 }

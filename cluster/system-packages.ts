@@ -1,4 +1,4 @@
-// The Debian packages the stack runs (HAProxy, MariaDB, Prometheus, the MySQL exporter), how to tell
+// The Debian packages the stack runs (HAProxy, MariaDB, Prometheus, the MySQL exporter, ss), how to tell
 // whether they are installed, and which command line installs the missing ones. Pure apart from
 // findSystemBinary()'s file checks; cluster/cli/ensure-system-packages.ts runs the plan.
 import { accessSync, constants } from 'node:fs';
@@ -16,6 +16,8 @@ export const SYSTEM_PACKAGES: readonly SystemPackage[] = [
   { name: 'mariadb-client', binaries: ['mariadb'] },
   { name: 'prometheus', binaries: ['prometheus', 'promtool'] },
   { name: 'prometheus-mysqld-exporter', binaries: ['prometheus-mysqld-exporter'] },
+  // `ss`: npm start names the process holding a port it needs (cluster/port-check.ts); minimal images lack it.
+  { name: 'iproute2', binaries: ['ss'] },
 ];
 
 // Debian puts daemons in /usr/sbin, which a non-root user's PATH usually lacks.

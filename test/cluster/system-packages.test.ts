@@ -39,7 +39,7 @@ describe('systemBinary(name)', function () {
 
 describe('missingPackages(find)', function () {
   it('lists each package with any binary missing, once', function () {
-    const present = new Set(['haproxy', 'mariadbd', 'mariadb', 'prometheus']);
+    const present = new Set(['haproxy', 'mariadbd', 'mariadb', 'prometheus', 'ss']);
     expect(missingPackages((binary) => (present.has(binary) ? `/usr/bin/${binary}` : undefined))).to.deep.equal([
       'mariadb-server',
       'prometheus',
