@@ -4,13 +4,14 @@
 -- limit take effect on an existing account; REVOKE ALL before GRANT removes anything granted by hand
 -- (the reference granted ALL ON *.*). The revoke-then-grant gap lasts one round trip.
 
--- The Koa workers, through HAProxy: rows of test.todos, and reading test.schema_migrations (a worker
+-- The Koa workers, through HAProxy: rows of test.todos and test.idempotency_keys, and reading test.schema_migrations (a worker
 -- waits there for its newest migration). Nothing else: no DDL, no other schema, and not migrate()'s
 -- test.stack_accounts, whose rows name the accounts migrate() drops.
 CREATE USER IF NOT EXISTS :app_user@:user_host IDENTIFIED BY :app_password;
 ALTER USER :app_user@:user_host IDENTIFIED BY :app_password;
 REVOKE ALL PRIVILEGES, GRANT OPTION FROM :app_user@:user_host;
 GRANT SELECT, INSERT, UPDATE, DELETE ON test.todos TO :app_user@:user_host;
+GRANT SELECT, INSERT, UPDATE, DELETE ON test.idempotency_keys TO :app_user@:user_host;
 GRANT SELECT ON test.schema_migrations TO :app_user@:user_host;
 
 -- HAProxy option mysql-check logs in with this account and quits at once. The check cannot send a

@@ -7,7 +7,7 @@ import { migrate } from '../../cluster/database/migrate';
 import { loadStackSettings } from '../../cluster/settings';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 
-const ALL = ['V001__create_todos.sql', 'V002__seed_todos.sql', 'R__users.sql'];
+const ALL = ['V001__create_todos.sql', 'V002__seed_todos.sql', 'V003__idempotency_keys.sql', 'R__users.sql'];
 
 describe('migrate(settings, admin)', function () {
   const settings = loadStackSettings({});
@@ -29,7 +29,7 @@ describe('migrate(settings, admin)', function () {
     await db?.stop();
   });
 
-  it('applies both numbered files in order, then the repeatable one, to a fresh server', async function () {
+  it('applies the numbered files in order, then the repeatable one, to a fresh server', async function () {
     expect(await migrate(settings, db.admin)).to.deep.equal(ALL);
   });
 
@@ -44,6 +44,7 @@ describe('migrate(settings, admin)', function () {
     expect(await rows('SELECT name FROM test.schema_migrations ORDER BY name')).to.deep.equal([
       { name: 'V001__create_todos.sql' },
       { name: 'V002__seed_todos.sql' },
+      { name: 'V003__idempotency_keys.sql' },
     ]);
   });
 
@@ -76,7 +77,7 @@ describe('migrate(settings, admin)', function () {
   it('applies each numbered file exactly once when two runs race on a fresh database', async function () {
     await admin.query('DROP DATABASE test');
     const results = await Promise.all([migrate(settings, db.admin), migrate(settings, db.admin)]);
-    expect(results.flat().sort()).to.deep.equal(['R__users.sql', 'R__users.sql', 'V001__create_todos.sql', 'V002__seed_todos.sql']);
+    expect(results.flat().sort()).to.deep.equal(['R__users.sql', 'R__users.sql', 'V001__create_todos.sql', 'V002__seed_todos.sql', 'V003__idempotency_keys.sql']);
     expect(await rows('SELECT COUNT(*) AS n FROM test.todos')).to.deep.equal([{ n: 2 }]);
   });
 

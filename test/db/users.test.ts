@@ -95,6 +95,7 @@ describe('sql/R__users.sql (applied by migrate)', function () {
       // Sorted: MariaDB lists table grants in no particular order.
       expect((await grantsFor('haproxy_user')).sort()).to.deep.equal([
         'GRANT SELECT ON `test`.`schema_migrations` TO `haproxy_user`@`%`',
+        'GRANT SELECT, INSERT, UPDATE, DELETE ON `test`.`idempotency_keys` TO `haproxy_user`@`%`',
         'GRANT SELECT, INSERT, UPDATE, DELETE ON `test`.`todos` TO `haproxy_user`@`%`',
         `GRANT USAGE ON *.* TO \`haproxy_user\`@\`%\` IDENTIFIED BY PASSWORD '${await passwordHash('tester')}'`,
       ]);
