@@ -7,7 +7,9 @@ import { accessLogMiddleware, type AccessLogOptions } from './http/access-log';
 import { clientGoneMiddleware } from './http/client-gone';
 import { errorMiddleware, type Logger } from './http/error-middleware';
 import { requestIdMiddleware } from './http/request-id';
+import { IdempotencyStore } from './idempotency/store';
 import { httpMetricsMiddleware } from './metrics/http-metrics';
+import { registerIdempotencyMetrics } from './metrics/idempotency-metrics';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
 import { rootRoutes } from './routes/root';
@@ -21,6 +23,8 @@ export interface AppDeps {
   log: Logger;
   sleepMaxSeconds: number;
   bodyLimitBytes: number;
+  /** IDEMPOTENCY_KEY_TTL_SECONDS; 24 h when not given. */
+  idempotencyKeyTtlSeconds?: number;
   /** Access log settings; undefined turns the log off (ACCESS_LOG=0). */
   accessLog?: AccessLogOptions;
 }
@@ -41,7 +45,11 @@ export function createApp(deps: AppDeps): Koa {
     rootRoutes(),
     healthRoutes(deps.db),
     metricsRoutes(deps.registry),
-    todoRoutes(new TodoRepository(deps.db), { bodyLimitBytes: deps.bodyLimitBytes }),
+    todoRoutes(new TodoRepository(deps.db), {
+      bodyLimitBytes: deps.bodyLimitBytes,
+      idempotency: new IdempotencyStore(deps.db, deps.idempotencyKeyTtlSeconds ?? 24 * 3600),
+      idempotencyMetrics: registerIdempotencyMetrics(deps.registry),
+    }),
     sleepRoutes(deps.db, deps.sleepMaxSeconds),
   ];
   for (const router of routers) root.use(router.routes());

@@ -25,6 +25,8 @@ export interface WorkerConfig {
   shutdownTimeoutMs: number;
   /** One JSON line per request on stdout (ACCESS_LOG, on unless 0/false). */
   accessLog: boolean;
+  /** How long an Idempotency-Key and its stored answer are kept (IDEMPOTENCY_KEY_TTL_SECONDS). */
+  idempotencyKeyTtlSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -93,6 +95,8 @@ export function readWorkerConfig(env: Env): { config: WorkerConfig; problems: st
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 64, 10 * 1024 * 1024),
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     accessLog: read.flag('ACCESS_LOG', true),
+    // 24 h, as Stripe keeps keys; at most 30 days, so a forgotten setting cannot grow the table forever.
+    idempotencyKeyTtlSeconds: read.int('IDEMPOTENCY_KEY_TTL_SECONDS', 24 * 3600, 1, 30 * 24 * 3600),
   };
   if (config.db.queryTimeoutMs <= sleepMaxSeconds * 1000) {
     read.problems.push(`DB_QUERY_TIMEOUT_MS (${config.db.queryTimeoutMs}) must exceed SLEEP_MAX_SECONDS (${sleepMaxSeconds}) in ms, or the longest /sleep always times out.`);

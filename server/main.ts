@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   // the server did not answer even then (stuck proxy or server).
   const db = new Db(pool, observer, config.db.queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS, config.db.queryTimeoutMs);
   const app = createApp({ db, registry, log, sleepMaxSeconds: config.sleepMaxSeconds, bodyLimitBytes: config.bodyLimitBytes,
-    accessLog: config.accessLog ? { worker: config.workerName } : undefined });
+    idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds, accessLog: config.accessLog ? { worker: config.workerName } : undefined });
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

@@ -14,6 +14,8 @@ export const METRIC = {
   httpDuration: 'http_request_duration_seconds',
   httpInFlight: 'http_requests_in_flight',
   appInfo: 'app_info',
+  idempotencyReplays: 'idempotency_replays_total',
+  idempotencyRefusals: 'idempotency_refusals_total',
 } as const;
 
 /** 0.5 ms to 60 s: a primary-key read lands in the first buckets, the longest /sleep in the last. */

@@ -1,15 +1,26 @@
 import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Transaction } from '../db/db';
+import { errorAnswer, respond, type Answer } from '../http/answer';
 import { clientGone } from '../http/client-gone';
 import { readJsonBody } from '../http/json-body';
 import { HttpError, notFound } from '../http/errors';
+import { answerKeyedWrite } from '../idempotency/answer-keyed';
+import { requestFingerprint } from '../idempotency/fingerprint';
+import { parseIdempotencyKey } from '../idempotency/key';
+import type { IdempotencyStore } from '../idempotency/store';
+import type { IdempotencyMetrics } from '../metrics/idempotency-metrics';
 import { todoEtag } from '../todos/etag';
-import type { Todo, TodoRepository, WriteCondition } from '../todos/repository';
+import type { Todo, TodoRepository, WriteCondition, WriteOutcome } from '../todos/repository';
 import { parseListQuery, parseNewTodo, parseTodoId, parseTodoPatch } from '../validation/todo';
 import { ifMatchAccepts, parseIfMatch } from '../validation/todo-if-match';
 
 export interface TodoRouteOptions {
   /** Largest JSON body accepted by POST and PATCH (BODY_LIMIT_BYTES). */
   bodyLimitBytes: number;
+  /** Where POST, PATCH and DELETE with an Idempotency-Key claim it and store their answer. */
+  idempotency: IdempotencyStore;
+  idempotencyMetrics: IdempotencyMetrics;
 }
 
 function absent(id: number): HttpError {
@@ -22,6 +33,23 @@ function preconditionFailed(id: number, current: Todo): HttpError {
     { ETag: todoEtag(current) });
 }
 
+function created(todo: Todo): Answer {
+  return { status: 201, headers: { Location: `/todos/${todo.id}`, ETag: todoEtag(todo) }, body: todo };
+}
+
+/** A conditional write's answer: `done` is turned into the success answer by `onDone`. */
+function writeAnswer<T>(id: number, outcome: WriteOutcome<T>, onDone: (value: T) => Answer): Answer {
+  if (outcome.kind === 'absent') return errorAnswer(absent(id));
+  if (outcome.kind === 'refused') return errorAnswer(preconditionFailed(id, outcome.current));
+  return onDone(outcome.value);
+}
+
+function patched(todo: Todo): Answer {
+  return { status: 200, headers: { ETag: todoEtag(todo) }, body: todo };
+}
+
+const deleted = (): Answer => ({ status: 204, headers: {} });
+
 /** The If-Match header as a condition on the locked row, or undefined for an unconditional write. */
 function conditionFrom(header: string): WriteCondition | undefined {
   const ifMatch = parseIfMatch(header);
@@ -32,18 +60,27 @@ function conditionFrom(header: string): WriteCondition | undefined {
 export function todoRoutes(todos: TodoRepository, options: TodoRouteOptions): Router {
   const router = new Router();
 
+  /**
+   * A write with an Idempotency-Key: `work` runs in the key's transaction, and its answer (404 and 412
+   * included: they are this request's outcome too) is stored there for the key's retries.
+   */
+  const keyedWrite = async (ctx: Context, name: string, key: string, body: unknown,
+    work: (tx: Transaction) => Promise<Answer>): Promise<void> => {
+    const fingerprint = requestFingerprint({ method: ctx.method, path: ctx.path, ifMatch: ctx.get('If-Match'), body });
+    answerKeyedWrite(ctx, await options.idempotency.run(name, key, fingerprint, work), options.idempotencyMetrics);
+  };
+
   router.get('/todos', async (ctx) => {
     const { status } = parseListQuery(ctx.query);
     ctx.body = await todos.listKeyed(status, clientGone(ctx));
   });
 
   router.post('/todos', async (ctx) => {
-    const input = parseNewTodo(await readJsonBody(ctx, options.bodyLimitBytes));
-    const todo = await todos.create(input);
-    ctx.status = 201;
-    ctx.set('Location', `/todos/${todo.id}`);
-    ctx.set('ETag', todoEtag(todo));
-    ctx.body = todo;
+    const key = parseIdempotencyKey(ctx.req.headersDistinct);
+    const body = await readJsonBody(ctx, options.bodyLimitBytes);
+    const input = parseNewTodo(body);
+    if (key === undefined) respond(ctx, created(await todos.create(input)));
+    else await keyedWrite(ctx, 'create_todo', key, body, async (tx) => created(await todos.createIn(tx, input)));
   });
 
   router.get('/todos/:id', async (ctx) => {
@@ -58,20 +95,19 @@ export function todoRoutes(todos: TodoRepository, options: TodoRouteOptions): Ro
     // Cheap checks first: a bad id or header is refused before the body is read.
     const id = parseTodoId(ctx.params.id);
     const condition = conditionFrom(ctx.get('If-Match'));
-    const patch = parseTodoPatch(await readJsonBody(ctx, options.bodyLimitBytes));
-    const outcome = await todos.update(id, patch, condition);
-    if (outcome.kind === 'absent') throw absent(id);
-    if (outcome.kind === 'refused') throw preconditionFailed(id, outcome.current);
-    ctx.set('ETag', todoEtag(outcome.value));
-    ctx.body = outcome.value;
+    const key = parseIdempotencyKey(ctx.req.headersDistinct);
+    const body = await readJsonBody(ctx, options.bodyLimitBytes);
+    const patch = parseTodoPatch(body);
+    if (key === undefined) respond(ctx, writeAnswer(id, await todos.update(id, patch, condition), patched));
+    else await keyedWrite(ctx, 'update_todo', key, body, async (tx) => writeAnswer(id, await todos.updateIn(tx, id, patch, condition), patched));
   });
 
   router.delete('/todos/:id', async (ctx) => {
     const id = parseTodoId(ctx.params.id);
-    const outcome = await todos.remove(id, conditionFrom(ctx.get('If-Match')));
-    if (outcome.kind === 'absent') throw absent(id);
-    if (outcome.kind === 'refused') throw preconditionFailed(id, outcome.current);
-    ctx.status = 204;
+    const condition = conditionFrom(ctx.get('If-Match'));
+    const key = parseIdempotencyKey(ctx.req.headersDistinct);
+    if (key === undefined) respond(ctx, writeAnswer(id, await todos.remove(id, condition), deleted));
+    else await keyedWrite(ctx, 'delete_todo', key, undefined, async (tx) => writeAnswer(id, await todos.removeIn(tx, id, condition), deleted));
   });
 
   return router;

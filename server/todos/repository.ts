@@ -1,6 +1,8 @@
 // Data access for test.todos. Routes call this; only this file knows the SQL. Every statement is
 // parameterised, and each operation is one named query in the metrics (list_todos, get_todo,
 // create_todo, update_todo, delete_todo): one statement, or one transaction on one leased connection.
+// The *In methods run inside a transaction the caller opened (a write guarded by an Idempotency-Key,
+// whose key row must commit or roll back with it).
 import type { Db, Transaction, WriteResult } from '../db/db';
 import type { NewTodo, TodoPatch, TodoStatus } from '../validation/todo';
 
@@ -22,6 +24,14 @@ export type WriteOutcome<T> =
   | { kind: 'refused'; current: Todo };
 
 const COLUMNS = 'id, item, status';
+/** One statement: INSERT ... RETURNING (MariaDB 10.5+) gives back the stored row with its new id. */
+const INSERT_TODO = `INSERT INTO todos (item, status) VALUES (?, ?) RETURNING ${COLUMNS}`;
+
+function insertedRow(rows: Todo[]): Todo {
+  const row = rows[0];
+  if (!row) throw new Error('INSERT ... RETURNING gave back no row.');
+  return row;
+}
 
 export class TodoRepository {
   constructor(private readonly db: Db) {}
@@ -47,13 +57,14 @@ export class TodoRepository {
     return rows[0];
   }
 
-  /** One statement: INSERT ... RETURNING (MariaDB 10.5+) gives back the stored row with its new id. */
+  /** One statement (INSERT ... RETURNING). */
   async create(todo: NewTodo): Promise<Todo> {
-    const rows = await this.db.query<Todo[]>('create_todo',
-      `INSERT INTO todos (item, status) VALUES (?, ?) RETURNING ${COLUMNS}`, [todo.item, todo.status]);
-    const row = rows[0];
-    if (!row) throw new Error('INSERT ... RETURNING gave back no row.');
-    return row;
+    return insertedRow(await this.db.query<Todo[]>('create_todo', INSERT_TODO, [todo.item, todo.status]));
+  }
+
+  /** create() as a statement of the caller's transaction. */
+  async createIn(tx: Transaction, todo: NewTodo): Promise<Todo> {
+    return insertedRow(await tx.query<Todo[]>(INSERT_TODO, [todo.item, todo.status]));
   }
 
   /**
@@ -63,14 +74,17 @@ export class TodoRepository {
    * is exactly the one this request left behind. MariaDB 10.11 has no UPDATE ... RETURNING.
    */
   async update(id: number, patch: TodoPatch, condition?: WriteCondition): Promise<WriteOutcome<Todo>> {
-    return this.db.transaction('update_todo', async (tx) => {
-      const current = await this.lockRow(tx, id);
-      if (!current) return { kind: 'absent' } as const;
-      if (condition && !condition(current)) return { kind: 'refused', current } as const;
-      const next: Todo = { id, item: patch.item ?? current.item, status: patch.status ?? current.status };
-      await tx.query<WriteResult>('UPDATE todos SET item = ?, status = ? WHERE id = ?', [next.item, next.status, id]);
-      return { kind: 'done', value: next } as const;
-    });
+    return this.db.transaction('update_todo', (tx) => this.updateIn(tx, id, patch, condition));
+  }
+
+  /** update() inside the caller's transaction. */
+  async updateIn(tx: Transaction, id: number, patch: TodoPatch, condition?: WriteCondition): Promise<WriteOutcome<Todo>> {
+    const current = await this.lockRow(tx, id);
+    if (!current) return { kind: 'absent' };
+    if (condition && !condition(current)) return { kind: 'refused', current };
+    const next: Todo = { id, item: patch.item ?? current.item, status: patch.status ?? current.status };
+    await tx.query<WriteResult>('UPDATE todos SET item = ?, status = ? WHERE id = ?', [next.item, next.status, id]);
+    return { kind: 'done', value: next };
   }
 
   /**
@@ -82,13 +96,20 @@ export class TodoRepository {
       const result = await this.db.query<WriteResult>('delete_todo', 'DELETE FROM todos WHERE id = ?', [id]);
       return result.affectedRows === 0 ? { kind: 'absent' } : { kind: 'done', value: undefined };
     }
-    return this.db.transaction('delete_todo', async (tx) => {
-      const current = await this.lockRow(tx, id);
-      if (!current) return { kind: 'absent' } as const;
-      if (!condition(current)) return { kind: 'refused', current } as const;
-      await tx.query<WriteResult>('DELETE FROM todos WHERE id = ?', [id]);
-      return { kind: 'done', value: current } as const;
-    });
+    return this.db.transaction('delete_todo', (tx) => this.removeIn(tx, id, condition));
+  }
+
+  /** remove() inside the caller's transaction: without a condition, the DELETE alone. */
+  async removeIn(tx: Transaction, id: number, condition?: WriteCondition): Promise<WriteOutcome<Todo | undefined>> {
+    if (!condition) {
+      const result = await tx.query<WriteResult>('DELETE FROM todos WHERE id = ?', [id]);
+      return result.affectedRows === 0 ? { kind: 'absent' } : { kind: 'done', value: undefined };
+    }
+    const current = await this.lockRow(tx, id);
+    if (!current) return { kind: 'absent' };
+    if (!condition(current)) return { kind: 'refused', current };
+    await tx.query<WriteResult>('DELETE FROM todos WHERE id = ?', [id]);
+    return { kind: 'done', value: current };
   }
 
   private async lockRow(tx: Transaction, id: number): Promise<Todo | undefined> {

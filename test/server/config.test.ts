@@ -15,6 +15,15 @@ describe('loadWorkerConfig(env)', () => {
     expect(config.sleepMaxSeconds).to.equal(60);
     expect(config.bodyLimitBytes).to.equal(16_384);
     expect(config.accessLog).to.equal(true);
+    expect(config.idempotencyKeyTtlSeconds).to.equal(86_400);
+  });
+
+  it('keeps Idempotency-Keys 1 s to 30 days', () => {
+    expect(loadWorkerConfig({ IDEMPOTENCY_KEY_TTL_SECONDS: '2592000' }).idempotencyKeyTtlSeconds).to.equal(2_592_000);
+    for (const bad of ['0', '2592001', '1h', '-1']) {
+      expect(() => loadWorkerConfig({ IDEMPOTENCY_KEY_TTL_SECONDS: bad }), bad)
+        .to.throw(`  - IDEMPOTENCY_KEY_TTL_SECONDS must be a whole number from 1 to 2592000, got "${bad}".`);
+    }
   });
 
   it('reads every setting from the environment', () => {
@@ -22,13 +31,13 @@ describe('loadWorkerConfig(env)', () => {
       PORT: '9001', WORKER_HOST: '0.0.0.0', WORKER_NAME: 'w', HAPROXY_HOST: '127.0.0.2', HAPROXY_PORT: '6000',
       DB_USER: 'u', DB_PASSWORD: '', DB_POOL_SIZE: '2', DB_QUEUE_LIMIT: '0', DB_ACQUIRE_TIMEOUT_MS: '5',
       DB_CONNECT_TIMEOUT_MS: '6', DB_QUERY_TIMEOUT_MS: '2001', DB_LOCK_WAIT_TIMEOUT_SECONDS: '2', SLEEP_MAX_SECONDS: '2', BODY_LIMIT_BYTES: '100',
-      SHUTDOWN_TIMEOUT_MS: '0', ACCESS_LOG: '0',
+      SHUTDOWN_TIMEOUT_MS: '0', ACCESS_LOG: '0', IDEMPOTENCY_KEY_TTL_SECONDS: '60',
     });
     expect(config).to.deep.equal({
       port: 9001, host: '0.0.0.0', workerName: 'w',
       db: { host: '127.0.0.2', port: 6000, user: 'u', password: '', database: 'test', poolSize: 2, queueLimit: 0,
         acquireTimeoutMs: 5, connectTimeoutMs: 6, queryTimeoutMs: 2001, lockWaitTimeoutSeconds: 2 },
-      sleepMaxSeconds: 2, bodyLimitBytes: 100, shutdownTimeoutMs: 0, accessLog: false,
+      sleepMaxSeconds: 2, bodyLimitBytes: 100, shutdownTimeoutMs: 0, accessLog: false, idempotencyKeyTtlSeconds: 60,
     });
   });
 
