@@ -1,12 +1,17 @@
-// Named queries over the pool. Every statement is sent as a server-side prepared statement (`execute`),
-// so values never become part of the SQL text. Each run is timed and reported under its name. A statement
-// that runs too long is interrupted by the server (the pool's statementTimeoutMs) and its connection kept;
-// should the server not answer even then, the client-side timeout here closes the connection, so one
-// stuck query cannot hold the worker's only connection forever.
+// Named queries over the pool. Every statement is sent as a server-side prepared statement (prepare, then
+// execute), so values never become part of the SQL text, and the worker knows whether a statement left
+// for the server at all (a write that never did cannot have been applied). Each run is timed and reported
+// under its name. A statement that runs too long is interrupted by the server (the pool's
+// statementTimeoutMs) and its connection kept; should the server not answer even then, the client-side
+// timeout here closes the connection and has the server stop the statement (KILL QUERY), so one stuck
+// query cannot hold the worker's only connection forever.
 import type { DbPool, Lease } from './pool';
-import type { DbObserver, QueryOutcome } from './observer';
-import { driverErrorCode, isConnectionError, isServerStatementTimeout, OutcomeUnknownError, QueryTimeoutError } from './errors';
-import { GateRejectedError } from './gate';
+import type { CancelResult, DbObserver, QueryOutcome } from './observer';
+import {
+  driverErrorCode, isConnectionError, isQueryInterrupted, isServerStatementTimeout, OutcomeUnknownError, QueryTimeoutError,
+} from './errors';
+import { cancelled, GateRejectedError } from './gate';
+import type { KillAnswer } from './kill-queries';
 import { poolClosing } from './pool';
 
 export type SqlValue = string | number | null;
@@ -14,13 +19,28 @@ export type SqlValue = string | number | null;
 export interface QueryOptions {
   /** Safe to run twice: a read. Retried once on a fresh connection when the old one turns out dead. */
   idempotent?: boolean;
+  /**
+   * The statement changes data (INSERT, UPDATE, DELETE): never retried, never stopped once sent, and
+   * when its connection breaks (or the backstop closes it) after it was sent, it fails with
+   * OutcomeUnknownError: the server may have applied it. Before it was sent, a failure stays what it is.
+   */
+  write?: boolean;
   timeoutMs?: number;
   /**
-   * Aborts when the HTTP client has gone away. Until the connection is handed over (queued, or while a
-   * new one is opened) the query is dropped (it never runs); once running it finishes (MySQL cannot be interrupted without a second
-   * connection) and is counted with outcome `cancelled`, its result discarded.
+   * Aborts when the HTTP client has gone away. Until the statement is sent (queued, a new connection
+   * opening, the PREPARE round trip) it is dropped and never runs. Once running, a read is stopped on the
+   * server (KILL QUERY over a side connection; the pooled connection stays open) and counted with
+   * outcome `cancelled`; a write runs to its end.
    */
   signal?: AbortSignal;
+}
+
+/** What became of one statement on its way to the server, for the caller to classify its failure. */
+class StatementProgress {
+  /** The statement's EXECUTE was handed to the connection: from here the server may run it. */
+  sent = false;
+  /** The KILL QUERY aimed at it, when one was started. */
+  cancellation?: Promise<KillAnswer | 'failed'>;
 }
 
 export interface WriteResult {
@@ -76,10 +96,10 @@ export class Db {
 
   /** Runs one statement and returns its rows (for SELECT) or its result header (for writes). */
   async query<T>(name: string, sql: string, values: SqlValue[] = [], options: QueryOptions = {}): Promise<T> {
-    const attempts = options.idempotent ? 2 : 1;
+    const attempts = options.idempotent && !options.write ? 2 : 1;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.runOnce<T>(name, sql, values, options.timeoutMs ?? this.defaultTimeoutMs, options.signal);
+        return await this.runOnce<T>(name, sql, values, options);
       } catch (error) {
         // A pooled connection that sat idle may have been closed by the proxy or server since its last
         // use; the first statement on it fails with a connection error. Reads go once more on a new one.
@@ -96,7 +116,8 @@ export class Db {
    * Runs `work` as one transaction on one leased connection: committed when `work` resolves, rolled back
    * when it throws. For a write that needs more than one statement (read the row FOR UPDATE, then change
    * it) without giving the worker's only connection away in between. It is one query in the metrics,
-   * under `name`; all its statements share one timeout. Like any write, it is never retried.
+   * under `name`; all its statements share one timeout. Like any write, it is never retried nor
+   * cancelled, and a COMMIT sent but not confirmed fails with OutcomeUnknownError.
    *
    * With a server-side limit (statementTimeoutMs), each statement is sent with what is left of it as its
    * own limit (MariaDB's SET STATEMENT max_statement_time=... FOR), and the worker's backstop stays above
@@ -124,6 +145,7 @@ export class Db {
     };
     let began = false;
     let committing = false;
+    const commit = new StatementProgress();
     let destroy = false;
     try {
       await run('START TRANSACTION');
@@ -131,7 +153,7 @@ export class Db {
       const result = await work(tx);
       ended = true;
       committing = true;
-      await run('COMMIT');
+      await this.execute(lease, name, 'COMMIT', [], limitLeft(), commit);
       this.finish(name, 'ok', queryStarted);
       return result;
     } catch (error) {
@@ -144,28 +166,49 @@ export class Db {
         await this.execute(lease, name, 'ROLLBACK', [], limit).catch(() => (destroy = true));
       }
       this.finish(name, error instanceof QueryTimeoutError ? 'timeout' : 'error', queryStarted, error);
-      // A COMMIT the server may still be running when its connection closed: perhaps applied.
-      throw committing && mustClose(error) ? new OutcomeUnknownError(name, error) : error;
+      // A COMMIT the server may still be running when its connection closed, or one stopped by someone
+      // else's KILL QUERY (which may come after it committed): perhaps applied. One never sent was not.
+      throw committing && commit.sent && (mustClose(error) || isQueryInterrupted(error)) ? new OutcomeUnknownError(name, error) : error;
     } finally {
       lease.release(destroy);
     }
   }
 
-  private async runOnce<T>(name: string, sql: string, values: SqlValue[], timeoutMs: number, signal?: AbortSignal): Promise<T> {
+  private async runOnce<T>(name: string, sql: string, values: SqlValue[], options: QueryOptions): Promise<T> {
+    const { signal } = options;
     const lease = await this.lease(name, signal);
     // The query's own time starts once it holds the connection; the wait is db_pool_wait_seconds.
     const queryStarted = performance.now();
+    const progress = new StatementProgress();
     let destroy = false;
+    let failure: unknown;
     try {
+      const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
       const limit = { clientMs: timeoutMs, clientBudgetMs: timeoutMs, serverBudgetMs: this.statementTimeoutMs ?? timeoutMs };
-      const result = await this.execute<T>(lease, name, sql, values, limit);
+      // A write is never stopped once sent: it was received whole, and a KILL racing its commit would
+      // only make its outcome harder to know. Only reads are cancelled when their client leaves.
+      const result = await this.execute<T>(lease, name, sql, values, limit, progress, options.write ? undefined : signal);
       this.finish(name, signal?.aborted ? 'cancelled' : 'ok', queryStarted);
       return result;
     } catch (error) {
+      failure = error;
       destroy = mustClose(error);
+      // Dropped before it was sent (its client left during the PREPARE): it never ran, like a request
+      // that left while queued, so it is no query in the metrics.
+      if (error instanceof GateRejectedError && !progress.sent) throw error;
+      if (progress.cancellation && isQueryInterrupted(error)) {
+        this.finish(name, 'cancelled', queryStarted);
+        throw stoppedForGoneClient();
+      }
       this.finish(name, error instanceof QueryTimeoutError ? 'timeout' : 'error', queryStarted, error);
-      throw error;
+      throw options.write && progress.sent && destroy ? new OutcomeUnknownError(name, error) : error;
     } finally {
+      if (progress.cancellation) {
+        // The connection goes back only once the KILL is done: released earlier, it could be running
+        // the next request's statement when the KILL arrives.
+        const answer = await progress.cancellation;
+        this.observer.queryCancelled('client_gone', cancelResult(answer, failure));
+      }
       lease.release(destroy);
     }
   }
@@ -183,23 +226,67 @@ export class Db {
     }
   }
 
-  private execute<T>(lease: Lease, name: string, sql: string, values: SqlValue[], limit: StatementLimit): Promise<T> {
+  /**
+   * Prepares, then executes one statement on the lease's connection. `signal`: the statement is dropped
+   * if it fires before the EXECUTE is sent, and stopped on the server (KILL QUERY) if it fires after.
+   */
+  private execute<T>(lease: Lease, name: string, sql: string, values: SqlValue[], limit: StatementLimit,
+    progress = new StatementProgress(), signal?: AbortSignal): Promise<T> {
     // MariaDB takes seconds; a thousandth is its finest step, and 0 would mean "no limit".
     const text = limit.serverMs === undefined ? sql
       : `SET STATEMENT max_statement_time=${Math.max(0.001, Math.floor(limit.serverMs) / 1000)} FOR ${sql}`;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new QueryTimeoutError(name, limit.clientBudgetMs)), limit.clientMs);
-      lease.connection.execute(text, values, (error, result) => {
+      let settled = false;
+      const settle = (error: unknown, result?: T) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        // mysql2 keeps each prepared text open on the server; with its limit in it every text is new, and
-        // they would pile up to MariaDB's max_prepared_stmt_count (16382 for the whole server).
-        if (text !== sql && !error?.fatal) lease.connection.unprepare(text);
-        if (error && lease.interrupted) reject(poolClosing());
-        else if (error && isServerStatementTimeout(error)) reject(new QueryTimeoutError(name, limit.serverBudgetMs, true));
-        else if (error) reject(error);
-        else resolve(result as T);
+        signal?.removeEventListener('abort', onAbort);
+        if (error === undefined) resolve(result as T);
+        else reject(error);
+      };
+      const timer = setTimeout(() => {
+        settle(new QueryTimeoutError(name, limit.clientBudgetMs));
+        // Closing the connection (the caller does) does not stop the statement on the server.
+        if (progress.sent) this.killGivenUp(lease);
+      }, limit.clientMs);
+      const onAbort = () => {
+        if (progress.sent && !settled) progress.cancellation = this.kill(lease);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      lease.connection.prepare(text, (prepareError, statement) => {
+        // A failed PREPARE ran nothing; a statement given up meanwhile (backstop) is not sent at all.
+        if (prepareError) return settle(this.statementError(lease, name, limit, prepareError));
+        if (settled) return undefined;
+        if (signal?.aborted) return settle(cancelled());
+        progress.sent = true;
+        statement.execute(values, (error, result) => {
+          // mysql2 keeps each prepared text open on the server; with its limit in it every text is new, and
+          // they would pile up to MariaDB's max_prepared_stmt_count (16382 for the whole server).
+          if (text !== sql && !error?.fatal) lease.connection.unprepare(text);
+          settle(error ? this.statementError(lease, name, limit, error) : undefined, result as T);
+        });
+        return undefined;
       });
     });
+  }
+
+  /** The error a failed statement ends with. */
+  private statementError(lease: Lease, name: string, limit: StatementLimit, error: unknown): unknown {
+    if (lease.interrupted) return poolClosing();
+    if (isServerStatementTimeout(error)) return new QueryTimeoutError(name, limit.serverBudgetMs, true);
+    return error;
+  }
+
+  /** KILL QUERY for the statement running on `lease`; 'failed' when the side connection could not be opened. */
+  private kill(lease: Lease): Promise<KillAnswer | 'failed'> {
+    return this.pool.killStatement(lease).catch((): 'failed' => 'failed');
+  }
+
+  /** After the backstop: the statement's end is unknown, so what the KILL found is the result. */
+  private killGivenUp(lease: Lease): void {
+    void this.kill(lease).then((answer) => this.observer.queryCancelled('timeout',
+      answer === 'sent' ? 'killed' : answer === 'no_such_thread' ? 'too_late' : 'failed'));
   }
 
   /** How far the worker's backstop stays above the server-side limit. */
@@ -212,6 +299,17 @@ export class Db {
     const seconds = (performance.now() - started) / 1000;
     this.observer.queryFinished(name, outcome, seconds, error === undefined ? undefined : driverErrorCode(error));
   }
+}
+
+/** Whether the KILL sent for a client that left stopped its statement, by how the statement ended. */
+function cancelResult(answer: KillAnswer | 'failed', statementError: unknown): CancelResult {
+  if (answer === 'failed') return 'failed';
+  return isQueryInterrupted(statementError) ? 'killed' : 'too_late';
+}
+
+/** The answer for a read stopped on the server because its client left (499; nobody reads it). */
+function stoppedForGoneClient(): GateRejectedError {
+  return new GateRejectedError('cancelled', 'The client went away; its statement was stopped on the server.');
 }
 
 /** After a client-side timeout or a broken link the connection may be mid-statement or dead: close it. */

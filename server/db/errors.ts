@@ -44,9 +44,12 @@ interface DriverError {
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH',
   'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR',
-  'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', 'ER_ACCESS_DENIED_ERROR', 'ER_QUERY_INTERRUPTED',
+  'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', 'ER_ACCESS_DENIED_ERROR',
   'HANDSHAKE_NO_SSL_SUPPORT',
 ]);
+// Not ER_QUERY_INTERRUPTED (1317): KILL QUERY ends the statement and leaves its connection open and
+// usable (see isQueryInterrupted). Counting it as a broken link would close a good connection and send
+// a cancelled read a second time.
 
 export function driverErrorCode(error: unknown): string {
   const code = (error as DriverError | undefined)?.code;
@@ -66,6 +69,14 @@ export function isConnectionError(error: unknown): boolean {
   const e = error as DriverError | undefined;
   if (e?.fatal === true) return true;
   return typeof e?.code === 'string' && CONNECTION_CODES.has(e.code);
+}
+
+/**
+ * The statement was stopped by KILL QUERY (1317): the worker's own cancellation (client gone, backstop,
+ * shutdown) or an operator's. The server rolled the statement back; its connection is fine.
+ */
+export function isQueryInterrupted(error: unknown): boolean {
+  return (error as DriverError | undefined)?.errno === 1317;
 }
 
 /** InnoDB gave up waiting for a row lock (1205) or chose this transaction as a deadlock victim (1213). */

@@ -27,3 +27,52 @@ export async function killQueries(options: SideConnectionOptions, threadIds: num
     await side.end().catch(() => undefined);
   }
 }
+
+/** What KILL QUERY found: the thread (running or idle), or no such thread any more (it had ended). */
+export type KillAnswer = 'sent' | 'no_such_thread';
+
+/** KILL QUERY for one thread over its own side connection; rejects when that connection cannot be opened. */
+export async function killQuery(options: SideConnectionOptions, threadId: number): Promise<KillAnswer> {
+  const side = await mysql.createConnection({
+    host: options.host,
+    port: options.port,
+    user: options.user,
+    password: options.password,
+    connectTimeout: options.connectTimeoutMs,
+  });
+  try {
+    await side.query('KILL QUERY ?', [threadId]);
+    return 'sent';
+  } catch (error) {
+    if ((error as { errno?: unknown }).errno === 1094) return 'no_such_thread'; // ER_NO_SUCH_THREAD
+    throw error;
+  } finally {
+    // At once: the side connection holds one of HAProxy's server slots while it is open.
+    await side.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The worker's side connections, one at a time: a KILL waits until the previous side connection has
+ * closed, so a worker never holds more than one HAProxy server slot beyond its pool (the maxconn budget
+ * in cluster/settings.ts counts exactly one).
+ */
+export class QueryKiller {
+  private previous: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: SideConnectionOptions) {}
+
+  killQuery(threadId: number): Promise<KillAnswer> {
+    return this.inTurn(() => killQuery(this.options, threadId));
+  }
+
+  killQueries(threadIds: number[]): Promise<void> {
+    return this.inTurn(() => killQueries(this.options, threadIds));
+  }
+
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.previous.then(work);
+    this.previous = turn.catch(() => undefined);
+    return turn;
+  }
+}

@@ -4,6 +4,13 @@
 export type QueryOutcome = 'ok' | 'error' | 'timeout' | 'cancelled';
 export type ConnectionCloseReason = 'error' | 'destroyed' | 'remote' | 'shutdown';
 export type PoolRejectReason = 'queue_full' | 'timeout';
+/** Why the worker stopped a running statement: its HTTP client left, or the worker's backstop fired. */
+export type CancelReason = 'client_gone' | 'timeout';
+/**
+ * What the KILL QUERY did: `killed` stopped the statement, `too_late` found it already finished,
+ * `failed` could not reach the server over the side connection (the statement ran on).
+ */
+export type CancelResult = 'killed' | 'too_late' | 'failed';
 
 export interface DbObserver {
   acquired(waitSeconds: number): void;
@@ -12,6 +19,7 @@ export interface DbObserver {
   connectionCreated(): void;
   connectionClosed(reason: ConnectionCloseReason): void;
   queryFinished(query: string, outcome: QueryOutcome, seconds: number, errorCode?: string): void;
+  queryCancelled(reason: CancelReason, result: CancelResult): void;
 }
 
 export const silentObserver: DbObserver = {
@@ -21,4 +29,5 @@ export const silentObserver: DbObserver = {
   connectionCreated: () => undefined,
   connectionClosed: () => undefined,
   queryFinished: () => undefined,
+  queryCancelled: () => undefined,
 };

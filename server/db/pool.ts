@@ -3,7 +3,7 @@
 // bounds both the wait queue and the wait time. It never imports prom-client: it reports to a DbObserver.
 import mysql from 'mysql2';
 import { cancelled, Gate, GateRejectedError } from './gate';
-import { killQueries } from './kill-queries';
+import { type KillAnswer, QueryKiller } from './kill-queries';
 import type { ConnectionCloseReason, DbObserver } from './observer';
 import { addPoolWaitSince } from '../http/request-context';
 
@@ -82,6 +82,11 @@ export function poolClosing(): GateRejectedError {
 /** How long interrupt() tries to reach the server for KILL QUERY, and then waits for the statements to return. */
 const KILL_TIMEOUT_MS = 400;
 const KILLED_RETURN_MS = 300;
+/**
+ * How long a cancellation tries to open its side connection. On loopback it takes a few ms; past this
+ * (HAProxy queueing for a free server slot, a stuck proxy) the KILL is given up and counted `failed`.
+ */
+const CANCEL_CONNECT_TIMEOUT_MS = 1000;
 
 /**
  * Queued on the new connection before the caller's first statement (mysql2 runs a connection's commands
@@ -108,8 +113,11 @@ export class DbPool {
   /** Aborted by end() and interrupt(): connects in progress are given up. */
   private readonly stopping = new AbortController();
   private ending = false;
+  /** Side connections for KILL QUERY: the app's account through the same proxy, one at a time. */
+  private readonly killer: QueryKiller;
 
   constructor(private readonly options: PoolOptions, private readonly observer: DbObserver) {
+    this.killer = new QueryKiller({ ...options, connectTimeoutMs: Math.min(options.connectTimeoutMs, CANCEL_CONNECT_TIMEOUT_MS) });
     this.gate = new Gate({ limit: options.limit, queueLimit: options.queueLimit, waitTimeoutMs: options.acquireTimeoutMs });
     this.pool = mysql.createPool({
       host: options.host,
@@ -247,9 +255,19 @@ export class DbPool {
     if (running.length === 0) return;
     for (const lease of running) lease.interrupted = true;
     const threadIds = running.map((lease) => lease.connection.threadId);
-    await within(KILL_TIMEOUT_MS, killQueries({ ...this.options, connectTimeoutMs: KILL_TIMEOUT_MS }, threadIds).catch(() => undefined));
+    await within(KILL_TIMEOUT_MS, this.killer.killQueries(threadIds).catch(() => undefined));
     await within(KILLED_RETURN_MS, Promise.all(running.map((lease) => lease.released)));
     for (const lease of running) lease.release(true);
+  }
+
+  /**
+   * Has the server stop the statement running on `lease`'s connection (KILL QUERY over a side connection;
+   * the connection itself stays open). The caller must keep the lease until this settles: released
+   * earlier, the connection could already run the next request's statement when the KILL arrives.
+   * Rejects when the side connection could not be opened.
+   */
+  killStatement(lease: Lease): Promise<KillAnswer> {
+    return this.killer.killQuery(lease.connection.threadId);
   }
 
   /** Refuses new work, then closes the connections (after in-flight requests have released them). */

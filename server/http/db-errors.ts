@@ -1,7 +1,7 @@
 // Turns the database layer's failures into what a client can act on: "come back in a second" (503 with
 // Retry-After) when the pool is busy or the path to MySQL is down, "too slow" (504) for a timed-out
 // statement. Other database errors stay unmapped and become a logged, bare 500.
-import { GateRejectedError, OutcomeUnknownError, QueryTimeoutError, isConnectionError, isLockConflict } from '../db/errors';
+import { GateRejectedError, OutcomeUnknownError, QueryTimeoutError, isConnectionError, isLockConflict, isQueryInterrupted } from '../db/errors';
 import { HttpError, unavailable } from './errors';
 
 export function httpErrorForDb(error: unknown): HttpError | undefined {
@@ -22,6 +22,11 @@ export function httpErrorForDb(error: unknown): HttpError | undefined {
   }
   if (isLockConflict(error)) {
     return unavailable('row_locked', 'The row is locked by another transaction; nothing was changed. Retry shortly.', 1);
+  }
+  if (isQueryInterrupted(error)) {
+    // Someone else's KILL QUERY (the worker's own are answered 499 or 503 shutting_down): the server
+    // rolled the statement back; a write interrupted in its COMMIT is outcome_unknown above.
+    return unavailable('query_interrupted', 'The database stopped the statement before it finished; nothing was changed. Retry shortly.', 1);
   }
   if (isConnectionError(error)) {
     return unavailable('database_unavailable', 'The database is not reachable through HAProxy right now.', 1);

@@ -76,10 +76,19 @@ export function registerDbMetrics(registry: Registry, readStats: () => PoolStats
     labelNames: ['query', 'code'],
     registers,
   });
+  const cancellations = new Counter({
+    name: METRIC.queryCancellations,
+    help: 'Running statements the worker stopped with KILL QUERY over a side connection, by reason (client_gone, timeout) and result (killed, too_late: it had finished, failed: the side connection failed).',
+    labelNames: ['reason', 'result'],
+    registers,
+  });
 
   // Series that exist from the first scrape, so rate() and alerts see a 0 rather than nothing.
   for (const reason of ['queue_full', 'timeout']) rejected.inc({ reason }, 0);
   for (const reason of ['error', 'destroyed', 'remote', 'shutdown']) closed.inc({ reason }, 0);
+  for (const reason of ['client_gone', 'timeout']) {
+    for (const result of ['killed', 'too_late', 'failed']) cancellations.inc({ reason, result }, 0);
+  }
 
   return {
     acquired: (seconds) => wait.observe(seconds),
@@ -89,8 +98,9 @@ export function registerDbMetrics(registry: Registry, readStats: () => PoolStats
     connectionClosed: (reason) => closed.inc({ reason }),
     queryFinished: (query, outcome, seconds, errorCode) => {
       queryDuration.observe({ query, outcome }, seconds);
-      // A cancelled query ran to completion (only its client left): not an error.
+      // A cancelled query was stopped, or finished, for a client that left: not an error.
       if (outcome === 'error' || outcome === 'timeout') queryErrors.inc({ query, code: errorCode ?? 'other' });
     },
+    queryCancelled: (reason, result) => cancellations.inc({ reason, result }),
   };
 }

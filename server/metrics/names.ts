@@ -10,6 +10,7 @@ export const METRIC = {
   poolClosed: 'db_pool_connections_closed_total',
   queryDuration: 'db_query_duration_seconds',
   queryErrors: 'db_query_errors_total',
+  queryCancellations: 'db_query_cancellations_total',
   httpRequests: 'http_requests_total',
   httpDuration: 'http_request_duration_seconds',
   httpInFlight: 'http_requests_in_flight',

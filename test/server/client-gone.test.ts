@@ -1,5 +1,6 @@
 // A client that gives up (curl -m, a proxy timeout) must not keep its place in the worker's one-connection
-// queue, and a query whose client left while it ran is counted as cancelled.
+// queue, and a read whose client left while it ran is stopped on the server and counted as cancelled
+// (client-gone-cancel.test.ts checks the process list and the next request's wait).
 import { expect } from 'chai';
 import { request } from '../support/http';
 import { sharedStack, type TestStack } from '../support/stack';
@@ -47,7 +48,7 @@ describe('a client that goes away', function () {
     expect(counter(metrics, /^http_requests_total\{method="GET",route="\/sleep\/:s",status="499"[^}]*\} (\d+)$/m)).to.equal(1);
   });
 
-  it('while its query runs lets it finish and counts it as cancelled', async () => {
+  it('while its read runs has it stopped on the server, counts it as cancelled and keeps the connection', async () => {
     const controller = new AbortController();
     const abandoned = request(`${worker.url}/sleep/0.5`, { signal: controller.signal }).catch((error: Error) => error.name);
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -56,9 +57,10 @@ describe('a client that goes away', function () {
     await new Promise((resolve) => setTimeout(resolve, 600));
     const metrics = (await request(`${worker.url}/metrics`)).text;
     expect(counter(metrics, /^db_query_duration_seconds_count\{[^}]*query="sleep",outcome="cancelled"\} (\d+)$/m)).to.equal(1);
-    // It ran to completion: not a query error.
+    expect(counter(metrics, /^db_query_cancellations_total\{reason="client_gone",result="killed"[^}]*\} (\d+)$/m)).to.equal(1);
+    // Stopped for a client that left: not a query error, and its connection stays open.
     expect(metrics).not.to.match(/^db_query_errors_total\{[^}]*query="sleep"/m);
-    expect((await request(`${worker.url}/pool`)).body).to.include({ used: 0, idle: 1, pending: 0 });
+    expect((await request(`${worker.url}/pool`)).body).to.include({ used: 0, idle: 1, pending: 0, open: 1, created: 1 });
   });
 });
 

@@ -28,6 +28,9 @@ export class RecordingObserver implements DbObserver {
   queryFinished(query: string, outcome: string, _seconds: number, errorCode?: string) {
     this.events.push(errorCode === undefined ? ['queryFinished', query, outcome] : ['queryFinished', query, outcome, errorCode]);
   }
+  queryCancelled(reason: string, result: string) {
+    this.events.push(['queryCancelled', reason, result]);
+  }
   count(...event: ObservedEvent): number {
     return this.events.filter((e) => e.length === event.length && e.every((part, i) => part === event[i])).length;
   }
