@@ -59,7 +59,7 @@ export class TodoRepository {
 
   /** One statement (INSERT ... RETURNING). */
   async create(todo: NewTodo): Promise<Todo> {
-    return insertedRow(await this.db.query<Todo[]>('create_todo', INSERT_TODO, [todo.item, todo.status]));
+    return insertedRow(await this.db.query<Todo[]>('create_todo', INSERT_TODO, [todo.item, todo.status], { write: true }));
   }
 
   /** create() as a statement of the caller's transaction. */
@@ -93,7 +93,7 @@ export class TodoRepository {
    */
   async remove(id: number, condition?: WriteCondition): Promise<WriteOutcome<Todo | undefined>> {
     if (!condition) {
-      const result = await this.db.query<WriteResult>('delete_todo', 'DELETE FROM todos WHERE id = ?', [id]);
+      const result = await this.db.query<WriteResult>('delete_todo', 'DELETE FROM todos WHERE id = ?', [id], { write: true });
       return result.affectedRows === 0 ? { kind: 'absent' } : { kind: 'done', value: undefined };
     }
     return this.db.transaction('delete_todo', (tx) => this.removeIn(tx, id, condition));
