@@ -125,11 +125,17 @@ function portClashes(settings: StackSettings): string[] {
  */
 export const PM2_RELOAD_CONCURRENCY = 2;
 
-/** HAProxy server slots the workers' pools need: steadily, and at the peak of a rolling reload. */
-export function maxconnBudget(workers: number, poolSize: number): { steady: number; reloadOverlap: number; total: number } {
+/**
+ * HAProxy server slots the workers need: their pools steadily, at the peak of a rolling reload, and one
+ * per worker for the short side connection that sends KILL QUERY when a client leaves (server/db/
+ * kill-queries.ts: a worker opens at most one at a time). A reload's overlapping process shares its
+ * port's cancellation slot: should both cancel in the same milliseconds, one KILL waits in HAProxy's queue.
+ */
+export function maxconnBudget(workers: number, poolSize: number): { steady: number; reloadOverlap: number; cancellation: number; total: number } {
   const steady = workers * poolSize;
   const reloadOverlap = Math.min(workers, PM2_RELOAD_CONCURRENCY) * poolSize;
-  return { steady, reloadOverlap, total: steady + reloadOverlap };
+  const cancellation = workers;
+  return { steady, reloadOverlap, cancellation, total: steady + reloadOverlap + cancellation };
 }
 
 /** Reads the stack's settings; throws one Error listing every problem at once. */
@@ -177,7 +183,8 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
   const budget = maxconnBudget(settings.workerPorts.length, settings.poolSize);
   if (budget.total > settings.haproxyServerMaxconn) {
     problems.push(`${settings.workerPorts.length} workers x DB_POOL_SIZE ${settings.poolSize} = ${budget.steady} connections, `
-      + `plus ${budget.reloadOverlap} while a reload runs old and new workers side by side = ${budget.total}, `
+      + `plus ${budget.reloadOverlap} while a reload runs old and new workers side by side, `
+      + `plus ${budget.cancellation} for KILL QUERY side connections (one per worker) = ${budget.total}, `
       + `more than HAPROXY_SERVER_MAXCONN ${settings.haproxyServerMaxconn}: idle pooled connections keep their HAProxy slot, `
       + 'so the extra workers could never connect. Raise HAPROXY_SERVER_MAXCONN or lower one of the others.');
   }

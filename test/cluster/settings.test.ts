@@ -41,15 +41,15 @@ describe('loadStackSettings(env)', () => {
 
   it('refuses more pooled connections than HAProxy lets through to the server, counting a reload\'s overlap', () => {
     expect(() => loadStackSettings({ WORKER_PORTS: '1,2,3,4,5,6', DB_POOL_SIZE: '2' })).to.throw(
-      '6 workers x DB_POOL_SIZE 2 = 12 connections, plus 4 while a reload runs old and new workers side by side = 16, '
-      + 'more than HAPROXY_SERVER_MAXCONN 10');
-    // 4 x 2 steady + 2 x 2 during a reload (pm2 reloads two apps at once) = 12.
-    expect(() => loadStackSettings({ WORKER_PORTS: '1,2,3,4', DB_POOL_SIZE: '2' })).to.throw('= 12, more than HAPROXY_SERVER_MAXCONN 10');
-    expect(loadStackSettings({ WORKER_PORTS: '1,2,3,4', DB_POOL_SIZE: '2', HAPROXY_SERVER_MAXCONN: '12' }).poolSize).to.equal(2);
-    // The defaults: 2 workers x 1 + 2 during a reload = 4 of 10.
+      '6 workers x DB_POOL_SIZE 2 = 12 connections, plus 4 while a reload runs old and new workers side by side, '
+      + 'plus 6 for KILL QUERY side connections (one per worker) = 22, more than HAPROXY_SERVER_MAXCONN 10');
+    // 4 x 2 steady + 2 x 2 during a reload (pm2 reloads two apps at once) + 4 side connections = 16.
+    expect(() => loadStackSettings({ WORKER_PORTS: '1,2,3,4', DB_POOL_SIZE: '2' })).to.throw('= 16, more than HAPROXY_SERVER_MAXCONN 10');
+    expect(loadStackSettings({ WORKER_PORTS: '1,2,3,4', DB_POOL_SIZE: '2', HAPROXY_SERVER_MAXCONN: '16' }).poolSize).to.equal(2);
+    // The defaults: 2 workers x 1 + 2 during a reload + 2 side connections = 6 of 10.
     expect(loadStackSettings({}).haproxyServerMaxconn).to.equal(10);
-    expect(maxconnBudget(2, 1)).to.deep.equal({ steady: 2, reloadOverlap: 2, total: 4 });
-    expect(maxconnBudget(1, 3)).to.deep.equal({ steady: 3, reloadOverlap: 3, total: 6 });
+    expect(maxconnBudget(2, 1)).to.deep.equal({ steady: 2, reloadOverlap: 2, cancellation: 2, total: 6 });
+    expect(maxconnBudget(1, 3)).to.deep.equal({ steady: 3, reloadOverlap: 3, cancellation: 1, total: 7 });
   });
 });
 

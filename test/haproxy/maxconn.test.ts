@@ -2,6 +2,7 @@
 // included. A worker beyond the budget waits in HAProxy's queue on every connect, gets a fast, clear
 // 503 (timeout queue), and connects as soon as a slot frees.
 import { expect } from 'chai';
+import mysql from 'mysql2/promise';
 import { request } from '../support/http';
 import { startTestStack, type TestStack } from '../support/stack';
 import type { WorkerHandle } from '../support/worker';
@@ -13,18 +14,20 @@ async function haproxyQueue(stack: TestStack): Promise<number> {
   return Number(row[header.indexOf('qcur')]);
 }
 
-describe('HAProxy maxconn 2 with one worker, a reload\'s second process and a third worker', function () {
+describe('HAProxy maxconn 3 with one worker, a reload\'s second process, a cancellation and a third worker', function () {
   this.timeout(60_000);
   let stack: TestStack;
   let extra: WorkerHandle;
+  let side: mysql.Connection | undefined;
 
   before(async () => {
-    // The smallest budget the settings accept for one worker: its connection plus the one its
-    // replacement opens during a reload.
-    stack = await startTestStack({ workers: 1, stackEnv: { HAPROXY_SERVER_MAXCONN: '2' } });
+    // The smallest budget the settings accept for one worker: its connection, the one its replacement
+    // opens during a reload, and its KILL QUERY side connection.
+    stack = await startTestStack({ workers: 1, stackEnv: { HAPROXY_SERVER_MAXCONN: '3' } });
   });
 
   after(async () => {
+    await side?.end().catch(() => undefined);
     await extra?.stop();
     await stack.stop();
   });
@@ -35,6 +38,9 @@ describe('HAProxy maxconn 2 with one worker, a reload\'s second process and a th
     expect((await request(`${stack.workers[0]!.url}/pool`)).body).to.include({ open: 1, idle: 1 });
     const second = await stack.addWorker();
     expect((await request(`${second.url}/pool`)).body).to.include({ open: 1, idle: 1 });
+    // The third slot: a cancellation's side connection (the app's account through HAProxy), held open.
+    side = await mysql.createConnection({ host: stack.settings.haproxyHost, port: stack.settings.haproxyPort,
+      user: stack.settings.appUser, password: stack.settings.appPassword });
     extra = await stack.addWorker({}, 'listening');
 
     const started = performance.now();
