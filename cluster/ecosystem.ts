@@ -23,7 +23,7 @@ export type AppDefinition = StartOptions & {
 const WORKER_PASSTHROUGH = [
   'DB_POOL_SIZE', 'DB_QUEUE_LIMIT', 'DB_ACQUIRE_TIMEOUT_MS', 'DB_CONNECT_TIMEOUT_MS',
   'DB_QUERY_TIMEOUT_MS', 'DB_LOCK_WAIT_TIMEOUT_SECONDS', 'SLEEP_MAX_SECONDS', 'BODY_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS',
-  'ACCESS_LOG',
+  'ACCESS_LOG', 'IDEMPOTENCY_KEY_TTL_SECONDS',
 ];
 
 export function workerAppName(settings: StackSettings, port: number): string {
