@@ -108,7 +108,12 @@ function workerApp(settings: StackSettings, port: number, env: Record<string, st
       HAPROXY_HOST: settings.haproxyHost,
       HAPROXY_PORT: String(settings.haproxyPort),
       DB_USER: settings.appUser,
-      DB_PASSWORD: settings.appPassword,
+      // The path of the 0600 file when the password is in one (the generated secret, or DB_PASSWORD_FILE),
+      // so pm2, which stores an app's env and prints it (`pm2 env`, `pm2 jlist`), never holds the value;
+      // the value only when it was given as DB_PASSWORD, which pm2 has from the caller's env anyway.
+      // Both keys always: pm2 merges a reload's env into the old one.
+      DB_PASSWORD: settings.appPasswordFile === undefined ? settings.appPassword : '',
+      DB_PASSWORD_FILE: settings.appPasswordFile ?? '',
     },
   };
 }

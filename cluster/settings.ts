@@ -3,6 +3,8 @@
 // Everything in cluster/ and the test support takes a StackSettings instead of reading process.env.
 import path from 'node:path';
 import { readWorkerConfig } from '../server/config';
+import { readPasswordSetting } from '../server/password-setting';
+import { resolveStackPassword } from './secrets';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -25,14 +27,25 @@ export interface StackSettings {
   embeddedDb: boolean;
   mysqlHost: string;
   mysqlPort: number;
-  /** Administrative account used for migrations (embedded: passwordless root over the socket). */
+  /**
+   * Administrative account of an external MYSQL_HOST, used for migrations and db:shell. The embedded
+   * server's admin is instead the OS user running the stack over the socket (database/admin-account.ts).
+   */
   mysqlAdminUser: string;
   mysqlAdminPassword: string;
   appUser: string;
+  /** DB_PASSWORD(_FILE), or for the embedded server the generated <stateDir>/secrets/db-password. */
   appPassword: string;
-  /** Host part of the app and check users' accounts. */
+  /** The file appPassword was read from, if any: workers are given this path, not the value. */
+  appPasswordFile?: string;
+  /** Host part of the app and exporter accounts (and of the check account on an external server). */
   appUserHost: string;
   checkUser: string;
+  /**
+   * Host part of the passwordless check account: `localhost` (the socket only) for the embedded server,
+   * which HAProxy reaches over its socket, so no account logs in over TCP without a password.
+   */
+  checkUserHost: string;
   /** Least-privilege account for prometheus-mysqld-exporter. */
   exporterUser: string;
   exporterPassword: string;
@@ -145,7 +158,10 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
   // The workers' own settings (server/config.ts), so one run reports every problem before anything
   // starts, instead of workers crash-looping under pm2. PORT and HAPROXY_PORT are left out: the stack
   // gives each worker its port from WORKER_PORTS and checks HAPROXY_PORT itself.
-  const worker = readWorkerConfig({ ...env, PORT: undefined, HAPROXY_PORT: undefined });
+  // The app password is resolved below (it may be generated) and handed to the workers as a file.
+  const worker = readWorkerConfig({ ...env, PORT: undefined, HAPROXY_PORT: undefined, DB_PASSWORD: '-', DB_PASSWORD_FILE: undefined });
+  const stateDir = path.resolve(PROJECT_ROOT, env.STACK_DIR || '.stack');
+  const appPassword = resolveStackPassword(env, 'DB_PASSWORD', 'app', { embeddedDb, stateDir }, problems);
   const settings: StackSettings = {
     workerPorts: parsePortList(env.WORKER_PORTS ?? '8000,8001', 'WORKER_PORTS', problems),
     workerHost: env.WORKER_HOST || '127.0.0.1',
@@ -159,14 +175,16 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
     mysqlHost: env.MYSQL_HOST || '127.0.0.1',
     mysqlPort: port(env, 'MYSQL_PORT', embeddedDb ? 3307 : 3306, problems),
     mysqlAdminUser: env.MYSQL_ADMIN_USER || 'root',
-    mysqlAdminPassword: env.MYSQL_ADMIN_PASSWORD ?? '',
+    mysqlAdminPassword: readPasswordSetting(env, 'MYSQL_ADMIN_PASSWORD', problems)?.value ?? '',
     appUser: env.DB_USER || 'haproxy_user',
-    appPassword: env.DB_PASSWORD ?? 'tester',
+    appPassword: appPassword.value,
+    appPasswordFile: appPassword.file,
     appUserHost: env.DB_USER_HOST || '%',
     checkUser: env.DB_CHECK_USER || 'haproxy_check',
+    checkUserHost: embeddedDb ? 'localhost' : (env.DB_USER_HOST || '%'),
     exporterUser: env.DB_EXPORTER_USER || 'mysqld_exporter',
-    exporterPassword: env.DB_EXPORTER_PASSWORD ?? 'exporter',
-    stateDir: path.resolve(PROJECT_ROOT, env.STACK_DIR || '.stack'),
+    exporterPassword: resolveStackPassword(env, 'DB_EXPORTER_PASSWORD', 'exporter', { embeddedDb, stateDir }, problems).value,
+    stateDir,
     monitoring: flag(env, 'MONITORING', problems),
     prometheusPort: port(env, 'PROMETHEUS_PORT', 9090, problems),
     mysqldExporterPort: port(env, 'MYSQLD_EXPORTER_PORT', 9104, problems),

@@ -1,10 +1,11 @@
 // Creates the git-ignored state folder and what must exist before pm2 starts anything: the log folder,
 // HAProxy's rendered settings and server list and, with MONITORING=1, the rendered prometheus.yml and
-// the exporter's my.cnf.
+// the exporter's my.cnf. All of it readable by the OS user running the stack only (private-files.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeHaproxyConfig } from './haproxy/config-files';
 import { writeMonitoringConfig } from './monitoring/apps';
+import { makePrivate, PRIVATE_UMASK } from './private-files';
 import type { StackSettings } from './settings';
 
 /**
@@ -13,7 +14,7 @@ import type { StackSettings } from './settings';
  * there is left as it is.
  */
 function createIgnoredFolder(stateDir: string): void {
-  fs.mkdirSync(path.join(stateDir, 'logs'), { recursive: true });
+  fs.mkdirSync(path.join(stateDir, 'logs'), { recursive: true, mode: 0o700 });
   try {
     fs.writeFileSync(path.join(stateDir, '.gitignore'), '# Written by the stack: nothing here belongs in git.\n*\n', { flag: 'wx' });
   } catch (error) {
@@ -22,7 +23,12 @@ function createIgnoredFolder(stateDir: string): void {
 }
 
 export function prepareStateDir(settings: StackSettings): void {
+  // Inherited by what this process starts next (pm2's daemon, when it is not running yet, and so by
+  // every app), so the logs and data they create are private from the start.
+  process.umask(PRIVATE_UMASK);
   createIgnoredFolder(settings.stateDir);
   writeHaproxyConfig(settings);
   if (settings.monitoring) writeMonitoringConfig(settings);
+  // Also tightens a state folder an earlier version left world-readable (folders 0755, files 0644).
+  makePrivate(settings.stateDir);
 }

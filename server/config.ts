@@ -1,6 +1,8 @@
 // The worker's configuration: the only reader of process.env in server/. Every problem is reported at
 // once, so a misconfigured worker fails at boot with the whole list instead of one error at a time.
 
+import { requirePasswordSetting } from './password-setting';
+
 export interface WorkerConfig {
   port: number;
   host: string;
@@ -80,7 +82,8 @@ export function readWorkerConfig(env: Env): { config: WorkerConfig; problems: st
       host: read.string('HAPROXY_HOST', '127.0.0.1'),
       port: read.int('HAPROXY_PORT', 5555, 1, 65535),
       user: read.string('DB_USER', 'haproxy_user'),
-      password: env.DB_PASSWORD ?? 'tester',
+      // DB_PASSWORD_FILE is what the stack gives (its 0600 secrets file), so pm2 never stores the value.
+      password: requirePasswordSetting(env, 'DB_PASSWORD', read.problems),
       // The database the migrations in sql/ create; not configurable, so the two can never disagree.
       database: 'test',
       poolSize: read.int('DB_POOL_SIZE', 1, 1, 100),

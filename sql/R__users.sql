@@ -15,10 +15,12 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON test.idempotency_keys TO :app_user@:user
 GRANT SELECT ON test.schema_migrations TO :app_user@:user_host;
 
 -- HAProxy option mysql-check logs in with this account and quits at once. The check cannot send a
--- password, so the account has none, and therefore no privilege beyond logging in.
-CREATE USER IF NOT EXISTS :check_user@:user_host;
-ALTER USER :check_user@:user_host IDENTIFIED BY '';
-REVOKE ALL PRIVILEGES, GRANT OPTION FROM :check_user@:user_host;
+-- password, so the account has none, and therefore no privilege beyond logging in. On the embedded
+-- server its host is localhost (:check_user_host): HAProxy reaches that server over its socket, so
+-- no passwordless login exists over TCP, and only the OS user running the stack can reach the socket.
+CREATE USER IF NOT EXISTS :check_user@:check_user_host;
+ALTER USER :check_user@:check_user_host IDENTIFIED BY '';
+REVOKE ALL PRIVILEGES, GRANT OPTION FROM :check_user@:check_user_host;
 
 -- prometheus-mysqld-exporter: the grants its README lists. MAX_USER_CONNECTIONS 3 keeps slow scrapes
 -- from piling up connections. MariaDB 10.5.9+ moved SHOW SLAVE STATUS (the default slave_status

@@ -8,7 +8,7 @@ import { systemBinary } from '../system-packages';
 
 const settings = loadStackSettings();
 const { args, env } = adminClientInvocation(settings);
-// A MYSQL_PWD inherited from the caller's shell would be sent to the embedded (passwordless) root.
+// A MYSQL_PWD inherited from the caller's shell would be sent to the embedded server's socket-only admin.
 const inherited = { ...process.env };
 delete inherited.MYSQL_PWD;
 const child = spawn(systemBinary('mariadb'), [...args, ...process.argv.slice(2)], {

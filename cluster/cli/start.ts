@@ -9,6 +9,7 @@ import { writeHaproxyConfig } from '../haproxy/config-files';
 import { reloadHaproxy } from '../haproxy/reload';
 import { listProcesses, runPm2 } from '../pm2';
 import { portsOf, takenPorts } from '../port-check';
+import { PRIVATE_UMASK } from '../private-files';
 import { loadStackSettings, type StackSettings } from '../settings';
 import { isBroken, planIsEmpty, planStack, type StackPlan } from '../stack-plan';
 import { logPath, renderStatus, stackStatus, type AppStatus } from '../stack-status';
@@ -86,6 +87,9 @@ async function apply(plan: StackPlan, settings: StackSettings, haproxyConfigChan
 }
 
 async function main(): Promise<number> {
+  // Before anything here talks to pm2, which launches its daemon if none runs: that daemon, and so every
+  // app and the log files it opens for them, inherits this umask and creates owner-only files.
+  process.umask(PRIVATE_UMASK);
   const settings = loadStackSettings();
   const apps = buildApps(settings);
   const processes = await listProcesses();

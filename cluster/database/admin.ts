@@ -1,15 +1,15 @@
-// How administrative tools (migrations, db:shell) reach the database the settings point at:
-// the embedded server as passwordless root over its unix socket, or an external one over TCP with
-// MYSQL_ADMIN_USER / MYSQL_ADMIN_PASSWORD.
+// How administrative tools (migrations, db:shell) reach the database the settings point at: the embedded
+// server over its unix socket as the OS user running the stack (unix_socket authentication: no password,
+// see admin-account.ts), or an external one over TCP with MYSQL_ADMIN_USER / MYSQL_ADMIN_PASSWORD.
 import type mysql from 'mysql2/promise';
 import type { StackSettings } from '../settings';
+import { embeddedAdminUser } from './admin-account';
 import { embeddedPaths } from './embedded';
 
 export function adminConnectionOptions(settings: StackSettings): mysql.ConnectionOptions {
   if (settings.embeddedDb) {
-    // mariadb-install-db --auth-root-authentication-method=normal made root@localhost passwordless;
-    // the socket is what `localhost` means to MariaDB. MYSQL_ADMIN_USER does not apply here.
-    return { socketPath: embeddedPaths(settings.stateDir).socket, user: 'root', password: '' };
+    // The server checks the socket peer's uid, not a password; MYSQL_ADMIN_USER does not apply here.
+    return { socketPath: embeddedPaths(settings.stateDir).socket, user: embeddedAdminUser(), password: '' };
   }
   return {
     host: settings.mysqlHost,
@@ -30,7 +30,7 @@ export interface ClientInvocation {
 export function adminClientInvocation(settings: StackSettings): ClientInvocation {
   // --no-defaults: a ~/.my.cnf with a password or host would silently point the shell elsewhere.
   if (settings.embeddedDb) {
-    return { args: ['--no-defaults', `--socket=${embeddedPaths(settings.stateDir).socket}`, '--user=root'], env: {} };
+    return { args: ['--no-defaults', `--socket=${embeddedPaths(settings.stateDir).socket}`, `--user=${embeddedAdminUser()}`], env: {} };
   }
   return {
     args: [

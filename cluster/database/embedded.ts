@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import { systemBinary } from '../system-packages';
+import { embeddedAdminUser } from './admin-account';
 
 /**
  * Seconds an idle client connection may stay open before MariaDB closes it. Deliberately longer than
@@ -50,10 +51,20 @@ export function embeddedPaths(stateDir: string): EmbeddedPaths {
   };
 }
 
+/**
+ * Environment for mariadbd (and mariadb-install-db's bootstrap): it sets its own umask for the files it
+ * creates (0660 unless UMASK says otherwise) and for folders (UMASK_DIR), so the process umask alone
+ * would leave tables group-readable.
+ */
+export const MARIADBD_PRIVATE_FILES_ENV = { UMASK: '0600', UMASK_DIR: '0700' };
+
 export function installDbArgs(datadir: string): string[] {
   return [
     '--no-defaults', // mariadb-install-db requires it first; no /etc/mysql config leaks in
-    '--auth-root-authentication-method=normal', // root@localhost without password, reachable over the socket by any OS user
+    // The admin is the OS user running the stack, via unix_socket only (see admin-account.ts, which also
+    // drops what this creates beside it: root@localhost when the admin is another user).
+    '--auth-root-authentication-method=socket',
+    `--auth-root-socket-user=${embeddedAdminUser()}`,
     `--datadir=${datadir}`,
     '--skip-test-db',
     '--skip-name-resolve',
@@ -73,7 +84,9 @@ export async function initDatadir(datadir: string): Promise<boolean> {
   await rm(staging, { recursive: true, force: true });
   await mkdir(path.dirname(datadir), { recursive: true });
   try {
-    await promisify(execFile)(systemBinary('mariadb-install-db'), installDbArgs(staging));
+    await promisify(execFile)(systemBinary('mariadb-install-db'), installDbArgs(staging), {
+      env: { ...process.env, ...MARIADBD_PRIVATE_FILES_ENV },
+    });
   } catch (err) {
     await rm(staging, { recursive: true, force: true });
     const output = (err as { stderr?: string; stdout?: string }).stderr || (err as { stdout?: string }).stdout || '';
@@ -117,26 +130,31 @@ export function mariadbdArgs(opts: MariadbdOptions): string[] {
   ];
 }
 
-/** Polls until a connection with these options answers `SELECT 1`; rejects after timeoutMs or on abort. */
+/**
+ * Polls until a connection with these options (or, given a list, with the first of them that logs in)
+ * answers `SELECT 1`, and returns the options that did; rejects after timeoutMs or on abort.
+ */
 export async function waitForMariaDb(
-  opts: mysql.ConnectionOptions,
+  logins: mysql.ConnectionOptions | mysql.ConnectionOptions[],
   timeoutMs: number,
   signal?: AbortSignal,
-): Promise<void> {
+): Promise<mysql.ConnectionOptions> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    signal?.throwIfAborted();
-    try {
-      const connection = await mysql.createConnection({ ...opts, connectTimeout: 1000 });
+    for (const opts of Array.isArray(logins) ? logins : [logins]) {
+      signal?.throwIfAborted();
       try {
-        await connection.query('SELECT 1');
-        return;
-      } finally {
-        await connection.end();
+        const connection = await mysql.createConnection({ ...opts, connectTimeout: 1000 });
+        try {
+          await connection.query('SELECT 1');
+          return opts;
+        } finally {
+          await connection.end();
+        }
+      } catch (err) {
+        lastError = err;
       }
-    } catch (err) {
-      lastError = err;
     }
     await sleep(100);
   }

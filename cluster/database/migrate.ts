@@ -77,6 +77,7 @@ export function migrationParams(settings: StackSettings): Record<string, string>
     app_user: settings.appUser,
     app_password: settings.appPassword,
     check_user: settings.checkUser,
+    check_user_host: settings.checkUserHost,
     exporter_user: settings.exporterUser,
     exporter_password: settings.exporterPassword,
   };
@@ -112,6 +113,28 @@ export async function migrate(
   admin: mysql.ConnectionOptions,
   dir: string = SQL_DIR,
 ): Promise<string[]> {
+  try {
+    return await applyMigrations(settings, admin, dir);
+  } catch (error) {
+    throw withoutSecrets(error, [settings.appPassword, settings.exporterPassword, settings.mysqlAdminPassword]);
+  }
+}
+
+/**
+ * The error with every secret replaced, and nothing else of it kept: a MariaDB syntax error quotes the
+ * statement "near" the fault, which in R__users.sql may be a password, and mysql2 keeps the whole
+ * statement (placeholders filled in) on the error, where a logger printing the object would show it.
+ */
+export function withoutSecrets(error: unknown, secrets: string[]): Error {
+  let message = error instanceof Error ? error.message : String(error);
+  for (const secret of secrets.filter((s) => s !== '')) message = message.split(secret).join('[password]');
+  const clean = new Error(message);
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') Object.assign(clean, { code });
+  return clean;
+}
+
+async function applyMigrations(settings: StackSettings, admin: mysql.ConnectionOptions, dir: string): Promise<string[]> {
   assertDistinctAccounts(settings);
   const files = await readMigrations(dir);
   const params = migrationParams(settings);

@@ -3,10 +3,15 @@
 // migrations, and only then sends 'ready'. It turns pm2's SIGINT (which mariadbd ignores) into the
 // SIGTERM mariadbd shuts down on, and exits non-zero when mariadbd dies so pm2 restarts the pair.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
+import mysql from 'mysql2/promise';
 import { adminConnectionOptions } from './admin';
-import { embeddedPaths, initDatadir, mariadbdArgs, stopStaleServer, waitForMariaDb } from './embedded';
+import { embeddedAdminUser, legacyRootLogin, secureEmbeddedAccounts } from './admin-account';
+import {
+  embeddedPaths, initDatadir, MARIADBD_PRIVATE_FILES_ENV, mariadbdArgs, stopStaleServer, waitForMariaDb,
+} from './embedded';
 import { migrate } from './migrate';
+import { makePrivate, PRIVATE_UMASK } from '../private-files';
 import { loadStackSettings } from '../settings';
 import { systemBinary } from '../system-packages';
 import { STOPPED_BEFORE_READY } from '../../server/startup/exit-codes';
@@ -34,15 +39,17 @@ async function main(): Promise<void> {
     throw new Error(`MYSQL_HOST is set (${settings.mysqlHost}), so there is no embedded MariaDB to run; leave the db app out of pm2.`);
   }
   const paths = embeddedPaths(settings.stateDir);
-  await mkdir(paths.dir, { recursive: true });
+  await mkdir(paths.dir, { recursive: true, mode: 0o700 });
   if (await stopStaleServer(paths)) console.log('db-server: stopped a mariadbd left running on this datadir.');
   if (await initDatadir(paths.datadir)) console.log(`db-server: created the datadir ${paths.datadir}.`);
+  // A datadir an earlier version left group- and world-readable is made private before it serves again.
+  makePrivate(paths.dir);
   if (stopping) process.exit(stoppedCode());
 
   const child = spawn(
     systemBinary('mariadbd'),
     mariadbdArgs({ datadir: paths.datadir, port: settings.mysqlPort, socket: paths.socket, pidFile: paths.pidFile }),
-    { stdio: 'inherit' },
+    { stdio: 'inherit', env: { ...process.env, ...MARIADBD_PRIVATE_FILES_ENV } },
   );
   mariadbd = child;
   const died = new AbortController();
@@ -58,13 +65,32 @@ async function main(): Promise<void> {
   });
 
   const admin = adminConnectionOptions(settings);
-  await waitForMariaDb(admin, READY_TIMEOUT_MS, died.signal);
+  // A datadir from before unix_socket admits only its passwordless root until secured below.
+  const logins = admin.user === 'root' ? admin : [admin, legacyRootLogin(paths.socket)];
+  const login = await waitForMariaDb(logins, READY_TIMEOUT_MS, died.signal);
+  // mariadbd creates its socket 0777; the folder (0700) already keeps other users out, this says so too.
+  await chmod(paths.socket, 0o600);
+  await secureAccounts(login);
   const applied = await migrate(settings, admin);
   console.log(`db-server: mariadbd is ready on 127.0.0.1:${settings.mysqlPort}; applied ${applied.join(', ') || 'nothing'}.`);
   ready = true;
   process.send?.('ready');
 }
 
+/** Makes the OS user the socket-only admin and drops every other superuser and passwordless TCP account. */
+async function secureAccounts(login: mysql.ConnectionOptions): Promise<void> {
+  const connection = await mysql.createConnection({ ...login, namedPlaceholders: true });
+  try {
+    for (const account of await secureEmbeddedAccounts(connection, embeddedAdminUser())) {
+      console.log(`db-server: dropped the account '${account.user}'@'${account.host}' (${account.reason}).`);
+    }
+  } finally {
+    await connection.end();
+  }
+}
+
+// Everything this process and mariadbd create under the state folder is for the stack's OS user only.
+process.umask(PRIVATE_UMASK);
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 

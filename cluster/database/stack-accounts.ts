@@ -24,7 +24,11 @@ CREATE TABLE IF NOT EXISTS test.stack_accounts (
 
 /** The accounts sql/R__users.sql creates and grants for these settings. */
 export function namedAccounts(settings: StackSettings): Account[] {
-  return [settings.appUser, settings.checkUser, settings.exporterUser].map((user) => ({ user, host: settings.appUserHost }));
+  return [
+    { user: settings.appUser, host: settings.appUserHost },
+    { user: settings.checkUser, host: settings.checkUserHost },
+    { user: settings.exporterUser, host: settings.appUserHost },
+  ];
 }
 
 const key = (account: Account) => `${account.user}@${account.host}`;

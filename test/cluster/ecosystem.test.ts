@@ -16,7 +16,7 @@ describe('buildApps(settings)', () => {
   });
 
   it('leaves the database out when MYSQL_HOST is set, and adds Prometheus and the exporter with MONITORING=1', () => {
-    const apps = buildApps(loadStackSettings({ MYSQL_HOST: '10.0.0.9', MONITORING: '1' }), {});
+    const apps = buildApps(loadStackSettings({ MYSQL_HOST: '10.0.0.9', MONITORING: '1', DB_PASSWORD: 'a', DB_EXPORTER_PASSWORD: 'e' }), {});
     expect(apps.map((app) => app.name)).to.deep.equal(['kh-haproxy', 'kh-worker-8000', 'kh-worker-8001', 'kh-prometheus', 'kh-mysqld-exporter']);
   });
 
@@ -33,8 +33,17 @@ describe('buildApps(settings)', () => {
       DB_POOL_SIZE: '', DB_QUEUE_LIMIT: '7', DB_ACQUIRE_TIMEOUT_MS: '', DB_CONNECT_TIMEOUT_MS: '', DB_QUERY_TIMEOUT_MS: '',
       DB_LOCK_WAIT_TIMEOUT_SECONDS: '', SLEEP_MAX_SECONDS: '', BODY_LIMIT_BYTES: '', SHUTDOWN_TIMEOUT_MS: '', ACCESS_LOG: '', IDEMPOTENCY_KEY_TTL_SECONDS: '',
       PORT: '8000', WORKER_HOST: '127.0.0.1', WORKER_NAME: 'kh-worker-8000',
-      HAPROXY_HOST: '127.0.0.1', HAPROXY_PORT: '5555', DB_USER: 'haproxy_user', DB_PASSWORD: 'tester',
+      HAPROXY_HOST: '127.0.0.1', HAPROXY_PORT: '5555', DB_USER: 'haproxy_user',
+      // The path of the generated 0600 secret, not the password: pm2 stores and prints an app's env.
+      DB_PASSWORD: '', DB_PASSWORD_FILE: path.join(PROJECT_ROOT, '.stack', 'secrets', 'db-password'),
     });
+  });
+
+  it('passes DB_PASSWORD_FILE as given, and a DB_PASSWORD given as a value as that value', () => {
+    const fromFile = buildApps(loadStackSettings({ DB_PASSWORD_FILE: path.join(PROJECT_ROOT, 'package.json') }), {})[2]!;
+    const fromValue = buildApps(loadStackSettings({ DB_PASSWORD: 'given' }), {})[2]!;
+    expect([fromFile.env?.DB_PASSWORD, fromFile.env?.DB_PASSWORD_FILE, fromValue.env?.DB_PASSWORD, fromValue.env?.DB_PASSWORD_FILE])
+      .to.deep.equal(['', path.join(PROJECT_ROOT, 'package.json'), 'given', '']);
   });
 
   it('runs HAProxy in master-worker mode in the foreground on the rendered files around the project config', () => {

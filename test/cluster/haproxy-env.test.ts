@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { WAIT_TIMEOUT_SECONDS } from '../../cluster/database/embedded';
 import { HAPROXY_CFG, haproxyArgs, haproxyPaths, renderWorkerBackend, writeHaproxyConfig } from '../../cluster/haproxy/config-files';
 import { haproxyEnv } from '../../cluster/haproxy/env';
-import { loadStackSettings } from '../../cluster/settings';
+import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
 import { systemBinary } from '../../cluster/system-packages';
 
 describe('haproxyEnv(settings)', function () {
@@ -15,14 +15,16 @@ describe('haproxyEnv(settings)', function () {
       HAPROXY_BIND: '127.0.0.1:5555',
       HAPROXY_STATS_BIND: '127.0.0.1:8404',
       HAPROXY_HTTP_BIND: '127.0.0.1:8080',
-      MYSQL_ADDR: '127.0.0.1:3307',
+      // The embedded server over its socket: the passwordless check account exists only for it.
+      MYSQL_ADDR: path.join(PROJECT_ROOT, '.stack', 'mariadb', 'mysqld.sock'),
       HAPROXY_SERVER_MAXCONN: '10',
       HAPROXY_CHECK_USER: 'haproxy_check',
     });
   });
 
   it('points MYSQL_ADDR at an external MYSQL_HOST on 3306', function () {
-    expect(haproxyEnv(loadStackSettings({ MYSQL_HOST: '10.0.0.5' })).MYSQL_ADDR).to.equal('10.0.0.5:3306');
+    const external = { MYSQL_HOST: '10.0.0.5', DB_PASSWORD: 'a-secret', DB_EXPORTER_PASSWORD: 'e-secret' };
+    expect(haproxyEnv(loadStackSettings(external)).MYSQL_ADDR).to.equal('10.0.0.5:3306');
   });
 
   it('names every variable haproxy.cfg uses, and no other', function () {

@@ -11,7 +11,7 @@ import { loadStackSettings } from '../../cluster/settings';
 const STATE = '/tmp/t2-stack';
 const env = {
   MONITORING: '1', STACK_NAME: 't2', STACK_DIR: STATE, PROMETHEUS_PORT: '9700', MYSQLD_EXPORTER_PORT: '9701',
-  MYSQL_PORT: '3399', DB_EXPORTER_USER: 'exp', DB_EXPORTER_PASSWORD: 'p#a;s s',
+  MYSQL_PORT: '3399', DB_EXPORTER_USER: 'exp', DB_EXPORTER_PASSWORD: 'p#a;s s', DB_PASSWORD: 'app-secret',
 };
 
 describe('monitoringApps(settings)', () => {

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import mysql from 'mysql2/promise';
 import { freePort } from '../support/free-port';
 import { request } from '../support/http';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
@@ -46,6 +47,9 @@ function mariadbdRunningOn(datadirPart: string): boolean {
   }
   return false;
 }
+
+// An external MYSQL_HOST runs on no default password: the stack refuses to start without these.
+const EXTERNAL_PASSWORDS = { DB_PASSWORD: 'ext-app-secret', DB_EXPORTER_PASSWORD: 'ext-exporter-secret' };
 
 const SEEDED = { 1: { item: 'task1', status: 'pending' }, 2: { item: 'task2', status: 'done' } };
 
@@ -173,8 +177,16 @@ describe('the stack under pm2', function () {
 
     before(async () => {
       external = await startMariaDb();
+      // An external server has an admin that logs in over TCP with a password (this one's root does not).
+      const admin = await mysql.createConnection(external.admin);
+      await admin.query("CREATE USER ext_admin@'%' IDENTIFIED BY 'ext-admin-secret'");
+      await admin.query("GRANT ALL PRIVILEGES ON *.* TO ext_admin@'%' WITH GRANT OPTION");
+      await admin.end();
       ({ env, ports, home } = await isolatedEnv('ext'));
-      Object.assign(env, { MYSQL_HOST: '127.0.0.1', MYSQL_PORT: String(external.port), MYSQL_ADMIN_USER: 'root', MYSQL_ADMIN_PASSWORD: '' });
+      Object.assign(env, {
+        MYSQL_HOST: '127.0.0.1', MYSQL_PORT: String(external.port), MYSQL_ADMIN_USER: 'ext_admin', MYSQL_ADMIN_PASSWORD: 'ext-admin-secret',
+        ...EXTERNAL_PASSWORDS,
+      });
     });
 
     after(async () => {
@@ -245,7 +257,7 @@ describe('the stack under pm2', function () {
     before(async () => {
       ({ env, home } = await isolatedEnv('waiting'));
       // An external database nobody listens on: the workers start, listen, and keep retrying.
-      Object.assign(env, { MYSQL_HOST: '127.0.0.1', MYSQL_PORT: String(await freePort()) });
+      Object.assign(env, { MYSQL_HOST: '127.0.0.1', MYSQL_PORT: String(await freePort()), ...EXTERNAL_PASSWORDS });
     });
 
     after(async () => {
@@ -297,7 +309,7 @@ describe('the stack under pm2', function () {
 
     it('npm start gives up after START_TIMEOUT_MS, not behind pm2\'s own 60 s ready wait', async () => {
       // An external database nobody listens on: the workers start but never become ready.
-      const unreachable = { MYSQL_HOST: '127.0.0.1', MYSQL_PORT: String(await freePort()), START_TIMEOUT_MS: '5000' };
+      const unreachable = { MYSQL_HOST: '127.0.0.1', MYSQL_PORT: String(await freePort()), START_TIMEOUT_MS: '5000', ...EXTERNAL_PASSWORDS };
       const started = performance.now();
       const result = await run([TSX_BIN, 'cluster/cli/start.ts'], { ...env, ...unreachable });
       const seconds = (performance.now() - started) / 1000;

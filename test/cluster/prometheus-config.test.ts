@@ -10,6 +10,8 @@ import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
 const settings = loadStackSettings({
   WORKER_PORTS: '9100,9101,9102', STACK_NAME: 't1', HAPROXY_STATS_PORT: '9404', MYSQLD_EXPORTER_PORT: '9504',
   PROMETHEUS_PORT: '9604', STACK_DIR: '/tmp/t1-stack',
+  // Given, so no secret is generated in a folder this test never creates.
+  DB_PASSWORD: 'app-secret', DB_EXPORTER_PASSWORD: 'exporter-secret',
 });
 
 // The value lines of one job's block, which ends at the blank line before the next job.

@@ -15,7 +15,7 @@ describe('loadStackSettings(env)', () => {
   });
 
   it('points at an external server on 3306 when MYSQL_HOST is set', () => {
-    const settings = loadStackSettings({ MYSQL_HOST: 'db.example' });
+    const settings = loadStackSettings({ MYSQL_HOST: 'db.example', DB_PASSWORD: 'a-secret', DB_EXPORTER_PASSWORD: 'e-secret' });
     expect(settings.embeddedDb).to.equal(false);
     expect(settings.mysqlHost).to.equal('db.example');
     expect(settings.mysqlPort).to.equal(3306);
@@ -61,7 +61,7 @@ describe('loadStackSettings(env) port clashes and flags', () => {
 
   it('ignores the ports of parts this stack does not run', () => {
     expect(loadStackSettings({ PROMETHEUS_PORT: '8000' }).prometheusPort).to.equal(8000);
-    expect(loadStackSettings({ MYSQL_HOST: 'db', MYSQL_PORT: '8404' }).mysqlPort).to.equal(8404);
+    expect(loadStackSettings({ MYSQL_HOST: 'db', MYSQL_PORT: '8404', DB_PASSWORD: 'a', DB_EXPORTER_PASSWORD: 'e' }).mysqlPort).to.equal(8404);
   });
 
   it('takes MONITORING as 1/0/true/false and refuses anything else', () => {

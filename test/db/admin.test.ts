@@ -1,20 +1,26 @@
+import os from 'node:os';
 import { expect } from 'chai';
 import { adminClientInvocation, adminConnectionOptions } from '../../cluster/database/admin';
 import { loadStackSettings } from '../../cluster/settings';
 
-const embedded = loadStackSettings({ STACK_DIR: '/srv/stack' });
+// The passwords are given so that no secret is generated under a folder that does not exist.
+const passwords = { DB_PASSWORD: 'app-secret', DB_EXPORTER_PASSWORD: 'exporter-secret' };
+const embedded = loadStackSettings({ STACK_DIR: '/srv/stack', ...passwords });
 const external = loadStackSettings({
   MYSQL_HOST: 'db.internal',
   MYSQL_PORT: '3310',
   MYSQL_ADMIN_USER: 'admin',
   MYSQL_ADMIN_PASSWORD: 's3cret',
+  ...passwords,
 });
+// unix_socket matches the account named like the OS user at the other end of the socket.
+const osUser = os.userInfo().username;
 
 describe('adminConnectionOptions(settings)', function () {
-  it('reaches the embedded server as passwordless root over its socket', function () {
+  it('reaches the embedded server over its socket as the OS user, with no password (unix_socket)', function () {
     expect(adminConnectionOptions(embedded)).to.deep.equal({
       socketPath: '/srv/stack/mariadb/mysqld.sock',
-      user: 'root',
+      user: osUser,
       password: '',
     });
   });
@@ -25,9 +31,9 @@ describe('adminConnectionOptions(settings)', function () {
 });
 
 describe('adminClientInvocation(settings)', function () {
-  it('points the mariadb client at the embedded socket as root, ignoring option files', function () {
+  it('points the mariadb client at the embedded socket as the OS user, ignoring option files', function () {
     expect(adminClientInvocation(embedded)).to.deep.equal({
-      args: ['--no-defaults', '--socket=/srv/stack/mariadb/mysqld.sock', '--user=root'],
+      args: ['--no-defaults', '--socket=/srv/stack/mariadb/mysqld.sock', `--user=${osUser}`],
       env: {},
     });
   });

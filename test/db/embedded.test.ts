@@ -19,10 +19,11 @@ describe('embeddedPaths(stateDir)', function () {
 });
 
 describe('installDbArgs(datadir)', function () {
-  it('installs without option files, with a passwordless root and no test database', function () {
+  it('installs without option files, with the OS user as a unix_socket admin and no test database', function () {
     expect(installDbArgs('/srv/stack/mariadb/data')).to.deep.equal([
       '--no-defaults',
-      '--auth-root-authentication-method=normal',
+      '--auth-root-authentication-method=socket',
+      `--auth-root-socket-user=${os.userInfo().username}`,
       '--datadir=/srv/stack/mariadb/data',
       '--skip-test-db',
       '--skip-name-resolve',

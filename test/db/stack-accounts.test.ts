@@ -40,13 +40,14 @@ describe('migrate(settings, admin) and the accounts the settings no longer name'
 
   it('drops the old app account and its grants once DB_USER changes', async function () {
     await migrate(loadStackSettings({ DB_USER: 'todo_app' }), db.admin);
-    expect(await accounts()).to.deep.equal(['haproxy_check@%', 'mysqld_exporter@%', 'todo_app@%']);
+    expect(await accounts()).to.deep.equal(['haproxy_check@localhost', 'mysqld_exporter@%', 'todo_app@%']);
     expect(await grantsErrno('haproxy_user', '%')).to.equal(NO_SUCH_GRANT);
   });
 
   it('drops the accounts of the old DB_USER_HOST once it changes', async function () {
     await migrate(loadStackSettings({ DB_USER_HOST: '127.0.0.1' }), db.admin);
-    expect(await accounts()).to.deep.equal(['haproxy_check@127.0.0.1', 'haproxy_user@127.0.0.1', 'mysqld_exporter@127.0.0.1']);
+    // The embedded server's check account stays on the socket (localhost) whatever DB_USER_HOST says.
+    expect(await accounts()).to.deep.equal(['haproxy_check@localhost', 'haproxy_user@127.0.0.1', 'mysqld_exporter@127.0.0.1']);
   });
 
   it('never drops an account that existed before the settings named it', async function () {

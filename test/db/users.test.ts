@@ -26,8 +26,8 @@ describe('sql/R__users.sql (applied by migrate)', function () {
     );
   }
 
-  async function grantsFor(user: string): Promise<string[]> {
-    const [rows] = await admin.query<mysql.RowDataPacket[]>(`SHOW GRANTS FOR ${admin.escape(user)}@'%'`);
+  async function grantsFor(user: string, host = '%'): Promise<string[]> {
+    const [rows] = await admin.query<mysql.RowDataPacket[]>(`SHOW GRANTS FOR ${admin.escape(user)}@${admin.escape(host)}`);
     return rows.map((row) => Object.values(row)[0] as string);
   }
 
@@ -50,7 +50,7 @@ describe('sql/R__users.sql (applied by migrate)', function () {
   describe('the app user (DB_USER)', function () {
     let app: mysql.Connection;
     before(async function () {
-      app = await connectAs('haproxy_user', 'tester');
+      app = await connectAs('haproxy_user', settings.appPassword);
     });
     after(async function () {
       await app?.end();
@@ -97,7 +97,7 @@ describe('sql/R__users.sql (applied by migrate)', function () {
         'GRANT SELECT ON `test`.`schema_migrations` TO `haproxy_user`@`%`',
         'GRANT SELECT, INSERT, UPDATE, DELETE ON `test`.`idempotency_keys` TO `haproxy_user`@`%`',
         'GRANT SELECT, INSERT, UPDATE, DELETE ON `test`.`todos` TO `haproxy_user`@`%`',
-        `GRANT USAGE ON *.* TO \`haproxy_user\`@\`%\` IDENTIFIED BY PASSWORD '${await passwordHash('tester')}'`,
+        `GRANT USAGE ON *.* TO \`haproxy_user\`@\`%\` IDENTIFIED BY PASSWORD '${await passwordHash(settings.appPassword)}'`,
       ]);
     });
 
@@ -106,7 +106,7 @@ describe('sql/R__users.sql (applied by migrate)', function () {
       try {
         const changed = await connectAs('haproxy_user', 'changed');
         await changed.end();
-        expect(await errnoOf(connectAs('haproxy_user', 'tester'))).to.equal(ACCESS_DENIED);
+        expect(await errnoOf(connectAs('haproxy_user', settings.appPassword))).to.equal(ACCESS_DENIED);
       } finally {
         await migrate(settings, db.admin);
       }
@@ -114,19 +114,26 @@ describe('sql/R__users.sql (applied by migrate)', function () {
   });
 
   describe('the check user (DB_CHECK_USER)', function () {
-    it('logs in without a password', async function () {
-      const check = await connectAs('haproxy_check', '');
+    // On the embedded server HAProxy checks over the socket, the only place this account exists.
+    const overSocket = () => mysql.createConnection({ socketPath: db.socket, user: 'haproxy_check', password: '' });
+
+    it('logs in without a password over the socket', async function () {
+      const check = await overSocket();
       const [[row]] = await check.query<mysql.RowDataPacket[]>('SELECT CURRENT_USER() AS user');
       await check.end();
-      expect(row?.user).to.equal('haproxy_check@%');
+      expect(row?.user).to.equal('haproxy_check@localhost');
+    });
+
+    it('is refused over TCP: no account logs in there without a password', async function () {
+      expect(await errnoOf(connectAs('haproxy_check', ''))).to.equal(ACCESS_DENIED);
     });
 
     it('holds no privilege at all', async function () {
-      expect(await grantsFor('haproxy_check')).to.deep.equal(['GRANT USAGE ON *.* TO `haproxy_check`@`%`']);
+      expect(await grantsFor('haproxy_check', 'localhost')).to.deep.equal(['GRANT USAGE ON *.* TO `haproxy_check`@`localhost`']);
     });
 
     it('is refused reading test.todos', async function () {
-      const check = await connectAs('haproxy_check', '');
+      const check = await overSocket();
       const errno = await errnoOf(check.query('SELECT * FROM test.todos'));
       await check.end();
       expect(errno).to.equal(TABLE_ACCESS_DENIED);
@@ -136,15 +143,15 @@ describe('sql/R__users.sql (applied by migrate)', function () {
   describe('the exporter user (DB_EXPORTER_USER)', function () {
     it("holds mysqld_exporter's grants (SLAVE MONITOR included on MariaDB) and a 3-connection cap", async function () {
       expect(await grantsFor('mysqld_exporter')).to.deep.equal([
-        `GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO \`mysqld_exporter\`@\`%\` IDENTIFIED BY PASSWORD '${await passwordHash('exporter')}' WITH MAX_USER_CONNECTIONS 3`,
+        `GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO \`mysqld_exporter\`@\`%\` IDENTIFIED BY PASSWORD '${await passwordHash(settings.exporterPassword)}' WITH MAX_USER_CONNECTIONS 3`,
         'GRANT SELECT ON `performance_schema`.* TO `mysqld_exporter`@`%`',
       ]);
     });
 
     it('is refused a fourth concurrent connection', async function () {
-      const open = await Promise.all([1, 2, 3].map(() => connectAs('mysqld_exporter', 'exporter')));
+      const open = await Promise.all([1, 2, 3].map(() => connectAs('mysqld_exporter', settings.exporterPassword)));
       try {
-        expect(await errnoOf(connectAs('mysqld_exporter', 'exporter'))).to.equal(USER_LIMIT_REACHED);
+        expect(await errnoOf(connectAs('mysqld_exporter', settings.exporterPassword))).to.equal(USER_LIMIT_REACHED);
       } finally {
         await Promise.all(open.map((connection) => connection.end()));
       }

@@ -47,6 +47,8 @@ describe('haproxy/haproxy.cfg in front of MariaDB', function () {
       MYSQL_PORT: String(db.port),
       HAPROXY_PORT: String(await freePort()),
       HAPROXY_STATS_PORT: String(await freePort()),
+      DB_PASSWORD: 'haproxy-test-app',
+      DB_EXPORTER_PASSWORD: 'haproxy-test-exporter',
     });
     await migrate(settings, db.admin);
     haproxy = await startHaproxy(settings);

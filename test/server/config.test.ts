@@ -1,14 +1,20 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
-import { loadWorkerConfig } from '../../server/config';
+import { loadWorkerConfig as loadWithoutPassword } from '../../server/config';
+
+// Every worker needs its account's password; the tests below that are about other settings give one.
+const loadWorkerConfig = (env: Record<string, string>) => loadWithoutPassword({ DB_PASSWORD: 's3cret', ...env });
 
 describe('loadWorkerConfig(env)', () => {
-  it('gives the reference topology with an empty environment', () => {
+  it('gives the reference topology with an environment holding only the password', () => {
     const config = loadWorkerConfig({});
     expect(config.port).to.equal(8000);
     expect(config.host).to.equal('127.0.0.1');
     expect(config.workerName).to.equal('worker-8000');
     expect(config.db).to.deep.equal({
-      host: '127.0.0.1', port: 5555, user: 'haproxy_user', password: 'tester', database: 'test',
+      host: '127.0.0.1', port: 5555, user: 'haproxy_user', password: 's3cret', database: 'test',
       poolSize: 1, queueLimit: 50, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000, queryTimeoutMs: 65_000,
       lockWaitTimeoutSeconds: 5,
     });
@@ -29,13 +35,13 @@ describe('loadWorkerConfig(env)', () => {
   it('reads every setting from the environment', () => {
     const config = loadWorkerConfig({
       PORT: '9001', WORKER_HOST: '0.0.0.0', WORKER_NAME: 'w', HAPROXY_HOST: '127.0.0.2', HAPROXY_PORT: '6000',
-      DB_USER: 'u', DB_PASSWORD: '', DB_POOL_SIZE: '2', DB_QUEUE_LIMIT: '0', DB_ACQUIRE_TIMEOUT_MS: '5',
+      DB_USER: 'u', DB_PASSWORD: 'pw', DB_POOL_SIZE: '2', DB_QUEUE_LIMIT: '0', DB_ACQUIRE_TIMEOUT_MS: '5',
       DB_CONNECT_TIMEOUT_MS: '6', DB_QUERY_TIMEOUT_MS: '2001', DB_LOCK_WAIT_TIMEOUT_SECONDS: '2', SLEEP_MAX_SECONDS: '2', BODY_LIMIT_BYTES: '100',
       SHUTDOWN_TIMEOUT_MS: '0', ACCESS_LOG: '0', IDEMPOTENCY_KEY_TTL_SECONDS: '60',
     });
     expect(config).to.deep.equal({
       port: 9001, host: '0.0.0.0', workerName: 'w',
-      db: { host: '127.0.0.2', port: 6000, user: 'u', password: '', database: 'test', poolSize: 2, queueLimit: 0,
+      db: { host: '127.0.0.2', port: 6000, user: 'u', password: 'pw', database: 'test', poolSize: 2, queueLimit: 0,
         acquireTimeoutMs: 5, connectTimeoutMs: 6, queryTimeoutMs: 2001, lockWaitTimeoutSeconds: 2 },
       sleepMaxSeconds: 2, bodyLimitBytes: 100, shutdownTimeoutMs: 0, accessLog: false, idempotencyKeyTtlSeconds: 60,
     });
@@ -71,6 +77,29 @@ describe('loadWorkerConfig(env)', () => {
       + '  - PORT must be a whole number from 1 to 65535, got "http".\n'
       + '  - DB_LOCK_WAIT_TIMEOUT_SECONDS (7) must not exceed DB_QUERY_TIMEOUT_MS (6000) in ms, or a write waiting for a locked row times out before it can be told 503 row_locked.');
     expect(loadWorkerConfig({ SLEEP_MAX_SECONDS: '1', DB_QUERY_TIMEOUT_MS: '6000', DB_LOCK_WAIT_TIMEOUT_SECONDS: '6' }).db.lockWaitTimeoutSeconds).to.equal(6);
+  });
+});
+
+describe('loadWorkerConfig(env): the database password', () => {
+  let folder: string;
+  before(() => {
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'kh-config-'));
+  });
+  after(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+  it('reads DB_PASSWORD_FILE\'s first line, as the stack passes it so that pm2 never holds the value', () => {
+    const file = path.join(folder, 'db-password');
+    fs.writeFileSync(file, 'from-the-file\n', { mode: 0o600 });
+    expect(loadWithoutPassword({ DB_PASSWORD_FILE: file, DB_PASSWORD: '' }).db.password).to.equal('from-the-file');
+  });
+
+  it('refuses to start without a password, with both forms, or with a file it cannot read, never printing a value', () => {
+    const missing = path.join(folder, 'missing');
+    expect(() => loadWithoutPassword({})).to.throw('  - DB_PASSWORD_FILE (or DB_PASSWORD) must be set: the account has a password.');
+    expect(() => loadWithoutPassword({ DB_PASSWORD: '' })).to.throw('DB_PASSWORD_FILE (or DB_PASSWORD) must be set');
+    expect(() => loadWithoutPassword({ DB_PASSWORD: 'x1', DB_PASSWORD_FILE: missing }))
+      .to.throw('  - DB_PASSWORD and DB_PASSWORD_FILE are both set; set one of them.');
+    expect(() => loadWithoutPassword({ DB_PASSWORD_FILE: missing })).to.throw(`  - DB_PASSWORD_FILE ${missing} cannot be read (ENOENT).`);
   });
 });
 

@@ -5,6 +5,7 @@ import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type mysql from 'mysql2/promise';
+import { embeddedAdminUser } from '../../cluster/database/admin-account';
 import { initDatadir, mariadbdArgs, waitForMariaDb } from '../../cluster/database/embedded';
 import { systemBinary } from '../../cluster/system-packages';
 import { freePort } from './free-port';
@@ -14,7 +15,7 @@ export interface MariaDbHandle {
   port: number;
   socket: string;
   datadir: string;
-  /** Passwordless root over the socket, as adminConnectionOptions() gives for the embedded server. */
+  /** The OS user over the socket (unix_socket), as adminConnectionOptions() gives for the embedded server. */
   admin: mysql.ConnectionOptions;
   /** SIGTERM, wait for the exit, remove the datadir. */
   stop(): Promise<void>;
@@ -49,7 +50,7 @@ export async function startMariaDb(): Promise<MariaDbHandle> {
   const socket = path.join(folder, 'mysqld.sock');
   const logFile = path.join(folder, 'mysqld.log');
   const args = mariadbdArgs({ datadir, port, socket, pidFile: path.join(folder, 'mysqld.pid'), logFile });
-  const admin: mysql.ConnectionOptions = { socketPath: socket, user: 'root', password: '' };
+  const admin: mysql.ConnectionOptions = { socketPath: socket, user: embeddedAdminUser(), password: '' };
   let child: ChildProcess | undefined;
 
   async function start(): Promise<void> {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import mysql from 'mysql2/promise';
 import { migrate } from '../../cluster/database/migrate';
+import { generatePassword } from '../../cluster/secrets';
 import { loadStackSettings, type StackSettings } from '../../cluster/settings';
 import { freePort } from './free-port';
 import { startHaproxy, type HaproxyHandle } from './haproxy';
@@ -48,6 +49,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     WORKER_PORTS: workerPorts.length > 0 ? workerPorts.join(',') : String(await freePort()),
     STACK_DIR: stateDir,
     STACK_NAME: 'test',
+    // An external server, as far as the settings know, so its passwords must be given.
+    DB_PASSWORD: generatePassword(),
+    DB_EXPORTER_PASSWORD: generatePassword(),
     ...options.stackEnv,
   });
   await migrate(settings, mariadb.admin);

@@ -1,0 +1,58 @@
+// Where the stack's passwords come from (cluster/secrets.ts through loadStackSettings): generated once into
+// <stateDir>/secrets/ for the embedded server, overridden by DB_PASSWORD / DB_EXPORTER_PASSWORD or their
+// _FILE forms, and required, never defaulted, for an external MYSQL_HOST.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { loadStackSettings } from '../../cluster/settings';
+
+describe('the stack\'s passwords', () => {
+  let stateDir: string;
+  beforeEach(() => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kh-passwords-'));
+  });
+  afterEach(() => fs.rmSync(stateDir, { recursive: true, force: true }));
+
+  const mode = (file: string) => (fs.statSync(file).mode & 0o777).toString(8);
+
+  it('generates the app and exporter passwords on first use, owner-only, and reads the same ones afterwards', () => {
+    const first = loadStackSettings({ STACK_DIR: stateDir });
+    const again = loadStackSettings({ STACK_DIR: stateDir });
+    const secrets = path.join(stateDir, 'secrets');
+    expect({
+      app: /^[A-Za-z0-9_-]{32}$/.test(first.appPassword),
+      exporter: /^[A-Za-z0-9_-]{32}$/.test(first.exporterPassword),
+      distinct: first.appPassword !== first.exporterPassword,
+      stable: [again.appPassword, again.exporterPassword],
+      file: first.appPasswordFile,
+      modes: [mode(secrets), mode(path.join(secrets, 'db-password')), mode(path.join(secrets, 'db-exporter-password'))],
+      onDisk: fs.readFileSync(path.join(secrets, 'db-password'), 'utf8'),
+    }).to.deep.equal({
+      app: true,
+      exporter: true,
+      distinct: true,
+      stable: [first.appPassword, first.exporterPassword],
+      file: path.join(secrets, 'db-password'),
+      modes: ['700', '600', '600'],
+      onDisk: `${first.appPassword}\n`,
+    });
+  });
+
+  it('takes DB_PASSWORD and DB_EXPORTER_PASSWORD_FILE over the generated ones', () => {
+    const file = path.join(stateDir, 'exporter.txt');
+    fs.writeFileSync(file, 'from-a-file\n');
+    const settings = loadStackSettings({ STACK_DIR: stateDir, DB_PASSWORD: 'given', DB_EXPORTER_PASSWORD_FILE: file });
+    expect([settings.appPassword, settings.appPasswordFile, settings.exporterPassword, fs.existsSync(path.join(stateDir, 'secrets'))])
+      .to.deep.equal(['given', undefined, 'from-a-file', false]);
+  });
+
+  it('refuses an external MYSQL_HOST without its passwords, naming both, rather than run on a default', () => {
+    expect(() => loadStackSettings({ STACK_DIR: stateDir, MYSQL_HOST: 'db.example' })).to.throw(
+      '  - MYSQL_HOST is set, so DB_PASSWORD (or DB_PASSWORD_FILE) must be set: the stack generates passwords only for '
+      + 'its embedded MariaDB and never runs an external one on a default.\n'
+      + '  - MYSQL_HOST is set, so DB_EXPORTER_PASSWORD (or DB_EXPORTER_PASSWORD_FILE) must be set',
+    );
+    expect(fs.existsSync(path.join(stateDir, 'secrets'))).to.equal(false);
+  });
+});
