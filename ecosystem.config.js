@@ -9,12 +9,14 @@ const { prepareStateDir } = require('./cluster/state-dir');
 const { ensureSystemPackagesSync } = require('./cluster/ensure-packages-sync');
 const { appsForSubcommand, pm2Subcommand } = require('./cluster/pm2-command');
 const { reloadHaproxy } = require('./cluster/haproxy/reload');
+const { ensureWorkerBuildSync } = require('./cluster/worker/build');
 
 function load() {
   ensureSystemPackagesSync();
   const settings = loadStackSettings(process.env);
   const apps = buildApps(settings, process.env);
   prepareStateDir(settings);
+  ensureWorkerBuildSync();
   const subcommand = pm2Subcommand(process.argv);
   if (subcommand === 'reload') reloadHaproxy(settings);
   return appsForSubcommand(subcommand, apps);

@@ -96,6 +96,8 @@ function workerApp(settings: StackSettings, port: number, env: Record<string, st
     // In fork mode a reload is a stop and a start, and connections are refused in between.
     exec_mode: 'cluster',
     instances: 1,
+    // The entry loads the compiled server (cluster/worker/build.ts); its source maps name the .ts lines.
+    node_args: ['--enable-source-maps'],
     // 'ready' comes once the worker listens and its pool answered SELECT 1 (it retries until then).
     wait_ready: true,
     listen_timeout: 60_000,

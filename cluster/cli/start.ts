@@ -52,6 +52,12 @@ async function waitUntilUp(settings: StackSettings, deadline: number, restartsBe
 
 const list = (changes: { name: string; changed: string[] }[]) => changes.map((c) => `${c.name} (${c.changed.join(', ')})`).join(', ');
 
+/** Runs pm2; a refusal (e.g. the workers' build failed) stops `npm start` with pm2's own words. */
+async function pm2OrFail(args: string[], env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<void> {
+  const result = await runPm2(args, env, timeoutMs);
+  if (result.code !== 0 && !result.timedOut) throw new Error(`pm2 ${args[0]} failed:\n${(result.stderr || result.stdout).trim()}`);
+}
+
 /** Carries out the plan on a running stack, saying what it does. */
 async function apply(plan: StackPlan, settings: StackSettings, haproxyConfigChanged: boolean, timeoutMs: number): Promise<void> {
   const only = (names: string[]) => ['--only', names.join(',')];
@@ -62,13 +68,13 @@ async function apply(plan: StackPlan, settings: StackSettings, haproxyConfigChan
   const toStart = [...plan.start, ...plan.replace.map((c) => c.name)];
   if (toStart.length > 0) {
     console.log(`Starting: ${toStart.join(', ')}.`);
-    await runPm2(['start', 'ecosystem.config.js', ...only(toStart)], process.env, timeoutMs);
+    await pm2OrFail(['start', 'ecosystem.config.js', ...only(toStart)], process.env, timeoutMs);
   }
   // The front door's server list (and any HAProxy setting) follows the settings before workers leave.
   if (haproxyConfigChanged && reloadHaproxy(settings)) console.log('Reloaded HAProxy in place (its server list or settings changed).');
   if (plan.reload.length > 0) {
     console.log(`Reloading, one at a time, the workers whose settings changed: ${list(plan.reload)}.`);
-    await runPm2(['reload', 'ecosystem.config.js', ...only(plan.reload.map((c) => c.name))],
+    await pm2OrFail(['reload', 'ecosystem.config.js', ...only(plan.reload.map((c) => c.name))],
       { ...process.env, PM2_CONCURRENT_ACTIONS: '1' }, timeoutMs);
   }
   if (plan.remove.length > 0) {

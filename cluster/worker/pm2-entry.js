@@ -1,5 +1,5 @@
-// pm2's entry for a Koa worker. pm2 picks a TypeScript loader of its own for a `.ts` script (ts-node,
-// which this project does not use) and logs a warning on every start when it is missing; a plain `.js`
-// entry that registers tsx and loads the TypeScript source keeps the logs clean, with no build step.
-require('tsx/cjs');
-require('../../server/main.ts');
+// pm2's entry for a Koa worker: the compiled server (dist/server/main.js, built from server/ by
+// cluster/worker/build.ts whenever pm2 loads ecosystem.config.js and a source is newer), so no
+// TypeScript loader runs inside a worker. pm2 starts it with --enable-source-maps: stack traces name
+// the .ts sources.
+require('../../dist/server/main.js');

@@ -20,14 +20,16 @@ describe('buildApps(settings)', () => {
     expect(apps.map((app) => app.name)).to.deep.equal(['kh-haproxy', 'kh-worker-8000', 'kh-worker-8001', 'kh-prometheus', 'kh-mysqld-exporter']);
   });
 
-  it('runs workers from TypeScript source under tsx in pm2 cluster mode, one instance per port, waiting for ready', () => {
+  it('runs workers from their compiled build in pm2 cluster mode, one instance per port, waiting for ready', () => {
     const worker = buildApps(loadStackSettings({}), { DB_QUEUE_LIMIT: '7', UNRELATED: 'x' })[2]!;
-    // A .js entry (pm2 would look for ts-node for a .ts script) that registers tsx and loads server/main.ts.
+    // A .js entry that loads dist/server/main.js (cluster/worker/build.ts): no TypeScript loader in a worker.
     expect(worker.script).to.equal(path.join(PROJECT_ROOT, 'cluster', 'worker', 'pm2-entry.js'));
     expect(worker.wait_ready).to.equal(true);
     // Cluster mode: pm2's daemon holds the port, so a reload starts the new process before the old leaves.
     expect(worker.exec_mode).to.equal('cluster');
     expect(worker.instances).to.equal(1);
+    // The entry loads the compiled server; stack traces still name the .ts sources.
+    expect(worker.node_args).to.deep.equal(['--enable-source-maps']);
     // Every worker setting is passed, '' (the default) when unset, so a reload can also unset one.
     expect(worker.env).to.deep.equal({
       DB_POOL_SIZE: '', DB_QUEUE_LIMIT: '7', DB_ACQUIRE_TIMEOUT_MS: '', DB_CONNECT_TIMEOUT_MS: '', DB_QUERY_TIMEOUT_MS: '',
