@@ -1,0 +1,104 @@
+// The exact mariadbd command line of a Galera node: the embedded server's (cluster/database/embedded.ts,
+// called, not copied) followed by the wsrep settings. mariadbd keeps the last value of an option given
+// twice, so what follows the embedded argv overrides it (the buffer pool).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { mariadbdArgs } from '../embedded';
+import { clusterAddress, type GaleraLayout, type GaleraNode } from './layout';
+
+/** Debian's galera-4 ships /usr/lib/libgalera_smm.so with this symlink beside MariaDB's expectations. */
+export const GALERA_PROVIDER_PATHS = ['/usr/lib/galera/libgalera_smm.so', '/usr/lib/libgalera_smm.so', '/usr/lib64/galera-4/libgalera_smm.so'];
+
+/** The first Galera provider library present; throws naming the Debian package when none is. */
+export function galeraProvider(exists: (file: string) => boolean = existsSync): string {
+  const found = GALERA_PROVIDER_PATHS.find((file) => exists(file));
+  if (found === undefined) {
+    throw new Error(`No Galera provider library at ${GALERA_PROVIDER_PATHS.join(', ')}; install the Debian package galera-4.`);
+  }
+  return found;
+}
+
+/** How a node starts: the first of a new (or re-bootstrapped) cluster, or joining one that runs. */
+/** startPosition: `uuid:seqno` recovered with --wsrep-recover (a crashed node: rejoins by IST). */
+export type StartMode = { kind: 'bootstrap' | 'join'; startPosition?: string };
+
+/** Holds wsrep_sst_rsync_as_root (see there); on mariadbd's PATH via galeraNodeEnv(). */
+export const SST_SCRIPTS_DIR = path.join(__dirname, 'sst');
+
+/**
+ * `rsync` (MariaDB's script, needing nothing beyond mariadb-server's dependencies; mariadb-backup is not
+ * installed), or as root `rsync_as_root`: the same script, whose receiving rsync daemon would otherwise
+ * drop to `nobody` and fail to write the datadir.
+ */
+export function sstMethod(asRoot: boolean = process.geteuid?.() === 0): string {
+  return asRoot ? 'rsync_as_root' : 'rsync';
+}
+
+/** mariadbd's environment: the SST scripts folder on PATH (mariadbd looks up wsrep_sst_<method> there). */
+export function galeraNodeEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...base, PATH: [SST_SCRIPTS_DIR, base.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'].join(path.delimiter) };
+}
+
+// Galera's ring buffer of recent write sets, which a donor serves IST from: small for a laptop, ample
+// for the few minutes a restarted node is away under this stack's load.
+const GCACHE_SIZE = '32M';
+
+/** wsrep_provider_options: the node's own listeners, each on its own port (see layout.ts). */
+export function providerOptions(node: GaleraNode): string {
+  return [
+    `gmcast.listen_addr=tcp://127.0.0.1:${node.ports.group}`,
+    `ist.recv_addr=127.0.0.1:${node.ports.ist}`,
+    `gcache.size=${GCACHE_SIZE}`,
+  ].join(';');
+}
+
+/** The Galera options alone (for tests and the design note); galeraMariadbdArgs() is what runs. */
+export function wsrepArgs(layout: GaleraLayout, node: GaleraNode, provider: string): string[] {
+  return [
+    '--wsrep-on=ON',
+    `--wsrep-provider=${provider}`,
+    `--wsrep-cluster-name=${layout.clusterName}`,
+    `--wsrep-cluster-address=${clusterAddress(layout)}`,
+    `--wsrep-node-name=${node.name}`,
+    `--wsrep-node-address=127.0.0.1:${node.ports.group}`,
+    // What wsrep_incoming_addresses reports for this node: where clients reach it.
+    `--wsrep-node-incoming-address=127.0.0.1:${node.ports.client}`,
+    `--wsrep-provider-options=${providerOptions(node)}`,
+    // The donor is read-locked for the copy, which the agent reports as not Synced.
+    `--wsrep-sst-method=${sstMethod()}`,
+    `--wsrep-sst-receive-address=127.0.0.1:${node.ports.sst}`,
+    // Galera replicates row images only, and interleaved auto-increment locks let appliers run in parallel.
+    '--binlog-format=ROW',
+    '--default-storage-engine=InnoDB',
+    '--innodb-autoinc-lock-mode=2',
+    // Reads wait until this node has applied everything committed cluster-wide before they started
+    // (read-your-writes across nodes, ~0.2 ms per read here).
+    '--wsrep-sync-wait=1',
+    '--innodb-buffer-pool-size=64M',
+  ];
+}
+
+/** Full argv (after the binary) of a foreground Galera node. */
+export function galeraMariadbdArgs(layout: GaleraLayout, node: GaleraNode, mode: StartMode, provider = galeraProvider()): string[] {
+  const base = mariadbdArgs({
+    datadir: node.datadir,
+    port: node.ports.client,
+    socket: node.socket,
+    pidFile: node.pidFile,
+    logFile: node.logFile,
+  });
+  const start = [
+    ...(mode.kind === 'bootstrap' ? ['--wsrep-new-cluster'] : []),
+    ...(mode.startPosition !== undefined ? [`--wsrep-start-position=${mode.startPosition}`] : []),
+  ];
+  return [...base, ...wsrepArgs(layout, node, provider), ...start];
+}
+
+/**
+ * argv of `mariadbd --wsrep-recover` on a stopped node: the node's own settings (so InnoDB opens its
+ * datadir the same way), logging to `logFile`, which then holds "WSREP: Recovered position: uuid:seqno".
+ * It exits once InnoDB has recovered; no port is opened.
+ */
+export function wsrepRecoverArgs(layout: GaleraLayout, node: GaleraNode, logFile: string, provider = galeraProvider()): string[] {
+  return [...galeraMariadbdArgs(layout, node, { kind: 'join' }, provider), '--wsrep-recover', `--log-error=${logFile}`];
+}
