@@ -12,18 +12,18 @@
 // with the log off. The CPU time of the workers, of pm2's daemon and of HAProxy is read from /proc
 // before and after each measurement. Absolute numbers drift on a shared machine; the ratios between rows
 // of one run are the result. Usage: npm run bench:tier [-- --seconds 5 --reps 3 --warmup 1 --no-64]
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { buildApps, logPath, workerAppName, type AppDefinition } from '../cluster/ecosystem';
-import { listProcesses, runPm2, type Pm2Process } from '../cluster/pm2';
-import { loadStackSettings, PROJECT_ROOT } from '../cluster/settings';
+import { workerAppName } from '../cluster/ecosystem';
+import { listProcesses } from '../cluster/pm2';
+import { PROJECT_ROOT } from '../cluster/settings';
 import { freePort } from './free-port';
 import { childPids, cpuSeconds, totalCpuSeconds } from './proc-cpu';
+import { fmt, fmtSpread, median, spread, type Spread } from './stats';
+import { expectStatus, processByName, startThrowawayStack, variantApp } from './throwaway-stack';
 
-const TSX_BIN = path.join(path.dirname(require.resolve('tsx/package.json')), 'dist', 'cli.mjs');
 const STACK_NAME = 'khtier';
 
 interface Options {
@@ -91,114 +91,8 @@ interface Measurement {
   haproxyCpu: number;
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, output });
-    });
-  });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms);
-    promise.then((value) => { clearTimeout(timer); resolve(value); }, (error: unknown) => { clearTimeout(timer); reject(error); });
-  });
-}
-
-/** A product worker entry of cluster/ecosystem.ts for `port`, renamed, with one change. */
-function variantApp(env: NodeJS.ProcessEnv, port: number, name: string, change: { fork: boolean; accessLog: boolean }): AppDefinition {
-  const settings = loadStackSettings({ ...env, WORKER_PORTS: String(port) });
-  const worker = buildApps(settings, env).find((app) => app.name === workerAppName(settings, port));
-  if (!worker?.env) throw new Error(`cluster/ecosystem.ts built no worker for port ${port}`);
-  const app: AppDefinition = {
-    ...worker,
-    name,
-    out_file: logPath(settings, name),
-    error_file: logPath(settings, name),
-    env: { ...worker.env, WORKER_NAME: name, ...(change.accessLog ? {} : { ACCESS_LOG: '0' }) },
-  };
-  if (change.fork) {
-    app.exec_mode = 'fork';
-    delete app.instances;
-  }
-  return app;
-}
-
-async function waitForReady(url: string, deadlineMs: number): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      const reply = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
-      await reply.arrayBuffer();
-      if (reply.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} was not ready within ${deadlineMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-}
-
-async function expectOk(url: string): Promise<void> {
-  const reply = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  const body = await reply.text();
-  if (reply.status !== 200) throw new Error(`${url} answered ${reply.status}: ${body.slice(0, 200)}`);
-}
-
-function processByName(processes: Pm2Process[], name: string): Pm2Process {
-  const proc = processes.find((p) => p.name === name);
-  if (!proc || proc.pid <= 0) throw new Error(`pm2 runs no ${name} (has: ${processes.map((p) => p.name).join(', ')})`);
-  return proc;
-}
-
-/** Processes whose command line mentions the temporary folder: what `pm2 kill` should have ended. */
-function leftoverPids(marker: string): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) pids.push(Number(entry));
-    } catch {
-      // ended while we looked
-    }
-  }
-  return pids;
-}
-
 function pathLabel(row: { path: string; close: boolean }): string {
   return row.close ? `${row.path} (Connection: close)` : row.path;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-interface Spread {
-  median: number;
-  min: number;
-  max: number;
-}
-
-function spread(values: number[]): Spread {
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
-}
-
-function fmt(n: number, digits = 0): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
-}
-
-function fmtSpread(s: Spread, digits = 0): string {
-  return `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
 }
 
 interface Summary {
@@ -244,79 +138,35 @@ interface Ratio {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kh-bench-tier-'));
-  const [productA, productB, forkPort, clusterNologPort, forkNologPort] =
-    [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()] as [number, number, number, number, number];
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    PM2_HOME: path.join(home, 'pm2'),
-    STACK_DIR: path.join(home, 'stack'),
-    STACK_NAME,
-    WORKER_PORTS: `${productA},${productB}`,
-    HAPROXY_PORT: String(await freePort()),
-    HAPROXY_STATS_PORT: String(await freePort()),
-    HTTP_PORT: String(await freePort()),
-    MYSQL_PORT: String(await freePort()),
-    // 5 workers x 1 connection, plus the reload overlap the settings check counts, plus room.
-    HAPROXY_SERVER_MAXCONN: '20',
-    // 64 connections on one worker with one database connection queue 63 requests: raise the limits
-    // so the bench measures throughput, not the 503s that protect users (as bench/pool-and-proxy.ts).
-    DB_QUEUE_LIMIT: '1000',
-    DB_ACQUIRE_TIMEOUT_MS: '60000',
-  };
-
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    console.log('\nStopping the throwaway stack (pm2 kill) ...');
-    try {
-      const killed = await withTimeout(runPm2(['kill'], env), 120_000, 'pm2 kill');
-      if (killed.code !== 0) console.error(`pm2 kill exited ${killed.code}: ${killed.stderr || killed.stdout}`);
-    } catch (error) {
-      console.error(error instanceof Error ? error.message : error);
-    }
-    // Only processes started for this run mention its temporary folder; end any pm2 left behind.
-    for (const pid of leftoverPids(home)) {
-      console.error(`Process ${pid} of this run outlived pm2 kill; sending SIGKILL.`);
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    fs.rmSync(home, { recursive: true, force: true });
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-    });
-  }
+  const stack = await startThrowawayStack({
+    stackName: STACK_NAME,
+    workers: 2,
+    extraEnv: {
+      // 5 workers x 1 connection, plus the reload overlap the settings check counts, plus room.
+      HAPROXY_SERVER_MAXCONN: '20',
+      // 64 connections on one worker with one database connection queue 63 requests: raise the limits
+      // so the bench measures throughput, not the 503s that protect users.
+      DB_QUEUE_LIMIT: '1000',
+      DB_ACQUIRE_TIMEOUT_MS: '60000',
+    },
+  });
+  const { env } = stack;
+  const [productA, productB] = stack.workerPorts as [number, number];
 
   try {
-    const startedAt = Date.now();
-    console.log(`Starting a throwaway stack in ${home} (tsx cluster/cli/start.ts) ...`);
-    const started = await run([TSX_BIN, 'cluster/cli/start.ts'], env, 240_000);
-    if (started.code !== 0) throw new Error(`cluster/cli/start.ts exited ${started.code}:\n${started.output}`);
-    console.log(`Stack up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s.`);
-
+    const [forkPort, clusterNologPort, forkNologPort] = [await freePort(), await freePort(), await freePort()];
     const variants = [
-      variantApp(env, forkPort, `${STACK_NAME}-fork-${forkPort}`, { fork: true, accessLog: true }),
-      variantApp(env, clusterNologPort, `${STACK_NAME}-cluster-nolog-${clusterNologPort}`, { fork: false, accessLog: false }),
-      variantApp(env, forkNologPort, `${STACK_NAME}-fork-nolog-${forkNologPort}`, { fork: true, accessLog: false }),
+      variantApp(env, forkPort, `${STACK_NAME}-fork-${forkPort}`, { fork: true }),
+      variantApp(env, clusterNologPort, `${STACK_NAME}-cluster-nolog-${clusterNologPort}`, { env: { ACCESS_LOG: '0' } }),
+      variantApp(env, forkNologPort, `${STACK_NAME}-fork-nolog-${forkNologPort}`, { fork: true, env: { ACCESS_LOG: '0' } }),
     ];
-    const variantsFile = path.join(home, 'variants.json');
-    fs.writeFileSync(variantsFile, JSON.stringify({ apps: variants }, null, 2));
-    const added = await withTimeout(runPm2(['start', variantsFile], env), 120_000, 'pm2 start of the variants');
-    if (added.code !== 0) throw new Error(`pm2 start ${variantsFile} exited ${added.code}:\n${added.stderr || added.stdout}`);
-    for (const port of [forkPort, clusterNologPort, forkNologPort]) await waitForReady(`http://127.0.0.1:${port}`, 60_000);
+    await stack.addVariants(variants, [forkPort, clusterNologPort, forkNologPort]);
 
     const processes = await listProcesses(env);
     const pidOf = (name: string) => processByName(processes, name).pid;
-    const settings = loadStackSettings(env);
+    const settings = stack.settings;
     const productPids = [pidOf(workerAppName(settings, productA)), pidOf(workerAppName(settings, productB))];
-    const godPid = Number(fs.readFileSync(path.join(env.PM2_HOME!, 'pm2.pid'), 'utf8').trim());
+    const godPid = stack.godPid;
     const haproxyMaster = pidOf(`${STACK_NAME}-haproxy`);
     const haproxyPids = [haproxyMaster, ...childPids(haproxyMaster)];
 
@@ -328,7 +178,7 @@ async function main(): Promise<void> {
       'front-door': { key: 'front-door', label: 'front door (2 workers)', mode: 'HAProxy HTTP_PORT', accessLog: true, port: settings.httpPort, workerPids: productPids },
     };
     for (const target of Object.values(targets)) {
-      for (const p of ['/', '/todos']) await expectOk(`http://127.0.0.1:${target.port}${p}`);
+      for (const p of ['/', '/todos']) await expectStatus(`http://127.0.0.1:${target.port}${p}`);
     }
 
     const scenarios: Scenario[] = [];
@@ -490,7 +340,7 @@ async function main(): Promise<void> {
     }, null, 2)}\n`);
     console.log(`\nWrote ${path.relative(PROJECT_ROOT, file)}`);
   } finally {
-    await cleanup();
+    await stack.cleanup();
   }
 }
 

@@ -9,7 +9,7 @@ import { errorMiddleware, type Logger } from './http/error-middleware';
 import { requestIdMiddleware } from './http/request-id';
 import { IdempotencyStore } from './idempotency/store';
 import { httpMetricsMiddleware } from './metrics/http-metrics';
-import { registerIdempotencyMetrics } from './metrics/idempotency-metrics';
+import { registerIdempotencyMetrics, silentIdempotencyMetrics } from './metrics/idempotency-metrics';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
 import { rootRoutes } from './routes/root';
@@ -19,7 +19,8 @@ import { TodoRepository } from './todos/repository';
 
 export interface AppDeps {
   db: Db;
-  registry: Registry;
+  /** The worker's metrics; undefined turns recording off (METRICS=0): nothing is counted and /metrics is 404. */
+  registry?: Registry;
   log: Logger;
   sleepMaxSeconds: number;
   bodyLimitBytes: number;
@@ -33,7 +34,7 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   // Errors are answered by errorMiddleware; Koa's own default handler would print them a second time.
   app.silent = true;
-  app.use(httpMetricsMiddleware(deps.registry));
+  if (deps.registry) app.use(httpMetricsMiddleware(deps.registry));
   app.use(requestIdMiddleware());
   app.use(clientGoneMiddleware());
   // After clientGone (see access-log.ts), before the handlers whose pool waits it sums.
@@ -44,11 +45,11 @@ export function createApp(deps: AppDeps): Koa {
   const routers = [
     rootRoutes(),
     healthRoutes(deps.db),
-    metricsRoutes(deps.registry),
+    ...(deps.registry ? [metricsRoutes(deps.registry)] : []),
     todoRoutes(new TodoRepository(deps.db), {
       bodyLimitBytes: deps.bodyLimitBytes,
       idempotency: new IdempotencyStore(deps.db, deps.idempotencyKeyTtlSeconds ?? 24 * 3600),
-      idempotencyMetrics: registerIdempotencyMetrics(deps.registry),
+      idempotencyMetrics: deps.registry ? registerIdempotencyMetrics(deps.registry) : silentIdempotencyMetrics,
     }),
     sleepRoutes(deps.db, deps.sleepMaxSeconds),
   ];

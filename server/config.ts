@@ -27,6 +27,11 @@ export interface WorkerConfig {
   shutdownTimeoutMs: number;
   /** One JSON line per request on stdout (ACCESS_LOG, on unless 0/false). */
   accessLog: boolean;
+  /**
+   * Prometheus recording (METRICS, on unless 0/false): off, the worker keeps no registry at all (no HTTP,
+   * pool, query or process metrics) and /metrics answers 404. For measuring what recording costs.
+   */
+  metrics: boolean;
   /** How long an Idempotency-Key and its stored answer are kept (IDEMPOTENCY_KEY_TTL_SECONDS). */
   idempotencyKeyTtlSeconds: number;
 }
@@ -98,6 +103,7 @@ export function readWorkerConfig(env: Env): { config: WorkerConfig; problems: st
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 64, 10 * 1024 * 1024),
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     accessLog: read.flag('ACCESS_LOG', true),
+    metrics: read.flag('METRICS', true),
     // 24 h, as Stripe keeps keys; at most 30 days, so a forgotten setting cannot grow the table forever.
     idempotencyKeyTtlSeconds: read.int('IDEMPOTENCY_KEY_TTL_SECONDS', 24 * 3600, 1, 30 * 24 * 3600),
   };

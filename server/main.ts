@@ -6,6 +6,7 @@ import { answerClientErrorsAsJson } from './http/client-error';
 import { drainHttpServer, trackResponses } from './http/drain';
 import { loadWorkerConfig } from './config';
 import { Db } from './db/db';
+import { type DbObserver, silentObserver } from './db/observer';
 import { DbPool } from './db/pool';
 import { registerDbMetrics } from './metrics/db-metrics';
 import { createRegistry } from './metrics/registry';
@@ -31,8 +32,9 @@ function log(line: Record<string, unknown>): void {
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
-  const registry = createRegistry({ worker: config.workerName, version, port: config.port });
-  const observer = registerDbMetrics(registry, () => pool.stats());
+  // METRICS=0: no registry, so nothing is recorded (what the bench compares against; /metrics is 404).
+  const registry = config.metrics ? createRegistry({ worker: config.workerName, version, port: config.port }) : undefined;
+  const observer: DbObserver = registry ? registerDbMetrics(registry, () => pool.stats()) : silentObserver;
   const pool = new DbPool({ ...config.db, limit: config.db.poolSize, statementTimeoutMs: config.db.queryTimeoutMs }, observer);
   // The server interrupts a statement at queryTimeoutMs; the client gives up one second later, only if
   // the server did not answer even then (stuck proxy or server).

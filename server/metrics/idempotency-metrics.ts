@@ -27,3 +27,9 @@ export function registerIdempotencyMetrics(registry: Registry): IdempotencyMetri
     refused: (reason) => refusals.inc({ reason }),
   };
 }
+
+/** For a worker with METRICS=0: counts nothing. */
+export const silentIdempotencyMetrics: IdempotencyMetrics = {
+  replayed: () => undefined,
+  refused: () => undefined,
+};

@@ -21,6 +21,7 @@ describe('loadWorkerConfig(env)', () => {
     expect(config.sleepMaxSeconds).to.equal(60);
     expect(config.bodyLimitBytes).to.equal(16_384);
     expect(config.accessLog).to.equal(true);
+    expect(config.metrics).to.equal(true);
     expect(config.idempotencyKeyTtlSeconds).to.equal(86_400);
   });
 
@@ -37,13 +38,13 @@ describe('loadWorkerConfig(env)', () => {
       PORT: '9001', WORKER_HOST: '0.0.0.0', WORKER_NAME: 'w', HAPROXY_HOST: '127.0.0.2', HAPROXY_PORT: '6000',
       DB_USER: 'u', DB_PASSWORD: 'pw', DB_POOL_SIZE: '2', DB_QUEUE_LIMIT: '0', DB_ACQUIRE_TIMEOUT_MS: '5',
       DB_CONNECT_TIMEOUT_MS: '6', DB_QUERY_TIMEOUT_MS: '2001', DB_LOCK_WAIT_TIMEOUT_SECONDS: '2', SLEEP_MAX_SECONDS: '2', BODY_LIMIT_BYTES: '100',
-      SHUTDOWN_TIMEOUT_MS: '0', ACCESS_LOG: '0', IDEMPOTENCY_KEY_TTL_SECONDS: '60',
+      SHUTDOWN_TIMEOUT_MS: '0', ACCESS_LOG: '0', METRICS: '0', IDEMPOTENCY_KEY_TTL_SECONDS: '60',
     });
     expect(config).to.deep.equal({
       port: 9001, host: '0.0.0.0', workerName: 'w',
       db: { host: '127.0.0.2', port: 6000, user: 'u', password: 'pw', database: 'test', poolSize: 2, queueLimit: 0,
         acquireTimeoutMs: 5, connectTimeoutMs: 6, queryTimeoutMs: 2001, lockWaitTimeoutSeconds: 2 },
-      sleepMaxSeconds: 2, bodyLimitBytes: 100, shutdownTimeoutMs: 0, accessLog: false, idempotencyKeyTtlSeconds: 60,
+      sleepMaxSeconds: 2, bodyLimitBytes: 100, shutdownTimeoutMs: 0, accessLog: false, metrics: false, idempotencyKeyTtlSeconds: 60,
     });
   });
 
@@ -51,6 +52,14 @@ describe('loadWorkerConfig(env)', () => {
     for (const on of ['1', 'true', 'TRUE', ' 1 ', '']) expect(loadWorkerConfig({ ACCESS_LOG: on }).accessLog, on).to.equal(true);
     for (const off of ['0', 'false', 'False']) expect(loadWorkerConfig({ ACCESS_LOG: off }).accessLog, off).to.equal(false);
     expect(() => loadWorkerConfig({ ACCESS_LOG: 'off' })).to.throw('  - ACCESS_LOG must be 1, 0, true or false, got "off".');
+  });
+
+  it('reads METRICS as 1/0/true/false, on by default, and refuses anything else', () => {
+    for (const on of ['1', 'true', 'TRUE', ' 1 ', '']) expect(loadWorkerConfig({ METRICS: on }).metrics, on).to.equal(true);
+    for (const off of ['0', 'false', 'False', ' 0 ']) expect(loadWorkerConfig({ METRICS: off }).metrics, off).to.equal(false);
+    for (const bad of ['off', 'no', '2']) {
+      expect(() => loadWorkerConfig({ METRICS: bad }), bad).to.throw(`  - METRICS must be 1, 0, true or false, got "${bad}".`);
+    }
   });
 
   it('derives the query timeout from SLEEP_MAX_SECONDS', () => {
