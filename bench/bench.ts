@@ -23,7 +23,7 @@ import { embeddedPaths } from '../cluster/database/embedded';
 import { logPath, workerAppName } from '../cluster/ecosystem';
 import { listProcesses, runPm2, type Pm2Process } from '../cluster/pm2';
 import { PROJECT_ROOT, type StackSettings } from '../cluster/settings';
-import { renderChart } from './chart';
+import { benchChart } from './bench-chart';
 import { freePort } from './free-port';
 import { LIST_TODOS_SQL, measureLimit, type LimitTarget } from './limit';
 import { childPids, totalCpuSeconds } from './proc-cpu';
@@ -389,37 +389,7 @@ async function main(): Promise<void> {
       worker: name, idleMb: idleRssMb[name]!, afterLoadMb: afterRssMb[name]!,
       peakUnderLoadMb: Math.max(...summaries.map((s) => s.workerPeakRssMb[name] ?? NaN).filter((v) => Number.isFinite(v))),
     }));
-    const limitQps = summary('limit-haproxy').rps.median;
-    const chart = renderChart({
-      title: 'GET /todos on one worker against the one-connection limit',
-      xLabel: 'connections (autocannon, keep-alive)',
-      xs: [1, 8, 64],
-      panels: [
-        {
-          title: 'throughput (median, bar: min–max)',
-          yLabel: 'req/s (limit: queries/s)',
-          series: [{ label: 'GET /todos, one worker (req/s)', color: '#1f77b4', points: ['todos-1', 'todos-8', 'todos-64'].map((k) => {
-            const s = summary(k);
-            return { x: s.connections, y: s.rps.median, low: s.rps.min, high: s.rps.max };
-          }) }],
-          lines: [
-            { label: 'limit: list_todos on 1 connection via HAProxy (q/s)', y: limitQps, color: '#d62728' },
-            { label: 'limit: list_todos on 1 connection, direct TCP (q/s)', y: summary('limit-direct').rps.median, color: '#ff7f0e' },
-            { label: 'HTTP ceiling: GET / on one worker, 8 connections (req/s)', y: summary('root-8').rps.median, color: '#2ca02c' },
-          ],
-        },
-        {
-          title: 'p99 latency (median, bar: min–max)',
-          yLabel: 'ms',
-          series: [{ label: 'GET /todos, one worker (p99 ms)', color: '#9467bd', points: ['todos-1', 'todos-8', 'todos-64'].map((k) => {
-            const s = summary(k);
-            return { x: s.connections, y: s.p99.median, low: s.p99.min, high: s.p99.max };
-          }) }],
-          lines: [{ label: 'limit: one query round trip via HAProxy (p99 ms)', y: summary('limit-haproxy').p99.median, color: '#8c564b' }],
-        },
-      ],
-      note: `${date}, ${machine.cores} cores, Node ${machine.node}, ${options.reps} repetitions interleaved, ${options.seconds} s each; load average ${loadBefore[0]!.toFixed(1)} before`,
-    });
+    const chart = benchChart((key) => summary(key), date, machine, options, loadBefore);
 
     const md: string[] = [];
     md.push(`# npm run bench, ${date}`, '');

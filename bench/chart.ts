@@ -84,7 +84,7 @@ function renderPanel(panel: ChartPanel, input: ChartInput, offsetX: number, colo
   const yAt = (y: number) => y0 - (plotH * Math.max(0, y)) / max;
 
   out.push(`<g class="panel">`);
-  out.push(`<text x="${num(x0 + plotW / 2)}" y="${MARGIN.top - 30}" text-anchor="middle" font-weight="bold">${escapeXml(panel.title)}</text>`);
+  out.push(`<text x="${num(x0 + plotW / 2)}" y="${MARGIN.top - 16}" text-anchor="middle" font-weight="bold">${escapeXml(panel.title)}</text>`);
   // Grid and y ticks.
   for (let v = 0; v <= max + step / 2; v += step) {
     const y = num(yAt(v));
