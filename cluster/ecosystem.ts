@@ -3,6 +3,8 @@
 // MONITORING=1, Prometheus and mysqld-exporter. ecosystem.config.js and `npm start` both use it.
 import path from 'node:path';
 import type { StartOptions } from 'pm2';
+import { galeraLayoutOf } from './database/galera/env';
+import { runsGaleraAgent } from './database/galera/targets';
 import { haproxyArgs } from './haproxy/config-files';
 import { monitoringApps } from './monitoring/apps';
 import { PROJECT_ROOT, type StackSettings } from './settings';
@@ -64,6 +66,57 @@ function databaseApp(settings: StackSettings): AppDefinition {
   };
 }
 
+/** `kh-galera-n1`, ...: the pm2 app of a local Galera node. */
+export function galeraNodeAppName(settings: StackSettings, node: string): string {
+  return `${settings.appPrefix}-galera-${node}`;
+}
+
+export function galeraAgentAppName(settings: StackSettings): string {
+  return `${settings.appPrefix}-galera-agent`;
+}
+
+/** What the Galera entries read through loadStackSettings() (the rest comes from pm2's inherited env). */
+function galeraEnv(settings: StackSettings, env: Record<string, string | undefined>): Record<string, string> {
+  const keys = ['GALERA_NODES', 'GALERA_CLIENT_PORT', 'GALERA_GROUP_PORT', 'GALERA_IST_PORT', 'GALERA_SST_PORT', 'GALERA_AGENT_PORT',
+    'GALERA_CHECK_USER', 'GALERA_SERVERS', 'MYSQL_HOST'];
+  const out: Record<string, string> = { STACK_DIR: settings.stateDir, DB_TOPOLOGY: settings.dbTopology };
+  // '' for an unset key: pm2 merges a restart's env into the old one.
+  for (const key of keys) out[key] = env[key] ?? '';
+  // The path, not the value, when the password is in a file (the generated one): pm2 never holds it.
+  if (settings.galeraCheckPasswordFile !== undefined) out.GALERA_CHECK_PASSWORD_FILE = settings.galeraCheckPasswordFile;
+  return out;
+}
+
+/**
+ * One app per local Galera node. pm2's stop signal (SIGINT) becomes mariadbd's SIGTERM in the runner,
+ * a clean leave that saves the node's seqno (~6 s here); kill_timeout leaves it far more, since pm2's
+ * default (1.6 s) would SIGKILL it and leave seqno -1. 'ready' once Synced (after SST, IST or recovery).
+ */
+function galeraNodeApps(settings: StackSettings, env: Record<string, string | undefined>): AppDefinition[] {
+  return galeraLayoutOf(settings).nodes.map((node) => ({
+    ...nodeApp(settings, galeraNodeAppName(settings, node.name), 'cluster/database/galera/pm2-entry.js'),
+    args: [node.name],
+    wait_ready: true,
+    // Only how long `pm2 start` waits before moving on to the next app (the runner keeps waiting for
+    // the others' recovery or an SST): short, so a bare `pm2 start ecosystem.config.js`, which starts
+    // two apps at a time, does not stall on nodes that wait for a node not started yet.
+    listen_timeout: 30_000,
+    kill_timeout: 60_000,
+    env: galeraEnv(settings, env),
+  }));
+}
+
+function galeraAgentApp(settings: StackSettings, env: Record<string, string | undefined>): AppDefinition {
+  return {
+    ...nodeApp(settings, galeraAgentAppName(settings), 'cluster/database/galera/pm2-entry.js'),
+    args: ['agent'],
+    wait_ready: true,
+    listen_timeout: 30_000,
+    kill_timeout: 5_000,
+    env: galeraEnv(settings, env),
+  };
+}
+
 function haproxyApp(settings: StackSettings): AppDefinition {
   const name = `${settings.appPrefix}-haproxy`;
   return {
@@ -120,9 +173,17 @@ function workerApp(settings: StackSettings, port: number, env: Record<string, st
   };
 }
 
+/** The apps that hold the stack's data: the single MariaDB, or every local Galera node. */
+export function databaseAppNames(settings: StackSettings): string[] {
+  if (settings.dbTopology === 'galera') return galeraLayoutOf(settings).nodes.map((node) => galeraNodeAppName(settings, node.name));
+  return [`${settings.appPrefix}-mariadb`];
+}
+
 export function buildApps(settings: StackSettings, env: Record<string, string | undefined> = process.env): AppDefinition[] {
   const apps: AppDefinition[] = [];
   if (settings.embeddedDb) apps.push(databaseApp(settings));
+  if (settings.dbTopology === 'galera') apps.push(...galeraNodeApps(settings, env));
+  if (runsGaleraAgent(settings)) apps.push(galeraAgentApp(settings, env));
   apps.push(haproxyApp(settings));
   // The workers' own settings were checked with the stack's, all at once, by loadStackSettings().
   apps.push(...settings.workerPorts.map((port) => workerApp(settings, port, env)));

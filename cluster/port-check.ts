@@ -3,7 +3,9 @@
 // listener and report nonsense. So `npm start` checks first and names the process holding each port.
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { workerAppName } from './ecosystem';
+import { galeraAgentAppName, galeraNodeAppName, workerAppName } from './ecosystem';
+import { galeraLayoutOf } from './database/galera/env';
+import { galeraTargets } from './database/galera/targets';
 import { findSystemBinary } from './system-packages';
 import type { StackSettings } from './settings';
 
@@ -23,6 +25,17 @@ export function portsOf(settings: StackSettings, name: string): PortClaim[] {
     return [claim('HAPROXY_PORT', settings.haproxyHost, settings.haproxyPort),
       claim('HAPROXY_STATS_PORT', settings.haproxyHost, settings.haproxyStatsPort),
       claim('HTTP_PORT', settings.haproxyHost, settings.httpPort)];
+  }
+  if (settings.dbTopology === 'galera') {
+    const node = galeraLayoutOf(settings).nodes.find((n) => galeraNodeAppName(settings, n.name) === name);
+    if (node) {
+      const i = node.index;
+      return [claim(`GALERA_CLIENT_PORT (+${i - 1})`, '127.0.0.1', node.ports.client), claim(`GALERA_GROUP_PORT (n${i})`, '127.0.0.1', node.ports.group),
+        claim(`GALERA_IST_PORT (n${i})`, '127.0.0.1', node.ports.ist), claim(`GALERA_SST_PORT (n${i})`, '127.0.0.1', node.ports.sst)];
+    }
+  }
+  if (name === galeraAgentAppName(settings)) {
+    return galeraTargets(settings).map((t, i) => claim(`GALERA_AGENT_PORT (+${i})`, '127.0.0.1', t.agentPort));
   }
   if (name === `${p}-prometheus`) return [claim('PROMETHEUS_PORT', '127.0.0.1', settings.prometheusPort)];
   if (name === `${p}-mysqld-exporter`) return [claim('MYSQLD_EXPORTER_PORT', '127.0.0.1', settings.mysqldExporterPort)];

@@ -12,6 +12,8 @@ export const SECRET_NAMES = {
   app: 'db-password',
   /** mysqld-exporter's account's password (DB_EXPORTER_PASSWORD). */
   exporter: 'db-exporter-password',
+  /** The Galera health agent's USAGE-only account (GALERA_CHECK_PASSWORD). */
+  galeraCheck: 'galera-check-password',
 } as const;
 
 export type SecretName = keyof typeof SECRET_NAMES;

@@ -4,11 +4,46 @@
 import path from 'node:path';
 import { readWorkerConfig } from '../server/config';
 import { readPasswordSetting } from '../server/password-setting';
+import { DEFAULT_BASE_PORTS, portProblems, portsFromBase, type GaleraPorts } from './database/galera/layout';
 import { resolveStackPassword } from './secrets';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
+/**
+ * Which database the stack fronts: its own single MariaDB (the default), its own Galera cluster of
+ * GALERA_NODES local nodes (DB_TOPOLOGY=galera), or servers it does not run (MYSQL_HOST, and optionally
+ * GALERA_SERVERS: an existing Galera cluster behind HAProxy's single-writer backend).
+ */
+export type DbTopology = 'embedded' | 'galera' | 'external';
+
+export interface GaleraSettings {
+  /** GALERA_NODES: an odd number, at least 3. */
+  nodes: number;
+  /** GALERA_{CLIENT,GROUP,IST,SST,AGENT}_PORT: node 1's ports; the others' follow (galera/layout.ts). */
+  basePorts: GaleraPorts;
+}
+
+export interface GaleraServer {
+  host: string;
+  port: number;
+}
+
 export interface StackSettings {
+  /** DB_TOPOLOGY: embedded (default), galera, or external (the default when MYSQL_HOST is set). */
+  dbTopology: DbTopology;
+  /** The local cluster's size and ports (DB_TOPOLOGY=galera only). */
+  galera?: GaleraSettings;
+  /** GALERA_SERVERS (external only): the nodes of an existing Galera cluster, the first one the writer. */
+  galeraServers: GaleraServer[];
+  /** The health agent's USAGE-only account (GALERA_CHECK_USER), created by sql/R__galera_check.sql. */
+  galeraCheckUser: string;
+  /** '127.0.0.1' for the local cluster (the agent connects over loopback TCP), DB_USER_HOST otherwise. */
+  galeraCheckUserHost: string;
+  /** Generated for the local cluster; GALERA_CHECK_PASSWORD(_FILE) for external servers ('' = no agent). */
+  galeraCheckPassword: string;
+  galeraCheckPasswordFile?: string;
+  /** GALERA_AGENT_PORT: the agent's listener for the first node; node k listens on this + k - 1. */
+  galeraAgentPort: number;
   /** One Koa worker per port. */
   workerPorts: number[];
   workerHost: string;
@@ -95,6 +130,50 @@ export function parsePortList(raw: string, name: string, problems: string[]): nu
   return ports;
 }
 
+const GALERA_PORT_VARIABLES: Record<keyof GaleraPorts, string> = {
+  client: 'GALERA_CLIENT_PORT',
+  group: 'GALERA_GROUP_PORT',
+  ist: 'GALERA_IST_PORT',
+  sst: 'GALERA_SST_PORT',
+  agent: 'GALERA_AGENT_PORT',
+};
+
+/** GALERA_NODES (3) and the first node's ports GALERA_*_PORT (3311, 4567, 4568, 4444, 9201). */
+export function readGaleraSettings(env: Env, problems: string[]): GaleraSettings {
+  const nodes = int(env, 'GALERA_NODES', 3, problems);
+  // An even count splits into halves that both lose quorum; one node is not a cluster worth the cost.
+  if (nodes < 3 || nodes % 2 === 0) problems.push(`GALERA_NODES must be an odd number of at least 3, got ${nodes}.`);
+  const basePorts = Object.fromEntries((Object.keys(GALERA_PORT_VARIABLES) as (keyof GaleraPorts)[])
+    .map((kind) => [kind, port(env, GALERA_PORT_VARIABLES[kind], DEFAULT_BASE_PORTS[kind], problems)])) as unknown as GaleraPorts;
+  if (nodes >= 1 && nodes <= 99) problems.push(...portProblems(portsFromBase(nodes, basePorts)).map((p) => `GALERA_*_PORT: ${p}`));
+  return { nodes, basePorts };
+}
+
+function topology(env: Env, problems: string[]): DbTopology {
+  const raw = (env.DB_TOPOLOGY ?? '').trim();
+  if (raw === '') return env.MYSQL_HOST ? 'external' : 'embedded';
+  if (raw !== 'embedded' && raw !== 'galera' && raw !== 'external') {
+    problems.push(`DB_TOPOLOGY must be embedded, galera or external, got "${raw}".`);
+    return 'embedded';
+  }
+  if (raw !== 'external' && env.MYSQL_HOST) problems.push(`MYSQL_HOST is set, which means DB_TOPOLOGY=external, not ${raw}.`);
+  if (raw === 'external' && !env.MYSQL_HOST) problems.push('DB_TOPOLOGY=external needs MYSQL_HOST (the server migrations and db:shell use).');
+  return raw;
+}
+
+/** GALERA_SERVERS: `host:port,host:port,...` (port 3306 when left out). */
+export function parseServerList(raw: string, problems: string[]): GaleraServer[] {
+  return raw.split(',').map((part) => part.trim()).filter((part) => part !== '').flatMap((part) => {
+    const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::(\d+))?$/.exec(part);
+    const portNumber = match?.[2] === undefined ? 3306 : Number(match[2]);
+    if (!match || portNumber < 1 || portNumber > 65535) {
+      problems.push(`GALERA_SERVERS must be a comma-separated list of host:port, got "${part}".`);
+      return [];
+    }
+    return [{ host: match[1] as string, port: portNumber }];
+  });
+}
+
 function startTimeout(env: Env, problems: string[]): number {
   const value = int(env, 'START_TIMEOUT_MS', 180_000, problems);
   if (value < 1000) problems.push(`START_TIMEOUT_MS must be at least 1000 (milliseconds), got ${value}.`);
@@ -124,6 +203,11 @@ function portClashes(settings: StackSettings): string[] {
   claim(settings.haproxyStatsPort, 'HAPROXY_STATS_PORT');
   claim(settings.httpPort, 'HTTP_PORT');
   if (settings.embeddedDb) claim(settings.mysqlPort, 'MYSQL_PORT');
+  if (settings.galera) {
+    for (const [i, ports] of portsFromBase(settings.galera.nodes, settings.galera.basePorts).entries()) {
+      for (const [kind, value] of Object.entries(ports)) claim(value, `GALERA_${kind.toUpperCase()}_PORT (n${i + 1})`);
+    }
+  }
   if (settings.monitoring) {
     claim(settings.prometheusPort, 'PROMETHEUS_PORT');
     claim(settings.mysqldExporterPort, 'MYSQLD_EXPORTER_PORT');
@@ -154,15 +238,32 @@ export function maxconnBudget(workers: number, poolSize: number): { steady: numb
 /** Reads the stack's settings; throws one Error listing every problem at once. */
 export function loadStackSettings(env: Env = process.env): StackSettings {
   const problems: string[] = [];
-  const embeddedDb = !env.MYSQL_HOST;
+  const dbTopology = topology(env, problems);
+  const embeddedDb = dbTopology === 'embedded';
+  // The stack generates the passwords of the databases it runs itself, the single one or the cluster.
+  const ownsDb = dbTopology !== 'external';
   // The workers' own settings (server/config.ts), so one run reports every problem before anything
   // starts, instead of workers crash-looping under pm2. PORT and HAPROXY_PORT are left out: the stack
   // gives each worker its port from WORKER_PORTS and checks HAPROXY_PORT itself.
   // The app password is resolved below (it may be generated) and handed to the workers as a file.
   const worker = readWorkerConfig({ ...env, PORT: undefined, HAPROXY_PORT: undefined, DB_PASSWORD: '-', DB_PASSWORD_FILE: undefined });
   const stateDir = path.resolve(PROJECT_ROOT, env.STACK_DIR || '.stack');
-  const appPassword = resolveStackPassword(env, 'DB_PASSWORD', 'app', { embeddedDb, stateDir }, problems);
+  const appPassword = resolveStackPassword(env, 'DB_PASSWORD', 'app', { embeddedDb: ownsDb, stateDir }, problems);
+  const galeraServers = dbTopology === 'external' ? parseServerList(env.GALERA_SERVERS ?? '', problems) : [];
+  if (dbTopology !== 'external' && (env.GALERA_SERVERS ?? '').trim() !== '') problems.push('GALERA_SERVERS is for an external cluster: set MYSQL_HOST too.');
+  // The agent's password: generated for the local cluster; for external servers only when given (no agent otherwise).
+  const galeraCheckPassword = dbTopology === 'galera'
+    ? resolveStackPassword(env, 'GALERA_CHECK_PASSWORD', 'galeraCheck', { embeddedDb: true, stateDir }, problems)
+    : (readPasswordSetting(env, 'GALERA_CHECK_PASSWORD', problems) ?? { value: '' });
   const settings: StackSettings = {
+    dbTopology,
+    ...(dbTopology === 'galera' ? { galera: readGaleraSettings(env, problems) } : {}),
+    galeraServers,
+    galeraCheckUser: env.GALERA_CHECK_USER || 'galera_check',
+    galeraCheckUserHost: dbTopology === 'galera' ? '127.0.0.1' : (env.DB_USER_HOST || '%'),
+    galeraCheckPassword: galeraCheckPassword.value,
+    galeraAgentPort: port(env, 'GALERA_AGENT_PORT', DEFAULT_BASE_PORTS.agent, problems),
+    ...(galeraCheckPassword.file === undefined ? {} : { galeraCheckPasswordFile: galeraCheckPassword.file }),
     workerPorts: parsePortList(env.WORKER_PORTS ?? '8000,8001', 'WORKER_PORTS', problems),
     workerHost: env.WORKER_HOST || '127.0.0.1',
     haproxyHost: env.HAPROXY_HOST || '127.0.0.1',
@@ -181,9 +282,9 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
     appPasswordFile: appPassword.file,
     appUserHost: env.DB_USER_HOST || '%',
     checkUser: env.DB_CHECK_USER || 'haproxy_check',
-    checkUserHost: embeddedDb ? 'localhost' : (env.DB_USER_HOST || '%'),
+    checkUserHost: ownsDb ? 'localhost' : (env.DB_USER_HOST || '%'),
     exporterUser: env.DB_EXPORTER_USER || 'mysqld_exporter',
-    exporterPassword: resolveStackPassword(env, 'DB_EXPORTER_PASSWORD', 'exporter', { embeddedDb, stateDir }, problems).value,
+    exporterPassword: resolveStackPassword(env, 'DB_EXPORTER_PASSWORD', 'exporter', { embeddedDb: ownsDb, stateDir }, problems).value,
     stateDir,
     monitoring: flag(env, 'MONITORING', problems),
     prometheusPort: port(env, 'PROMETHEUS_PORT', 9090, problems),
@@ -195,6 +296,7 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
   problems.push(...worker.problems);
   const checkUser = checkUserProblem(settings.checkUser);
   if (checkUser) problems.push(checkUser);
+  if (!/^[A-Za-z0-9_]{1,32}$/.test(settings.galeraCheckUser)) problems.push(`GALERA_CHECK_USER must be 1-32 of A-Z a-z 0-9 _, got "${settings.galeraCheckUser}".`);
   // Pooled connections stay open while idle and each holds one of HAProxy's server slots, so a worker
   // beyond the budget would queue in HAProxy on every connect and never become ready. A rolling reload
   // runs a port's new worker beside its old one until the new one is ready: those overlaps need slots too.

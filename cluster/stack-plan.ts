@@ -22,6 +22,11 @@ export interface StackPlan {
   remove: string[];
   /** The database's settings changed: restarting it is an outage, so only `npm run restart-db` does it. */
   restartDatabase?: AppChange;
+  /**
+   * Galera nodes whose settings changed: never restarted here, since restarting several nodes at once
+   * loses quorum; `npm run restart-db` restarts them one at a time, each back to Synced before the next.
+   */
+  restartGaleraNodes?: AppChange[];
 }
 
 const PM2_MODE: Record<string, string> = { fork: 'fork_mode', cluster: 'cluster_mode' };
@@ -38,8 +43,15 @@ export function isBroken(proc: Pm2Process): boolean {
   return proc.status === 'errored' || proc.status === 'stopped';
 }
 
-export function planStack(apps: AppDefinition[], processes: Pm2Process[], prefix: string, databaseName: string): StackPlan {
+/**
+ * `databaseNames`: the single database app, or the Galera node apps (their changed settings are
+ * reported, never applied by a restart here; a stopped or errored node is started again, one start
+ * being no restart of a running node).
+ */
+export function planStack(apps: AppDefinition[], processes: Pm2Process[], prefix: string, databaseNames: string | string[]): StackPlan {
   const plan: StackPlan = { start: [], replace: [], reload: [], remove: [] };
+  const databases = new Set(Array.isArray(databaseNames) ? databaseNames : [databaseNames]);
+  const galeraNode = (name: string) => /-galera-n\d+$/.test(name);
   for (const app of apps) {
     const running = processes.find((proc) => proc.name === app.name);
     if (!running) {
@@ -52,7 +64,8 @@ export function planStack(apps: AppDefinition[], processes: Pm2Process[], prefix
     }
     const changed = differences(app, running);
     if (changed.length === 0) continue;
-    if (app.name === databaseName) plan.restartDatabase = { name: app.name, changed };
+    if (galeraNode(app.name) && databases.has(app.name)) plan.restartGaleraNodes = [...(plan.restartGaleraNodes ?? []), { name: app.name, changed }];
+    else if (databases.has(app.name)) plan.restartDatabase = { name: app.name, changed };
     else if (app.exec_mode === 'cluster' && !changed.includes('exec_mode')) plan.reload.push({ name: app.name, changed });
     else plan.replace.push({ name: app.name, changed });
   }
@@ -62,5 +75,6 @@ export function planStack(apps: AppDefinition[], processes: Pm2Process[], prefix
 }
 
 export function planIsEmpty(plan: StackPlan): boolean {
-  return plan.start.length + plan.replace.length + plan.reload.length + plan.remove.length === 0 && !plan.restartDatabase;
+  return plan.start.length + plan.replace.length + plan.reload.length + plan.remove.length === 0 && !plan.restartDatabase
+    && !plan.restartGaleraNodes;
 }

@@ -1,9 +1,13 @@
 // What `npm start` and `npm run status` print: every app of the stack with its pm2 state (uptime,
 // restarts, memory, CPU), for each worker whether it is ready and what its pool holds, and HAProxy's
 // own view of the MySQL server and of each worker behind the front door.
-import { buildApps, logPath, workerAppName } from './ecosystem';
-import { frontDoorServerName } from './haproxy/config-files';
-import { haproxyServerStates, type HaproxyServerState } from './haproxy/stats';
+import { buildApps, galeraAgentAppName, galeraNodeAppName, logPath, workerAppName } from './ecosystem';
+import { galeraLayoutOf } from './database/galera/env';
+import { nodeAdminLogin } from './database/galera/node';
+import { galeraTargets, runsGaleraAgent } from './database/galera/targets';
+import { checkNode } from './database/galera/wsrep-status';
+import { frontDoorServerName, haproxyPaths } from './haproxy/config-files';
+import { haproxyServerStates, stickTableServer, type HaproxyServerState } from './haproxy/stats';
 import { listProcesses, type Pm2Process } from './pm2';
 import { probeWorker, type WorkerProbe } from './worker/readiness';
 import type { StackSettings } from './settings';
@@ -18,6 +22,55 @@ export interface AppStatus {
   haproxy?: HaproxyServerState;
   /** Running under this stack's prefix but not part of the current settings. */
   stale?: boolean;
+  /** A Galera node: its wsrep state, and whether HAProxy sends the writes to it. */
+  galera?: GaleraNodeStatus;
+}
+
+export interface GaleraNodeStatus {
+  node: string;
+  /** Synced, Primary and wsrep_ready=ON: what the agent answers 200 for. */
+  ok: boolean;
+  state: string;
+  clusterSize: string;
+  clusterStatus: string;
+  /** HAProxy's stick table points at this node: new connections, and so the writes, go here. */
+  writer: boolean;
+  reason?: string;
+}
+
+/** One status per Galera node (its wsrep variables read directly, over its socket or its port). */
+async function galeraStatuses(settings: StackSettings): Promise<GaleraNodeStatus[]> {
+  const writer = await stickTableServer(haproxyPaths(settings).socket);
+  if (settings.dbTopology === 'galera') {
+    return Promise.all(galeraLayoutOf(settings).nodes.map(async (node) => toStatus(node.name, await checkNode(nodeAdminLogin(node), 1000), writer)));
+  }
+  // External servers: through the agent when it runs (it holds the check account), else unknown.
+  return Promise.all(galeraTargets(settings).map(async (target) => {
+    if (!runsGaleraAgent(settings)) return { node: target.name, ok: false, state: 'unknown (no agent)', clusterSize: '', clusterStatus: '', writer: writer === target.name };
+    try {
+      const response = await fetch(`http://127.0.0.1:${target.agentPort}/`, { signal: AbortSignal.timeout(2000) });
+      const body = (await response.json()) as Record<string, string | undefined>;
+      return {
+        node: target.name, ok: response.status === 200, state: body.wsrep_local_state_comment ?? 'unreachable',
+        clusterSize: body.wsrep_cluster_size ?? '', clusterStatus: body.wsrep_cluster_status ?? '', writer: writer === target.name,
+        ...(body.reason === undefined ? {} : { reason: body.reason }),
+      };
+    } catch (error) {
+      return { node: target.name, ok: false, state: 'agent unreachable', clusterSize: '', clusterStatus: '', writer: writer === target.name, reason: String(error) };
+    }
+  }));
+}
+
+function toStatus(name: string, health: Awaited<ReturnType<typeof checkNode>>, writer: string | undefined): GaleraNodeStatus {
+  return {
+    node: name,
+    ok: health.ok,
+    state: health.status.wsrep_local_state_comment ?? 'unreachable',
+    clusterSize: health.status.wsrep_cluster_size ?? '',
+    clusterStatus: health.status.wsrep_cluster_status ?? '',
+    writer: writer === name,
+    ...(health.reason === undefined ? {} : { reason: health.reason }),
+  };
 }
 
 export function workerUrl(settings: StackSettings, port: number): string {
@@ -32,6 +85,11 @@ function urlFor(settings: StackSettings, name: string): string {
     return `http://${settings.haproxyHost}:${settings.httpPort}  mysql://${settings.haproxyHost}:${settings.haproxyPort}  `
       + `stats http://${settings.haproxyHost}:${settings.haproxyStatsPort}/stats`;
   }
+  if (name.startsWith(`${p}-galera-n`)) {
+    const node = settings.dbTopology === 'galera' ? galeraLayoutOf(settings).nodes.find((n) => galeraNodeAppName(settings, n.name) === name) : undefined;
+    return node ? `mysql://127.0.0.1:${node.ports.client}` : '';
+  }
+  if (name === galeraAgentAppName(settings)) return galeraTargets(settings).map((t) => `http://127.0.0.1:${t.agentPort}/`).join('  ');
   if (name === `${p}-prometheus`) return `http://127.0.0.1:${settings.prometheusPort}`;
   if (name === `${p}-mysqld-exporter`) return `http://127.0.0.1:${settings.mysqldExporterPort}/metrics`;
   const port = settings.workerPorts.find((candidate) => workerAppName(settings, candidate) === name);
@@ -55,6 +113,18 @@ export async function stackStatus(settings: StackSettings): Promise<AppStatus[]>
   const server = (proxy: string, name: string) => servers?.find((s) => s.proxy === proxy && s.server === name);
   const database = statuses.find((s) => s.name === `${settings.appPrefix}-mariadb`);
   if (database) database.haproxy = server('mysql', 'mysql1');
+  const galera = galeraTargets(settings).length > 0 ? await galeraStatuses(settings) : [];
+  for (const node of galera) {
+    const app = settings.dbTopology === 'galera' ? galeraNodeAppName(settings, node.node) : undefined;
+    let status = statuses.find((s) => s.name === app);
+    if (!status) {
+      // An external cluster's node: a row of its own, with no pm2 app behind it.
+      status = { name: `galera ${node.node}`, url: `mysql://${galeraTargets(settings).find((t) => t.name === node.node)?.host ?? ''}` };
+      statuses.push(status);
+    }
+    status.galera = node;
+    status.haproxy = server('mysql', node.node);
+  }
   await Promise.all(settings.workerPorts.map(async (port) => {
     const status = statuses.find((s) => s.name === workerAppName(settings, port));
     if (!status) return;
@@ -73,8 +143,20 @@ export function formatUptime(ms: number): string {
   return units.slice(first, first + 2).filter(([value]) => value > 0).map(([value, unit]) => `${value}${unit}`).join('');
 }
 
-function haproxyCell(state: HaproxyServerState | undefined): string {
-  return state ? `${state.status}, ${state.sessions} sess, ${state.queue} queued` : '';
+function haproxyCell(state: HaproxyServerState | undefined, galera?: GaleraNodeStatus): string {
+  const writer = galera?.writer ? ', WRITER' : '';
+  return state ? `${state.status}${writer}, ${state.sessions} sess, ${state.queue} queued` : '';
+}
+
+function galeraCell(g: GaleraNodeStatus): string {
+  return `${g.state}${g.clusterStatus && g.clusterStatus !== 'Primary' ? ` (${g.clusterStatus})` : ''}${g.clusterSize ? `, size ${g.clusterSize}` : ''}`;
+}
+
+/** What `npm run status` requires of a row: online (pm2), a worker ready, a Galera node Synced. */
+export function statusUp(s: AppStatus): boolean {
+  if (s.stale) return true;
+  const pm2Ok = s.pm2 === undefined && s.galera !== undefined ? true : s.pm2?.status === 'online';
+  return pm2Ok && (s.probe === undefined || s.probe.ready) && (s.galera === undefined || s.galera.ok);
 }
 
 export function renderStatus(statuses: AppStatus[]): string {
@@ -83,15 +165,15 @@ export function renderStatus(statuses: AppStatus[]): string {
     const running = s.pm2?.status === 'online';
     return [
       s.name,
-      s.pm2?.status ?? 'not running',
+      s.pm2?.status ?? (s.galera ? 'external' : 'not running'),
       s.pm2 ? String(s.pm2.pid) : '-',
       running ? formatUptime(s.pm2!.uptimeMs) : '-',
       s.pm2 ? String(s.pm2.restarts) : '-',
       running ? `${Math.round(s.pm2!.memoryBytes / 1048576)} MB` : '-',
       running ? `${s.pm2!.cpuPercent}%` : '-',
-      s.probe ? s.probe.detail : '',
+      s.probe ? s.probe.detail : s.galera ? galeraCell(s.galera) : '',
       pool ? `${pool.used}/${pool.limit} used, ${pool.idle} idle, ${pool.pending} pending` : '',
-      haproxyCell(s.haproxy),
+      haproxyCell(s.haproxy, s.galera),
       s.url,
     ];
   });
@@ -114,6 +196,7 @@ export function statusJson(statuses: AppStatus[]): object[] {
     haproxy: s.haproxy ? { status: s.haproxy.status, sessions: s.haproxy.sessions, queue: s.haproxy.queue } : null,
     url: s.url,
     stale: s.stale === true,
+    ...(s.galera ? { galera: s.galera } : {}),
   }));
 }
 

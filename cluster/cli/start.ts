@@ -4,7 +4,7 @@
 // is started, a removed one drained and deleted, a worker whose settings changed reloaded (rolling), the
 // front door's server list reloaded in place, and monitoring added without restarting the rest.
 import fs from 'node:fs';
-import { buildApps } from '../ecosystem';
+import { buildApps, databaseAppNames } from '../ecosystem';
 import { writeHaproxyConfig } from '../haproxy/config-files';
 import { reloadHaproxy } from '../haproxy/reload';
 import { listProcesses, runPm2 } from '../pm2';
@@ -25,7 +25,9 @@ function tail(file: string, lines = 15): string {
 
 /** Online, and for a worker: ready and seen UP by the front door. */
 function appHealthy(s: AppStatus): boolean {
-  return s.pm2?.status === 'online' && (s.probe === undefined || (s.probe.ready && s.haproxy?.status === 'UP'));
+  if (s.pm2 === undefined && s.galera) return s.galera.ok; // a node of an external cluster
+  return s.pm2?.status === 'online' && (s.probe === undefined || (s.probe.ready && s.haproxy?.status === 'UP'))
+    && (s.galera === undefined || s.galera.ok);
 }
 
 function healthy(statuses: AppStatus[]): boolean {
@@ -68,7 +70,7 @@ async function apply(plan: StackPlan, settings: StackSettings, haproxyConfigChan
   const toStart = [...plan.start, ...plan.replace.map((c) => c.name)];
   if (toStart.length > 0) {
     console.log(`Starting: ${toStart.join(', ')}.`);
-    await pm2OrFail(['start', 'ecosystem.config.js', ...only(toStart)], process.env, timeoutMs);
+    await pm2OrFail(['start', 'ecosystem.config.js', ...only(toStart)], { PM2_CONCURRENT_ACTIONS: String(toStart.length), ...process.env }, timeoutMs);
   }
   // The front door's server list (and any HAProxy setting) follows the settings before workers leave.
   if (haproxyConfigChanged && reloadHaproxy(settings)) console.log('Reloaded HAProxy in place (its server list or settings changed).');
@@ -86,6 +88,10 @@ async function apply(plan: StackPlan, settings: StackSettings, haproxyConfigChan
   if (settings.monitoring && !toStart.includes(prometheus) && (plan.start.length + plan.remove.length) > 0) {
     await runPm2(['sendSignal', 'SIGHUP', prometheus]);
   }
+  if (plan.restartGaleraNodes) {
+    console.log(`The settings of Galera nodes changed (${list(plan.restartGaleraNodes)}); they keep running as they were.\n`
+      + '`npm run restart-db` restarts them one at a time, each Synced again before the next.');
+  }
   if (plan.restartDatabase) {
     console.log(`The database's settings changed (${plan.restartDatabase.changed.join(', ')}); it keeps running as it was.\n`
       + 'Restarting it is an outage for every worker: `npm run restart-db` does it when you choose to.');
@@ -99,7 +105,7 @@ async function main(): Promise<number> {
   const settings = loadStackSettings();
   const apps = buildApps(settings);
   const processes = await listProcesses();
-  const plan = planStack(apps, processes, settings.appPrefix, `${settings.appPrefix}-mariadb`);
+  const plan = planStack(apps, processes, settings.appPrefix, databaseAppNames(settings));
   const fresh = !processes.some((proc) => proc.name.startsWith(`${settings.appPrefix}-`));
   // Restarts a reload or replacement below causes are expected: counted from after those, see apply().
   const restartsBefore = new Map(processes.map((proc) => [proc.name, proc.restarts]));
@@ -127,7 +133,9 @@ async function main(): Promise<number> {
   const deadline = Date.now() + settings.startTimeoutMs;
   if (fresh) {
     console.log(`Starting ${apps.length} apps with pm2: ${apps.map((app) => app.name).join(', ')}`);
-    const started = await runPm2(['start', 'ecosystem.config.js'], process.env, settings.startTimeoutMs);
+    // Every app at once: Galera nodes wait for one another (after a crash each recovers its position
+    // before any bootstraps), so pm2's default of two starts at a time, each waiting for 'ready', stalls.
+    const started = await runPm2(['start', 'ecosystem.config.js'], { PM2_CONCURRENT_ACTIONS: String(apps.length), ...process.env }, settings.startTimeoutMs);
     if (started.code !== 0 && !started.timedOut) {
       console.error(`pm2 start failed:\n${started.stderr || started.stdout}`);
       return 1;

@@ -14,13 +14,19 @@ async function main(): Promise<number> {
     console.log('The stack is not running.');
     return 0;
   }
-  // Workers first, the database last, so nothing loses its database mid-request.
-  const order = (name: string) => (name.endsWith('-mariadb') ? 2 : name.endsWith('-haproxy') ? 1 : 0);
+  // Workers first, the database last, so nothing loses its database mid-request. Galera nodes last of
+  // all, together: each leaves the cluster cleanly (SIGTERM via its runner) and saves its position, and
+  // the next `npm start` bootstraps from the most advanced one.
+  const order = (name: string) => (/-galera-n\d+$/.test(name) ? 3 : name.endsWith('-mariadb') ? 2 : name.endsWith('-haproxy') || name.endsWith('-galera-agent') ? 1 : 0);
   running.sort((a, b) => order(a) - order(b));
-  const result = await runPm2(['delete', ...running]);
-  if (result.code !== 0) {
-    console.error(result.stderr || result.stdout);
-    return 1;
+  const nodes = running.filter((name) => order(name) === 3);
+  const rest = running.filter((name) => order(name) !== 3);
+  for (const group of [rest, nodes].filter((names) => names.length > 0)) {
+    const result = await runPm2(['delete', ...group], { PM2_CONCURRENT_ACTIONS: String(group.length), ...process.env });
+    if (result.code !== 0) {
+      console.error(result.stderr || result.stdout);
+      return 1;
+    }
   }
   console.log(`Stopped: ${running.join(', ')}.`);
   return 0;

@@ -80,7 +80,20 @@ export function migrationParams(settings: StackSettings): Record<string, string>
     check_user_host: settings.checkUserHost,
     exporter_user: settings.exporterUser,
     exporter_password: settings.exporterPassword,
+    galera_check_user: settings.galeraCheckUser,
+    galera_check_host: settings.galeraCheckUserHost,
+    galera_check_password: settings.galeraCheckPassword,
   };
+}
+
+/** The Galera health agent's account exists only where an agent checks Galera nodes. */
+export function usesGaleraCheckAccount(settings: StackSettings): boolean {
+  return settings.dbTopology === 'galera' || (settings.galeraServers.length > 0 && settings.galeraCheckPassword !== '');
+}
+
+/** Repeatable files that apply to these settings: R__galera_check.sql only with a Galera agent. */
+function appliesTo(file: MigrationFile, settings: StackSettings): boolean {
+  return file.name !== 'R__galera_check.sql' || usesGaleraCheckAccount(settings);
 }
 
 function assertPlaceholdersKnown(file: MigrationFile, params: Record<string, string>): void {
@@ -97,6 +110,7 @@ function assertDistinctAccounts(settings: StackSettings): void {
     ['DB_USER', settings.appUser],
     ['DB_CHECK_USER', settings.checkUser],
     ['DB_EXPORTER_USER', settings.exporterUser],
+    ...(usesGaleraCheckAccount(settings) ? [['GALERA_CHECK_USER', settings.galeraCheckUser] as const] : []),
   ] as const;
   for (const [variable, user] of accounts) {
     if (user === settings.mysqlAdminUser || user === 'root') {
@@ -116,7 +130,7 @@ export async function migrate(
   try {
     return await applyMigrations(settings, admin, dir);
   } catch (error) {
-    throw withoutSecrets(error, [settings.appPassword, settings.exporterPassword, settings.mysqlAdminPassword]);
+    throw withoutSecrets(error, [settings.appPassword, settings.exporterPassword, settings.mysqlAdminPassword, settings.galeraCheckPassword]);
   }
 }
 
@@ -136,7 +150,8 @@ export function withoutSecrets(error: unknown, secrets: string[]): Error {
 
 async function applyMigrations(settings: StackSettings, admin: mysql.ConnectionOptions, dir: string): Promise<string[]> {
   assertDistinctAccounts(settings);
-  const files = await readMigrations(dir);
+  const all = await readMigrations(dir);
+  const files = { numbered: all.numbered, repeatable: all.repeatable.filter((file) => appliesTo(file, settings)) };
   const params = migrationParams(settings);
   for (const file of [...files.numbered, ...files.repeatable]) assertPlaceholdersKnown(file, params);
 

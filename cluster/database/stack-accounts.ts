@@ -28,6 +28,8 @@ export function namedAccounts(settings: StackSettings): Account[] {
     { user: settings.appUser, host: settings.appUserHost },
     { user: settings.checkUser, host: settings.checkUserHost },
     { user: settings.exporterUser, host: settings.appUserHost },
+    ...(settings.dbTopology === 'galera' || (settings.galeraServers.length > 0 && settings.galeraCheckPassword !== '')
+      ? [{ user: settings.galeraCheckUser, host: settings.galeraCheckUserHost }] : []),
   ];
 }
 

@@ -39,3 +39,26 @@ export async function haproxyServerStates(settings: StackSettings, timeoutMs = 2
     return undefined;
   }
 }
+
+/**
+ * The server the one-entry stick table of the Galera backend points at (`show table mysql` on the stats
+ * socket: `0x..: key=127.0.0.1 use=0 exp=0 server_id=2 server_key=n2`): where new connections, and so
+ * the writes, go. undefined when the socket does not answer or the table is empty (no connection yet).
+ */
+export async function stickTableServer(socketPath: string, backend = 'mysql', timeoutMs = 1000): Promise<string | undefined> {
+  const { createConnection } = await import('node:net');
+  return new Promise((resolve) => {
+    let text = '';
+    const socket = createConnection(socketPath, () => socket.write(`show table ${backend}\n`));
+    socket.setTimeout(timeoutMs, () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    socket.on('error', () => resolve(undefined));
+    socket.on('close', () => resolve(parseStickTableServer(text)));
+  });
+}
+
+export function parseStickTableServer(text: string): string | undefined {
+  const named = /server_key=(\S+)/.exec(text);
+  if (named) return named[1];
+  return undefined;
+}

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { WAIT_TIMEOUT_SECONDS } from '../../cluster/database/embedded';
-import { HAPROXY_CFG, haproxyArgs, haproxyPaths, renderWorkerBackend, writeHaproxyConfig } from '../../cluster/haproxy/config-files';
+import { HAPROXY_CFG, haproxyArgs, haproxyPaths, renderMysqlBackend, renderWorkerBackend, writeHaproxyConfig } from '../../cluster/haproxy/config-files';
 import { haproxyEnv } from '../../cluster/haproxy/env';
 import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
 import { systemBinary } from '../../cluster/system-packages';
@@ -28,7 +28,7 @@ describe('haproxyEnv(settings)', function () {
   });
 
   it('names every variable haproxy.cfg uses, and no other', function () {
-    const config = readFileSync(HAPROXY_CFG, 'utf8').replace(/^\s*#.*$/gm, '');
+    const config = `${readFileSync(HAPROXY_CFG, 'utf8')}\n${renderMysqlBackend(loadStackSettings({}))}`.replace(/^\s*#.*$/gm, '');
     const used = [...config.matchAll(/"\$\{([A-Z_]+)\}"/g)].map((m) => m[1]);
     expect([...new Set(used)].sort()).to.deep.equal(Object.keys(haproxyEnv(loadStackSettings({}))).sort());
   });
@@ -53,10 +53,10 @@ describe('the rendered HAProxy files', function () {
     return { status: result.status, output: `${result.stdout}${result.stderr}` };
   }
 
-  it('runs haproxy in master-worker mode in the foreground: settings first, haproxy.cfg, then the worker list', function () {
+  it('runs haproxy in master-worker mode in the foreground: settings first, haproxy.cfg, then the worker list and the MySQL backend', function () {
     const settings = loadStackSettings({ STACK_DIR: stateDir });
     const paths = haproxyPaths(settings);
-    expect(haproxyArgs(settings)).to.deep.equal(['-W', '-db', '-p', paths.pid, '-f', paths.settings, '-f', HAPROXY_CFG, '-f', paths.workers]);
+    expect(haproxyArgs(settings)).to.deep.equal(['-W', '-db', '-p', paths.pid, '-f', paths.settings, '-f', HAPROXY_CFG, '-f', paths.workers, '-f', paths.mysql]);
   });
 
   it('are accepted by haproxy -c without a warning, with no variable taken from the environment', function () {
@@ -64,6 +64,33 @@ describe('the rendered HAProxy files', function () {
     expect(writeHaproxyConfig(settings)).to.equal(true);
     const args = haproxyArgs(settings).filter((a) => a !== '-p' && a !== haproxyPaths(settings).pid);
     expect(check(args)).to.deep.equal({ status: 0, output: 'Configuration file is valid\n' });
+  });
+
+  it('with DB_TOPOLOGY=galera: one writer and backups checked by the agent, accepted by haproxy -c without a warning', function () {
+    const settings = loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' });
+    writeHaproxyConfig(settings);
+    expect(readFileSync(haproxyPaths(settings).mysql, 'utf8').split('\n').filter((line) => line.startsWith('    server '))).to.deep.equal([
+      '    server n1 127.0.0.1:3311 maxconn 10 check addr 127.0.0.1 port 9201',
+      '    server n2 127.0.0.1:3312 maxconn 10 check addr 127.0.0.1 port 9202 backup',
+      '    server n3 127.0.0.1:3313 maxconn 10 check addr 127.0.0.1 port 9203 backup',
+    ]);
+    const args = haproxyArgs(settings).filter((a) => a !== '-p' && a !== haproxyPaths(settings).pid);
+    expect(check(args)).to.deep.equal({ status: 0, output: 'Configuration file is valid\n' });
+  });
+
+  it('with external GALERA_SERVERS and no agent password: the login check as the documented fallback', function () {
+    const settings = loadStackSettings({
+      STACK_DIR: stateDir, MYSQL_HOST: 'db1', DB_PASSWORD: 'p', DB_EXPORTER_PASSWORD: 'e', GALERA_SERVERS: 'db1:3306,db2,10.0.0.3:3307',
+    });
+    writeHaproxyConfig(settings);
+    const text = readFileSync(haproxyPaths(settings).mysql, 'utf8');
+    expect(text.split('\n').filter((line) => /^ {4}(server|option)/.test(line))).to.deep.equal([
+      '    option srvtcpka',
+      '    option mysql-check user haproxy_check post-41',
+      '    server n1 db1:3306 maxconn 10 check',
+      '    server n2 db2:3306 maxconn 10 check backup',
+      '    server n3 10.0.0.3:3307 maxconn 10 check backup',
+    ]);
   });
 
   it('are rejected without the rendered settings (MYSQL_ADDR and the rest unset)', function () {

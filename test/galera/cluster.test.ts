@@ -48,10 +48,15 @@ async function freeBasePorts(): Promise<GaleraPorts> {
   throw new Error('No free range of Galera ports found.');
 }
 
-/** The environment node-server.ts rebuilds this layout from. */
-function runnerEnv(stateDir: string, base: GaleraPorts): NodeJS.ProcessEnv {
+/**
+ * The environment node-server.ts rebuilds this layout from (loadStackSettings() with DB_TOPOLOGY=galera);
+ * the check password is the test's, which the bootstrapping runner's migrations (R__galera_check.sql) keep.
+ */
+function runnerEnv(stateDir: string, base: GaleraPorts, checkPassword: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    DB_TOPOLOGY: 'galera',
+    GALERA_CHECK_PASSWORD: checkPassword,
     STACK_DIR: stateDir,
     GALERA_NODES: '3',
     GALERA_CLIENT_PORT: String(base.client),
@@ -162,7 +167,7 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
   before(async function () {
     folder = await mkdtemp(path.join(os.tmpdir(), 'kh-galera-'));
     removeOnExit(folder);
-    env = runnerEnv(folder, await freeBasePorts());
+    env = runnerEnv(folder, await freeBasePorts(), checkPassword);
     layout = galeraLayoutFromEnv(env);
     // mariadbd under a runner process outlives a runner SIGKILLed at exit: kill it by its pid file.
     process.once('exit', () => killByPidFiles(layout));

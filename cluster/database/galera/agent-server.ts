@@ -1,19 +1,22 @@
 // pm2's entry for the Galera health agent: one process, one HTTP listener per node on its agent port
 // (GALERA_AGENT_PORT + index), each checking its node over the node's client port as the USAGE-only
-// GALERA_CHECK_USER. Sends pm2 'ready' once every listener is bound; stops on SIGINT/SIGTERM.
-import { checkAccountFromEnv, galeraLayoutFromEnv } from './env';
+// GALERA_CHECK_USER; every listener also serves /metrics (wsrep state of every node). Sends pm2 'ready'
+// once every listener is bound; stops on SIGINT/SIGTERM.
+import { loadStackSettings } from '../../settings';
+import { checkAccountOf } from './env';
 import { startHealthAgent, type HealthAgent } from './health-agent';
+import { galeraTargets } from './targets';
 
 let agent: HealthAgent | undefined;
 
 async function main(): Promise<void> {
-  const layout = galeraLayoutFromEnv();
-  const account = checkAccountFromEnv();
+  const settings = loadStackSettings();
+  const account = checkAccountOf(settings);
   agent = await startHealthAgent({
-    nodes: layout.nodes.map((node) => ({
+    nodes: galeraTargets(settings).map((node) => ({
       name: node.name,
-      port: node.ports.agent,
-      login: { host: '127.0.0.1', port: node.ports.client, user: account.user, password: account.password },
+      port: node.agentPort,
+      login: { host: node.host, port: node.port, user: account.user, password: account.password },
     })),
   });
   const ports = Object.entries(agent.ports).map(([name, port]) => `${name} on 127.0.0.1:${port}`);

@@ -1,8 +1,10 @@
-// The Galera settings from the environment, for the node and agent entries until cluster/settings.ts
-// carries them (DB_TOPOLOGY=galera): how many nodes, their base ports, and the agent's check account.
+// The local Galera cluster as the stack's settings describe it (DB_TOPOLOGY=galera, GALERA_NODES,
+// GALERA_*_PORT, read by cluster/settings.ts): its layout under the state dir, and the agent's check
+// account. galeraLayoutFromEnv() reads the same variables without the rest of the stack's settings
+// (for tests that run nodes alone).
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../settings';
-import { DEFAULT_BASE_PORTS, galeraLayout, portsFromBase, type GaleraLayout, type GaleraPorts } from './layout';
+import { PROJECT_ROOT, readGaleraSettings, type GaleraSettings, type StackSettings } from '../../settings';
+import { galeraLayout, portsFromBase, type GaleraLayout } from './layout';
 
 type Env = Record<string, string | undefined>;
 
@@ -11,45 +13,28 @@ export interface CheckAccount {
   password: string;
 }
 
-const PORT_VARIABLES: Record<keyof GaleraPorts, string> = {
-  client: 'GALERA_CLIENT_PORT',
-  group: 'GALERA_GROUP_PORT',
-  ist: 'GALERA_IST_PORT',
-  sst: 'GALERA_SST_PORT',
-  agent: 'GALERA_AGENT_PORT',
-};
-
-function whole(env: Env, name: string, fallback: number, problems: string[]): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) problems.push(`${name} must be a whole number, got "${raw}".`);
-  return Number(raw);
+function layoutOf(stateDir: string, galera: GaleraSettings): GaleraLayout {
+  return galeraLayout({ stateDir, ports: portsFromBase(galera.nodes, galera.basePorts) });
 }
 
-/**
- * GALERA_NODES (3), the first node's ports GALERA_{CLIENT,GROUP,IST,SST,AGENT}_PORT (3311, 4567, 4568,
- * 4444, 9201; see layout.ts for the others'), under STACK_DIR. Throws listing every problem.
- */
+/** The layout of the stack's own cluster; throws when DB_TOPOLOGY is not galera. */
+export function galeraLayoutOf(settings: StackSettings): GaleraLayout {
+  if (!settings.galera) throw new Error(`DB_TOPOLOGY is ${settings.dbTopology}, not galera: this stack runs no Galera nodes.`);
+  return layoutOf(settings.stateDir, settings.galera);
+}
+
+/** GALERA_NODES and GALERA_*_PORT under STACK_DIR, alone. Throws listing every problem. */
 export function galeraLayoutFromEnv(env: Env = process.env): GaleraLayout {
   const problems: string[] = [];
-  const count = whole(env, 'GALERA_NODES', 3, problems);
-  // An even count splits into halves that both lose quorum; one node is not a cluster worth the cost.
-  if (count < 3 || count % 2 === 0) problems.push(`GALERA_NODES must be an odd number of at least 3, got ${count}.`);
-  const base = Object.fromEntries(
-    (Object.keys(PORT_VARIABLES) as (keyof GaleraPorts)[]).map((kind) => [kind, whole(env, PORT_VARIABLES[kind], DEFAULT_BASE_PORTS[kind], problems)]),
-  ) as unknown as GaleraPorts;
+  const galera = readGaleraSettings(env, problems);
   if (problems.length > 0) throw new Error(problems.join('\n'));
-  const stateDir = path.resolve(PROJECT_ROOT, env.STACK_DIR || '.stack');
-  return galeraLayout({ stateDir, ports: portsFromBase(count, base) });
+  return layoutOf(path.resolve(PROJECT_ROOT, env.STACK_DIR || '.stack'), galera);
 }
 
-/** GALERA_CHECK_USER (galera_check) / GALERA_CHECK_PASSWORD (required): the agent's USAGE-only account. */
-export function checkAccountFromEnv(env: Env = process.env): CheckAccount {
-  const problems: string[] = [];
-  const user = env.GALERA_CHECK_USER?.trim() || 'galera_check';
-  if (!/^[A-Za-z0-9_]{1,32}$/.test(user)) problems.push(`GALERA_CHECK_USER must be 1-32 of A-Z a-z 0-9 _, got "${user}".`);
-  const password = env.GALERA_CHECK_PASSWORD ?? '';
-  if (password === '') problems.push('GALERA_CHECK_PASSWORD must be set: the agent logs in over TCP, and no TCP account is passwordless.');
-  if (problems.length > 0) throw new Error(problems.join('\n'));
-  return { user, password };
+/** The agent's USAGE-only account, as the settings give it (generated for the local cluster). */
+export function checkAccountOf(settings: StackSettings): CheckAccount {
+  if (settings.galeraCheckPassword === '') {
+    throw new Error('GALERA_CHECK_PASSWORD must be set: the agent logs in over TCP, and no TCP account is passwordless.');
+  }
+  return { user: settings.galeraCheckUser, password: settings.galeraCheckPassword };
 }

@@ -53,6 +53,44 @@ export function requestedNode(url: string | undefined, own: string, known: Reado
   return known.has(name) ? name : undefined;
 }
 
+const METRIC_HELP: [string, string][] = [
+  ['galera_node_up', '1 when the agent could read the node\'s wsrep status.'],
+  ['galera_node_ready', '1 when the node takes queries (Synced, Primary, wsrep_ready=ON): what HAProxy\'s check gets as 200.'],
+  ['galera_wsrep_local_state', 'wsrep_local_state: 1 Joining, 2 Donor/Desynced, 3 Joined, 4 Synced.'],
+  ['galera_wsrep_cluster_size', 'wsrep_cluster_size as this node sees it.'],
+  ['galera_wsrep_cluster_status_primary', '1 when wsrep_cluster_status is Primary.'],
+  ['galera_wsrep_ready', '1 when wsrep_ready is ON.'],
+  ['galera_wsrep_connected', '1 when wsrep_connected is ON.'],
+];
+
+/** Prometheus text for every node's last check (absent values are left out, as the node did not say). */
+export function renderAgentMetrics(checks: readonly { node: string; health: WsrepHealth }[]): string {
+  const lines: string[] = [];
+  const values = (name: string, health: WsrepHealth): number | undefined => {
+    const s = health.status;
+    switch (name) {
+      case 'galera_node_up': return s.wsrep_local_state === undefined ? 0 : 1;
+      case 'galera_node_ready': return health.ok ? 1 : 0;
+      case 'galera_wsrep_local_state': return s.wsrep_local_state === undefined ? undefined : Number(s.wsrep_local_state);
+      case 'galera_wsrep_cluster_size': return s.wsrep_cluster_size === undefined ? undefined : Number(s.wsrep_cluster_size);
+      case 'galera_wsrep_cluster_status_primary': return s.wsrep_cluster_status === undefined ? undefined : Number(s.wsrep_cluster_status === 'Primary');
+      case 'galera_wsrep_ready': return s.wsrep_ready === undefined ? undefined : Number(s.wsrep_ready === 'ON');
+      case 'galera_wsrep_connected': return s.wsrep_connected === undefined ? undefined : Number(s.wsrep_connected === 'ON');
+      default: return undefined;
+    }
+  };
+  lines.push('# HELP galera_cluster_expected_size Nodes the agent checks: the size a whole cluster reports.', '# TYPE galera_cluster_expected_size gauge',
+    `galera_cluster_expected_size ${checks.length}`);
+  for (const [name, help] of METRIC_HELP) {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+    for (const { node, health } of checks) {
+      const value = values(name, health);
+      if (value !== undefined && Number.isFinite(value)) lines.push(`${name}{node="${node}"} ${value}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 export async function startHealthAgent(opts: HealthAgentOptions): Promise<HealthAgent> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   const byName = new Map(opts.nodes.map((node) => [node.name, node]));
@@ -76,6 +114,18 @@ export async function startHealthAgent(opts: HealthAgentOptions): Promise<Health
       };
       if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? '')) {
         send(405, { error: 'method_not_allowed', message: 'Only GET, HEAD and OPTIONS.' });
+        return;
+      }
+      if ((req.url ?? '').split('?')[0] === '/metrics') {
+        const names = [...byName.keys()];
+        Promise.all(names.map(async (node) => ({ node, health: await check(node) }))).then(
+          (checks) => {
+            const text = renderAgentMetrics(checks);
+            res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Length': Buffer.byteLength(text) });
+            res.end(req.method === 'HEAD' ? undefined : text);
+          },
+          (error: unknown) => send(500, { error: 'internal', message: String(error) }),
+        );
         return;
       }
       let name: string | undefined;

@@ -6,11 +6,19 @@
 // pm2 stops an app with SIGINT, which mariadbd ignores; pm2 would then SIGKILL it after kill_timeout,
 // leaving seqno -1 in grastate.dat on every stop. So SIGINT (and SIGTERM) become the SIGTERM on which
 // mariadbd leaves the cluster cleanly and saves its position. kill_timeout must cover that shutdown.
+//
+// The node that bootstraps the cluster (a new one, or a whole-cluster restart) also applies the
+// migrations once it is Synced, before its 'ready': the one place they run, against a Primary
+// component of one, from which they replicate to every node that joins (DDL in total order).
+import mysql from 'mysql2/promise';
 import { STOPPED_BEFORE_READY } from '../../../server/startup/exit-codes';
+import { embeddedAdminUser, secureEmbeddedAccounts } from '../admin-account';
+import { migrate } from '../migrate';
+import { loadStackSettings, type StackSettings } from '../../settings';
 import { decideOwnStart } from './coordinate';
-import { galeraLayoutFromEnv } from './env';
-import { nodeByName } from './layout';
-import { spawnNode, waitUntilSynced, type RunningNode } from './node';
+import { galeraLayoutOf } from './env';
+import { nodeByName, type GaleraNode } from './layout';
+import { nodeAdminLogin, spawnNode, waitUntilSynced, type RunningNode } from './node';
 
 // A joiner's SST of a small datadir takes ~6-9 s here; InnoDB recovery after a kill a few more.
 const SYNCED_TIMEOUT_MS = 5 * 60_000;
@@ -32,7 +40,8 @@ function stop(signal: NodeJS.Signals): void {
 async function main(): Promise<void> {
   const name = process.argv[2];
   if (name === undefined) throw new Error('Usage: node-server.ts <node name, e.g. n1>');
-  const layout = galeraLayoutFromEnv();
+  const settings = loadStackSettings();
+  const layout = galeraLayoutOf(settings);
   const node = nodeByName(layout, name);
   const start = await decideOwnStart(layout, node, { signal: deciding.signal, log: (line) => console.log(line) });
   if (stopping) process.exit(STOPPED_BEFORE_READY);
@@ -53,8 +62,24 @@ async function main(): Promise<void> {
   console.log(
     `galera-node: ${name} is ${health.status.wsrep_local_state_comment} in a cluster of ${health.status.wsrep_cluster_size} on 127.0.0.1:${node.ports.client}.`,
   );
+  if (start.kind === 'bootstrap') await prepareCluster(settings, node);
   ready = true;
   process.send?.('ready');
+}
+
+/** On the bootstrapping node: the embedded server's account hygiene, then the migrations. */
+async function prepareCluster(settings: StackSettings, node: GaleraNode): Promise<void> {
+  const admin = nodeAdminLogin(node);
+  const connection = await mysql.createConnection({ ...admin, namedPlaceholders: true });
+  try {
+    for (const account of await secureEmbeddedAccounts(connection, embeddedAdminUser())) {
+      console.log(`galera-node: dropped the account '${account.user}'@'${account.host}' (${account.reason}).`);
+    }
+  } finally {
+    await connection.end();
+  }
+  const applied = await migrate(settings, admin);
+  console.log(`galera-node: ${node.name} bootstrapped the cluster; applied ${applied.join(', ') || 'nothing'}.`);
 }
 
 // Everything this process and mariadbd create is for the stack's OS user only.

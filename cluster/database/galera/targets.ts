@@ -1,0 +1,28 @@
+// What the health agent checks and HAProxy balances over, for either Galera topology: the stack's own
+// nodes (DB_TOPOLOGY=galera, on 127.0.0.1) or an existing cluster's (GALERA_SERVERS). Node k's agent
+// listener is GALERA_AGENT_PORT + k - 1 in both.
+import type { StackSettings } from '../../settings';
+import { galeraLayoutOf } from './env';
+
+export interface GaleraTarget {
+  /** HAProxy's server name and the agent's path: n1, n2, ... */
+  name: string;
+  host: string;
+  /** MySQL clients' port. */
+  port: number;
+  /** The agent's listener for this node. */
+  agentPort: number;
+}
+
+/** Every Galera node of the settings, in writer-preference order; empty for a single server. */
+export function galeraTargets(settings: StackSettings): GaleraTarget[] {
+  if (settings.dbTopology === 'galera') {
+    return galeraLayoutOf(settings).nodes.map((node) => ({ name: node.name, host: '127.0.0.1', port: node.ports.client, agentPort: node.ports.agent }));
+  }
+  return settings.galeraServers.map((server, i) => ({ name: `n${i + 1}`, host: server.host, port: server.port, agentPort: settings.galeraAgentPort + i }));
+}
+
+/** Whether a health agent runs: always for the local cluster; for external servers when it has a password. */
+export function runsGaleraAgent(settings: StackSettings): boolean {
+  return settings.dbTopology === 'galera' || (settings.galeraServers.length > 0 && settings.galeraCheckPassword !== '');
+}
