@@ -108,8 +108,10 @@ export function renderMysqldExporterCnf(settings: StackSettings): string {
     '[client]',
     `user = \`${settings.exporterUser}\``,
     `password = \`${settings.exporterPassword}\``,
-    `host = ${settings.mysqlHost}`,
-    `port = ${settings.mysqlPort}`,
+    // A local Galera cluster: its first node (wsrep_* come with the default global-status collector;
+    // the agent's job="galera" covers every node).
+    `host = ${settings.galera ? '127.0.0.1' : settings.mysqlHost}`,
+    `port = ${settings.galera ? settings.galera.basePorts.client : settings.mysqlPort}`,
     '',
   ].join('\n');
 }

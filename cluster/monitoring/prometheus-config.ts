@@ -77,6 +77,11 @@ export function renderPrometheusConfig(settings: StackSettings, options: Prometh
     ...staticJob('mysqld', scrapeTarget('127.0.0.1', settings.mysqldExporterPort)),
     '',
     ...staticJob('prometheus', scrapeTarget('127.0.0.1', settings.prometheusPort)),
+    // DB_TOPOLOGY=galera (or an external cluster with an agent): every node's wsrep state, from the
+    // health agent's first listener (each one serves /metrics for all nodes).
+    ...(settings.dbTopology === 'galera' || (settings.galeraServers.length > 0 && settings.galeraCheckPassword !== '')
+      ? ['', ...staticJob('galera', scrapeTarget('127.0.0.1', settings.galeraAgentPort))]
+      : []),
   ];
   return `${lines.join('\n')}\n`;
 }
