@@ -20,6 +20,8 @@ export interface WorkerConfig {
     connectTimeoutMs: number;
     queryTimeoutMs: number;
     lockWaitTimeoutSeconds: number;
+    /** DB_READ_BATCHING: identical reads queued for the connection share one statement (on unless 0/false). */
+    readBatching: boolean;
   };
   sleepMaxSeconds: number;
   /** Largest JSON request body accepted, in bytes. */
@@ -98,6 +100,8 @@ export function readWorkerConfig(env: Env): { config: WorkerConfig; problems: st
       // Long enough for the longest permitted /sleep, so only a genuinely stuck statement times out.
       queryTimeoutMs: read.int('DB_QUERY_TIMEOUT_MS', (sleepMaxSeconds + 5) * 1000, 1, 295_000),
       lockWaitTimeoutSeconds: read.int('DB_LOCK_WAIT_TIMEOUT_SECONDS', 5, 1, 3600),
+      // On: a batched read still sees every write committed before it arrived (README, "Read batching").
+      readBatching: read.flag('DB_READ_BATCHING', true),
     },
     sleepMaxSeconds,
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 64, 10 * 1024 * 1024),

@@ -5,7 +5,7 @@
 // statementTimeoutMs) and its connection kept; should the server not answer even then, the client-side
 // timeout here closes the connection and has the server stop the statement (KILL QUERY), so one stuck
 // query cannot hold the worker's only connection forever.
-import type { DbPool, Lease } from './pool';
+import type { DbPool, JoinedRequest, Lease } from './pool';
 import type { CancelResult, DbObserver, QueryOutcome } from './observer';
 import {
   driverErrorCode, isConnectionError, isQueryInterrupted, isServerStatementTimeout, OutcomeUnknownError, QueryTimeoutError,
@@ -33,6 +33,11 @@ export interface QueryOptions {
    * outcome `cancelled`; a write runs to its end.
    */
   signal?: AbortSignal;
+  /**
+   * A read that may share one execution with identical reads (same name, SQL and values) that queue for
+   * the connection at the same time (DB_READ_BATCHING). Only for reads: needs `idempotent`, not `write`.
+   */
+  batch?: boolean;
 }
 
 /** What became of one statement on its way to the server, for the caller to classify its failure. */
@@ -66,9 +71,29 @@ interface StatementLimit {
 /** A ROLLBACK only undoes a few rows; one that takes longer than this is given up with its connection. */
 const ROLLBACK_TIMEOUT_MS = 1000;
 
+/**
+ * Identical reads waiting for the connection, served by one statement. It is sent after every member
+ * arrived, so each member sees every write committed before it arrived; it leaves `batches` just before
+ * it is sent, so nobody joins a statement already in flight (whose snapshot may predate their writes).
+ */
+class ReadBatch {
+  /** Members still waiting for the answer (a member whose client left while queued is dropped). */
+  members = 0;
+  /** The member whose queue place the statement holds: the first (undefined), or one who took it over. */
+  holder?: JoinedRequest;
+  /** The other members still queued, each with its own place in the pool's queue. */
+  readonly joined = new Set<JoinedRequest>();
+  /** Aborts once every member's client has gone: the statement is dropped, or stopped on the server. */
+  readonly everyoneGone = new AbortController();
+  sent = false;
+  result!: Promise<unknown>;
+}
+
 export class Db {
   /** Errors thrown while opening a connection (as opposed to on an open one). */
   private readonly connectFailures = new WeakSet<object>();
+  /** Read batches not sent yet, by name, SQL and values. */
+  private readonly batches = new Map<string, ReadBatch>();
   /** Whether the last statement that finished reached the database (undefined before the first). */
   private lastReachedDatabase: boolean | undefined;
 
@@ -95,11 +120,18 @@ export class Db {
   }
 
   /** Runs one statement and returns its rows (for SELECT) or its result header (for writes). */
-  async query<T>(name: string, sql: string, values: SqlValue[] = [], options: QueryOptions = {}): Promise<T> {
+  query<T>(name: string, sql: string, values: SqlValue[] = [], options: QueryOptions = {}): Promise<T> {
+    if (options.batch && options.idempotent && !options.write && this.pool.readBatching) {
+      return this.batched<T>(name, sql, values, options);
+    }
+    return this.run<T>(name, sql, values, options);
+  }
+
+  private async run<T>(name: string, sql: string, values: SqlValue[], options: QueryOptions, beforeSend?: () => void): Promise<T> {
     const attempts = options.idempotent && !options.write ? 2 : 1;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.runOnce<T>(name, sql, values, options);
+        return await this.runOnce<T>(name, sql, values, options, beforeSend);
       } catch (error) {
         // A pooled connection that sat idle may have been closed by the proxy or server since its last
         // use; the first statement on it fails with a connection error. Reads go once more on a new one.
@@ -174,21 +206,102 @@ export class Db {
     }
   }
 
-  private async runOnce<T>(name: string, sql: string, values: SqlValue[], options: QueryOptions): Promise<T> {
+  /**
+   * A batchable read: joins the identical read waiting for the connection if there is one, else starts
+   * one that later identical reads may join until it is sent.
+   */
+  private batched<T>(name: string, sql: string, values: SqlValue[], options: QueryOptions): Promise<T> {
+    const key = `${name}\u0000${options.timeoutMs ?? ''}\u0000${sql}\u0000${JSON.stringify(values)}`;
+    const queued = this.batches.get(key);
+    if (queued) {
+      let joined: JoinedRequest;
+      try {
+        joined = this.pool.joinQueue(); // queue_full like any request past the limit; the batch goes on
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      queued.joined.add(joined);
+      return this.member<T>(queued, options.signal, joined);
+    }
+    const batch = new ReadBatch();
+    this.batches.set(key, batch);
+    const unlist = () => {
+      if (this.batches.get(key) === batch) this.batches.delete(key);
+    };
+    batch.everyoneGone.signal.addEventListener('abort', unlist, { once: true });
+    batch.result = this.run<unknown>(name, sql, values, { ...options, signal: batch.everyoneGone.signal }, () => {
+      unlist();
+      batch.sent = true;
+      for (const joined of batch.joined) joined.served();
+      batch.joined.clear();
+      this.observer.readBatched(name, batch.members);
+    });
+    batch.result.catch((error: unknown) => {
+      unlist();
+      for (const joined of batch.joined) joined.refused(error);
+      batch.joined.clear();
+    });
+    return this.member<T>(batch, options.signal);
+  }
+
+  /** One request's share of a batch: its answer, or its own cancellation while the batch still waits. */
+  private member<T>(batch: ReadBatch, signal: AbortSignal | undefined, joined?: JoinedRequest): Promise<T> {
+    batch.members += 1;
+    return new Promise<T>((resolve, reject) => {
+      let left = false;
+      const onAbort = () => {
+        batch.members -= 1;
+        if (!batch.sent) {
+          // Gone while queued: leaves at once (499), like a request that queued alone.
+          left = true;
+          if (batch.holder === joined) {
+            // The statement's own queue place was this member's: another member takes it over, so
+            // `pending` still counts one per waiting request.
+            const heir = [...batch.joined].find((other) => other !== joined);
+            heir?.takeOver();
+            batch.holder = heir;
+          }
+          if (joined && batch.joined.delete(joined)) joined.refused(cancelled());
+          reject(cancelled());
+        }
+        if (batch.members === 0) batch.everyoneGone.abort();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      batch.result.then((result) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (!left) resolve(result as T);
+      }, (error: unknown) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (!left) reject(error);
+      });
+    });
+  }
+
+  private async runOnce<T>(name: string, sql: string, values: SqlValue[], options: QueryOptions, beforeSend?: () => void): Promise<T> {
     const { signal } = options;
-    const lease = await this.lease(name, signal);
-    // The query's own time starts once it holds the connection; the wait is db_pool_wait_seconds.
-    const queryStarted = performance.now();
     const progress = new StatementProgress();
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    const limit = { clientMs: timeoutMs, clientBudgetMs: timeoutMs, serverBudgetMs: this.statementTimeoutMs ?? timeoutMs };
+    let queryStarted = 0;
+    let running: Promise<T> | undefined;
+    // The statement starts as the lease is made (see DbPool.acquire): when the connection is handed over
+    // by a request that just got its answer, it is sent before that request does anything else.
+    const lease = await this.lease(name, signal, (leased) => {
+      // The query's own time starts once it holds the connection; the wait is db_pool_wait_seconds.
+      queryStarted = performance.now();
+      beforeSend?.();
+      // A write is never stopped once sent: it was received whole, and a KILL racing its commit would
+      // only make its outcome harder to know. Only reads are cancelled when their client leaves.
+      running = this.execute<T>(leased, name, sql, values, limit, progress, options.write ? undefined : signal);
+      running.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+    });
     let destroy = false;
     let failure: unknown;
     try {
-      const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
-      const limit = { clientMs: timeoutMs, clientBudgetMs: timeoutMs, serverBudgetMs: this.statementTimeoutMs ?? timeoutMs };
-      // A write is never stopped once sent: it was received whole, and a KILL racing its commit would
-      // only make its outcome harder to know. Only reads are cancelled when their client leaves.
-      const result = await this.execute<T>(lease, name, sql, values, limit, progress, options.write ? undefined : signal);
+      const result = await running!;
       this.finish(name, signal?.aborted ? 'cancelled' : 'ok', queryStarted);
+      // The connection goes on to the next waiter now, before this request answers its client.
+      if (!progress.cancellation) lease.release(false);
       return result;
     } catch (error) {
       failure = error;
@@ -214,10 +327,10 @@ export class Db {
   }
 
   /** The pool's connection for query `name`; a failed connect counts as that query's error. */
-  private async lease(name: string, signal?: AbortSignal): Promise<Lease> {
+  private async lease(name: string, signal?: AbortSignal, onLeased?: (lease: Lease) => void): Promise<Lease> {
     const started = performance.now();
     try {
-      return await this.pool.acquire(signal);
+      return await this.pool.acquire(signal, onLeased);
     } catch (error) {
       // Pool refusals are counted by the pool itself; connect failures are this query's errors.
       if (!(error instanceof GateRejectedError)) this.finish(name, 'error', started, error);

@@ -2,6 +2,9 @@
 // mysql2 lacks (its pool queue has no acquire timeout and no public length). At most `limit` holders at
 // once; when a holder leaves and someone waits, the slot is handed straight to the oldest waiter, so the
 // number of holders never dips in between (which is what event-counting the mysql2 pool gets wrong).
+// The leaving holder may pass what it held (the pool's connection) along with the slot, and a waiter may
+// ask to be told synchronously (wait()): the pool hands its connection to the next statement and that
+// statement is sent within the releasing call, with no promise or event-loop turn in between.
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -23,15 +26,17 @@ export interface GateOptions {
   waitTimeoutMs: number;
 }
 
-interface Waiter {
-  grant: () => void;
+interface Waiter<H> {
+  grant: (handoff: H | undefined) => void;
   refuse: (error: GateRejectedError) => void;
   timer: NodeJS.Timeout;
 }
 
-export class Gate {
+export class Gate<H = void> {
   private holders = 0;
-  private readonly waiters: Waiter[] = [];
+  private readonly waiters: Waiter<H>[] = [];
+  /** Requests that wait without a place of their own in `waiters` (see join()). */
+  private joinedCount = 0;
   private closed = false;
 
   constructor(private readonly options: GateOptions) {
@@ -56,62 +61,91 @@ export class Gate {
     return this.waiters.length;
   }
 
+  /** Requests waiting on another waiter's turn (join()); not in `waiting`. */
+  get joined(): number {
+    return this.joinedCount;
+  }
+
   get limit(): number {
     return this.options.limit;
   }
 
   /**
-   * Resolves once the caller holds a slot; the caller must call `leave()` exactly once afterwards.
-   * A waiter whose `signal` aborts leaves the queue at once, so a request nobody awaits any more never
-   * takes the connection from one somebody does.
+   * Resolves once the caller holds a slot (with what the previous holder handed over, if anything); the
+   * caller must call `leave()` exactly once afterwards. A waiter whose `signal` aborts leaves the queue at
+   * once, so a request nobody awaits any more never takes the connection from one somebody does.
    */
-  enter(signal?: AbortSignal): Promise<void> {
-    if (this.closed) return Promise.reject(new GateRejectedError('closed', 'The pool is closed.'));
-    if (signal?.aborted) return Promise.reject(cancelled());
-    if (this.holders < this.options.limit && this.waiters.length === 0) {
-      this.holders += 1;
-      return Promise.resolve();
-    }
-    if (this.waiters.length >= this.options.queueLimit) {
-      return Promise.reject(new GateRejectedError('queue_full',
-        `The connection pool's wait queue is full (${this.options.queueLimit} waiting).`));
-    }
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        this.remove(waiter);
-        waiter.refuse(cancelled());
-      };
-      const waiter: Waiter = {
-        grant: () => {
-          clearTimeout(waiter.timer);
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        refuse: (error) => {
-          clearTimeout(waiter.timer);
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-        timer: setTimeout(() => {
-          this.remove(waiter);
-          waiter.refuse(new GateRejectedError('timeout',
-            `No database connection became free within ${this.options.waitTimeoutMs} ms.`));
-        }, this.options.waitTimeoutMs),
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
-    });
+  enter(signal?: AbortSignal): Promise<H | undefined> {
+    return new Promise<H | undefined>((resolve, reject) => this.wait(signal, resolve, reject));
   }
 
-  /** Gives the slot back: straight to the oldest waiter if there is one. */
-  leave(): void {
+  /**
+   * enter() with callbacks: `granted` runs synchronously when the slot is free now, or inside the
+   * leave() that hands it over; `refused` runs at most once, instead of `granted`.
+   */
+  wait(signal: AbortSignal | undefined, granted: (handoff: H | undefined) => void, refused: (error: GateRejectedError) => void): void {
+    if (this.closed) return refused(new GateRejectedError('closed', 'The pool is closed.'));
+    if (signal?.aborted) return refused(cancelled());
+    if (this.holders < this.options.limit && this.waiters.length === 0) {
+      this.holders += 1;
+      return granted(undefined);
+    }
+    if (this.waiters.length + this.joinedCount >= this.options.queueLimit) return refused(this.queueFull());
+    const onAbort = () => {
+      this.remove(waiter);
+      waiter.refuse(cancelled());
+    };
+    const waiter: Waiter<H> = {
+      grant: (handoff) => {
+        clearTimeout(waiter.timer);
+        signal?.removeEventListener('abort', onAbort);
+        granted(handoff);
+      },
+      refuse: (error) => {
+        clearTimeout(waiter.timer);
+        signal?.removeEventListener('abort', onAbort);
+        refused(error);
+      },
+      timer: setTimeout(() => {
+        this.remove(waiter);
+        waiter.refuse(new GateRejectedError('timeout',
+          `No database connection became free within ${this.options.waitTimeoutMs} ms.`));
+      }, this.options.waitTimeoutMs),
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.waiters.push(waiter);
+    return undefined;
+  }
+
+  /**
+   * A request that will be served by a waiter's turn rather than its own (read batching) takes a place in
+   * the queue all the same: it counts against queueLimit until unjoin(). Throws queue_full or closed.
+   */
+  join(): void {
+    if (this.closed) throw new GateRejectedError('closed', 'The pool is closed.');
+    if (this.waiters.length + this.joinedCount >= this.options.queueLimit) throw this.queueFull();
+    this.joinedCount += 1;
+  }
+
+  /** Gives back a place taken by join(). */
+  unjoin(): void {
+    if (this.joinedCount <= 0) throw new Error('Gate.unjoin() called more often than join().');
+    this.joinedCount -= 1;
+  }
+
+  /**
+   * Gives the slot back: straight to the oldest waiter if there is one, with `handoff`. Returns whether a
+   * waiter took it (if not, `handoff` stays the caller's).
+   */
+  leave(handoff?: H): boolean {
     if (this.holders <= 0) throw new Error('Gate.leave() called more often than enter().');
     const next = this.waiters.shift();
     if (next) {
-      next.grant(); // the slot changes hands; `holders` is unchanged
-    } else {
-      this.holders -= 1;
+      next.grant(handoff); // the slot changes hands; `holders` is unchanged
+      return true;
     }
+    this.holders -= 1;
+    return false;
   }
 
   /** Refuses every waiter and every later enter(); current holders may still leave. */
@@ -122,7 +156,11 @@ export class Gate {
     }
   }
 
-  private remove(waiter: Waiter): void {
+  private queueFull(): GateRejectedError {
+    return new GateRejectedError('queue_full', `The connection pool's wait queue is full (${this.options.queueLimit} waiting).`);
+  }
+
+  private remove(waiter: Waiter<H>): void {
     const index = this.waiters.indexOf(waiter);
     if (index >= 0) this.waiters.splice(index, 1);
   }

@@ -20,6 +20,8 @@ export interface DbObserver {
   connectionClosed(reason: ConnectionCloseReason): void;
   queryFinished(query: string, outcome: QueryOutcome, seconds: number, errorCode?: string): void;
   queryCancelled(reason: CancelReason, result: CancelResult): void;
+  /** A batchable read was sent (DB_READ_BATCHING on): `requests` identical reads share this statement. */
+  readBatched(query: string, requests: number): void;
 }
 
 export const silentObserver: DbObserver = {
@@ -30,4 +32,5 @@ export const silentObserver: DbObserver = {
   connectionClosed: () => undefined,
   queryFinished: () => undefined,
   queryCancelled: () => undefined,
+  readBatched: () => undefined,
 };

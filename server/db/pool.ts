@@ -1,11 +1,15 @@
 // The one-connection pool: a mysql2 pool behind a Gate. mysql2 has no acquire timeout and no public
 // stats, so this wrapper keeps its own counters (the pg-pool habit: plain getters for its state) and
 // bounds both the wait queue and the wait time. It never imports prom-client: it reports to a DbObserver.
+// The Gate is the only queue: a connection released while someone waits is handed straight to the oldest
+// waiter, never back through mysql2's pool (whose getConnection answers on a later process.nextTick, i.e.
+// only once the releasing request has written its whole HTTP response), and a waiter that asked for it
+// (acquire's onLeased) sends its statement within that same call.
 import mysql from 'mysql2';
 import { cancelled, Gate, GateRejectedError } from './gate';
 import { type KillAnswer, QueryKiller } from './kill-queries';
 import type { ConnectionCloseReason, DbObserver } from './observer';
-import { addPoolWaitSince } from '../http/request-context';
+import { poolWaitRecorder } from '../http/request-context';
 
 export interface PoolOptions {
   host: string;
@@ -29,6 +33,11 @@ export interface PoolOptions {
    * would hold the worker's only connection that long behind someone else's transaction).
    */
   lockWaitTimeoutSeconds?: number;
+  /**
+   * Identical reads that queue for the connection share one statement (DB_READ_BATCHING; done by Db,
+   * which reads it here). Default true.
+   */
+  readBatching?: boolean;
 }
 
 export interface PoolStats {
@@ -74,6 +83,19 @@ export class Lease {
   }
 }
 
+/** A request waiting on another's queued statement (DbPool.joinQueue); each method ends its wait once. */
+export interface JoinedRequest {
+  /** That statement got the connection: the request's wait is observed like an acquire's. */
+  served(): void;
+  /** That statement was refused, or this request's client left (cancelled): counted like an acquire's refusal. */
+  refused(error: unknown): void;
+  /**
+   * The request whose queue place the statement holds has left: this one takes that place over and gives
+   * its own back (pending stays one per waiting request); the statement's acquire is now counted for it.
+   */
+  takeOver(): void;
+}
+
 /** The refusal of work the pool can no longer take: the worker is shutting down (503 shutting_down). */
 export function poolClosing(): GateRejectedError {
   return new GateRejectedError('closed', 'The pool is closing.');
@@ -101,7 +123,7 @@ function limitStatementTime(connection: PoolConnection, timeoutMs: number): void
 
 export class DbPool {
   private readonly pool: mysql.Pool;
-  private readonly gate: Gate;
+  private readonly gate: Gate<PoolConnection>;
   private leased = 0;
   private connecting = 0;
   private openConnections = 0;
@@ -118,7 +140,7 @@ export class DbPool {
 
   constructor(private readonly options: PoolOptions, private readonly observer: DbObserver) {
     this.killer = new QueryKiller({ ...options, connectTimeoutMs: Math.min(options.connectTimeoutMs, CANCEL_CONNECT_TIMEOUT_MS) });
-    this.gate = new Gate({ limit: options.limit, queueLimit: options.queueLimit, waitTimeoutMs: options.acquireTimeoutMs });
+    this.gate = new Gate<PoolConnection>({ limit: options.limit, queueLimit: options.queueLimit, waitTimeoutMs: options.acquireTimeoutMs });
     this.pool = mysql.createPool({
       host: options.host,
       port: options.port,
@@ -152,7 +174,7 @@ export class DbPool {
       limit: this.options.limit,
       used: this.leased,
       idle: Math.max(0, this.openConnections - this.leased),
-      pending: this.gate.waiting + this.connecting,
+      pending: this.gate.waiting + this.gate.joined + this.connecting,
       open: this.openConnections,
       queueLimit: this.options.queueLimit,
       acquireTimeoutMs: this.options.acquireTimeoutMs,
@@ -162,45 +184,118 @@ export class DbPool {
     };
   }
 
+  /** Whether identical queued reads share one statement (PoolOptions.readBatching). */
+  get readBatching(): boolean {
+    return this.options.readBatching ?? true;
+  }
+
   /**
    * Waits (boundedly) for the connection. Throws GateRejectedError (also when `signal` aborted before
    * the connection was handed over, and when the pool stops), or the driver's connect error.
+   * `onLeased` runs synchronously as the lease is made, before the promise settles: when the connection
+   * is handed over from a releasing request, inside that request's release(), so a statement sent from
+   * it leaves with no event-loop turn or promise hop after the previous answer. It must not throw.
    */
-  async acquire(signal?: AbortSignal): Promise<Lease> {
+  acquire(signal?: AbortSignal, onLeased?: (lease: Lease) => void): Promise<Lease> {
     const askedAt = performance.now();
+    // The access log's poolWaitMs, charged on each way out of acquire() to the request asking now.
+    const chargeWait = poolWaitRecorder();
+    return new Promise<Lease>((resolve, reject) => {
+      const refused = (error: unknown) => {
+        if (error instanceof GateRejectedError && (error.reason === 'queue_full' || error.reason === 'timeout')) {
+          this.rejected[error.reason] += 1;
+          this.observer.rejected(error.reason);
+        }
+        chargeWait(askedAt);
+        reject(error);
+      };
+      this.gate.wait(signal, (handoff) => {
+        if (handoff) {
+          resolve(this.lease(handoff, askedAt, chargeWait, onLeased));
+          return;
+        }
+        this.open(signal).then((connection) => resolve(this.lease(connection, askedAt, chargeWait, onLeased)), refused);
+      }, refused);
+    });
+  }
+
+  /**
+   * For read batching (db.ts): a request answered by the statement of a request already queued takes a
+   * place in the wait queue all the same (counted in `pending` and against the queue limit; throws
+   * queue_full, counted, when there is none), given back through the returned JoinedRequest.
+   */
+  joinQueue(): JoinedRequest {
+    const askedAt = performance.now();
+    const chargeWait = poolWaitRecorder();
     try {
-      await this.gate.enter(signal);
+      this.gate.join();
     } catch (error) {
-      if (error instanceof GateRejectedError && (error.reason === 'queue_full' || error.reason === 'timeout')) {
-        this.rejected[error.reason] += 1;
-        this.observer.rejected(error.reason);
+      if (error instanceof GateRejectedError && error.reason === 'queue_full') {
+        this.rejected.queue_full += 1;
+        this.observer.rejected('queue_full');
       }
-      addPoolWaitSince(askedAt); // the access log's poolWaitMs, on each way out of acquire()
+      chargeWait(askedAt);
       throw error;
     }
+    let placed = true;
+    let counted = true;
+    let done = false;
+    const unjoin = () => {
+      if (placed) this.gate.unjoin();
+      placed = false;
+    };
+    const end = (observe: () => void) => {
+      if (done) return;
+      done = true;
+      unjoin();
+      if (counted) observe();
+      chargeWait(askedAt);
+    };
+    return {
+      served: () => end(() => this.observer.acquired((performance.now() - askedAt) / 1000)),
+      refused: (error) => end(() => {
+        if (error instanceof GateRejectedError && (error.reason === 'queue_full' || error.reason === 'timeout')) {
+          this.rejected[error.reason] += 1;
+          this.observer.rejected(error.reason);
+        }
+      }),
+      takeOver: () => {
+        unjoin();
+        counted = false;
+      },
+    };
+  }
+
+  /** A connection from mysql2's pool for a caller holding a Gate slot; the slot is given back on failure. */
+  private async open(signal?: AbortSignal): Promise<PoolConnection> {
     this.connecting += 1;
-    let connection: PoolConnection;
     try {
-      connection = await this.connect();
+      const connection = await this.connect();
       // The client may have left while the connection was being opened (a new one through a slow
       // proxy): nobody would read the answer, so the statement is never sent. The connection is kept.
       if (signal?.aborted) {
         connection.release();
         throw cancelled();
       }
+      return connection;
     } catch (error) {
-      this.connecting -= 1;
       this.gate.leave();
-      addPoolWaitSince(askedAt);
       throw error;
+    } finally {
+      this.connecting -= 1;
     }
-    this.connecting -= 1;
+  }
+
+  private lease(connection: PoolConnection, askedAt: number, chargeWait: (askedAt: number) => void,
+    onLeased?: (lease: Lease) => void): Lease {
     this.leased += 1;
     this.observer.acquired((performance.now() - askedAt) / 1000);
-    addPoolWaitSince(askedAt);
+    chargeWait(askedAt);
     const leasedAt = performance.now();
     const lease = new Lease(connection, (ended, destroy) => {
       this.leases.delete(ended);
+      this.leased -= 1;
+      this.observer.released((performance.now() - leasedAt) / 1000);
       if (destroy) {
         this.destroyedByUs.add(ended.connection);
         ended.connection.destroy();
@@ -208,14 +303,20 @@ export class DbPool {
         // finishes the statement we gave up on (a 5 s SLEEP keeps it 5 s, a lock wait far longer) and
         // the pool counts two open connections. Closing the socket ends it here and now.
         ended.connection.stream?.destroy();
+        this.gate.leave();
+        return;
+      }
+      // Someone waits: the connection goes straight to them (and may be sending their statement when
+      // leave() returns). Otherwise back to mysql2's pool, which keeps it and drops it if it dies idle.
+      if (this.gate.waiting > 0) {
+        this.gate.leave(ended.connection);
       } else {
         ended.connection.release();
+        this.gate.leave();
       }
-      this.leased -= 1;
-      this.observer.released((performance.now() - leasedAt) / 1000);
-      this.gate.leave();
     });
     this.leases.add(lease);
+    onLeased?.(lease);
     return lease;
   }
 

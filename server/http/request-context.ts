@@ -18,8 +18,14 @@ export function runInRequestContext<T>(context: RequestContext, work: () => T): 
   return current.run(context, work);
 }
 
-/** Adds the time since `askedAt` (a performance.now() reading) to the current request's pool wait. */
-export function addPoolWaitSince(askedAt: number): void {
+/**
+ * For the request current now: a function that adds the time since `askedAt` (a performance.now()
+ * reading) to its pool wait, whenever it is called. Captured up front because the pool may hand a
+ * connection to a waiting request from within another request's code (the one releasing it).
+ */
+export function poolWaitRecorder(): (askedAt: number) => void {
   const context = current.getStore();
-  if (context) context.poolWaitMs += performance.now() - askedAt;
+  return (askedAt) => {
+    if (context) context.poolWaitMs += performance.now() - askedAt;
+  };
 }

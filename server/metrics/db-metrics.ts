@@ -3,7 +3,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DbObserver } from '../db/observer';
 import type { PoolStats } from '../db/pool';
-import { LATENCY_BUCKETS, METRIC } from './names';
+import { BATCH_SIZE_BUCKETS, LATENCY_BUCKETS, METRIC } from './names';
 
 export function registerDbMetrics(registry: Registry, readStats: () => PoolStats): DbObserver {
   const registers = [registry];
@@ -82,6 +82,13 @@ export function registerDbMetrics(registry: Registry, readStats: () => PoolStats
     labelNames: ['reason', 'result'],
     registers,
   });
+  const readBatchSize = new Histogram({
+    name: METRIC.readBatchSize,
+    help: 'Requests served per statement of a batchable read (list_todos, get_todo) with DB_READ_BATCHING on: identical reads that queued together share one statement. 1: it ran alone.',
+    labelNames: ['query'],
+    buckets: BATCH_SIZE_BUCKETS,
+    registers,
+  });
 
   // Series that exist from the first scrape, so rate() and alerts see a 0 rather than nothing.
   for (const reason of ['queue_full', 'timeout']) rejected.inc({ reason }, 0);
@@ -102,5 +109,6 @@ export function registerDbMetrics(registry: Registry, readStats: () => PoolStats
       if (outcome === 'error' || outcome === 'timeout') queryErrors.inc({ query, code: errorCode ?? 'other' });
     },
     queryCancelled: (reason, result) => cancellations.inc({ reason, result }),
+    readBatched: (query, requests) => readBatchSize.observe({ query }, requests),
   };
 }

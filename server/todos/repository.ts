@@ -2,7 +2,9 @@
 // parameterised, and each operation is one named query in the metrics (list_todos, get_todo,
 // create_todo, update_todo, delete_todo): one statement, or one transaction on one leased connection.
 // The *In methods run inside a transaction the caller opened (a write guarded by an Idempotency-Key,
-// whose key row must commit or roll back with it).
+// whose key row must commit or roll back with it). Reads are batchable (Db's `batch`): identical reads
+// queued together share one statement, sent after all of them arrived (DB_READ_BATCHING, README).
+// The rows they get back are shared between those requests: never modify them.
 import type { Db, Transaction, WriteResult } from '../db/db';
 import type { NewTodo, TodoPatch, TodoStatus } from '../validation/todo';
 
@@ -39,10 +41,10 @@ export class TodoRepository {
   /** Every row (or every row with one status), in id order. `signal`: the client went away (reads only). */
   async list(status?: TodoStatus, signal?: AbortSignal): Promise<Todo[]> {
     if (status === undefined) {
-      return this.db.query<Todo[]>('list_todos', `SELECT ${COLUMNS} FROM todos ORDER BY id`, [], { idempotent: true, signal });
+      return this.db.query<Todo[]>('list_todos', `SELECT ${COLUMNS} FROM todos ORDER BY id`, [], { idempotent: true, batch: true, signal });
     }
     return this.db.query<Todo[]>('list_todos', `SELECT ${COLUMNS} FROM todos WHERE status = ? ORDER BY id`, [status],
-      { idempotent: true, signal });
+      { idempotent: true, batch: true, signal });
   }
 
   /** The reference's shape: `{"1": {"item": ..., "status": ...}, ...}`. */
@@ -53,7 +55,8 @@ export class TodoRepository {
   }
 
   async get(id: number, signal?: AbortSignal): Promise<Todo | undefined> {
-    const rows = await this.db.query<Todo[]>('get_todo', `SELECT ${COLUMNS} FROM todos WHERE id = ?`, [id], { idempotent: true, signal });
+    const rows = await this.db.query<Todo[]>('get_todo', `SELECT ${COLUMNS} FROM todos WHERE id = ?`, [id],
+      { idempotent: true, batch: true, signal });
     return rows[0];
   }
 

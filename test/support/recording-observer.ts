@@ -8,6 +8,8 @@ export class RecordingObserver implements DbObserver {
   readonly events: ObservedEvent[] = [];
   readonly waits: number[] = [];
   readonly uses: number[] = [];
+  /** readBatched calls, kept apart from `events` (whose exact lists the pool tests compare). */
+  readonly batches: [string, number][] = [];
   acquired(waitSeconds: number) {
     this.waits.push(waitSeconds);
     this.events.push(['acquired']);
@@ -30,6 +32,9 @@ export class RecordingObserver implements DbObserver {
   }
   queryCancelled(reason: string, result: string) {
     this.events.push(['queryCancelled', reason, result]);
+  }
+  readBatched(query: string, requests: number) {
+    this.batches.push([query, requests]);
   }
   count(...event: ObservedEvent): number {
     return this.events.filter((e) => e.length === event.length && e.every((part, i) => part === event[i])).length;

@@ -237,6 +237,52 @@ describe('Gate', () => {
     });
   });
 
+  describe('wait() and leave(handoff): the synchronous hand-over the pool relies on', () => {
+    it('calls the waiter inside leave(), with what the holder handed over, and reports the hand-over', () => {
+      const gate = new Gate<string>({ limit: 1, queueLimit: 5, waitTimeoutMs: 5_000 });
+      const got: (string | undefined)[] = [];
+      gate.wait(undefined, (handoff) => got.push(handoff), () => expect.fail('refused'));
+      expect(got).to.deep.equal([undefined]); // free: granted at once, synchronously
+      gate.wait(undefined, (handoff) => got.push(handoff), () => expect.fail('refused'));
+      expect([gate.holding, gate.waiting]).to.deep.equal([1, 1]);
+      expect(gate.leave('connection')).to.equal(true);
+      expect(got).to.deep.equal([undefined, 'connection']); // no await in between
+      expect([gate.holding, gate.waiting]).to.deep.equal([1, 0]);
+      expect(gate.leave('connection')).to.equal(false); // nobody waits: the holder keeps it
+      expect([gate.holding, gate.waiting]).to.deep.equal([0, 0]);
+    });
+
+    it('resolves enter() with the hand-over, undefined when the slot was free', async () => {
+      const gate = new Gate<string>({ limit: 1, queueLimit: 5, waitTimeoutMs: 5_000 });
+      expect(await gate.enter()).to.equal(undefined);
+      const second = gate.enter();
+      gate.leave('connection');
+      expect(await second).to.equal('connection');
+    });
+  });
+
+  describe('join() and unjoin(): requests that share a waiter\'s turn', () => {
+    it('counts them against queueLimit, apart from `waiting`, and refuses past it', async () => {
+      const gate = new Gate({ limit: 1, queueLimit: 2, waitTimeoutMs: 5_000 });
+      await gate.enter();
+      const waiter = track(gate.enter());
+      gate.join();
+      expect([gate.waiting, gate.joined]).to.deep.equal([1, 1]);
+      expect(() => gate.join()).to.throw(GateRejectedError, "The connection pool's wait queue is full (2 waiting).");
+      expect((await refusal(gate.enter())).reason).to.equal('queue_full');
+      gate.unjoin();
+      gate.join();
+      gate.unjoin();
+      expect(gate.joined).to.equal(0);
+      expect(() => gate.unjoin()).to.throw(Error, 'Gate.unjoin() called more often than join().');
+      gate.leave();
+      await settle();
+      expect(waiter.state).to.equal('granted');
+      gate.close();
+      expect(() => gate.join()).to.throw(GateRejectedError, 'The pool is closed.');
+    });
+  });
+
   describe('new Gate(options)', () => {
     const good = { limit: 1, queueLimit: 0, waitTimeoutMs: 1 };
     const bad: [string, Partial<typeof good>, string][] = [
