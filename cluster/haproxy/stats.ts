@@ -46,14 +46,20 @@ export async function haproxyServerStates(settings: StackSettings, timeoutMs = 2
  * the writes, go. undefined when the socket does not answer or the table is empty (no connection yet).
  */
 export async function stickTableServer(socketPath: string, backend = 'mysql', timeoutMs = 1000): Promise<string | undefined> {
+  return parseStickTableServer((await haproxyCommand(socketPath, `show table ${backend}`, timeoutMs)) ?? '');
+}
+
+/** One command on HAProxy's runtime API (the stats socket); its answer, or undefined when it does not answer. */
+export async function haproxyCommand(socketPath: string, command: string, timeoutMs = 1000): Promise<string | undefined> {
   const { createConnection } = await import('node:net');
   return new Promise((resolve) => {
     let text = '';
-    const socket = createConnection(socketPath, () => socket.write(`show table ${backend}\n`));
+    let failed = false;
+    const socket = createConnection(socketPath, () => socket.write(`${command}\n`));
     socket.setTimeout(timeoutMs, () => socket.destroy());
     socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    socket.on('error', () => resolve(undefined));
-    socket.on('close', () => resolve(parseStickTableServer(text)));
+    socket.on('error', () => (failed = true));
+    socket.on('close', () => resolve(failed ? undefined : text));
   });
 }
 
