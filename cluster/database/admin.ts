@@ -5,11 +5,20 @@ import type mysql from 'mysql2/promise';
 import type { StackSettings } from '../settings';
 import { embeddedAdminUser } from './admin-account';
 import { embeddedPaths } from './embedded';
+import { galeraLayoutOf } from './galera/env';
+
+/** The socket the admin uses: the embedded server's, or the local Galera cluster's first node's. */
+function adminSocket(settings: StackSettings): string | undefined {
+  if (settings.embeddedDb) return embeddedPaths(settings.stateDir).socket;
+  if (settings.dbTopology === 'galera') return galeraLayoutOf(settings).nodes[0]?.socket;
+  return undefined;
+}
 
 export function adminConnectionOptions(settings: StackSettings): mysql.ConnectionOptions {
-  if (settings.embeddedDb) {
+  const socket = adminSocket(settings);
+  if (socket !== undefined) {
     // The server checks the socket peer's uid, not a password; MYSQL_ADMIN_USER does not apply here.
-    return { socketPath: embeddedPaths(settings.stateDir).socket, user: embeddedAdminUser(), password: '' };
+    return { socketPath: socket, user: embeddedAdminUser(), password: '' };
   }
   return {
     host: settings.mysqlHost,
@@ -29,8 +38,9 @@ export interface ClientInvocation {
 /** The `mariadb` client command line equivalent to adminConnectionOptions(). */
 export function adminClientInvocation(settings: StackSettings): ClientInvocation {
   // --no-defaults: a ~/.my.cnf with a password or host would silently point the shell elsewhere.
-  if (settings.embeddedDb) {
-    return { args: ['--no-defaults', `--socket=${embeddedPaths(settings.stateDir).socket}`, `--user=${embeddedAdminUser()}`], env: {} };
+  const socket = adminSocket(settings);
+  if (socket !== undefined) {
+    return { args: ['--no-defaults', `--socket=${socket}`, `--user=${embeddedAdminUser()}`], env: {} };
   }
   return {
     args: [
