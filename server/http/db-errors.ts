@@ -28,8 +28,17 @@ export function httpErrorForDb(error: unknown): HttpError | undefined {
     // rolled the statement back; a write interrupted in its COMMIT is outcome_unknown above.
     return unavailable('query_interrupted', 'The database stopped the statement before it finished; nothing was changed. Retry shortly.', 1);
   }
-  if (isConnectionError(error)) {
+  if (isConnectionError(error) || isNodeNotServing(error)) {
     return unavailable('database_unavailable', 'The database is not reachable through HAProxy right now.', 1);
   }
   return undefined;
+}
+
+/**
+ * A Galera node that is leaving, joining or not in the Primary component refuses every statement with
+ * 1047 ("WSREP has not yet prepared node for application use") without running it: the same as not
+ * reachable, for the moment HAProxy takes to move the connection to another node.
+ */
+function isNodeNotServing(error: unknown): boolean {
+  return (error as { errno?: unknown } | undefined)?.errno === 1047;
 }
