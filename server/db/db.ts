@@ -211,6 +211,8 @@ export class Db {
    * one that later identical reads may join until it is sent.
    */
   private batched<T>(name: string, sql: string, values: SqlValue[], options: QueryOptions): Promise<T> {
+    // A client already gone is refused as the pool would refuse it, before it joins or starts anything.
+    if (options.signal?.aborted) return Promise.reject(cancelled());
     const key = `${name}\u0000${options.timeoutMs ?? ''}\u0000${sql}\u0000${JSON.stringify(values)}`;
     const queued = this.batches.get(key);
     if (queued) {

@@ -148,6 +148,10 @@ describe('Connection hand-over and read batching (Db on a real MariaDB)', functi
     expect(await staying).to.deep.equal([{ one: 1 }]);
     expect(observer.batches).to.deep.equal([['read', 1]]);
     expect(observer.count('queryFinished', 'other', 'ok')).to.equal(0);
+
+    const already = outcome(db.query('read', 'SELECT 1 AS one', [], { ...READ, signal: AbortSignal.abort() }));
+    expect(((await already) as { error: GateRejectedError }).error).to.include({ reason: 'cancelled' });
+    expect(observer.batches).to.have.length(1); // nothing was sent for it
   });
 
   it('runs one statement per read with batching off', async () => {
