@@ -2,7 +2,8 @@
 // everything, started with `tsx cluster/cli/start.ts` exactly as `npm start` does (so whatever pm2 runs
 // for `npm start` is what is measured), plus variant workers added with `pm2 start <file>.json`, built
 // from cluster/ecosystem.ts's worker entry with one change each. cleanup() runs `pm2 kill` and removes
-// the folder, also on Ctrl-C. Used by bench/bench.ts (npm run bench) and bench/tier.ts (npm run bench:tier).
+// the folder, also on Ctrl-C. Used by bench/bench.ts (npm run bench), bench/tier.ts (npm run bench:tier) and
+// bench/galera.ts (npm run bench:galera, two stacks at once).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -97,6 +98,22 @@ function leftoverPids(marker: string): number[] {
   return pids;
 }
 
+// Every stack not yet cleaned up; one SIGINT/SIGTERM handler stops them all (bench:galera runs two at
+// once) before exiting.
+const pendingCleanups = new Set<() => Promise<void>>();
+let signalsHandled = false;
+
+function cleanUpOnSignals(cleanup: () => Promise<void>): void {
+  pendingCleanups.add(cleanup);
+  if (signalsHandled) return;
+  signalsHandled = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void Promise.allSettled([...pendingCleanups].map((c) => c())).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    });
+  }
+}
+
 export interface ThrowawayStack {
   home: string;
   env: NodeJS.ProcessEnv;
@@ -138,7 +155,8 @@ export async function startThrowawayStack(options: { stackName: string; workers:
   const cleanup = async () => {
     if (cleaned) return;
     cleaned = true;
-    console.log('\nStopping the throwaway stack (pm2 kill) ...');
+    pendingCleanups.delete(cleanup);
+    console.log(`\nStopping the throwaway stack ${options.stackName} (pm2 kill) ...`);
     try {
       const killed = await withTimeout(runPm2(['kill'], env), 120_000, 'pm2 kill');
       if (killed.code !== 0) console.error(`pm2 kill exited ${killed.code}: ${killed.stderr || killed.stdout}`);
@@ -156,11 +174,7 @@ export async function startThrowawayStack(options: { stackName: string; workers:
     }
     fs.rmSync(home, { recursive: true, force: true });
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-    });
-  }
+  cleanUpOnSignals(cleanup);
 
   try {
     const startedAt = Date.now();
