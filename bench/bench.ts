@@ -24,7 +24,7 @@ import { logPath, workerAppName } from '../cluster/ecosystem';
 import { listProcesses, runPm2, type Pm2Process } from '../cluster/pm2';
 import { PROJECT_ROOT, type StackSettings } from '../cluster/settings';
 import { benchChart } from './bench-chart';
-import { freePort } from './free-port';
+import { freePort } from '../cluster/free-port';
 import { LIST_TODOS_SQL, measureLimit, type LimitTarget } from './limit';
 import { childPids, totalCpuSeconds } from './proc-cpu';
 import { fmt, fmtSpread, median, spread, type Spread } from './stats';

@@ -4,30 +4,19 @@
 // from cluster/ecosystem.ts's worker entry with one change each. cleanup() runs `pm2 kill` and removes
 // the folder, also on Ctrl-C. Used by bench/bench.ts (npm run bench), bench/tier.ts (npm run bench:tier) and
 // bench/galera.ts (npm run bench:galera, two stacks at once).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildApps, logPath, workerAppName, type AppDefinition } from '../cluster/ecosystem';
 import { runPm2, type Pm2Process } from '../cluster/pm2';
-import { loadStackSettings, PROJECT_ROOT, type StackSettings } from '../cluster/settings';
-import { freePort } from './free-port';
+import { loadStackSettings, type StackSettings } from '../cluster/settings';
+import { freePort } from '../cluster/free-port';
+import { runNode, type NodeRun } from '../cluster/run-node';
 
 const TSX_BIN = path.join(path.dirname(require.resolve('tsx/package.json')), 'dist', 'cli.mjs');
 
-export function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, output });
-    });
-  });
+export function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<NodeRun> {
+  return runNode(args, env, timeoutMs);
 }
 
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -19,7 +19,7 @@ import autocannon from 'autocannon';
 import { workerAppName } from '../cluster/ecosystem';
 import { listProcesses } from '../cluster/pm2';
 import { PROJECT_ROOT } from '../cluster/settings';
-import { freePort } from './free-port';
+import { freePort } from '../cluster/free-port';
 import { childPids, cpuSeconds, totalCpuSeconds } from './proc-cpu';
 import { fmt, fmtSpread, median, spread, type Spread } from './stats';
 import { expectStatus, processByName, startThrowawayStack, variantApp } from './throwaway-stack';

@@ -8,7 +8,7 @@ import mysql from 'mysql2/promise';
 import { adminConnectionOptions } from '../../cluster/database/admin';
 import { embeddedPaths } from '../../cluster/database/embedded';
 import { loadStackSettings, PROJECT_ROOT, type StackSettings } from '../../cluster/settings';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../cluster/free-port';
 import { exited, killOnExit } from '../support/processes';
 
 const TSX = require.resolve('tsx/cjs');

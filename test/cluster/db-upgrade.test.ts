@@ -12,7 +12,7 @@ import { embeddedPaths, installDbArgs, mariadbdArgs, waitForMariaDb } from '../.
 import { migrate } from '../../cluster/database/migrate';
 import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
 import { systemBinary } from '../../cluster/system-packages';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../cluster/free-port';
 import { exited, killOnExit } from '../support/processes';
 
 /** What the earlier version ran: mariadb-install-db with a passwordless root. */

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { expect } from 'chai';
 import { parseStatsCsv } from '../../cluster/haproxy/stats';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../cluster/free-port';
 import { request } from '../support/http';
 import { isolatedEnv, jlist, PM2_BIN, run, TSX_BIN, type Pm2App } from '../support/pm2-env';
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../cluster/free-port';
 import { request } from '../support/http';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 import { isolatedEnv, PM2_BIN, run, TSX_BIN } from '../support/pm2-env';

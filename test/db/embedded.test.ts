@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { embeddedPaths, initDatadir, installDbArgs, mariadbdArgs, waitForMariaDb } from '../../cluster/database/embedded';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../cluster/free-port';
 
 const asRoot = process.geteuid?.() === 0 ? ['--user=root'] : [];
 

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { answerBody, requestedNode, startHealthAgent } from '../../cluster/database/galera/health-agent';
 import { judgeWsrep, statusRecord } from '../../cluster/database/galera/wsrep-status';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../cluster/free-port';
 
 const SYNCED = { wsrep_local_state: '4', wsrep_local_state_comment: 'Synced', wsrep_cluster_status: 'Primary', wsrep_ready: 'ON' };
 

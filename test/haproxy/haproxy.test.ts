@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { migrate } from '../../cluster/database/migrate';
 import { loadStackSettings, type StackSettings } from '../../cluster/settings';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../cluster/free-port';
 import { startHaproxy, type HaproxyHandle } from '../support/haproxy';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 

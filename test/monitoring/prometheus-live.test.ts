@@ -9,7 +9,7 @@ import { monitoringApps, writeMonitoringConfig } from '../../cluster/monitoring/
 import type { StackSettings } from '../../cluster/settings';
 import { dashboardQueries } from '../../monitoring/dashboard-queries';
 import { recordingRuleNames } from '../../monitoring/rules';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../cluster/free-port';
 import { request } from '../support/http';
 import { exited, killOnExit } from '../support/processes';
 import { sharedStack, type TestStack } from '../support/stack';

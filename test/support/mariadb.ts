@@ -8,7 +8,7 @@ import type mysql from 'mysql2/promise';
 import { embeddedAdminUser } from '../../cluster/database/admin-account';
 import { initDatadir, mariadbdArgs, waitForMariaDb } from '../../cluster/database/embedded';
 import { systemBinary } from '../../cluster/system-packages';
-import { freePort } from './free-port';
+import { freePort } from '../../cluster/free-port';
 import { exited, forgetFolder, killOnExit, removeOnExit } from './processes';
 
 export interface MariaDbHandle {

@@ -1,35 +1,20 @@
 // Running the stack's own commands (pm2, npm start/stop/status/reload) as a user would, each test stack
 // with an isolated PM2_HOME, its own state folder (so its own embedded MariaDB) and free ports. Nothing
 // here touches a pm2 or database already running on the machine.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../cluster/settings';
-import { freePort } from './free-port';
+import { freePort } from '../../cluster/free-port';
+import { runNode, type NodeRun } from '../../cluster/run-node';
 
 export const PM2_BIN = path.join(path.dirname(require.resolve('pm2/package.json')), 'bin', 'pm2');
 export const TSX_BIN = path.join(path.dirname(require.resolve('tsx/package.json')), 'dist', 'cli.mjs');
 
-export interface Run {
-  code: number;
-  output: string;
-}
+export type Run = NodeRun;
 
 /** Runs `node <args>` in the project root and collects stdout and stderr together. */
 export function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 150_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, output });
-    });
-  });
+  return runNode(args, env, timeoutMs);
 }
 
 export interface IsolatedEnv {

@@ -8,7 +8,7 @@ import mysql from 'mysql2/promise';
 import { migrate } from '../../cluster/database/migrate';
 import { generatePassword } from '../../cluster/secrets';
 import { loadStackSettings, type StackSettings } from '../../cluster/settings';
-import { freePort } from './free-port';
+import { freePort } from '../../cluster/free-port';
 import { startHaproxy, type HaproxyHandle } from './haproxy';
 import { startMariaDb, type MariaDbHandle } from './mariadb';
 import { startWorker, type WorkerHandle } from './worker';

@@ -8,7 +8,7 @@ import { Db } from '../../../server/db/db';
 import { QueryTimeoutError } from '../../../server/db/errors';
 import { GateRejectedError } from '../../../server/db/gate';
 import { DbPool, type PoolOptions } from '../../../server/db/pool';
-import { freePort } from '../../support/free-port';
+import { freePort } from '../../../cluster/free-port';
 import { RecordingObserver } from '../../support/recording-observer';
 import { startMariaDb, type MariaDbHandle } from '../../support/mariadb';
 import { waitFor } from '../../support/wait';

@@ -9,7 +9,7 @@ import { loadStackSettings, type StackSettings } from '../../../cluster/settings
 import { Db } from '../../../server/db/db';
 import { isQueryInterrupted, OutcomeUnknownError, QueryTimeoutError } from '../../../server/db/errors';
 import { DbPool } from '../../../server/db/pool';
-import { freePort } from '../../support/free-port';
+import { freePort } from '../../../cluster/free-port';
 import { RecordingObserver } from '../../support/recording-observer';
 import { startMariaDb, type MariaDbHandle } from '../../support/mariadb';
 import { waitFor } from '../../support/wait';

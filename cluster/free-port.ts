@@ -1,6 +1,6 @@
-// A TCP port nothing listens on right now, so each test's mariadbd / haproxy gets its own.
-// The kernel picks it (bind to port 0); there is a small window before the caller binds it, which
-// tests accept in exchange for never colliding with a running stack on the default ports.
+// A TCP port nothing listens on right now (the kernel picks it: bind to port 0, then close), for test
+// and benchmark stacks that must stay clear of a running stack on the default ports. There is a small
+// window before the caller binds it, which they accept.
 import net from 'node:net';
 
 export function freePort(host = '127.0.0.1'): Promise<number> {
