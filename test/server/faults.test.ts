@@ -61,7 +61,13 @@ describe('worker faults', function () {
   }
 
   async function expectPoolIdle(handle: WorkerHandle = worker): Promise<Record<string, unknown>> {
-    const pool = (await request(`${handle.url}/pool`)).body as Record<string, unknown>;
+    // HAProxy's front door checks every worker's /readyz each second, and an idle worker answers it with
+    // a 1 ms SELECT 1: give such a probe its moment rather than catch it holding the connection.
+    const idle = await waitFor('the pool to be idle', async () => {
+      const pool = (await request(`${handle.url}/pool`)).body as Record<string, unknown>;
+      return pool.used === 0 && pool.pending === 0 ? pool : undefined;
+    }, 3_000, 20).catch(() => undefined);
+    const pool = idle ?? (await request(`${handle.url}/pool`)).body as Record<string, unknown>;
     expect(pool).to.include({ used: 0, pending: 0 });
     return pool;
   }

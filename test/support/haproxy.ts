@@ -38,7 +38,10 @@ export async function startHaproxy(settings: StackSettings): Promise<HaproxyHand
   let output = '';
 
   async function start(): Promise<void> {
-    writeHaproxyConfig(settings);
+    // The front door with no servers: tests here start their workers themselves and count every
+    // statement on a worker's one connection, so HAProxy must not probe them (/readyz each second runs
+    // a SELECT 1 on an idle worker). The pm2 tests (test/cluster/operations.test.ts) run the front door.
+    writeHaproxyConfig({ ...settings, workerPorts: [] });
     const current = spawn(systemBinary('haproxy'), haproxyArgs(settings), {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
