@@ -47,6 +47,7 @@ describe('haproxy/haproxy.cfg in front of MariaDB', function () {
       MYSQL_PORT: String(db.port),
       HAPROXY_PORT: String(await freePort()),
       HAPROXY_STATS_PORT: String(await freePort()),
+      HTTP_PORT: String(await freePort()),
       DB_PASSWORD: 'haproxy-test-app',
       DB_EXPORTER_PASSWORD: 'haproxy-test-exporter',
     });
@@ -57,6 +58,19 @@ describe('haproxy/haproxy.cfg in front of MariaDB', function () {
   after(async function () {
     await haproxy?.stop();
     await db?.stop();
+  });
+
+  it('answers on the front door, with no worker up, 503 no_worker_available as JSON with the request id', async function () {
+    const given = await fetch(`http://127.0.0.1:${settings.httpPort}/todos`, { headers: { 'X-Request-Id': 'front-door-42' } });
+    expect(given.status).to.equal(503);
+    expect(given.headers.get('content-type')).to.equal('application/json');
+    expect(await given.json()).to.deep.equal({
+      error: 'no_worker_available', message: 'No worker is up behind the front door right now; retry shortly.',
+    });
+    expect(given.headers.get('x-request-id')).to.equal('front-door-42');
+    const generated = await fetch(`http://127.0.0.1:${settings.httpPort}/todos`, { headers: { 'X-Request-Id': 'not valid' } });
+    await generated.arrayBuffer();
+    expect(generated.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
   });
 
   it('lets the app user run SELECT 1 on the MariaDB behind the listener', async function () {
