@@ -29,6 +29,7 @@ import { LIST_TODOS_SQL, measureLimit, type LimitTarget } from './limit';
 import { childPids, totalCpuSeconds } from './proc-cpu';
 import { fmt, fmtSpread, median, spread, type Spread } from './stats';
 import { expectStatus, processByName, startThrowawayStack, variantApp, withTimeout } from './throwaway-stack';
+import { parseArgs } from './args';
 
 const STACK_NAME = 'khbench';
 
@@ -40,20 +41,8 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { seconds: 4, warmupSeconds: 1, limitSeconds: 3, reps: 3 };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const n = Number(argv[++i]);
-      if (!(n > 0)) throw new Error(`${arg} needs a positive number`);
-      return n;
-    };
-    if (arg === '--seconds') options.seconds = value();
-    else if (arg === '--warmup') options.warmupSeconds = value();
-    else if (arg === '--limit-seconds') options.limitSeconds = value();
-    else if (arg === '--reps') options.reps = Math.round(value());
-    else throw new Error(`Unknown option ${arg} (known: --seconds N, --warmup N, --limit-seconds N, --reps N)`);
-  }
+  const args = parseArgs(argv, { seconds: 4, warmup: 1, 'limit-seconds': 3, reps: 3 });
+  const options: Options = { seconds: args.seconds, warmupSeconds: args.warmup, limitSeconds: args['limit-seconds'], reps: Math.round(args.reps) };
   if (options.reps < 3) console.warn('Fewer than 3 repetitions: the ranges mean little.');
   return options;
 }

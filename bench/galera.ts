@@ -14,12 +14,10 @@
 // bench/results/galera-<date>.json. Both stacks are stopped at the end, on failure and Ctrl-C too.
 // Usage: npm run bench:galera [-- --seconds 5 --warmup 1 --reps 3 --no-post]
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import mysql from 'mysql2/promise';
-import { portsFromBase, type GaleraPorts } from '../cluster/database/galera/layout';
 import { workerAppName } from '../cluster/ecosystem';
 import { listProcesses } from '../cluster/pm2';
 import { PROJECT_ROOT } from '../cluster/settings';
@@ -27,6 +25,8 @@ import { LIST_TODOS_SQL, measureLimit } from './limit';
 import { childPids, totalCpuSeconds } from './proc-cpu';
 import { fmt, fmtSpread, spread, type Spread } from './stats';
 import { expectStatus, processByName, startThrowawayStack, type ThrowawayStack } from './throwaway-stack';
+import { parseArgs } from './args';
+import { freeGaleraBasePorts } from '../cluster/database/galera/free-base-ports';
 
 type Side = 'single' | 'galera';
 const SIDES: Side[] = ['single', 'galera'];
@@ -40,20 +40,8 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { seconds: 5, warmupSeconds: 1, reps: 3, post: true };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const n = Number(argv[++i]);
-      if (!(n > 0)) throw new Error(`${arg} needs a positive number`);
-      return n;
-    };
-    if (arg === '--seconds') options.seconds = value();
-    else if (arg === '--warmup') options.warmupSeconds = value();
-    else if (arg === '--reps') options.reps = Math.round(value());
-    else if (arg === '--no-post') options.post = false;
-    else throw new Error(`Unknown option ${arg} (known: --seconds N, --warmup N, --reps N, --no-post)`);
-  }
+  const args = parseArgs(argv, { seconds: 5, warmup: 1, reps: 3, 'no-post': false });
+  const options: Options = { seconds: args.seconds, warmupSeconds: args.warmup, reps: Math.round(args.reps), post: !args['no-post'] };
   if (options.reps < 3) console.warn('Fewer than 3 repetitions: the ranges mean little.');
   return options;
 }
@@ -85,28 +73,6 @@ interface Target {
   /** The highest todo id before the run: rows above it are the POSTs', deleted after each repetition. */
   baselineMaxId: number;
   server: Record<string, string | number | null>;
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/**
- * GALERA_*_PORT bases whose derived ports (layout.ts portsFromBase: 3 nodes, group/IST/SST 10 apart) are
- * all free right now, below the kernel's ephemeral range (where freePort() picks the stacks' other ports).
- */
-async function freeGaleraBase(): Promise<GaleraPorts> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const b = 20_000 + Math.floor(Math.random() * 12_000);
-    const base = { client: b, agent: b + 5, group: b + 10, ist: b + 11, sst: b + 12 };
-    const ports = portsFromBase(3, base).flatMap((node) => Object.values(node));
-    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
-  }
-  throw new Error('No free range of Galera ports found.');
 }
 
 /** Every mariadbd whose command line names this stack's temporary folder (1, or 3 for Galera). */
@@ -233,7 +199,7 @@ async function main(): Promise<void> {
   const stacks: Partial<Record<Side, ThrowawayStack>> = {};
   try {
     stacks.single = await startThrowawayStack({ stackName: 'khgsingle', workers: 1, extraEnv: common });
-    const base = await freeGaleraBase();
+    const base = await freeGaleraBasePorts();
     stacks.galera = await startThrowawayStack({
       stackName: 'khggalera', workers: 1,
       extraEnv: {

@@ -23,6 +23,7 @@ import { freePort } from '../cluster/free-port';
 import { childPids, cpuSeconds, totalCpuSeconds } from './proc-cpu';
 import { fmt, fmtSpread, median, spread, type Spread } from './stats';
 import { expectStatus, processByName, startThrowawayStack, variantApp } from './throwaway-stack';
+import { parseArgs } from './args';
 
 const STACK_NAME = 'khtier';
 
@@ -34,21 +35,8 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { seconds: 5, warmupSeconds: 1, reps: 3, with64: true };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => {
-      const n = Number(argv[++i]);
-      if (!(n > 0)) throw new Error(`${arg} needs a positive number`);
-      return n;
-    };
-    if (arg === '--seconds') options.seconds = value();
-    else if (arg === '--warmup') options.warmupSeconds = value();
-    else if (arg === '--reps') options.reps = Math.round(value());
-    else if (arg === '--no-64') options.with64 = false;
-    else throw new Error(`Unknown option ${arg} (known: --seconds N, --warmup N, --reps N, --no-64)`);
-  }
-  return options;
+  const args = parseArgs(argv, { seconds: 5, warmup: 1, reps: 3, 'no-64': false });
+  return { seconds: args.seconds, warmupSeconds: args.warmup, reps: Math.round(args.reps), with64: !args['no-64'] };
 }
 
 type TargetKey = 'cluster' | 'fork' | 'cluster-nolog' | 'fork-nolog' | 'front-door';

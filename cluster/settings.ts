@@ -180,7 +180,7 @@ function startTimeout(env: Env, problems: string[]): number {
   return value;
 }
 
-/** The one rule for DB_CHECK_USER; cluster/haproxy/env.ts applies it again as its own guard. */
+/** The one rule for DB_CHECK_USER, checked here and by cluster/haproxy/env.ts for settings built by hand. */
 export function checkUserProblem(user: string): string | undefined {
   // The value lands inside a double-quoted word of haproxy.cfg, where a quote or space would end it early.
   if (/^[A-Za-z0-9_.@-]+$/.test(user)) return undefined;

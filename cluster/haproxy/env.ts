@@ -1,7 +1,7 @@
 // The variables haproxy/haproxy.cfg reads with HAProxy's own "${VAR}" expansion (no templating);
 // cluster/haproxy/config-files.ts renders them as `setenv` lines HAProxy reads before haproxy.cfg.
 import { embeddedPaths } from '../database/embedded';
-import type { StackSettings } from '../settings';
+import { checkUserProblem, type StackSettings } from '../settings';
 
 /**
  * Where HAProxy reaches MySQL: an external server over TCP; the embedded one over its Unix socket (an
@@ -14,10 +14,9 @@ export function mysqlServerAddress(settings: StackSettings): string {
 
 /** Every variable haproxy.cfg uses. */
 export function haproxyEnv(settings: StackSettings): Record<string, string> {
-  // The value lands inside a double-quoted config word, where a quote or space would end it early.
-  if (!/^[A-Za-z0-9_.@-]+$/.test(settings.checkUser)) {
-    throw new Error(`DB_CHECK_USER "${settings.checkUser}" may only contain letters, digits, _ . @ and -.`);
-  }
+  // loadStackSettings refuses such a name already; settings built by hand meet the same rule here.
+  const problem = checkUserProblem(settings.checkUser);
+  if (problem) throw new Error(problem);
   return {
     HAPROXY_BIND: `${settings.haproxyHost}:${settings.haproxyPort}`,
     HAPROXY_STATS_BIND: `${settings.haproxyHost}:${settings.haproxyStatsPort}`,

@@ -12,15 +12,20 @@ export interface SideConnectionOptions {
   connectTimeoutMs: number;
 }
 
-/** Sends KILL QUERY for each thread id; a thread that has finished meanwhile is no error. */
-export async function killQueries(options: SideConnectionOptions, threadIds: number[]): Promise<void> {
-  const side = await mysql.createConnection({
+/** The short-lived connection a KILL QUERY goes over: the app user, through the same HAProxy. */
+function openSideConnection(options: SideConnectionOptions): Promise<mysql.Connection> {
+  return mysql.createConnection({
     host: options.host,
     port: options.port,
     user: options.user,
     password: options.password,
     connectTimeout: options.connectTimeoutMs,
   });
+}
+
+/** Sends KILL QUERY for each thread id; a thread that has finished meanwhile is no error. */
+export async function killQueries(options: SideConnectionOptions, threadIds: number[]): Promise<void> {
+  const side = await openSideConnection(options);
   try {
     for (const id of threadIds) await side.query('KILL QUERY ?', [id]).catch(() => undefined);
   } finally {
@@ -33,13 +38,7 @@ export type KillAnswer = 'sent' | 'no_such_thread';
 
 /** KILL QUERY for one thread over its own side connection; rejects when that connection cannot be opened. */
 export async function killQuery(options: SideConnectionOptions, threadId: number): Promise<KillAnswer> {
-  const side = await mysql.createConnection({
-    host: options.host,
-    port: options.port,
-    user: options.user,
-    password: options.password,
-    connectTimeout: options.connectTimeoutMs,
-  });
+  const side = await openSideConnection(options);
   try {
     await side.query('KILL QUERY ?', [threadId]);
     return 'sent';

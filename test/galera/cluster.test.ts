@@ -7,7 +7,6 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -16,37 +15,15 @@ import { PROJECT_ROOT } from '../../cluster/settings';
 import { decideOwnStart, type OwnStart } from '../../cluster/database/galera/coordinate';
 import { startHealthAgent, type HealthAgent } from '../../cluster/database/galera/health-agent';
 import { galeraLayoutFromEnv } from '../../cluster/database/galera/env';
-import { portsFromBase, type GaleraLayout, type GaleraNode, type GaleraPorts } from '../../cluster/database/galera/layout';
+import { type GaleraLayout, type GaleraNode, type GaleraPorts } from '../../cluster/database/galera/layout';
 import { nodeAdminLogin, spawnNode, waitUntilSynced, type RunningNode } from '../../cluster/database/galera/node';
 import { readGrastate } from '../../cluster/database/galera/node-state';
 import { readWsrepStatus } from '../../cluster/database/galera/wsrep-status';
 import { exited, forgetFolder, killOnExit, removeOnExit } from '../support/processes';
 import { waitFor } from '../support/wait';
+import { freeGaleraBasePorts } from '../../cluster/database/galera/free-base-ports';
 
 const SYNCED_TIMEOUT_MS = 90_000;
-
-/** Whether nothing listens on the port right now. */
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/**
- * Base ports whose derived ports (portsFromBase: 3 nodes within base..base+32) are all free, below the
- * kernel's ephemeral range, so the node runners can rebuild the same layout from GALERA_*_PORT.
- */
-async function freeBasePorts(): Promise<GaleraPorts> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const b = 20_000 + Math.floor(Math.random() * 12_000);
-    const base = { client: b, agent: b + 5, group: b + 10, ist: b + 11, sst: b + 12 };
-    const ports = portsFromBase(3, base).flatMap((node) => Object.values(node));
-    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
-  }
-  throw new Error('No free range of Galera ports found.');
-}
 
 /**
  * The environment node-server.ts rebuilds this layout from (loadStackSettings() with DB_TOPOLOGY=galera);
@@ -167,7 +144,7 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
   before(async function () {
     folder = await mkdtemp(path.join(os.tmpdir(), 'kh-galera-'));
     removeOnExit(folder);
-    env = runnerEnv(folder, await freeBasePorts(), checkPassword);
+    env = runnerEnv(folder, await freeGaleraBasePorts(), checkPassword);
     layout = galeraLayoutFromEnv(env);
     // mariadbd under a runner process outlives a runner SIGKILLed at exit: kill it by its pid file.
     process.once('exit', () => killByPidFiles(layout));

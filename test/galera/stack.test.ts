@@ -8,37 +8,18 @@
 // + `npm start`, each bringing the cluster back with its data. Prints the measured timelines.
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { galeraLayoutFromEnv } from '../../cluster/database/galera/env';
-import { portsFromBase, type GaleraLayout, type GaleraNode, type GaleraPorts } from '../../cluster/database/galera/layout';
+import { type GaleraLayout, type GaleraNode } from '../../cluster/database/galera/layout';
 import { nodeAdminLogin } from '../../cluster/database/galera/node';
 import { checkNode } from '../../cluster/database/galera/wsrep-status';
 import { stickTableServer } from '../../cluster/haproxy/stats';
 import { isolatedEnv, PM2_BIN, run, TSX_BIN } from '../support/pm2-env';
 import { waitFor } from '../support/wait';
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** Base ports whose derived Galera ports (3 nodes) are all free, below the ephemeral range. */
-async function freeBasePorts(): Promise<GaleraPorts> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const b = 20_000 + Math.floor(Math.random() * 12_000);
-    const base = { client: b, agent: b + 5, group: b + 10, ist: b + 11, sst: b + 12 };
-    const ports = portsFromBase(3, base).flatMap((node) => Object.values(node));
-    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
-  }
-  throw new Error('No free range of Galera ports found.');
-}
+import { freeGaleraBasePorts } from '../../cluster/database/galera/free-base-ports';
 
 interface LoadResult {
   /** Keys whose write was acknowledged (201, or a replay of it). */
@@ -233,7 +214,7 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
   before(async function () {
     this.timeout(240_000);
     ({ env, ports, home } = await isolatedEnv('gal'));
-    const base = await freeBasePorts();
+    const base = await freeGaleraBasePorts();
     Object.assign(env, {
       DB_TOPOLOGY: 'galera',
       GALERA_CLIENT_PORT: String(base.client), GALERA_GROUP_PORT: String(base.group), GALERA_IST_PORT: String(base.ist),

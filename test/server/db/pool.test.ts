@@ -2,15 +2,13 @@
 // app user): the pool's own counters at each step, what its DbObserver is told, and how it recovers.
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
-import { migrate } from '../../../cluster/database/migrate';
-import { loadStackSettings, type StackSettings } from '../../../cluster/settings';
 import { Db } from '../../../server/db/db';
 import { QueryTimeoutError } from '../../../server/db/errors';
 import { GateRejectedError } from '../../../server/db/gate';
 import { DbPool, type PoolOptions } from '../../../server/db/pool';
 import { freePort } from '../../../cluster/free-port';
 import { RecordingObserver } from '../../support/recording-observer';
-import { startMariaDb, type MariaDbHandle } from '../../support/mariadb';
+import { useMigratedMariaDb } from '../../support/migrated-mariadb';
 import { waitFor } from '../../support/wait';
 
 async function refusal(promise: Promise<unknown>): Promise<GateRejectedError> {
@@ -21,22 +19,8 @@ async function refusal(promise: Promise<unknown>): Promise<GateRejectedError> {
 
 describe('DbPool and Db on a real MariaDB', function () {
   this.timeout(30_000);
-  let mariadb: MariaDbHandle;
-  let settings: StackSettings;
-  let admin: mysql.Connection;
   let pool: DbPool | undefined;
-
-  before(async () => {
-    mariadb = await startMariaDb();
-    settings = loadStackSettings({ MYSQL_PORT: String(mariadb.port), STACK_NAME: 'pool-test' });
-    await migrate(settings, mariadb.admin);
-    admin = await mysql.createConnection(mariadb.admin);
-  });
-
-  after(async () => {
-    await admin?.end();
-    await mariadb?.stop();
-  });
+  const database = useMigratedMariaDb('pool-test', undefined);
 
   afterEach(async () => {
     await pool?.end();
@@ -47,9 +31,9 @@ describe('DbPool and Db on a real MariaDB', function () {
     const observer = new RecordingObserver();
     pool = new DbPool({
       host: '127.0.0.1',
-      port: mariadb.port,
-      user: settings.appUser,
-      password: settings.appPassword,
+      port: database.mariadb.port,
+      user: database.settings.appUser,
+      password: database.settings.appPassword,
       database: 'test',
       limit: 1,
       queueLimit: 10,
@@ -62,9 +46,9 @@ describe('DbPool and Db on a real MariaDB', function () {
 
   /** The app user's sessions as the server sees them. */
   async function appSessions(): Promise<{ id: number; state: string | null; info: string | null }[]> {
-    const [rows] = await admin.query<mysql.RowDataPacket[]>(
+    const [rows] = await database.admin.query<mysql.RowDataPacket[]>(
       'SELECT ID AS id, STATE AS state, INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ? ORDER BY ID',
-      [settings.appUser],
+      [database.settings.appUser],
     );
     return rows.map((row) => ({ id: Number(row.id), state: row.state as string | null, info: row.info as string | null }));
   }
@@ -177,7 +161,7 @@ describe('DbPool and Db on a real MariaDB', function () {
       const sessions = await appSessions();
       expect(sessions.map((s) => s.id)).to.deep.equal([firstId]);
 
-      await admin.query(`KILL ${firstId}`);
+      await database.admin.query(`KILL ${firstId}`);
       await waitFor('the pool to see the close', () => (pool.stats().open === 0 ? true : undefined), 2_000);
       // The server hung up an idle connection: 'remote', not 'error' (mysql2 reports it as a
       // PROTOCOL_CONNECTION_LOST error on the connection, which the pool once counted as 'error').
@@ -205,7 +189,7 @@ describe('DbPool and Db on a real MariaDB', function () {
       const firstId = await connectionId(db);
       const read = db.query<{ slept: number }[]>('slow_read', 'SELECT SLEEP(0.3) AS slept', [], { idempotent: true });
       await sleeping();
-      await admin.query(`KILL ${firstId}`);
+      await database.admin.query(`KILL ${firstId}`);
       expect(await read).to.deep.equal([{ slept: 0 }]);
       await waitFor('the pool to count the close', () => (pool.stats().open === 1 ? true : undefined), 2_000);
       expect(pool.stats()).to.deep.include({
@@ -251,7 +235,7 @@ describe('DbPool and Db on a real MariaDB', function () {
       ]);
       // The worker had the server stop the stuck statement (KILL QUERY over a side connection).
       await waitFor('the stuck statement to end on the server', async () => {
-        const [left] = await admin.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ?', [firstId]);
+        const [left] = await database.admin.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ?', [firstId]);
         return Number(left[0]!.n) === 0 ? true : undefined;
       }, 1_000);
     });

@@ -3,35 +3,19 @@
 // queued together share one statement, sent after all of them arrived, never one already in flight.
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
-import { migrate } from '../../../cluster/database/migrate';
-import { loadStackSettings, type StackSettings } from '../../../cluster/settings';
 import { Db } from '../../../server/db/db';
 import { GateRejectedError } from '../../../server/db/gate';
 import { DbPool, type PoolOptions } from '../../../server/db/pool';
 import { RecordingObserver } from '../../support/recording-observer';
-import { startMariaDb, type MariaDbHandle } from '../../support/mariadb';
+import { useMigratedMariaDb } from '../../support/migrated-mariadb';
 import { waitFor } from '../../support/wait';
 
 const READ = { idempotent: true, batch: true } as const;
 
 describe('Connection hand-over and read batching (Db on a real MariaDB)', function () {
   this.timeout(30_000);
-  let mariadb: MariaDbHandle;
-  let settings: StackSettings;
-  let admin: mysql.Connection;
   let pool: DbPool | undefined;
-
-  before(async () => {
-    mariadb = await startMariaDb();
-    settings = loadStackSettings({ MYSQL_PORT: String(mariadb.port), STACK_NAME: 'batch-test' });
-    await migrate(settings, mariadb.admin);
-    admin = await mysql.createConnection({ ...mariadb.admin, database: 'test' });
-  });
-
-  after(async () => {
-    await admin?.end();
-    await mariadb?.stop();
-  });
+  const database = useMigratedMariaDb('batch-test');
 
   afterEach(async () => {
     await pool?.end();
@@ -41,7 +25,7 @@ describe('Connection hand-over and read batching (Db on a real MariaDB)', functi
   function open(overrides: Partial<PoolOptions> = {}) {
     const observer = new RecordingObserver();
     pool = new DbPool({
-      host: '127.0.0.1', port: mariadb.port, user: settings.appUser, password: settings.appPassword, database: 'test',
+      host: '127.0.0.1', port: database.mariadb.port, user: database.settings.appUser, password: database.settings.appPassword, database: 'test',
       limit: 1, queueLimit: 10, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000, ...overrides,
     }, observer);
     return { pool, db: new Db(pool, observer, 10_000), observer };
@@ -101,18 +85,18 @@ describe('Connection hand-over and read batching (Db on a real MariaDB)', functi
 
   it('lets a read that joined a queued batch see a write committed after the batch formed', async () => {
     const { pool: p, db } = open();
-    const [inserted] = await admin.query<mysql.ResultSetHeader>("INSERT INTO todos (item, status) VALUES ('before', 'pending')");
+    const [inserted] = await database.admin.query<mysql.ResultSetHeader>("INSERT INTO todos (item, status) VALUES ('before', 'pending')");
     const id = inserted.insertId;
     const sql = 'SELECT item FROM todos WHERE id = ?';
     const { done: held } = await hold(db, p, 0.3);
     const early = db.query<{ item: string }[]>('get_todo', sql, [id], READ);
-    await admin.query("UPDATE todos SET item = 'after' WHERE id = ?", [id]); // committed (autocommit)
+    await database.admin.query("UPDATE todos SET item = 'after' WHERE id = ?", [id]); // committed (autocommit)
     const late = db.query<{ item: string }[]>('get_todo', sql, [id], READ); // joins `early`'s batch
     expect(p.stats()).to.include({ pending: 2 });
     await held;
     expect((await late)[0]!.item).to.equal('after');
     expect((await early)[0]!.item).to.equal('after'); // sent after both arrived
-    await admin.query('DELETE FROM todos WHERE id = ?', [id]);
+    await database.admin.query('DELETE FROM todos WHERE id = ?', [id]);
   });
 
   it('counts joined reads against the queue limit, and refuses each of them on timeout', async () => {

@@ -4,34 +4,18 @@
 // QUERY); someone else's KILL QUERY leaves the connection open and is not retried.
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
-import { migrate } from '../../../cluster/database/migrate';
-import { loadStackSettings, type StackSettings } from '../../../cluster/settings';
 import { Db } from '../../../server/db/db';
 import { isQueryInterrupted, OutcomeUnknownError, QueryTimeoutError } from '../../../server/db/errors';
 import { DbPool } from '../../../server/db/pool';
 import { freePort } from '../../../cluster/free-port';
 import { RecordingObserver } from '../../support/recording-observer';
-import { startMariaDb, type MariaDbHandle } from '../../support/mariadb';
+import { useMigratedMariaDb } from '../../support/migrated-mariadb';
 import { waitFor } from '../../support/wait';
 
 describe('Db.query when a statement gets no answer', function () {
   this.timeout(30_000);
-  let mariadb: MariaDbHandle;
-  let settings: StackSettings;
-  let admin: mysql.Connection;
   let pool: DbPool | undefined;
-
-  before(async () => {
-    mariadb = await startMariaDb();
-    settings = loadStackSettings({ MYSQL_PORT: String(mariadb.port), STACK_NAME: 'statement-outcome-test' });
-    await migrate(settings, mariadb.admin);
-    admin = await mysql.createConnection({ ...mariadb.admin, database: 'test' });
-  });
-
-  after(async () => {
-    await admin?.end();
-    await mariadb?.stop();
-  });
+  const database = useMigratedMariaDb('statement-outcome-test');
 
   afterEach(async () => {
     await pool?.end();
@@ -39,10 +23,10 @@ describe('Db.query when a statement gets no answer', function () {
   });
 
   /** No server-side limit: the worker's own timeout (the backstop) is the only one. */
-  function open(queryTimeoutMs = 10_000, port = mariadb.port) {
+  function open(queryTimeoutMs = 10_000, port = database.mariadb.port) {
     const observer = new RecordingObserver();
     pool = new DbPool({
-      host: '127.0.0.1', port, user: settings.appUser, password: settings.appPassword, database: 'test',
+      host: '127.0.0.1', port, user: database.settings.appUser, password: database.settings.appPassword, database: 'test',
       limit: 1, queueLimit: 10, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000,
     }, observer);
     return { db: new Db(pool, observer, queryTimeoutMs), observer };
@@ -50,13 +34,13 @@ describe('Db.query when a statement gets no answer', function () {
 
   /** The app's sessions running `pattern` now. */
   async function running(pattern: RegExp): Promise<{ id: number; info: string }[]> {
-    const [rows] = await admin.query<mysql.RowDataPacket[]>(
-      'SELECT ID AS id, INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO IS NOT NULL', [settings.appUser]);
+    const [rows] = await database.admin.query<mysql.RowDataPacket[]>(
+      'SELECT ID AS id, INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO IS NOT NULL', [database.settings.appUser]);
     return rows.map((r) => ({ id: Number(r.id), info: String(r.info) })).filter((r) => pattern.test(r.info));
   }
 
   async function stored(item: string): Promise<number> {
-    const [rows] = await admin.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM todos WHERE item LIKE ?', [`${item}%`]);
+    const [rows] = await database.admin.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM todos WHERE item LIKE ?', [`${item}%`]);
     return Number(rows[0]!.n);
   }
 
@@ -69,7 +53,7 @@ describe('Db.query when a statement gets no answer', function () {
       const now = await running(/^INSERT/);
       return now.length === 1 ? now : undefined;
     }, 3_000);
-    await admin.query(`KILL CONNECTION ${session!.id}`);
+    await database.admin.query(`KILL CONNECTION ${session!.id}`);
     const error = await write;
     expect(error).to.be.instanceOf(OutcomeUnknownError);
     expect((error as Error).message).to.equal('Write "slow_write" was sent but not confirmed by the database; it may have been applied.');
@@ -111,7 +95,7 @@ describe('Db.query when a statement gets no answer', function () {
       return now.length === 1 ? now : undefined;
     }, 3_000);
     const started = performance.now();
-    await admin.query(`KILL QUERY ${session!.id}`);
+    await database.admin.query(`KILL QUERY ${session!.id}`);
     const error = await read;
     expect(performance.now() - started).to.be.below(1_000);
     expect(isQueryInterrupted(error), String(error)).to.equal(true);

@@ -2,33 +2,17 @@
 // the app user): commit, rollback, one connection throughout, one shared timeout, one metric per run.
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
-import { migrate } from '../../../cluster/database/migrate';
-import { loadStackSettings, type StackSettings } from '../../../cluster/settings';
 import { Db, type Transaction } from '../../../server/db/db';
 import { QueryTimeoutError } from '../../../server/db/errors';
 import { DbPool } from '../../../server/db/pool';
 import { RecordingObserver } from '../../support/recording-observer';
-import { startMariaDb, type MariaDbHandle } from '../../support/mariadb';
+import { useMigratedMariaDb } from '../../support/migrated-mariadb';
 import { waitFor } from '../../support/wait';
 
 describe('Db.transaction(name, work)', function () {
   this.timeout(30_000);
-  let mariadb: MariaDbHandle;
-  let settings: StackSettings;
-  let admin: mysql.Connection;
   let pool: DbPool | undefined;
-
-  before(async () => {
-    mariadb = await startMariaDb();
-    settings = loadStackSettings({ MYSQL_PORT: String(mariadb.port), STACK_NAME: 'transaction-test' });
-    await migrate(settings, mariadb.admin);
-    admin = await mysql.createConnection({ ...mariadb.admin, database: 'test' });
-  });
-
-  after(async () => {
-    await admin?.end();
-    await mariadb?.stop();
-  });
+  const database = useMigratedMariaDb('transaction-test');
 
   afterEach(async () => {
     await pool?.end();
@@ -39,14 +23,14 @@ describe('Db.transaction(name, work)', function () {
   function open(queryTimeoutMs = 10_000, statementTimeoutMs?: number) {
     const observer = new RecordingObserver();
     pool = new DbPool({
-      host: '127.0.0.1', port: mariadb.port, user: settings.appUser, password: settings.appPassword, database: 'test',
+      host: '127.0.0.1', port: database.mariadb.port, user: database.settings.appUser, password: database.settings.appPassword, database: 'test',
       limit: 1, queueLimit: 10, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000, statementTimeoutMs,
     }, observer);
     return { db: new Db(pool, observer, queryTimeoutMs, statementTimeoutMs), observer };
   }
 
   async function items(): Promise<string[]> {
-    const [rows] = await admin.query<mysql.RowDataPacket[]>('SELECT item FROM todos ORDER BY id');
+    const [rows] = await database.admin.query<mysql.RowDataPacket[]>('SELECT item FROM todos ORDER BY id');
     return rows.map((row) => String(row.item));
   }
 
@@ -122,8 +106,8 @@ describe('Db.transaction(name, work)', function () {
     await waitFor('the timed-out connection to close', () =>
       (observer.events.some((e) => e[0] === 'connectionClosed' && e[1] === 'destroyed') ? true : undefined), 3_000);
     await waitFor('the server to end the session', async () => {
-      const [rows] = await admin.query<mysql.RowDataPacket[]>(
-        'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [settings.appUser]);
+      const [rows] = await database.admin.query<mysql.RowDataPacket[]>(
+        'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [database.settings.appUser]);
       return Number(rows[0]!.n) === 0 ? true : undefined;
     }, 3_000);
     expect(await items()).to.deep.equal(before);
@@ -156,7 +140,7 @@ describe('Db.transaction(name, work)', function () {
   it('leaves no prepared statement open on the server for the per-statement limits it sends', async () => {
     const { db } = open(2_000, 1_000);
     const preparedOnServer = async () => {
-      const [rows] = await admin.query<mysql.RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Prepared_stmt_count'");
+      const [rows] = await database.admin.query<mysql.RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Prepared_stmt_count'");
       return Number(rows[0]!.Value);
     };
     const touch = () => db.transaction('touch', async (tx) => {
