@@ -135,8 +135,8 @@ describe('monitoring against a live Prometheus', function () {
     expect(empty, 'recording rules with no data').to.deep.equal([]);
   });
 
-  it('returns data for every PromQL query the README shows', async () => {
-    const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+  it('returns data for every PromQL query docs/monitoring.md shows', async () => {
+    const readme = fs.readFileSync(path.join(__dirname, '../../docs/monitoring.md'), 'utf8');
     const blocks = [...readme.matchAll(/```promql\n([\s\S]*?)```/g)].map((match) => match[1]!);
     // Queries are separated by comment lines; a query may span several lines.
     const queries = blocks.flatMap((block) => block.split(/^#.*$/m).map((q) => q.trim()).filter((q) => q !== ''));
