@@ -1,4 +1,4 @@
-// bench/chart.ts renders a well-formed standalone SVG document holding every series and reference line.
+// bench/harness/chart.ts renders a well-formed standalone SVG document holding every series and reference line.
 import { expect } from 'chai';
 import { niceScale, renderChart, type ChartInput } from '../../bench/harness/chart';
 
@@ -52,7 +52,7 @@ const input: ChartInput = {
   note: 'a "note" with <brackets>',
 };
 
-describe('bench/chart.ts renderChart()', () => {
+describe('bench/harness/chart.ts renderChart()', () => {
   it('renders a well-formed SVG document', () => {
     const svg = renderChart(input);
     const { root } = checkWellFormed(svg);
