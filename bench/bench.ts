@@ -79,7 +79,15 @@ async function fillTodos(stack: ThrowawayStack, rows: number): Promise<number> {
 async function pagingProblem(url: string, size: number): Promise<string | undefined> {
   const reply = await fetch(url, { signal: AbortSignal.timeout(30_000) });
   const text = await reply.text();
-  if (reply.status !== 200) return `ours answered ${url.replace(/^http:\/\/[^/]+/, '')} with ${reply.status} (${text.slice(0, 160).trim()})`;
+  if (reply.status !== 200) {
+    let message = text.slice(0, 160).trim();
+    try {
+      message = String((JSON.parse(text) as { message?: unknown }).message ?? message);
+    } catch {
+      // not JSON: the text itself
+    }
+    return `ours answered ${url.replace(/^http:\/\/[^/]+/, '')} with ${reply.status}: ${message}`;
+  }
   const rows = Object.keys(JSON.parse(text) as object).length;
   return rows > size ? `ours answered ${rows} rows to a page of ${size}: it does not page` : undefined;
 }

@@ -130,7 +130,7 @@ function scenarioOf(target: Target, scenario: ScenarioKey, options: { seconds: n
     ? () => limitLoad({
       target: { host: '127.0.0.1', port: settings.haproxyPort }, user: settings.appUser, password: settings.appPassword, database: 'test',
       seconds: options.seconds, warmupSeconds: options.warmupSeconds,
-    }, watch)
+    }, { haproxy: target.haproxyPids, mariadb: target.mariadbPids })
     : () => httpLoad({
       url, connections: 8, seconds: options.seconds, warmupSeconds: options.warmupSeconds, watch, rssOf: ['worker'],
       ...(scenario === 'post-todos-8' ? { method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: POST_BODY } : {}),

@@ -55,7 +55,7 @@ export function writeResults(name: string, info: RunInfo, quick: boolean,
   const base = path.join(dir, `${name}-${info.date}${quick ? '-quick' : ''}`);
   const written = [`${base}.md`, `${base}.json`];
   fs.writeFileSync(`${base}.md`, `${files.markdown.join('\n')}\n`);
-  fs.writeFileSync(`${base}.json`, `${JSON.stringify({ bench: name, ...info, quick, ...files.json }, compactNumbers, 1)}\n`);
+  fs.writeFileSync(`${base}.json`, `${compactJson({ bench: name, ...info, quick, ...files.json })}\n`);
   if (files.svg !== undefined) {
     fs.writeFileSync(`${base}.svg`, files.svg);
     written.push(`${base}.svg`);
@@ -67,4 +67,9 @@ export function writeResults(name: string, info: RunInfo, quick: boolean,
 export function compactNumbers(_key: string, value: unknown): unknown {
   if (typeof value !== 'number' || Number.isInteger(value) || !Number.isFinite(value)) return value;
   return Number(value.toPrecision(Math.max(3, Math.ceil(Math.log10(Math.abs(value) + 1)) + 2)));
+}
+
+/** Indented JSON with rounded numbers (compactNumbers), each array of numbers on one line. */
+export function compactJson(value: unknown): string {
+  return JSON.stringify(value, compactNumbers, 1).replace(/\[\s*([^[\]{}"]*?)\s*\]/g, (_all, inner: string) => `[${inner.split(/,\s*/).join(', ')}]`);
 }

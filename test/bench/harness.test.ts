@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { fmtRatio, fmtRefusals, summaryTable, table } from '../../bench/harness/markdown';
 import { statusesOf, type Sample } from '../../bench/harness/measure';
-import { compactNumbers } from '../../bench/harness/results';
+import { compactJson, compactNumbers } from '../../bench/harness/results';
 import { parseRunOptions, ratio, refusalsOf, rotatedOrder, runRepetitions, summarize, type Measurement, type Scenario } from '../../bench/harness/run';
 
 function sample(rps: number, extra: Partial<Sample> = {}): Sample {
@@ -126,5 +126,13 @@ describe('bench harness: statusesOf(autocannon result) and compactNumbers', () =
 
   it('keeps integers and rounds fractions to a few significant digits', () => {
     expect(JSON.parse(JSON.stringify({ a: 12345.6789, b: 0.123456, c: 7, d: 3.14159 }, compactNumbers))).to.deep.equal({ a: 12345.68, b: 0.123, c: 7, d: 3.14 });
+  });
+});
+
+describe('bench harness: compactJson(value)', () => {
+  it('writes each array of numbers on one line, anything else indented', () => {
+    expect(compactJson({ a: [1, 2.345678], b: [{ c: 1 }], s: ['x, y'] }))
+      .to.equal('{\n "a": [1, 2.35],\n "b": [\n  {\n   "c": 1\n  }\n ],\n "s": [\n  "x, y"\n ]\n}');
+    expect(JSON.parse(compactJson({ empty: [], nested: { xs: [0.5, 10] } }))).to.deep.equal({ empty: [], nested: { xs: [0.5, 10] } });
   });
 });
