@@ -20,7 +20,7 @@ import { listProcesses } from '../cluster/pm2';
 import { renderChart, type ChartPanel } from './harness/chart';
 import { fmtRatio, ratioTable, summaryTable, table } from './harness/markdown';
 import { httpLoad, limitLoad, type Watch } from './harness/measure';
-import { childPids } from './harness/proc';
+import { childPids, rssMb } from './harness/proc';
 import { runInfo, runParagraph, writeResults } from './harness/results';
 import { parseRunOptions, ratio, runRepetitions, summarize, type Measurement, type Ratio, type Scenario } from './harness/run';
 import { fmt } from './harness/stats';
@@ -124,6 +124,8 @@ async function main(): Promise<void> {
       peer: { url: peer.url, watch: { worker: [peer.pid], ...shared }, label: 'peer (plain Koa app)' },
     };
     for (const side of ['ours', 'peer'] as const) for (const p of ['/', '/todos', '/todos/1']) await expectStatus(`${apps[side].url}${p}`);
+    const rssOf = () => ({ ours: rssMb(apps.ours.watch.worker![0]!), peer: rssMb(peer!.pid) });
+    const rssAtStart = rssOf();
 
     const limitTarget = { target: { host: '127.0.0.1', port: settings.haproxyPort }, user: settings.appUser, password: settings.appPassword, database: 'test' };
     const limitSql: Record<Exclude<PathKey, 'root'>, { sql: string; params: () => unknown[]; label: string }> = {
@@ -177,7 +179,7 @@ async function main(): Promise<void> {
         // Asked with 10,000 rows, before the million: a server without pages would answer the whole table.
         else phase.skipped = await pagingProblem(`${apps.ours.url}${pagePath().replace(/after=\d+/, 'after=0')}`, pageSize);
         if (phase.skipped) {
-          console.log(`\nPhase ${phase.name}: ${phase.skipped}.`);
+          console.log(`\nPhase ${phase.name} not measured: ${phase.skipped.replace(/\.$/, '')}.`);
           continue;
         }
       }
@@ -188,6 +190,7 @@ async function main(): Promise<void> {
       measurements.push(...await runRepetitions({ scenarios: phaseScenarios, reps: options.reps }));
     }
 
+    const rssAtEnd = rssOf();
     const after = await listProcesses(env);
     const restarted = after.filter((p) => {
       const was = processes.find((q) => q.name === p.name);
@@ -254,6 +257,8 @@ async function main(): Promise<void> {
       latencyDigits: (s) => (s.key.startsWith('limit') ? 2 : 1),
     }), '');
     md.push(...ratioTable(ratios), '');
+    md.push(`RSS (MB) after start and at the end of the run: ours ${fmt(rssAtStart.ours)} and ${fmt(rssAtEnd.ours)}, `
+      + `the peer ${fmt(rssAtStart.peer)} and ${fmt(rssAtEnd.peer)}.`, '');
     if (restarted.length > 0) md.push(`**Restarted during the run:** ${restarted.join(', ')}.`, '');
     const targets = ratios.filter((r) => r.target !== undefined);
     md.push('Targets (issue 16):', '', ...table(['target', 'measured'], targets.map((r) => [`${r.name} ≥ ${r.target}x`, fmtRatio(r)])));
@@ -263,7 +268,7 @@ async function main(): Promise<void> {
       json: {
         options, wallSeconds, stackStartSeconds: stack.startSeconds, connections: CONNECTIONS,
         sql: { todos: LIST_TODOS_SQL, id: GET_TODO_SQL, page: PAGE_SQL },
-        phases, restartedDuringRun: restarted, summaries, ratios,
+        phases, rssMb: { atStart: rssAtStart, atEnd: rssAtEnd }, restartedDuringRun: restarted, summaries, ratios,
       },
     });
     console.log(`\n${md.join('\n')}\n\nWrote ${written.map((f) => path.relative(process.cwd(), f)).join(', ')} in ${Math.round(wallSeconds)} s.`);
