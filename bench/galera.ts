@@ -11,57 +11,26 @@
 //       repetition reads the same two seed rows.
 // and reads req/s (q/s), p50, p99, errors and the CPU of the worker, HAProxy and every mariadbd of the
 // stack from /proc. Ratios galera/single are taken within a repetition. Writes
-// bench/results/galera-<date>.json. Both stacks are stopped at the end, on failure and Ctrl-C too.
-// Usage: npm run bench:galera [-- --seconds 5 --warmup 1 --reps 3 --no-post]
+// bench/results/galera-<date>.{md,svg,json}. Both stacks are stopped at the end, on failure and Ctrl-C too.
+// Usage: npm run bench:galera [-- --quick] [--seconds 5 --warmup 1 --reps 3 --no-post]
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
 import mysql from 'mysql2/promise';
 import { workerAppName } from '../cluster/ecosystem';
-import { listProcesses } from '../cluster/pm2';
-import { PROJECT_ROOT } from '../cluster/settings';
-import { LIST_TODOS_SQL, measureLimit } from './limit';
-import { childPids, totalCpuSeconds } from './proc-cpu';
-import { fmt, fmtSpread, spread, type Spread } from './stats';
-import { expectStatus, processByName, startThrowawayStack, type ThrowawayStack } from './throwaway-stack';
-import { parseArgs } from './args';
 import { freeGaleraBasePorts } from '../cluster/database/galera/free-base-ports';
+import { listProcesses } from '../cluster/pm2';
+import { renderChart } from './harness/chart';
+import { fmtRatio, summaryTable, table } from './harness/markdown';
+import { httpLoad, limitLoad, type Watch } from './harness/measure';
+import { childPids } from './harness/proc';
+import { runInfo, runParagraph, writeResults } from './harness/results';
+import { parseRunOptions, ratio, runRepetitions, summarize, type Order, type Ratio, type Scenario } from './harness/run';
+import { LIST_TODOS_SQL } from './limit';
+import { expectStatus, processByName, startThrowawayStack, type ThrowawayStack } from './throwaway-stack';
 
 type Side = 'single' | 'galera';
 const SIDES: Side[] = ['single', 'galera'];
 type ScenarioKey = 'limit' | 'get-todos-8' | 'post-todos-8';
-
-interface Options {
-  seconds: number;
-  warmupSeconds: number;
-  reps: number;
-  post: boolean;
-}
-
-function parseOptions(argv: string[]): Options {
-  const args = parseArgs(argv, { seconds: 5, warmup: 1, reps: 3, 'no-post': false });
-  const options: Options = { seconds: args.seconds, warmupSeconds: args.warmup, reps: Math.round(args.reps), post: !args['no-post'] };
-  if (options.reps < 3) console.warn('Fewer than 3 repetitions: the ranges mean little.');
-  return options;
-}
-
-interface Cpu { worker: number; haproxy: number; mariadb: number; loadGenerator: number }
-
-interface Measurement {
-  rep: number;
-  side: Side;
-  scenario: ScenarioKey;
-  rps: number;
-  requests: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-  wallSeconds: number;
-  /** CPU seconds used during the measurement; mariadb is every mariadbd of the stack (3 for Galera). */
-  cpu: Cpu;
-}
 
 interface Target {
   side: Side;
@@ -144,55 +113,44 @@ async function prepareTarget(side: Side, stack: ThrowawayStack): Promise<Target>
 
 const POST_BODY = JSON.stringify({ item: 'bench:galera', status: 'pending' });
 
-async function measure(target: Target, scenario: ScenarioKey, rep: number, options: Options): Promise<Measurement> {
-  const { settings } = target.stack;
-  const cpuNow = () => ({
-    worker: totalCpuSeconds([target.workerPid]), haproxy: totalCpuSeconds(target.haproxyPids), mariadb: totalCpuSeconds(target.mariadbPids),
-  });
-  if (scenario === 'limit') {
-    const before = cpuNow();
-    const result = await measureLimit({
-      target: { host: '127.0.0.1', port: settings.haproxyPort }, user: settings.appUser, password: settings.appPassword, database: 'test',
-      seconds: options.seconds, warmupSeconds: options.warmupSeconds,
-    });
-    if (result.rows < 1) throw new Error(`${target.side}: list_todos returned no rows`);
-    const after = cpuNow();
-    return {
-      rep, side: target.side, scenario, rps: result.qps, requests: result.queries, p50: result.p50Ms, p99: result.p99Ms,
-      errors: result.errors, non2xx: 0, wallSeconds: result.wallSeconds,
-      cpu: { worker: after.worker - before.worker, haproxy: after.haproxy - before.haproxy, mariadb: after.mariadb - before.mariadb, loadGenerator: result.clientCpuSeconds },
-    };
-  }
-  const request: autocannon.Options = scenario === 'post-todos-8'
-    ? { url: `http://127.0.0.1:${target.workerPort}/todos`, method: 'POST', headers: { 'content-type': 'application/json' }, body: POST_BODY, connections: 8 }
-    : { url: `http://127.0.0.1:${target.workerPort}/todos`, connections: 8 };
-  await autocannon({ ...request, duration: options.warmupSeconds });
-  const before = cpuNow();
-  const lgBefore = process.cpuUsage();
-  const t0 = performance.now();
-  const r = await autocannon({ ...request, duration: options.seconds });
-  const wallSeconds = (performance.now() - t0) / 1000;
-  const after = cpuNow();
-  const lg = process.cpuUsage(lgBefore);
-  return {
-    rep, side: target.side, scenario, rps: r.requests.average, requests: r.requests.total, p50: r.latency.p50, p99: r.latency.p99,
-    errors: r.errors + r.timeouts, non2xx: r.non2xx, wallSeconds,
-    cpu: { worker: after.worker - before.worker, haproxy: after.haproxy - before.haproxy, mariadb: after.mariadb - before.mariadb, loadGenerator: (lg.user + lg.system) / 1e6 },
-  };
-}
-
 const LABELS: Record<ScenarioKey, string> = {
   'limit': 'limit via HAProxy: `list_todos`, 1 connection',
   'get-todos-8': 'one worker: GET /todos, 8 connections',
   'post-todos-8': 'one worker: POST /todos, 8 connections',
 };
 
+const keyOf = (scenario: ScenarioKey, side: Side) => `${scenario} ${side}`;
+
+function scenarioOf(target: Target, scenario: ScenarioKey, options: { seconds: number; warmupSeconds: number }): Scenario {
+  const { settings } = target.stack;
+  // mariadb is every mariadbd of the stack (3 for Galera).
+  const watch: Watch = { worker: [target.workerPid], haproxy: target.haproxyPids, mariadb: target.mariadbPids };
+  const url = `http://127.0.0.1:${target.workerPort}/todos`;
+  const run = scenario === 'limit'
+    ? () => limitLoad({
+      target: { host: '127.0.0.1', port: settings.haproxyPort }, user: settings.appUser, password: settings.appPassword, database: 'test',
+      seconds: options.seconds, warmupSeconds: options.warmupSeconds,
+    }, { haproxy: target.haproxyPids, mariadb: target.mariadbPids })
+    : () => httpLoad({
+      url, connections: 8, seconds: options.seconds, warmupSeconds: options.warmupSeconds, watch, rssOf: ['worker'],
+      ...(scenario === 'post-todos-8' ? { method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: POST_BODY } : {}),
+    });
+  return { key: keyOf(scenario, target.side), label: `${target.side}: ${LABELS[scenario]}`, run };
+}
+
+/** Each scenario on both stacks back to back; which stack goes first alternates with the repetition. */
+const alternatingPairs: Order = (rep, scenarios) => {
+  const order: Scenario[] = [];
+  for (let i = 0; i < scenarios.length; i += 2) order.push(...(rep % 2 === 1 ? [scenarios[i]!, scenarios[i + 1]!] : [scenarios[i + 1]!, scenarios[i]!]));
+  return order;
+};
+
 async function main(): Promise<void> {
-  const benchStarted = Date.now();
-  const options = parseOptions(process.argv.slice(2));
-  const loadBefore = os.loadavg();
+  const started = Date.now();
+  const options = parseRunOptions(process.argv.slice(2), { seconds: 5, warmup: 1, reps: 3 }, { 'no-post': false });
+  const info = runInfo();
   const common = {
-    // 64 is not measured here, but keep bench.ts's settings so the numbers compare with its /todos rows.
+    // 64 is not measured here, but keep bench:tier's settings so the numbers compare with its /todos rows.
     DB_QUEUE_LIMIT: '1000',
     DB_ACQUIRE_TIMEOUT_MS: '60000',
   };
@@ -217,31 +175,20 @@ async function main(): Promise<void> {
     };
     for (const side of SIDES) console.log(`${side}: ${JSON.stringify(targets[side].server)}`);
 
-    const scenarios: ScenarioKey[] = options.post ? ['limit', 'get-todos-8', 'post-todos-8'] : ['limit', 'get-todos-8'];
-    const measurements: Measurement[] = [];
+    const keys: ScenarioKey[] = options['no-post'] ? ['limit', 'get-todos-8'] : ['limit', 'get-todos-8', 'post-todos-8'];
+    const scenarios = keys.flatMap((key) => SIDES.map((side) => scenarioOf(targets[side], key, options)));
     const deleted: { rep: number; side: Side; rows: number }[] = [];
-    console.log(`${scenarios.length} scenarios x 2 stacks x ${options.reps} repetitions: about `
-      + `${((scenarios.length * 2 * options.reps * (options.seconds + options.warmupSeconds)) / 60).toFixed(1)} min of load.`);
-    for (let rep = 1; rep <= options.reps; rep++) {
-      // Alternate which stack goes first, so neither always runs right after the other's load.
-      const order: Side[] = rep % 2 === 1 ? ['single', 'galera'] : ['galera', 'single'];
-      for (const scenario of scenarios) {
-        for (const side of order) {
-          const m = await measure(targets[side], scenario, rep, options);
-          measurements.push(m);
-          const pct = (s: number) => `${fmt((100 * s) / m.wallSeconds)}%`;
-          const digits = scenario === 'limit' ? 3 : 0;
-          console.log(`  rep ${rep}  ${scenario.padEnd(13)} ${side.padEnd(6)} ${fmt(m.rps).padStart(6)} /s  p50 ${fmt(m.p50, digits)} ms  p99 ${fmt(m.p99, digits)} ms`
-            + `  errors ${m.errors} non-2xx ${m.non2xx}  cpu worker ${pct(m.cpu.worker)} haproxy ${pct(m.cpu.haproxy)} mariadbd ${pct(m.cpu.mariadb)}`
-            + ` bench ${pct(m.cpu.loadGenerator)}`);
-        }
-      }
-      if (options.post) {
+    console.log(`${scenarios.length} scenarios x ${options.reps} repetitions: about `
+      + `${((scenarios.length * options.reps * (options.seconds + options.warmupSeconds)) / 60).toFixed(1)} min of load.`);
+    const measurements = await runRepetitions({
+      scenarios, reps: options.reps, order: alternatingPairs,
+      afterRep: async (rep) => {
+        if (options['no-post']) return;
         for (const side of SIDES) deleted.push({ rep, side, rows: await deletePosted(targets[side]) });
         // Let InnoDB purge the deleted rows before the next repetition's reads.
         await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
-    }
+      },
+    });
 
     const restarted: string[] = [];
     for (const side of SIDES) {
@@ -249,81 +196,47 @@ async function main(): Promise<void> {
     }
     if (restarted.length > 0) console.warn(`WARNING: restarted during the run: ${restarted.join(', ')}`);
 
-    // ---- Summaries and ratios (galera / single, each pair from the same repetition).
-    const of = (side: Side, scenario: ScenarioKey) => measurements.filter((m) => m.side === side && m.scenario === scenario);
-    const summaries = scenarios.flatMap((scenario) => SIDES.map((side) => {
-      const ms = of(side, scenario);
-      const cpuPct = (k: keyof Cpu) => spread(ms.map((m) => (100 * m.cpu[k]) / m.wallSeconds)).median;
-      const cpuUs = (k: keyof Cpu) => spread(ms.map((m) => (1e6 * m.cpu[k]) / Math.max(1, m.requests))).median;
-      const keys: (keyof Cpu)[] = ['worker', 'haproxy', 'mariadb', 'loadGenerator'];
-      return {
-        scenario, side, label: LABELS[scenario],
-        rps: spread(ms.map((m) => m.rps)), p50: spread(ms.map((m) => m.p50)), p99: spread(ms.map((m) => m.p99)),
-        errors: ms.reduce((s, m) => s + m.errors, 0), non2xx: ms.reduce((s, m) => s + m.non2xx, 0),
-        cpuPct: Object.fromEntries(keys.map((k) => [k, cpuPct(k)])) as unknown as Cpu,
-        cpuUsPerReq: Object.fromEntries(keys.map((k) => [k, cpuUs(k)])) as unknown as Cpu,
-      };
-    }));
-    const ratioOf = (scenario: ScenarioKey, field: 'rps' | 'p50' | 'p99'): { perRep: number[] } & Spread => {
-      const perRep: number[] = [];
-      for (let rep = 1; rep <= options.reps; rep++) {
-        const g = measurements.find((m) => m.rep === rep && m.side === 'galera' && m.scenario === scenario);
-        const s = measurements.find((m) => m.rep === rep && m.side === 'single' && m.scenario === scenario);
-        if (g && s && s[field] > 0) perRep.push(g[field] / s[field]);
-      }
-      return { perRep, ...spread(perRep) };
-    };
-    const ratios = scenarios.map((scenario) => ({
-      scenario, label: LABELS[scenario], rps: ratioOf(scenario, 'rps'), p50: ratioOf(scenario, 'p50'), p99: ratioOf(scenario, 'p99'),
-    }));
-    // How close one worker gets to its own limit, on each side.
-    const workerOverLimit = SIDES.map((side) => {
-      const perRep: number[] = [];
-      for (let rep = 1; rep <= options.reps; rep++) {
-        const w = measurements.find((m) => m.rep === rep && m.side === side && m.scenario === 'get-todos-8');
-        const l = measurements.find((m) => m.rep === rep && m.side === side && m.scenario === 'limit');
-        if (w && l && l.rps > 0) perRep.push(w.rps / l.rps);
-      }
-      return { side, perRep, ...spread(perRep) };
+    const summaries = summarize(scenarios, measurements);
+    const ratios: Ratio[] = keys.flatMap((key) => (['rps', 'p50', 'p99'] as const).map((field) =>
+      ratio(measurements, `galera / single, ${LABELS[key]}, ${field === 'rps' ? 'req/s' : field}`, keyOf(key, 'galera'), keyOf(key, 'single'), { field })));
+    const workerOverLimit = SIDES.map((side) => ratio(measurements, `${side}: GET /todos at 8 / the limit`, keyOf('get-todos-8', side), keyOf('limit', side)));
+
+    const wallSeconds = (Date.now() - started) / 1000;
+    const summary = (key: string) => summaries.find((s) => s.key === key)!;
+    const svg = renderChart({
+      title: 'Galera (3 nodes) beside the single server (req/s, median; bar: min–max)', xLabel: 'stack', xs: [1, 2],
+      panels: keys.map((key) => ({
+        title: LABELS[key].replace(/`/g, ''), yLabel: key === 'limit' ? 'statements/s' : 'req/s',
+        series: [{ label: '1: single, 2: galera', color: '#1f77b4', points: SIDES.map((side, i) => {
+          const s = summary(keyOf(key, side));
+          return { x: i + 1, y: s.rps.median, low: s.rps.min, high: s.rps.max };
+        }) }],
+      })),
+      note: `${info.date}, ${info.machine.cores} cores, Node ${info.node}, commit ${info.commit.slice(0, 12)}, ${options.reps} repetition(s) of ${options.seconds} s`,
     });
-
-    // ---- Output.
-    const date = new Date().toISOString().slice(0, 10);
-    const loadAfter = os.loadavg();
-    const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.type()} ${os.release()}` };
-    const benchSeconds = (Date.now() - benchStarted) / 1000;
-    const md: string[] = [];
-    md.push(`${machine.cores} cores, load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}; `
-      + `${options.reps} repetitions, ${options.warmupSeconds} s warm-up + ${options.seconds} s each; stacks up in `
-      + `${stacks.single.startSeconds.toFixed(1)} s (single) and ${stacks.galera.startSeconds.toFixed(1)} s (galera); whole run ${benchSeconds.toFixed(0)} s.`, '');
-    md.push('| scenario | server | req/s (q/s) | p50 ms | p99 ms | errors / non-2xx | worker CPU | HAProxy CPU | mariadbd CPU (all nodes) | bench CPU |');
-    md.push('|---|---|---|---|---|---|---|---|---|---|');
-    for (const s of summaries) {
-      const digits = s.scenario === 'limit' ? 3 : 0;
-      const c = (k: keyof Cpu) => `${fmt(s.cpuPct[k])}% (${fmt(s.cpuUsPerReq[k])})`;
-      md.push(`| ${s.label} | ${s.side} | ${fmtSpread(s.rps)} | ${fmtSpread(s.p50, digits)} | ${fmtSpread(s.p99, digits)} | ${s.errors} / ${s.non2xx} `
-        + `| ${s.scenario === 'limit' ? '' : c('worker')} | ${c('haproxy')} | ${c('mariadb')} | ${c('loadGenerator')} |`);
-    }
-    md.push('', '| galera / single | req/s | p50 | p99 |', '|---|---|---|---|');
-    const r = (x: Spread) => `**${x.median.toFixed(2)}x** (${x.min.toFixed(2)}–${x.max.toFixed(2)})`;
-    for (const x of ratios) md.push(`| ${x.label} | ${r(x.rps)} | ${r(x.p50)} | ${r(x.p99)} |`);
-    md.push('', `Worker / limit (GET /todos at 8 / the limit): ${workerOverLimit.map((w) => `${w.side} ${r(w)}`).join(', ')}.`);
+    const name = 'galera';
+    const md = [`# npm run bench:galera, ${info.date}${options.quick ? ' (quick)' : ''}`, '', runParagraph(info, options, wallSeconds), '',
+      `Stacks up in ${stacks.single.startSeconds.toFixed(1)} s (single) and ${stacks.galera.startSeconds.toFixed(1)} s (galera). `
+      + 'DB_QUEUE_LIMIT=1000, DB_ACQUIRE_TIMEOUT_MS=60000. mariadbd CPU: every node of the stack.', '',
+      `![galera](${name}-${info.date}${options.quick ? '-quick' : ''}.svg)`, '',
+      ...summaryTable(summaries, {
+        cpu: [{ name: 'worker', header: 'worker CPU' }, { name: 'haproxy', header: 'HAProxy CPU' }, { name: 'mariadb', header: 'mariadbd CPU' },
+          { name: 'bench', header: 'bench CPU' }],
+        rss: [{ name: 'worker', header: 'worker peak RSS MB' }],
+        latencyDigits: (s) => (s.key.startsWith('limit') ? 3 : 1),
+      }), '',
+      ...table(['ratio, same repetition', 'median (min–max)'], [...ratios, ...workerOverLimit].map((r) => [r.name, fmtRatio(r)]))];
     if (restarted.length > 0) md.push('', `**Restarted during the run:** ${restarted.join(', ')}.`);
-
-    const resultsDir = path.join(PROJECT_ROOT, 'bench', 'results');
-    fs.mkdirSync(resultsDir, { recursive: true });
-    const file = path.join(resultsDir, `galera-${date}.json`);
-    fs.writeFileSync(file, `${JSON.stringify({
-      bench: 'bench:galera', date: new Date().toISOString(), machine, loadAverage: { before: loadBefore, after: loadAfter },
-      options, sql: LIST_TODOS_SQL, postBody: POST_BODY, env: common,
-      servers: { single: targets.single.server, galera: targets.galera.server },
-      galeraBasePorts: base,
-      timings: { singleStartSeconds: stacks.single.startSeconds, galeraStartSeconds: stacks.galera.startSeconds, benchSeconds },
-      restartedDuringRun: restarted, deletedAfterPosts: deleted,
-      summaries, ratios, workerOverLimit, measurements,
-    }, null, 2)}\n`);
-    console.log(`\n${md.join('\n')}\n`);
-    console.log(`Wrote ${path.relative(PROJECT_ROOT, file)} in ${benchSeconds.toFixed(0)} s.`);
+    const written = writeResults(name, info, options.quick, {
+      markdown: md, svg,
+      json: {
+        options, wallSeconds, sql: LIST_TODOS_SQL, postBody: POST_BODY, env: common, galeraBasePorts: base,
+        servers: { single: targets.single.server, galera: targets.galera.server },
+        stackStartSeconds: { single: stacks.single.startSeconds, galera: stacks.galera.startSeconds },
+        restartedDuringRun: restarted, deletedAfterPosts: deleted, summaries, ratios, workerOverLimit,
+      },
+    });
+    console.log(`\n${md.join('\n')}\n\nWrote ${written.map((f) => path.relative(process.cwd(), f)).join(', ')}.`);
   } finally {
     // Both stacks, whatever happened; Galera's nodes leave the cluster cleanly on pm2's SIGTERM.
     await Promise.allSettled(SIDES.map((side) => stacks[side]?.cleanup()));
@@ -333,7 +246,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
+    console.error(error instanceof Error ? error.stack ?? error.message : error);
     process.exit(1);
   },
 );

@@ -8,6 +8,10 @@ import mysql from 'mysql2';
 
 /** The worker's `list_todos` (server/todos/repository.ts) for GET /todos. */
 export const LIST_TODOS_SQL = 'SELECT id, item, status FROM todos ORDER BY id';
+/** The worker's `get_todo` for GET /todos/:id. */
+export const GET_TODO_SQL = 'SELECT id, item, status FROM todos WHERE id = ?';
+/** One keyset page: the rows after a cursor, in id order (parameters: after, limit). */
+export const PAGE_SQL = 'SELECT id, item, status FROM todos WHERE id > ? ORDER BY id LIMIT ?';
 
 export type LimitTarget = { host: string; port: number } | { socketPath: string };
 
@@ -17,6 +21,8 @@ export interface LimitOptions {
   password: string;
   database: string;
   sql?: string;
+  /** The statement's parameters, new for each statement (e.g. a random id); none by default. */
+  params?: () => unknown[];
   /** Back-to-back queries for this long, after `warmupSeconds` of the same (discarded). */
   seconds: number;
   warmupSeconds?: number;
@@ -48,11 +54,11 @@ function connect(options: LimitOptions): Promise<mysql.Connection> {
   });
 }
 
-function once(connection: mysql.Connection, sql: string): Promise<number> {
+function once(connection: mysql.Connection, sql: string, params: unknown[]): Promise<number> {
   return new Promise((resolve, reject) => {
     connection.prepare(sql, (prepareError, statement) => {
       if (prepareError) return reject(prepareError);
-      statement.execute([], (error, rows) => (error ? reject(error) : resolve(Array.isArray(rows) ? rows.length : 0)));
+      statement.execute(params, (error, rows) => (error ? reject(error) : resolve(Array.isArray(rows) ? rows.length : 0)));
       return undefined;
     });
   });
@@ -65,11 +71,12 @@ function percentileOf(sorted: Float64Array, p: number): number {
 
 export async function measureLimit(options: LimitOptions): Promise<LimitResult> {
   const sql = options.sql ?? LIST_TODOS_SQL;
+  const params = options.params ?? (() => []);
   const connection = await connect(options);
   try {
     let rows = 0;
     const warmUntil = performance.now() + (options.warmupSeconds ?? 0) * 1000;
-    while (performance.now() < warmUntil) rows = await once(connection, sql);
+    while (performance.now() < warmUntil) rows = await once(connection, sql, params());
     // Latencies in a preallocated buffer (grown when full): no per-query allocation beyond mysql2's own.
     let samples = new Float64Array(1 << 16);
     let queries = 0;
@@ -79,7 +86,7 @@ export async function measureLimit(options: LimitOptions): Promise<LimitResult> 
     const end = t0 + options.seconds * 1000;
     for (let now = t0; now < end;) {
       try {
-        rows = await once(connection, sql);
+        rows = await once(connection, sql, params());
       } catch (error) {
         errors += 1;
         if ((error as { fatal?: boolean }).fatal) throw error;

@@ -46,19 +46,25 @@ export function variantApp(env: NodeJS.ProcessEnv, port: number, name: string,
   return app;
 }
 
-export async function waitForReady(url: string, deadlineMs: number): Promise<void> {
+/** Polls `url` until it answers 200; fails after `deadlineMs`, or at once when `gaveUp()` says so. */
+export async function waitFor200(url: string, deadlineMs: number, gaveUp: () => boolean = () => false): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     try {
-      const reply = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
+      const reply = await fetch(url, { signal: AbortSignal.timeout(2000) });
       await reply.arrayBuffer();
       if (reply.status === 200) return;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${url} was not ready within ${deadlineMs / 1000} s`);
+    if (gaveUp()) throw new Error(`${url}: the process exited before it answered`);
+    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${deadlineMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
+}
+
+export function waitForReady(url: string, deadlineMs: number): Promise<void> {
+  return waitFor200(`${url}/readyz`, deadlineMs);
 }
 
 export async function expectStatus(url: string, status = 200): Promise<void> {

@@ -1,131 +1,44 @@
-// What the HTTP tier costs, measured in one run on this machine: a throwaway pm2 stack (isolated PM2_HOME,
-// temporary STACK_DIR, free ports) started with `tsx cluster/cli/start.ts` exactly as `npm start` does,
-// plus variant workers added with `pm2 start <file>.json`, built from cluster/ecosystem.ts's worker
-// entries with one change each. Autocannon (loopback, keep-alive) drives, interleaved, repetition by
-// repetition:
+// `npm run bench:tier`: what pm2 cluster mode, the access log and the front door cost, in one run. A
+// throwaway stack (bench/throwaway-stack.ts, as `npm start`; two product workers) plus variant workers
+// built from cluster/ecosystem.ts's worker entry with one change each: fork mode, ACCESS_LOG=0, both.
+// Autocannon (loopback, keep-alive) drives, interleaved and rotated per repetition:
 //   - a product worker: pm2 cluster mode, ACCESS_LOG on (the default);
-//   - the same worker in fork mode (exec_mode 'fork', same env otherwise);
-//   - cluster mode and fork mode with ACCESS_LOG=0;
+//   - the same worker in fork mode; cluster and fork mode with ACCESS_LOG=0;
 //   - HAProxy's HTTP front door (HTTP_PORT), balancing over the two product workers;
-// for GET / (no database: the HTTP ceiling) and GET /todos at 8 connections, the cluster/fork pair also
-// at 64, and GET / with `Connection: close` (one new connection per request) for cluster and fork mode
-// with the log off. The CPU time of the workers, of pm2's daemon and of HAProxy is read from /proc
-// before and after each measurement. Absolute numbers drift on a shared machine; the ratios between rows
-// of one run are the result. Usage: npm run bench:tier [-- --seconds 5 --reps 3 --warmup 1 --no-64]
-import fs from 'node:fs';
-import os from 'node:os';
+// for GET / and GET /todos at 8 connections, the cluster/fork pair also at 64 (--no-64 leaves it out), and
+// GET / with `Connection: close` (a new connection per request) for cluster and fork with the log off.
+// CPU of the workers, pm2's daemon and HAProxy from /proc. Writes bench/results/tier-<date>.{md,svg,json}.
+// Usage: npm run bench:tier [-- --quick] [--seconds 5 --reps 3 --warmup 1 --no-64]
 import path from 'node:path';
-import autocannon from 'autocannon';
 import { workerAppName } from '../cluster/ecosystem';
-import { listProcesses } from '../cluster/pm2';
-import { PROJECT_ROOT } from '../cluster/settings';
 import { freePort } from '../cluster/free-port';
-import { childPids, cpuSeconds, totalCpuSeconds } from './proc-cpu';
-import { fmt, fmtSpread, median, spread, type Spread } from './stats';
+import { listProcesses } from '../cluster/pm2';
+import { renderChart } from './harness/chart';
+import { ratioTable, summaryTable } from './harness/markdown';
+import { httpLoad, type Watch } from './harness/measure';
+import { childPids } from './harness/proc';
+import { runInfo, runParagraph, writeResults } from './harness/results';
+import { parseRunOptions, ratio, rotatedOrder, runRepetitions, summarize, type Ratio, type Scenario } from './harness/run';
 import { expectStatus, processByName, startThrowawayStack, variantApp } from './throwaway-stack';
-import { parseArgs } from './args';
 
 const STACK_NAME = 'khtier';
-
-interface Options {
-  seconds: number;
-  warmupSeconds: number;
-  reps: number;
-  with64: boolean;
-}
-
-function parseOptions(argv: string[]): Options {
-  const args = parseArgs(argv, { seconds: 5, warmup: 1, reps: 3, 'no-64': false });
-  return { seconds: args.seconds, warmupSeconds: args.warmup, reps: Math.round(args.reps), with64: !args['no-64'] };
-}
 
 type TargetKey = 'cluster' | 'fork' | 'cluster-nolog' | 'fork-nolog' | 'front-door';
 
 interface Target {
   key: TargetKey;
   label: string;
-  mode: 'cluster' | 'fork' | 'HAProxy HTTP_PORT';
-  accessLog: boolean;
   port: number;
   /** The worker processes this target's requests reach (both product workers for the front door). */
   workerPids: number[];
 }
 
-interface Scenario {
-  target: Target;
-  path: string;
-  connections: number;
-  /** Send `Connection: close`: one TCP connection (so one accept) per request. */
-  close: boolean;
-}
-
-interface Measurement {
-  rep: number;
-  target: TargetKey;
-  path: string;
-  connections: number;
-  close: boolean;
-  rps: number;
-  requests: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  wallSeconds: number;
-  /** CPU seconds used during the measurement. */
-  workerCpu: number;
-  daemonCpu: number;
-  haproxyCpu: number;
-}
-
-function pathLabel(row: { path: string; close: boolean }): string {
-  return row.close ? `${row.path} (Connection: close)` : row.path;
-}
-
-interface Summary {
-  target: TargetKey;
-  label: string;
-  mode: string;
-  accessLog: boolean;
-  path: string;
-  connections: number;
-  close: boolean;
-  rps: Spread;
-  p50: Spread;
-  p99: Spread;
-  errors: number;
-  non2xx: number;
-  /** Percent of one core, median over the repetitions. */
-  workerCpuPct: number;
-  daemonCpuPct: number;
-  haproxyCpuPct: number;
-  /** CPU microseconds per request, median over the repetitions. */
-  workerCpuUsPerReq: number;
-  daemonCpuUsPerReq: number;
-  haproxyCpuUsPerReq: number;
-  /** Workers + pm2 daemon + HAProxy, CPU microseconds per request, median over the repetitions. */
-  tierCpuUsPerReq: number;
-}
-
-interface Ratio {
-  name: string;
-  numerator: string;
-  denominator: string;
-  path: string;
-  connections: number;
-  close: boolean;
-  /** Per-repetition ratios of req/s (each pair measured in the same repetition). */
-  perRep: number[];
-  median: number;
-  min: number;
-  max: number;
-  /** Median CPU microseconds per request (workers + pm2 daemon + HAProxy) of each side. */
-  tierCpuUsPerReq: { numerator: number; denominator: number };
-}
+const keyOf = (target: TargetKey, p: string, connections: number, close = false) => `${target} ${p} ${connections}${close ? ' close' : ''}`;
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
+  const started = Date.now();
+  const options = parseRunOptions(process.argv.slice(2), { seconds: 5, warmup: 1, reps: 3 }, { 'no-64': false });
+  const info = runInfo();
   const stack = await startThrowawayStack({
     stackName: STACK_NAME,
     workers: 2,
@@ -133,14 +46,13 @@ async function main(): Promise<void> {
       // 5 workers x 1 connection, plus the reload overlap the settings check counts, plus room.
       HAPROXY_SERVER_MAXCONN: '20',
       // 64 connections on one worker with one database connection queue 63 requests: raise the limits
-      // so the bench measures throughput, not the 503s that protect users.
+      // so this bench measures the tier's cost, not the 503s that protect users (npm run bench counts those).
       DB_QUEUE_LIMIT: '1000',
       DB_ACQUIRE_TIMEOUT_MS: '60000',
     },
   });
-  const { env } = stack;
+  const { env, settings } = stack;
   const [productA, productB] = stack.workerPorts as [number, number];
-
   try {
     const [forkPort, clusterNologPort, forkNologPort] = [await freePort(), await freePort(), await freePort()];
     const variants = [
@@ -152,181 +64,105 @@ async function main(): Promise<void> {
 
     const processes = await listProcesses(env);
     const pidOf = (name: string) => processByName(processes, name).pid;
-    const settings = stack.settings;
     const productPids = [pidOf(workerAppName(settings, productA)), pidOf(workerAppName(settings, productB))];
-    const godPid = stack.godPid;
     const haproxyMaster = pidOf(`${STACK_NAME}-haproxy`);
     const haproxyPids = [haproxyMaster, ...childPids(haproxyMaster)];
-
     const targets: Record<TargetKey, Target> = {
-      'cluster': { key: 'cluster', label: 'cluster (product)', mode: 'cluster', accessLog: true, port: productA, workerPids: [productPids[0]!] },
-      'fork': { key: 'fork', label: 'fork', mode: 'fork', accessLog: true, port: forkPort, workerPids: [pidOf(variants[0]!.name)] },
-      'cluster-nolog': { key: 'cluster-nolog', label: 'cluster, ACCESS_LOG=0', mode: 'cluster', accessLog: false, port: clusterNologPort, workerPids: [pidOf(variants[1]!.name)] },
-      'fork-nolog': { key: 'fork-nolog', label: 'fork, ACCESS_LOG=0', mode: 'fork', accessLog: false, port: forkNologPort, workerPids: [pidOf(variants[2]!.name)] },
-      'front-door': { key: 'front-door', label: 'front door (2 workers)', mode: 'HAProxy HTTP_PORT', accessLog: true, port: settings.httpPort, workerPids: productPids },
+      'cluster': { key: 'cluster', label: 'cluster (product)', port: productA, workerPids: [productPids[0]!] },
+      'fork': { key: 'fork', label: 'fork', port: forkPort, workerPids: [pidOf(variants[0]!.name)] },
+      'cluster-nolog': { key: 'cluster-nolog', label: 'cluster, ACCESS_LOG=0', port: clusterNologPort, workerPids: [pidOf(variants[1]!.name)] },
+      'fork-nolog': { key: 'fork-nolog', label: 'fork, ACCESS_LOG=0', port: forkNologPort, workerPids: [pidOf(variants[2]!.name)] },
+      'front-door': { key: 'front-door', label: 'front door (2 workers)', port: settings.httpPort, workerPids: productPids },
     };
-    for (const target of Object.values(targets)) {
-      for (const p of ['/', '/todos']) await expectStatus(`http://127.0.0.1:${target.port}${p}`);
-    }
+    for (const target of Object.values(targets)) for (const p of ['/', '/todos']) await expectStatus(`http://127.0.0.1:${target.port}${p}`);
 
+    const scenario = (key: TargetKey, p: string, connections: number, close = false): Scenario => {
+      const target = targets[key];
+      const watch: Watch = { worker: target.workerPids, pm2: [stack.godPid], haproxy: haproxyPids };
+      return {
+        key: keyOf(key, p, connections, close),
+        label: `${target.label}, GET ${p}${close ? ' (Connection: close)' : ''}, ${connections} conn.`,
+        run: () => httpLoad({
+          url: `http://127.0.0.1:${target.port}${p}`, connections, seconds: options.seconds, warmupSeconds: options.warmupSeconds,
+          headers: close ? { connection: 'close' } : undefined, watch, rssOf: key === 'front-door' ? [] : ['worker'],
+        }),
+      };
+    };
     const scenarios: Scenario[] = [];
     for (const p of ['/', '/todos']) {
-      for (const key of ['cluster', 'fork', 'cluster-nolog', 'fork-nolog', 'front-door'] as const) {
-        scenarios.push({ target: targets[key], path: p, connections: 8, close: false });
-      }
+      for (const key of ['cluster', 'fork', 'cluster-nolog', 'fork-nolog', 'front-door'] as const) scenarios.push(scenario(key, p, 8));
     }
-    if (options.with64) {
-      for (const p of ['/', '/todos']) {
-        for (const key of ['cluster', 'fork'] as const) scenarios.push({ target: targets[key], path: p, connections: 64, close: false });
-      }
+    if (!options['no-64']) {
+      for (const p of ['/', '/todos']) for (const key of ['cluster', 'fork'] as const) scenarios.push(scenario(key, p, 64));
     }
     // Without keep-alive every request is a new connection, so in cluster mode every request goes through
     // the daemon's accept and the handle's IPC handoff: what keep-alive amortises. Access log off on
     // both sides, so only the accept path differs.
-    for (const key of ['cluster-nolog', 'fork-nolog'] as const) scenarios.push({ target: targets[key], path: '/', connections: 8, close: true });
-    const loadSeconds = scenarios.length * options.reps * (options.seconds + options.warmupSeconds);
-    console.log(`${scenarios.length} scenarios x ${options.reps} repetitions, ${options.warmupSeconds} s warm-up + `
-      + `${options.seconds} s each: about ${(loadSeconds / 60).toFixed(1)} min of load.`);
+    for (const key of ['cluster-nolog', 'fork-nolog'] as const) scenarios.push(scenario(key, '/', 8, true));
+    console.log(`${scenarios.length} scenarios x ${options.reps} repetitions: about `
+      + `${((scenarios.length * options.reps * (options.seconds + options.warmupSeconds)) / 60).toFixed(1)} min of load.`);
 
-    const measurements: Measurement[] = [];
-    for (let rep = 0; rep < options.reps; rep++) {
-      // Interleaved: every scenario once per repetition, in a rotated (and on odd repetitions reversed)
-      // order, so a slow minute on the shared machine spreads over all of them.
-      const shift = (rep * 3) % scenarios.length;
-      let order = [...scenarios.slice(shift), ...scenarios.slice(0, shift)];
-      if (rep % 2 === 1) order = order.reverse();
-      for (const scenario of order) {
-        const url = `http://127.0.0.1:${scenario.target.port}${scenario.path}`;
-        const headers: Record<string, string> = scenario.close ? { connection: 'close' } : {};
-        await autocannon({ url, connections: scenario.connections, duration: options.warmupSeconds, headers });
-        const before = {
-          worker: totalCpuSeconds(scenario.target.workerPids), daemon: cpuSeconds(godPid), haproxy: totalCpuSeconds(haproxyPids),
-        };
-        const t0 = performance.now();
-        const result = await autocannon({ url, connections: scenario.connections, duration: options.seconds, headers });
-        const wallSeconds = (performance.now() - t0) / 1000;
-        const m: Measurement = {
-          rep: rep + 1,
-          target: scenario.target.key,
-          path: scenario.path,
-          connections: scenario.connections,
-          close: scenario.close,
-          rps: result.requests.average,
-          requests: result.requests.total,
-          p50: result.latency.p50,
-          p99: result.latency.p99,
-          errors: result.errors,
-          timeouts: result.timeouts,
-          non2xx: result.non2xx,
-          wallSeconds,
-          workerCpu: totalCpuSeconds(scenario.target.workerPids) - before.worker,
-          daemonCpu: cpuSeconds(godPid) - before.daemon,
-          haproxyCpu: totalCpuSeconds(haproxyPids) - before.haproxy,
-        };
-        measurements.push(m);
-        console.log(`  rep ${m.rep}  ${scenario.target.label.padEnd(24)} ${pathLabel(m).padEnd(16)} c=${String(m.connections).padEnd(3)}`
-          + ` ${fmt(m.rps).padStart(6)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms  errors ${m.errors}  non-2xx ${m.non2xx}`
-          + `  cpu worker ${fmt((100 * m.workerCpu) / wallSeconds)}% daemon ${fmt((100 * m.daemonCpu) / wallSeconds)}%`
-          + ` haproxy ${fmt((100 * m.haproxyCpu) / wallSeconds)}%`);
-      }
-    }
+    const measurements = await runRepetitions({ scenarios, reps: options.reps, order: rotatedOrder(3) });
 
-    // A worker pm2 restarted mid-run would make its CPU numbers (and maybe its req/s) meaningless.
     const after = await listProcesses(env);
     const restarted = after.filter((p) => {
       const was = processes.find((q) => q.name === p.name);
       return !was || was.pid !== p.pid || was.restarts !== p.restarts;
-    });
-    if (restarted.length > 0) console.warn(`WARNING: restarted during the run: ${restarted.map((p) => p.name).join(', ')}`);
+    }).map((p) => p.name);
+    if (restarted.length > 0) console.warn(`WARNING: restarted during the run: ${restarted.join(', ')}`);
 
-    const tierCpu = (m: Measurement) => m.workerCpu + m.daemonCpu + m.haproxyCpu;
-    const summaries: Summary[] = scenarios.map(({ target, path: p, connections, close }) => {
-      const ms = measurements.filter((m) => m.target === target.key && m.path === p && m.connections === connections && m.close === close);
-      const pct = (pick: (m: Measurement) => number) => median(ms.map((m) => (100 * pick(m)) / m.wallSeconds));
-      const perReq = (pick: (m: Measurement) => number) => median(ms.map((m) => (1e6 * pick(m)) / Math.max(1, m.requests)));
-      return {
-        target: target.key, label: target.label, mode: target.mode, accessLog: target.accessLog, path: p, connections, close,
-        rps: spread(ms.map((m) => m.rps)), p50: spread(ms.map((m) => m.p50)), p99: spread(ms.map((m) => m.p99)),
-        errors: ms.reduce((s, m) => s + m.errors, 0), non2xx: ms.reduce((s, m) => s + m.non2xx, 0),
-        workerCpuPct: pct((m) => m.workerCpu), daemonCpuPct: pct((m) => m.daemonCpu), haproxyCpuPct: pct((m) => m.haproxyCpu),
-        workerCpuUsPerReq: perReq((m) => m.workerCpu), daemonCpuUsPerReq: perReq((m) => m.daemonCpu),
-        haproxyCpuUsPerReq: perReq((m) => m.haproxyCpu),
-        tierCpuUsPerReq: perReq(tierCpu),
-      };
-    });
-
-    const ratio = (name: string, numerator: TargetKey, denominator: TargetKey, p: string, connections: number, close = false): Ratio | undefined => {
-      const perRep: number[] = [];
-      const find = (key: TargetKey, rep: number) => measurements.find((m) => m.rep === rep && m.target === key && m.path === p
-        && m.connections === connections && m.close === close);
-      for (let rep = 1; rep <= options.reps; rep++) {
-        const top = find(numerator, rep);
-        const bottom = find(denominator, rep);
-        if (top && bottom && bottom.rps > 0) perRep.push(top.rps / bottom.rps);
+    const summaries = summarize(scenarios, measurements);
+    const measured = new Set(summaries.map((s) => s.key));
+    const ratios: Ratio[] = [];
+    const add = (name: string, top: TargetKey, bottom: TargetKey, p: string, connections: number, close = false, target?: number) => {
+      const [a, b] = [keyOf(top, p, connections, close), keyOf(bottom, p, connections, close)];
+      if (measured.has(a) && measured.has(b)) {
+        ratios.push(ratio(measurements, `${name}, GET ${p}${close ? ' (Connection: close)' : ''}, ${connections} conn.`, a, b, { target }));
       }
-      if (perRep.length === 0) return undefined;
-      const cpu = (key: TargetKey) => summaries.find((s) => s.target === key && s.path === p && s.connections === connections
-        && s.close === close)?.tierCpuUsPerReq ?? NaN;
-      return {
-        name, numerator, denominator, path: p, connections, close, perRep, ...spread(perRep),
-        tierCpuUsPerReq: { numerator: cpu(numerator), denominator: cpu(denominator) },
-      };
     };
-    const ratios = [
-      ratio('fork / cluster', 'fork', 'cluster', '/', 8),
-      ratio('fork / cluster', 'fork', 'cluster', '/todos', 8),
-      ratio('fork / cluster', 'fork', 'cluster', '/', 64),
-      ratio('fork / cluster', 'fork', 'cluster', '/todos', 64),
-      ratio('fork / cluster, both ACCESS_LOG=0', 'fork-nolog', 'cluster-nolog', '/', 8),
-      ratio('fork / cluster, both ACCESS_LOG=0', 'fork-nolog', 'cluster-nolog', '/todos', 8),
-      ratio('fork / cluster, both ACCESS_LOG=0, Connection: close', 'fork-nolog', 'cluster-nolog', '/', 8, true),
-      ratio('ACCESS_LOG off / on, cluster', 'cluster-nolog', 'cluster', '/', 8),
-      ratio('ACCESS_LOG off / on, cluster', 'cluster-nolog', 'cluster', '/todos', 8),
-      ratio('ACCESS_LOG off / on, fork', 'fork-nolog', 'fork', '/', 8),
-      ratio('ACCESS_LOG off / on, fork', 'fork-nolog', 'fork', '/todos', 8),
-      ratio('direct / front door', 'cluster', 'front-door', '/todos', 8),
-      ratio('direct / front door', 'cluster', 'front-door', '/', 8),
-    ].filter((r): r is Ratio => r !== undefined);
+    for (const p of ['/', '/todos']) for (const c of [8, 64]) add('fork / cluster', 'fork', 'cluster', p, c);
+    for (const p of ['/', '/todos']) add('fork / cluster, both ACCESS_LOG=0', 'fork-nolog', 'cluster-nolog', p, 8);
+    add('fork / cluster, both ACCESS_LOG=0', 'fork-nolog', 'cluster-nolog', '/', 8, true);
+    // Issue 16: access log on/off <= 1.1x, i.e. on / off >= 1 / 1.1.
+    for (const p of ['/', '/todos']) add('ACCESS_LOG on / off, cluster', 'cluster', 'cluster-nolog', p, 8, false, 0.91);
+    for (const p of ['/', '/todos']) add('ACCESS_LOG on / off, fork', 'fork', 'fork-nolog', p, 8);
+    for (const p of ['/todos', '/']) add('front door / direct', 'front-door', 'cluster', p, 8);
 
-    const date = new Date().toISOString().slice(0, 10);
-    console.log(`\n${os.cpus().length} cores, Node ${process.version}, ${options.reps} repetitions interleaved, `
-      + `${options.warmupSeconds} s warm-up + ${options.seconds} s each, ${new Date().toISOString()}. `
-      + 'req/s, p50 and p99: median (min–max); CPU: median, % of one core (µs per request). '
-      + 'For the front door, "worker" is both product workers.\n');
-    console.log('| worker | mode | ACCESS_LOG | path | conns | req/s | p50 ms | p99 ms | errors / non-2xx '
-      + '| worker CPU | pm2 daemon CPU | HAProxy CPU | CPU µs/req, all three |');
-    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const s of summaries) {
-      // autocannon's latency is wrong when the server closes each connection (it reports hundreds of ms
-      // against a trivial server): left out.
-      const latency = s.close ? '(n/a) | (n/a)' : `${fmtSpread(s.p50)} | ${fmtSpread(s.p99)}`;
-      console.log(`| ${s.label} | ${s.mode} | ${s.accessLog ? 'on' : 'off'} | ${pathLabel(s)} | ${s.connections} | ${fmtSpread(s.rps)} `
-        + `| ${latency} | ${s.errors} / ${s.non2xx} `
-        + `| ${fmt(s.workerCpuPct)}% (${fmt(s.workerCpuUsPerReq)}) | ${fmt(s.daemonCpuPct)}% (${fmt(s.daemonCpuUsPerReq, 1)}) `
-        + `| ${fmt(s.haproxyCpuPct)}% (${fmt(s.haproxyCpuUsPerReq, 1)}) | ${fmt(s.tierCpuUsPerReq)} |`);
-    }
-    console.log('\nRatios of req/s (per repetition, both sides measured in the same repetition): median (min–max)\n');
-    for (const r of ratios) {
-      console.log(`- ${r.name}, GET ${r.path}, ${r.connections} connections${r.close ? ' (a new one per request)' : ''}: `
-        + `**${r.median.toFixed(2)}x** (${r.min.toFixed(2)}–${r.max.toFixed(2)}); CPU per request `
-        + `${fmt(r.tierCpuUsPerReq.numerator)} µs against ${fmt(r.tierCpuUsPerReq.denominator)} µs`);
-    }
-
-    const resultsDir = path.join(PROJECT_ROOT, 'bench', 'results');
-    fs.mkdirSync(resultsDir, { recursive: true });
-    const file = path.join(resultsDir, `tier-${date}.json`);
-    fs.writeFileSync(file, `${JSON.stringify({
-      bench: 'tier',
-      date: new Date().toISOString(),
-      machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${os.type()} ${os.release()}` },
-      options: { ...options, connections: options.with64 ? [8, 64] : [8], env: { HAPROXY_SERVER_MAXCONN: env.HAPROXY_SERVER_MAXCONN, DB_QUEUE_LIMIT: env.DB_QUEUE_LIMIT, DB_ACQUIRE_TIMEOUT_MS: env.DB_ACQUIRE_TIMEOUT_MS } },
-      targets: Object.values(targets).map(({ key, label, mode, accessLog }) => ({ key, label, mode, accessLog })),
-      restartedDuringRun: restarted.map((p) => p.name),
-      summaries,
-      ratios,
-      measurements,
-    }, null, 2)}\n`);
-    console.log(`\nWrote ${path.relative(PROJECT_ROOT, file)}`);
+    const wallSeconds = (Date.now() - started) / 1000;
+    const summary = (key: string) => summaries.find((s) => s.key === key);
+    const svg = renderChart({
+      title: 'one worker: pm2 cluster and fork mode, access log on and off (req/s, median; bar: min–max)',
+      xLabel: 'connections', xs: options['no-64'] ? [8] : [8, 64],
+      panels: ['/', '/todos'].map((p) => ({
+        title: `GET ${p}`, yLabel: 'req/s',
+        series: (['cluster', 'fork', 'cluster-nolog', 'fork-nolog'] as const).map((key) => ({
+          label: targets[key].label,
+          points: [8, 64].flatMap((c) => {
+            const s = summary(keyOf(key, p, c));
+            return s ? [{ x: c, y: s.rps.median, low: s.rps.min, high: s.rps.max }] : [];
+          }),
+        })),
+        lines: summary(keyOf('front-door', p, 8)) ? [{ label: 'front door, 8 conn.', y: summary(keyOf('front-door', p, 8))!.rps.median }] : [],
+      })),
+      note: `${info.date}, ${info.machine.cores} cores, Node ${info.node}, commit ${info.commit.slice(0, 12)}, ${options.reps} repetition(s) of ${options.seconds} s`,
+    });
+    const base = `tier-${info.date}${options.quick ? '-quick' : ''}`;
+    const md = [`# npm run bench:tier, ${info.date}${options.quick ? ' (quick)' : ''}`, '', runParagraph(info, options, wallSeconds), '',
+      'DB_QUEUE_LIMIT=1000, DB_ACQUIRE_TIMEOUT_MS=60000, HAPROXY_SERVER_MAXCONN=20. CPU: median % of one core (µs per request); '
+      + 'for the front door, "worker" is both product workers. autocannon\'s latency is wrong when every request opens a new connection: '
+      + 'ignore p50/p99 of the Connection: close rows.', '',
+      `![tier](${base}.svg)`, '',
+      ...summaryTable(summaries, {
+        cpu: [{ name: 'worker', header: 'worker CPU' }, { name: 'pm2', header: 'pm2 daemon CPU' }, { name: 'haproxy', header: 'HAProxy CPU' }],
+        rss: [{ name: 'worker', header: 'worker peak RSS MB' }],
+      }), '', ...ratioTable(ratios)];
+    if (restarted.length > 0) md.push('', `**Restarted during the run:** ${restarted.join(', ')}.`);
+    const written = writeResults('tier', info, options.quick, {
+      markdown: md, svg,
+      json: { options, wallSeconds, stackStartSeconds: stack.startSeconds, env: { HAPROXY_SERVER_MAXCONN: '20', DB_QUEUE_LIMIT: '1000', DB_ACQUIRE_TIMEOUT_MS: '60000' },
+        restartedDuringRun: restarted, summaries, ratios },
+    });
+    console.log(`\n${md.join('\n')}\n\nWrote ${written.map((f) => path.relative(process.cwd(), f)).join(', ')}.`);
   } finally {
     await stack.cleanup();
   }
@@ -335,7 +171,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
+    console.error(error instanceof Error ? error.stack ?? error.message : error);
     process.exit(1);
   },
 );

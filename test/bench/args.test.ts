@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseArgs } from '../../bench/args';
+import { parseArgs } from '../../bench/harness/args';
 
 describe('parseArgs(argv, defaults) of the benches', () => {
   const defaults = { seconds: 5, warmup: 1, reps: 3, 'no-post': false };

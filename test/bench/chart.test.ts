@@ -1,6 +1,6 @@
-// bench/chart.ts renders a well-formed standalone SVG document holding every series and reference line.
+// bench/harness/chart.ts renders a well-formed standalone SVG document holding every series and reference line.
 import { expect } from 'chai';
-import { niceScale, renderChart, type ChartInput } from '../../bench/chart';
+import { niceScale, renderChart, type ChartInput } from '../../bench/harness/chart';
 
 /** A strict well-formedness check of the XML subset the chart uses: every tag closed, attributes quoted, text escaped. */
 function checkWellFormed(xml: string): { root: string; tags: string[] } {
@@ -52,7 +52,7 @@ const input: ChartInput = {
   note: 'a "note" with <brackets>',
 };
 
-describe('bench/chart.ts renderChart()', () => {
+describe('bench/harness/chart.ts renderChart()', () => {
   it('renders a well-formed SVG document', () => {
     const svg = renderChart(input);
     const { root } = checkWellFormed(svg);

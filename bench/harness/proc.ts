@@ -1,4 +1,5 @@
-// CPU time of processes from /proc (Linux only): utime + stime of /proc/<pid>/stat, in seconds.
+// What a process costs, from /proc (Linux only): CPU time (utime + stime of /proc/<pid>/stat, in seconds)
+// and resident memory (VmRSS of /proc/<pid>/status), sampled for a peak.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
@@ -47,4 +48,26 @@ export function childPids(parent: number): number[] {
     if (fields && Number(fields[1]) === parent) children.push(Number(entry));
   }
   return children;
+}
+
+/** Resident memory of a process in MB; NaN when it is gone. */
+export function rssMb(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Samples the RSS of each of `pids` every 200 ms until the returned stop() is called; stop() gives each one's peak. */
+export function rssSampler(pids: number[]): () => number[] {
+  const peaks = pids.map(rssMb);
+  const sample = () => pids.forEach((pid, i) => (peaks[i] = Math.max(peaks[i]!, rssMb(pid))));
+  const timer = setInterval(sample, 200);
+  return () => {
+    clearInterval(timer);
+    sample();
+    return peaks;
+  };
 }

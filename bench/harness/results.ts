@@ -1,0 +1,75 @@
+// What a run records about itself (date, Node, commit, machine, load) and where it writes: one Markdown
+// summary, one chart and one compact JSON (summaries and ratios, no raw samples) per run, as
+// bench/results/<name>-<date>.{md,svg,json}; a --quick run adds "-quick" (git-ignored).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../cluster/settings';
+
+export interface RunInfo {
+  startedAt: string;
+  date: string;
+  node: string;
+  /** `git rev-parse HEAD`, with "-dirty" when the work tree had changes. */
+  commit: string;
+  machine: { cores: number; cpu: string; platform: string };
+  loadAverageBefore: number[];
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+export function runInfo(): RunInfo {
+  const now = new Date();
+  const head = git(['rev-parse', 'HEAD']) || 'unknown';
+  const dirty = git(['status', '--porcelain', '--untracked-files=no']) !== '';
+  return {
+    startedAt: now.toISOString(), date: now.toISOString().slice(0, 10), node: process.version, commit: dirty ? `${head}-dirty` : head,
+    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', platform: `${os.type()} ${os.release()}` },
+    loadAverageBefore: os.loadavg(),
+  };
+}
+
+/** The run's first paragraph: machine, Node, commit, load, repetitions and durations. */
+export function runParagraph(info: RunInfo, options: { reps: number; seconds: number; warmupSeconds: number; quick: boolean }, wallSeconds: number): string {
+  const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' ');
+  return `${info.machine.cores} cores (${info.machine.cpu}), ${info.machine.platform}, Node ${info.node}, commit \`${info.commit.slice(0, 12)}\``
+    + `${info.commit.endsWith('-dirty') ? ' (with uncommitted changes)' : ''}; load average ${load(info.loadAverageBefore)} before, `
+    + `${load(os.loadavg())} after. ${options.reps} repetition${options.reps === 1 ? '' : 's'}, interleaved; `
+    + `${options.warmupSeconds} s warm-up + ${options.seconds} s per measurement${options.quick ? ' (**--quick: a smoke run, not a result**)' : ''}; `
+    + `whole run ${Math.round(wallSeconds)} s.`;
+}
+
+export const RESULTS_DIR = path.join(PROJECT_ROOT, 'bench', 'results');
+
+/** Writes <name>-<date>[-quick].md, .json and (if given) .svg; returns their paths. */
+export function writeResults(name: string, info: RunInfo, quick: boolean,
+  files: { markdown: string[]; json: Record<string, unknown>; svg?: string }, dir = RESULTS_DIR): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const base = path.join(dir, `${name}-${info.date}${quick ? '-quick' : ''}`);
+  const written = [`${base}.md`, `${base}.json`];
+  fs.writeFileSync(`${base}.md`, `${files.markdown.join('\n')}\n`);
+  fs.writeFileSync(`${base}.json`, `${compactJson({ bench: name, ...info, quick, ...files.json })}\n`);
+  if (files.svg !== undefined) {
+    fs.writeFileSync(`${base}.svg`, files.svg);
+    written.push(`${base}.svg`);
+  }
+  return written;
+}
+
+/** JSON.stringify replacer: fractions keep two digits past their integer part (at least three significant), so the file stays small and diffable. */
+export function compactNumbers(_key: string, value: unknown): unknown {
+  if (typeof value !== 'number' || Number.isInteger(value) || !Number.isFinite(value)) return value;
+  return Number(value.toPrecision(Math.max(3, Math.ceil(Math.log10(Math.abs(value) + 1)) + 2)));
+}
+
+/** Indented JSON with rounded numbers (compactNumbers), each array of numbers on one line. */
+export function compactJson(value: unknown): string {
+  return JSON.stringify(value, compactNumbers, 1).replace(/\[\s*([^[\]{}"]*?)\s*\]/g, (_all, inner: string) => `[${inner.split(/,\s*/).join(', ')}]`);
+}
