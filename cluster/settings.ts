@@ -56,6 +56,8 @@ export interface StackSettings {
   httpPort: number;
   /** The reference's `server mysql1 ... maxconn 10`. */
   haproxyServerMaxconn: number;
+  /** HAPROXY_HTTP_MAXCONN: the front door's client connections, idle ones included (cluster/haproxy/env.ts). */
+  haproxyHttpMaxconn: number;
   /** Connections per worker (DB_POOL_SIZE), checked here against HAProxy's maxconn. */
   poolSize: number;
   /** True when no MYSQL_HOST is set: the stack runs its own mariadbd. */
@@ -271,6 +273,7 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
     haproxyStatsPort: port(env, 'HAPROXY_STATS_PORT', 8404, problems),
     httpPort: port(env, 'HTTP_PORT', 8080, problems),
     haproxyServerMaxconn: int(env, 'HAPROXY_SERVER_MAXCONN', 10, problems),
+    haproxyHttpMaxconn: int(env, 'HAPROXY_HTTP_MAXCONN', 1500, problems),
     poolSize: worker.config.db.poolSize,
     embeddedDb,
     mysqlHost: env.MYSQL_HOST || '127.0.0.1',
@@ -293,6 +296,7 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
     startTimeoutMs: startTimeout(env, problems),
   };
   if (settings.haproxyServerMaxconn < 1) problems.push('HAPROXY_SERVER_MAXCONN must be at least 1.');
+  if (settings.haproxyHttpMaxconn < 1) problems.push('HAPROXY_HTTP_MAXCONN must be at least 1.');
   problems.push(...worker.problems);
   const checkUser = checkUserProblem(settings.checkUser);
   if (checkUser) problems.push(checkUser);

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { renderGaleraBackend } from '../database/galera/haproxy-backend';
 import { galeraTargets, runsGaleraAgent } from '../database/galera/targets';
-import { haproxyEnv } from './env';
+import { haproxyEnv, listenerMaxconn } from './env';
 import { scrapeTarget } from '../monitoring/prometheus-config';
 import { PROJECT_ROOT, type StackSettings } from '../settings';
 
@@ -116,8 +116,43 @@ export function renderWorkerBackend(settings: StackSettings): string {
   ].join('\n');
 }
 
+/**
+ * Open files HAProxy sets its limit to at start: two per connection of the global maxconn (client and
+ * server side) and a few dozen for listeners, checks and the runtime socket (HAProxy 2.6 asks for
+ * 2 x maxconn + 33 with the default files; 64 leaves room for a Galera backend's servers).
+ */
+export function haproxyFdNeed(settings: StackSettings): number {
+  return 2 * listenerMaxconn(settings).global + 64;
+}
+
+/** The hard open-file limit of this process, which HAProxy inherits; undefined where /proc says nothing. */
+export function hardFdLimit(limits = '/proc/self/limits'): number | undefined {
+  try {
+    const line = fs.readFileSync(limits, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const hard = line?.trim().split(/\s+/)[4];
+    return hard === 'unlimited' ? Infinity : hard === undefined ? undefined : Number(hard);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * HAProxy refuses to start (`Cannot raise FD limit to N`) when its maxconn needs more open files than
+ * the hard limit allows; root raises the hard limit itself. Said here, with the setting to change,
+ * instead of as an HAProxy crash loop under pm2.
+ */
+export function fdLimitProblem(settings: StackSettings, hardLimit = hardFdLimit(), isRoot = process.getuid?.() === 0): string | undefined {
+  const need = haproxyFdNeed(settings);
+  if (isRoot || hardLimit === undefined || hardLimit >= need) return undefined;
+  const { global, http } = listenerMaxconn(settings);
+  return `HAProxy needs about ${need} open files for its maxconn ${global} (HAPROXY_HTTP_MAXCONN ${http} and the other listeners), `
+    + `but this user may open at most ${hardLimit} (ulimit -Hn). Lower HAPROXY_HTTP_MAXCONN or raise the hard limit (limits.conf, LimitNOFILE).`;
+}
+
 /** Writes the rendered files; true when any changed (a running HAProxy then needs a reload to see it). */
 export function writeHaproxyConfig(settings: StackSettings): boolean {
+  const problem = fdLimitProblem(settings);
+  if (problem) throw new Error(problem);
   const paths = haproxyPaths(settings);
   fs.mkdirSync(paths.dir, { recursive: true });
   let changed = false;

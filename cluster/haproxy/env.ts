@@ -12,17 +12,45 @@ export function mysqlServerAddress(settings: StackSettings): string {
   return settings.embeddedDb ? embeddedPaths(settings.stateDir).socket : `${settings.mysqlHost}:${settings.mysqlPort}`;
 }
 
+/** Connections the stats frontend takes at once: a browser's 6, Prometheus, `npm run status`, tests' polls. */
+export const STATS_MAXCONN = 20;
+
+/** The runtime API socket's own limit (`stats maxconn`, 10 unless set), part of the global maxconn. */
+const RUNTIME_API_MAXCONN = 10;
+
+export interface ListenerMaxconn {
+  /** The front door (HAPROXY_HTTP_MAXCONN). */
+  http: number;
+  /** The MySQL listener: every server slot, and as many again waiting in the backend's queue. */
+  mysql: number;
+  stats: number;
+  /** HAProxy's global maxconn: all of the above and the runtime API socket, so none starves another. */
+  global: number;
+}
+
+/** Each listener's own connection limit, and the global one that holds them all (reasons in haproxy.cfg). */
+export function listenerMaxconn(settings: StackSettings): ListenerMaxconn {
+  const http = settings.haproxyHttpMaxconn;
+  const mysql = 2 * settings.haproxyServerMaxconn;
+  return { http, mysql, stats: STATS_MAXCONN, global: http + mysql + STATS_MAXCONN + RUNTIME_API_MAXCONN };
+}
+
 /** Every variable haproxy.cfg uses. */
 export function haproxyEnv(settings: StackSettings): Record<string, string> {
   // loadStackSettings refuses such a name already; settings built by hand meet the same rule here.
   const problem = checkUserProblem(settings.checkUser);
   if (problem) throw new Error(problem);
+  const maxconn = listenerMaxconn(settings);
   return {
     HAPROXY_BIND: `${settings.haproxyHost}:${settings.haproxyPort}`,
     HAPROXY_STATS_BIND: `${settings.haproxyHost}:${settings.haproxyStatsPort}`,
     HAPROXY_HTTP_BIND: `${settings.haproxyHost}:${settings.httpPort}`,
     MYSQL_ADDR: mysqlServerAddress(settings),
     HAPROXY_SERVER_MAXCONN: String(settings.haproxyServerMaxconn),
+    HAPROXY_MAXCONN: String(maxconn.global),
+    HAPROXY_HTTP_MAXCONN: String(maxconn.http),
+    HAPROXY_MYSQL_MAXCONN: String(maxconn.mysql),
+    HAPROXY_STATS_MAXCONN: String(maxconn.stats),
     HAPROXY_CHECK_USER: settings.checkUser,
   };
 }

@@ -28,6 +28,24 @@ export function parseStatsCsv(csv: string): HaproxyServerState[] {
     }));
 }
 
+export interface HaproxyFrontendState {
+  proxy: string;
+  /** Client connections open now, idle keep-alive ones included. */
+  sessions: number;
+  /** The frontend's maxconn. */
+  limit: number;
+}
+
+/** The FRONTEND rows of the CSV export: each listener's open connections against its maxconn. */
+export function parseFrontendStats(csv: string): HaproxyFrontendState[] {
+  const lines = csv.split('\n').filter((line) => line.trim() !== '');
+  const header = (lines.shift() ?? '').replace(/^#\s*/, '').split(',');
+  const [px, sv, scur, slim] = ['pxname', 'svname', 'scur', 'slim'].map((name) => header.indexOf(name));
+  return lines.map((line) => line.split(','))
+    .filter((cells) => cells[sv!] === 'FRONTEND')
+    .map((cells) => ({ proxy: cells[px!] ?? '', sessions: Number(cells[scur!] ?? 0), limit: Number(cells[slim!] ?? 0) }));
+}
+
 /** The server rows, or undefined when HAProxy's stats page does not answer. */
 export async function haproxyServerStates(settings: StackSettings, timeoutMs = 2000): Promise<HaproxyServerState[] | undefined> {
   const host = settings.haproxyHost === '0.0.0.0' ? '127.0.0.1' : settings.haproxyHost;

@@ -18,6 +18,11 @@ describe('haproxyEnv(settings)', function () {
       // The embedded server over its socket: the passwordless check account exists only for it.
       MYSQL_ADDR: path.join(PROJECT_ROOT, '.stack', 'mariadb', 'mysqld.sock'),
       HAPROXY_SERVER_MAXCONN: '10',
+      // Each listener's own limit, and the global one holding them and the runtime socket's 10.
+      HAPROXY_MAXCONN: '1550',
+      HAPROXY_HTTP_MAXCONN: '1500',
+      HAPROXY_MYSQL_MAXCONN: '20',
+      HAPROXY_STATS_MAXCONN: '20',
       HAPROXY_CHECK_USER: 'haproxy_check',
     });
   });

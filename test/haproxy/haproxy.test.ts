@@ -64,13 +64,15 @@ describe('haproxy/haproxy.cfg in front of MariaDB', function () {
     const given = await fetch(`http://127.0.0.1:${settings.httpPort}/todos`, { headers: { 'X-Request-Id': 'front-door-42' } });
     expect(given.status).to.equal(503);
     expect(given.headers.get('content-type')).to.equal('application/json');
+    expect(given.headers.get('retry-after')).to.equal('1');
     expect(await given.json()).to.deep.equal({
-      error: 'no_worker_available', message: 'No worker is up behind the front door right now; retry shortly.',
+      error: 'no_worker_available', message: 'No worker is up behind the front door right now; retry shortly.', requestId: 'front-door-42',
     });
     expect(given.headers.get('x-request-id')).to.equal('front-door-42');
     const generated = await fetch(`http://127.0.0.1:${settings.httpPort}/todos`, { headers: { 'X-Request-Id': 'not valid' } });
-    await generated.arrayBuffer();
+    const body = await generated.json() as { requestId: string };
     expect(generated.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+    expect(body.requestId).to.equal(generated.headers.get('x-request-id'));
   });
 
   it('lets the app user run SELECT 1 on the MariaDB behind the listener', async function () {

@@ -32,7 +32,15 @@ function signalAll(master: ChildProcess | undefined, signal: NodeJS.Signals): vo
   master.kill(signal);
 }
 
-export async function startHaproxy(settings: StackSettings): Promise<HaproxyHandle> {
+export interface StartHaproxyOptions {
+  /**
+   * Render the front door's servers from settings.workerPorts (HAProxy then health-checks them with
+   * /readyz each second). Off by default: see start() below.
+   */
+  frontDoor?: boolean;
+}
+
+export async function startHaproxy(settings: StackSettings, options: StartHaproxyOptions = {}): Promise<HaproxyHandle> {
   const statsUrl = `http://${settings.haproxyHost}:${settings.haproxyStatsPort}/stats`;
   let child: ChildProcess | undefined;
   let output = '';
@@ -41,7 +49,7 @@ export async function startHaproxy(settings: StackSettings): Promise<HaproxyHand
     // The front door with no servers: tests here start their workers themselves and count every
     // statement on a worker's one connection, so HAProxy must not probe them (/readyz each second runs
     // a SELECT 1 on an idle worker). The pm2 tests (test/cluster/operations.test.ts) run the front door.
-    writeHaproxyConfig({ ...settings, workerPorts: [] });
+    writeHaproxyConfig(options.frontDoor ? settings : { ...settings, workerPorts: [] });
     const current = spawn(systemBinary('haproxy'), haproxyArgs(settings), {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
