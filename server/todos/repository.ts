@@ -3,7 +3,8 @@
 // create_todo, update_todo, delete_todo): one statement, or one transaction on one leased connection.
 // The *In methods run inside a transaction the caller opened (a write guarded by an Idempotency-Key,
 // whose key row must commit or roll back with it). Reads are batchable (Db's `batch`): identical reads
-// queued together share one statement, sent after all of them arrived (DB_READ_BATCHING, README).
+// queued together share one statement, sent after all of them arrived (DB_READ_BATCHING, README), and
+// reads of different ids are coalesced into one (Db.readByKey).
 // The rows they get back are shared between those requests: never modify them.
 import type { Db, KeyedRead, Transaction, WriteResult } from '../db/db';
 import type { NewTodo, TodoPatch, TodoStatus } from '../validation/todo';
