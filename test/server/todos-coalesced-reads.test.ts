@@ -142,6 +142,22 @@ describe('The pool queue with its default settings under 64 concurrent clients o
     expect(await load(() => '/todos')).to.deep.equal({ 200: CLIENTS * REQUESTS_EACH });
     expect((await workerFigures(stack().workers[0]!.url, 'identical')).refused).to.deep.equal({ queue_full: 0, statement_queue_full: 0, timeout: 0 });
   });
+
+  it('still refuses the 51st waiting /sleep at once, each one a statement of its own', async () => {
+    const { url } = stack().workers[0]!;
+    const holder = request(`${url}/sleep/1`);
+    await waitFor('the sleep to hold the connection', async () => (((await request(`${url}/pool`)).body as { used: number }).used === 1 ? true : undefined), 5_000);
+    const queued = Array.from({ length: 50 }, () => request(`${url}/sleep/0`));
+    await waitFor('50 sleeps waiting', async () => (((await request(`${url}/pool`)).body as { pending: number }).pending === 50 ? true : undefined), 5_000);
+    const started = performance.now();
+    const refused = await request(`${url}/sleep/0`);
+    expect(performance.now() - started).to.be.below(200);
+    expect(refused.status).to.equal(503);
+    expect(refused.body).to.deep.include({ error: 'pool_queue_full', message: "The connection pool's wait queue is full (50 statements waiting)." });
+    expect((await holder).status).to.equal(200);
+    expect((await Promise.all(queued)).map((reply) => reply.status)).to.deep.equal(Array(50).fill(200));
+    expect((await workerFigures(url, 'identical')).refused).to.deep.equal({ queue_full: 0, statement_queue_full: 1, timeout: 0 });
+  });
 });
 
 describe('The pool queue past DB_QUEUE_STATEMENT_LIMIT (2)', function () {
