@@ -6,7 +6,7 @@
 // timeout here closes the connection and has the server stop the statement (KILL QUERY), so one stuck
 // query cannot hold the worker's only connection forever.
 import type { DbPool, JoinedRequest, Lease } from './pool';
-import type { CancelResult, DbObserver, QueryOutcome } from './observer';
+import type { CancelResult, DbObserver, QueryOutcome, ReadBatchKind } from './observer';
 import {
   driverErrorCode, isConnectionError, isQueryInterrupted, isServerStatementTimeout, OutcomeUnknownError, QueryTimeoutError,
 } from './errors';
@@ -40,6 +40,20 @@ export interface QueryOptions {
   batch?: boolean;
 }
 
+/**
+ * A read of rows by key that requests asking for different keys can share (the DataLoader pattern): one
+ * statement for every key asked for while it queued. Db.readByKey() runs it.
+ */
+export interface KeyedRead<R> {
+  /** The SELECT for some keys; `inList` is the placeholders for `WHERE key IN (...)`: "?, ?, ?". */
+  sql(inList: string): string;
+  /** The key a returned row answers (of the same type as the keys asked for: rows are matched with ===). */
+  keyOf(row: R): SqlValue;
+}
+
+/** A statement's text and values, made as it is sent: a coalesced read knows its keys only then. */
+type StatementOf = () => { sql: string; values: SqlValue[] };
+
 /** What became of one statement on its way to the server, for the caller to classify its failure. */
 class StatementProgress {
   /** The statement's EXECUTE was handed to the connection: from here the server may run it. */
@@ -72,11 +86,15 @@ interface StatementLimit {
 const ROLLBACK_TIMEOUT_MS = 1000;
 
 /**
- * Identical reads waiting for the connection, served by one statement. It is sent after every member
- * arrived, so each member sees every write committed before it arrived; it leaves `batches` just before
- * it is sent, so nobody joins a statement already in flight (whose snapshot may predate their writes).
+ * Reads waiting for the connection, served by one statement: identical reads, or point reads of different
+ * keys (coalesced: the statement asks for every member's key). It is sent after every member arrived, so
+ * each member sees every write committed before it arrived; it leaves `batches` just before it is sent
+ * (or once it is full), so nobody joins a statement already in flight (whose snapshot may predate their
+ * writes).
  */
 class ReadBatch {
+  /** A coalesced read's keys, in the order they were first asked for. */
+  readonly keys = new Set<SqlValue>();
   /** Members still waiting for the answer (a member whose client left while queued is dropped). */
   members = 0;
   /** The member whose queue place the statement holds: the first (undefined), or one who took it over. */
@@ -92,7 +110,7 @@ class ReadBatch {
 export class Db {
   /** Errors thrown while opening a connection (as opposed to on an open one). */
   private readonly connectFailures = new WeakSet<object>();
-  /** Read batches not sent yet, by name, SQL and values. */
+  /** Read batches that still take members, by name, SQL and values (a coalesced read: by name and SQL). */
   private readonly batches = new Map<string, ReadBatch>();
   /** Whether the last statement that finished reached the database (undefined before the first). */
   private lastReachedDatabase: boolean | undefined;
@@ -104,7 +122,10 @@ export class Db {
     private readonly defaultTimeoutMs: number,
     /** The server-side limit, named in the error message when the server interrupts a statement. */
     private readonly statementTimeoutMs?: number,
-  ) {}
+  ) {
+    const max = this.pool.readBatchMax;
+    if (!(Number.isInteger(max) && max >= 1)) throw new TypeError('The pool\'s readBatchMax must be a whole number of at least 1.');
+  }
 
   get poolStats() {
     return this.pool.stats();
@@ -124,14 +145,34 @@ export class Db {
     if (options.batch && options.idempotent && !options.write && this.pool.readBatching) {
       return this.batched<T>(name, sql, values, options);
     }
-    return this.run<T>(name, sql, values, options);
+    return this.run<T>(name, () => ({ sql, values }), options);
   }
 
-  private async run<T>(name: string, sql: string, values: SqlValue[], options: QueryOptions, beforeSend?: () => void): Promise<T> {
+  /**
+   * The row with `key`, or undefined: a read (idempotent, cancelled when `signal` fires). With
+   * DB_READ_BATCHING on, reads of `read` that queue for the connection at the same time share one
+   * statement for all their keys (at most the pool's readBatchMax different keys each), sent after every
+   * one of them arrived, under the same rules as identical reads; each gets its own row, or undefined.
+   */
+  async readByKey<R>(name: string, read: KeyedRead<R>, key: SqlValue, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<R | undefined> {
+    const reading = { ...options, idempotent: true };
+    if (!this.pool.readBatching) {
+      const rows = await this.run<R[]>(name, () => ({ sql: read.sql('?'), values: [key] }), reading);
+      return rows.find((row) => read.keyOf(row) === key);
+    }
+    const max = this.pool.readBatchMax;
+    const rows = await this.share<Map<SqlValue, R>>(`${name}\u0000${options.timeoutMs ?? ''}\u0000${read.sql('?')}`, name, 'coalesced',
+      options.signal, (batch) => batch.keys.has(key) || batch.keys.size < max, (batch) => batch.keys.add(key),
+      (batch, beforeSend) => this.run<R[]>(name, () => inList(read, [...batch.keys]), { ...reading, signal: batch.everyoneGone.signal }, beforeSend)
+        .then((found) => new Map(found.map((row) => [read.keyOf(row), row]))));
+    return rows.get(key);
+  }
+
+  private async run<T>(name: string, statement: StatementOf, options: QueryOptions, beforeSend?: () => void): Promise<T> {
     const attempts = options.idempotent && !options.write ? 2 : 1;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.runOnce<T>(name, sql, values, options, beforeSend);
+        return await this.runOnce<T>(name, statement, options, beforeSend);
       } catch (error) {
         // A pooled connection that sat idle may have been closed by the proxy or server since its last
         // use; the first statement on it fails with a connection error. Reads go once more on a new one.
@@ -206,24 +247,34 @@ export class Db {
     }
   }
 
-  /**
-   * A batchable read: joins the identical read waiting for the connection if there is one, else starts
-   * one that later identical reads may join until it is sent.
-   */
+  /** A batchable read: shares the identical read waiting for the connection, if there is one. */
   private batched<T>(name: string, sql: string, values: SqlValue[], options: QueryOptions): Promise<T> {
+    return this.share<T>(`${name}\u0000${options.timeoutMs ?? ''}\u0000${sql}\u0000${JSON.stringify(values)}`, name, 'identical',
+      options.signal, () => true, () => undefined,
+      (batch, beforeSend) => this.run<T>(name, () => ({ sql, values }), { ...options, signal: batch.everyoneGone.signal }, beforeSend));
+  }
+
+  /**
+   * The one place reads share statements: joins the batch under `key` that waits for the connection if
+   * it `fits` the newcomer, else starts one (`send` runs it, calling `beforeSend` just before it goes),
+   * which later reads may join until it is sent. `enter` adds a member's part (a coalesced read's key).
+   * A full batch stays queued, and the next one takes its place under `key`.
+   */
+  private share<T>(key: string, name: string, kind: ReadBatchKind, signal: AbortSignal | undefined, fits: (batch: ReadBatch) => boolean,
+    enter: (batch: ReadBatch) => void, send: (batch: ReadBatch, beforeSend: () => void) => Promise<T>): Promise<T> {
     // A client already gone is refused as the pool would refuse it, before it joins or starts anything.
-    if (options.signal?.aborted) return Promise.reject(cancelled());
-    const key = `${name}\u0000${options.timeoutMs ?? ''}\u0000${sql}\u0000${JSON.stringify(values)}`;
+    if (signal?.aborted) return Promise.reject(cancelled());
     const queued = this.batches.get(key);
-    if (queued) {
+    if (queued && fits(queued)) {
       let joined: JoinedRequest;
       try {
-        joined = this.pool.joinQueue(); // queue_full like any request past the limit; the batch goes on
+        joined = this.pool.joinQueue(); // queue_full past the request limit; the batch goes on
       } catch (error) {
         return Promise.reject(error);
       }
       queued.joined.add(joined);
-      return this.member<T>(queued, options.signal, joined);
+      enter(queued);
+      return this.member<T>(queued, signal, joined);
     }
     const batch = new ReadBatch();
     this.batches.set(key, batch);
@@ -231,19 +282,20 @@ export class Db {
       if (this.batches.get(key) === batch) this.batches.delete(key);
     };
     batch.everyoneGone.signal.addEventListener('abort', unlist, { once: true });
-    batch.result = this.run<unknown>(name, sql, values, { ...options, signal: batch.everyoneGone.signal }, () => {
+    enter(batch);
+    batch.result = send(batch, () => {
       unlist();
       batch.sent = true;
       for (const joined of batch.joined) joined.served();
       batch.joined.clear();
-      this.observer.readBatched(name, batch.members);
+      this.observer.readBatched(name, batch.members, kind);
     });
     batch.result.catch((error: unknown) => {
       unlist();
       for (const joined of batch.joined) joined.refused(error);
       batch.joined.clear();
     });
-    return this.member<T>(batch, options.signal);
+    return this.member<T>(batch, signal);
   }
 
   /** One request's share of a batch: its answer, or its own cancellation while the batch still waits. */
@@ -279,7 +331,7 @@ export class Db {
     });
   }
 
-  private async runOnce<T>(name: string, sql: string, values: SqlValue[], options: QueryOptions, beforeSend?: () => void): Promise<T> {
+  private async runOnce<T>(name: string, statement: StatementOf, options: QueryOptions, beforeSend?: () => void): Promise<T> {
     const { signal } = options;
     const progress = new StatementProgress();
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
@@ -292,6 +344,7 @@ export class Db {
       // The query's own time starts once it holds the connection; the wait is db_pool_wait_seconds.
       queryStarted = performance.now();
       beforeSend?.();
+      const { sql, values } = statement();
       // A write is never stopped once sent: it was received whole, and a KILL racing its commit would
       // only make its outcome harder to know. Only reads are cancelled when their client leaves.
       running = this.execute<T>(leased, name, sql, values, limit, progress, options.write ? undefined : signal);
@@ -414,6 +467,16 @@ export class Db {
     const seconds = (performance.now() - started) / 1000;
     this.observer.queryFinished(name, outcome, seconds, error === undefined ? undefined : driverErrorCode(error));
   }
+}
+
+/**
+ * The statement for a coalesced read of `keys`: padded to a power of two with the last key repeated, so a
+ * connection prepares (and keeps) one text per size, at most log2(readBatchMax) + 1 of them.
+ */
+function inList<R>(read: KeyedRead<R>, keys: SqlValue[]): { sql: string; values: SqlValue[] } {
+  const size = 2 ** Math.ceil(Math.log2(keys.length));
+  const values = keys.concat(Array<SqlValue>(size - keys.length).fill(keys[keys.length - 1]!));
+  return { sql: read.sql(Array<string>(size).fill('?').join(', ')), values };
 }
 
 /** Whether the KILL sent for a client that left stopped its statement, by how the statement ended. */

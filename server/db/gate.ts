@@ -1,5 +1,7 @@
 // A counting semaphore with a bounded wait queue and a bounded wait time: the part of the pool that
-// mysql2 lacks (its pool queue has no acquire timeout and no public length). At most `limit` holders at
+// mysql2 lacks (its pool queue has no acquire timeout and no public length). The queue has two bounds
+// (admission() below): the requests waiting, and the statements waiting, where the requests that share a
+// waiter's turn (read batching, coalesced reads) add a request but no statement. At most `limit` holders at
 // once; when a holder leaves and someone waits, the slot is handed straight to the oldest waiter, so the
 // number of holders never dips in between (which is what event-counting the mysql2 pool gets wrong).
 // The leaving holder may pass what it held (the pool's connection) along with the slot, and a waiter may
@@ -11,8 +13,14 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** `cancelled`: the caller's AbortSignal fired while it waited (its HTTP client went away). */
 export type RejectReason = 'queue_full' | 'timeout' | 'closed' | 'cancelled';
 
+/**
+ * Which bound refused a `queue_full`: too many requests waiting (each holds a client and its memory), or
+ * too many statements waiting (each one more wait for everyone behind it).
+ */
+export type QueueBound = 'requests' | 'statements';
+
 export class GateRejectedError extends Error {
-  constructor(readonly reason: RejectReason, message: string) {
+  constructor(readonly reason: RejectReason, message: string, readonly bound?: QueueBound) {
     super(message);
     this.name = 'GateRejectedError';
   }
@@ -20,8 +28,17 @@ export class GateRejectedError extends Error {
 
 export interface GateOptions {
   limit: number;
-  /** Waiters allowed at once beyond the holders; one more is refused at once with `queue_full`. */
+  /**
+   * Requests allowed to wait at once beyond the holders, counting those that share a waiter's turn
+   * (join()); one more is refused at once with `queue_full`.
+   */
   queueLimit: number;
+  /**
+   * Waiters (statements: a turn of its own each) allowed at once; one more is refused at once with
+   * `queue_full`. The wait a request can meet is this many statements, whatever number of requests
+   * share them. Default and at most: queueLimit.
+   */
+  statementLimit?: number;
   /** How long a waiter may wait for a slot before it is refused with `timeout`. */
   waitTimeoutMs: number;
 }
@@ -47,6 +64,9 @@ export class Gate<H = void> {
     }
     if (!(Number.isInteger(options.queueLimit) && options.queueLimit >= 0)) {
       throw new TypeError('Gate queueLimit must be a whole number, 0 or more.');
+    }
+    if (options.statementLimit !== undefined && !(Number.isInteger(options.statementLimit) && options.statementLimit >= 0)) {
+      throw new TypeError('Gate statementLimit must be a whole number, 0 or more.');
     }
     if (!(options.waitTimeoutMs >= 1 && options.waitTimeoutMs <= MAX_TIMER_MS)) {
       throw new TypeError(`Gate waitTimeoutMs must be from 1 to ${MAX_TIMER_MS} (what setTimeout accepts).`);
@@ -90,7 +110,8 @@ export class Gate<H = void> {
       this.holders += 1;
       return granted(undefined);
     }
-    if (this.waiters.length + this.joinedCount >= this.options.queueLimit) return refused(this.queueFull());
+    const full = admission(this.waiters.length, this.joinedCount, this.options);
+    if (full) return refused(this.queueFull(full));
     const onAbort = () => {
       this.remove(waiter);
       waiter.refuse(cancelled());
@@ -123,7 +144,8 @@ export class Gate<H = void> {
    */
   join(): void {
     if (this.closed) throw new GateRejectedError('closed', 'The pool is closed.');
-    if (this.waiters.length + this.joinedCount >= this.options.queueLimit) throw this.queueFull();
+    const full = admission(this.waiters.length, this.joinedCount, this.options, true);
+    if (full) throw this.queueFull(full);
     this.joinedCount += 1;
   }
 
@@ -156,14 +178,35 @@ export class Gate<H = void> {
     }
   }
 
-  private queueFull(): GateRejectedError {
-    return new GateRejectedError('queue_full', `The connection pool's wait queue is full (${this.options.queueLimit} waiting).`);
+  private queueFull(bound: QueueBound): GateRejectedError {
+    return bound === 'requests'
+      ? new GateRejectedError('queue_full', `The connection pool's wait queue is full (${this.options.queueLimit} waiting).`, bound)
+      : new GateRejectedError('queue_full',
+        `The connection pool's wait queue is full (${statementLimitOf(this.options)} statements waiting).`, bound);
   }
 
   private remove(waiter: Waiter<H>): void {
     const index = this.waiters.indexOf(waiter);
     if (index >= 0) this.waiters.splice(index, 1);
   }
+}
+
+/**
+ * The queue rule, as pure logic: may one more request wait, given `waiting` statements (each with its own
+ * turn) and `joined` requests sharing those turns? Returns the bound it would break, or undefined.
+ * `shares`: the newcomer shares a waiting statement's turn (an identical or coalesced read), so it adds
+ * a request but no statement. The request bound is checked first: where both are the same number (the
+ * default when statementLimit is unset), a refusal reads as it always did.
+ */
+export function admission(waiting: number, joined: number, options: Pick<GateOptions, 'queueLimit' | 'statementLimit'>,
+  shares = false): QueueBound | undefined {
+  if (waiting + joined >= options.queueLimit) return 'requests';
+  if (!shares && waiting >= statementLimitOf(options)) return 'statements';
+  return undefined;
+}
+
+function statementLimitOf(options: Pick<GateOptions, 'queueLimit' | 'statementLimit'>): number {
+  return Math.min(options.statementLimit ?? options.queueLimit, options.queueLimit);
 }
 
 /** The refusal of a caller whose AbortSignal fired before it got a connection. */

@@ -3,7 +3,14 @@
 
 export type QueryOutcome = 'ok' | 'error' | 'timeout' | 'cancelled';
 export type ConnectionCloseReason = 'error' | 'destroyed' | 'remote' | 'shutdown';
-export type PoolRejectReason = 'queue_full' | 'timeout';
+/**
+ * Why the pool refused a request: `queue_full`, as many requests already waiting as the queue holds
+ * (DB_QUEUE_LIMIT); `statement_queue_full`, as many statements already waiting (DB_QUEUE_STATEMENT_LIMIT);
+ * `timeout`, no connection within the acquire timeout. Both queue bounds answer the client `queue_full`.
+ */
+export type PoolRejectReason = 'queue_full' | 'statement_queue_full' | 'timeout';
+/** How requests shared a read's statement: identical reads, or point reads coalesced into one IN (...). */
+export type ReadBatchKind = 'identical' | 'coalesced';
 /** Why the worker stopped a running statement: its HTTP client left, or the worker's backstop fired. */
 export type CancelReason = 'client_gone' | 'timeout';
 /**
@@ -20,8 +27,11 @@ export interface DbObserver {
   connectionClosed(reason: ConnectionCloseReason): void;
   queryFinished(query: string, outcome: QueryOutcome, seconds: number, errorCode?: string): void;
   queryCancelled(reason: CancelReason, result: CancelResult): void;
-  /** A batchable read was sent (DB_READ_BATCHING on): `requests` identical reads share this statement. */
-  readBatched(query: string, requests: number): void;
+  /**
+   * A batchable read was sent (DB_READ_BATCHING on): `requests` reads share this statement, identical
+   * ones or (`coalesced`) point reads of up to DB_READ_BATCH_MAX keys.
+   */
+  readBatched(query: string, requests: number, kind: ReadBatchKind): void;
 }
 
 export const silentObserver: DbObserver = {

@@ -19,7 +19,13 @@ export interface PoolOptions {
   database: string;
   /** Connections at most (DB_POOL_SIZE, 1 by default: the point of this project). */
   limit: number;
+  /** Requests that may wait, counting those that share another's statement (DB_QUEUE_LIMIT). */
   queueLimit: number;
+  /**
+   * Statements that may wait (DB_QUEUE_STATEMENT_LIMIT): a request of its own each, or one shared by a
+   * batch of identical reads or by coalesced point reads. Default and at most: queueLimit.
+   */
+  statementQueueLimit?: number;
   acquireTimeoutMs: number;
   connectTimeoutMs: number;
   /**
@@ -38,6 +44,10 @@ export interface PoolOptions {
    * which reads it here). Default true.
    */
   readBatching?: boolean;
+  /**
+   * Different keys one coalesced point read may ask for (DB_READ_BATCH_MAX; Db.readByKey). Default 64.
+   */
+  readBatchMax?: number;
 }
 
 export interface PoolStats {
@@ -101,6 +111,9 @@ export function poolClosing(): GateRejectedError {
   return new GateRejectedError('closed', 'The pool is closing.');
 }
 
+/** See PoolOptions.readBatchMax and config.ts (DB_READ_BATCH_MAX) for why. */
+export const DEFAULT_READ_BATCH_MAX = 64;
+
 /** How long interrupt() tries to reach the server for KILL QUERY, and then waits for the statements to return. */
 const KILL_TIMEOUT_MS = 400;
 const KILLED_RETURN_MS = 300;
@@ -140,7 +153,9 @@ export class DbPool {
 
   constructor(private readonly options: PoolOptions, private readonly observer: DbObserver) {
     this.killer = new QueryKiller({ ...options, connectTimeoutMs: Math.min(options.connectTimeoutMs, CANCEL_CONNECT_TIMEOUT_MS) });
-    this.gate = new Gate<PoolConnection>({ limit: options.limit, queueLimit: options.queueLimit, waitTimeoutMs: options.acquireTimeoutMs });
+    this.gate = new Gate<PoolConnection>({
+      limit: options.limit, queueLimit: options.queueLimit, statementLimit: options.statementQueueLimit, waitTimeoutMs: options.acquireTimeoutMs,
+    });
     this.pool = mysql.createPool({
       host: options.host,
       port: options.port,
@@ -189,6 +204,11 @@ export class DbPool {
     return this.options.readBatching ?? true;
   }
 
+  /** The most different keys one coalesced read asks for (PoolOptions.readBatchMax). */
+  get readBatchMax(): number {
+    return this.options.readBatchMax ?? DEFAULT_READ_BATCH_MAX;
+  }
+
   /**
    * Waits (boundedly) for the connection. Throws GateRejectedError (also when `signal` aborted before
    * the connection was handed over, and when the pool stops), or the driver's connect error.
@@ -202,10 +222,7 @@ export class DbPool {
     const chargeWait = poolWaitRecorder();
     return new Promise<Lease>((resolve, reject) => {
       const refused = (error: unknown) => {
-        if (error instanceof GateRejectedError && (error.reason === 'queue_full' || error.reason === 'timeout')) {
-          this.rejected[error.reason] += 1;
-          this.observer.rejected(error.reason);
-        }
+        this.countRefusal(error);
         chargeWait(askedAt);
         reject(error);
       };
@@ -230,10 +247,7 @@ export class DbPool {
     try {
       this.gate.join();
     } catch (error) {
-      if (error instanceof GateRejectedError && error.reason === 'queue_full') {
-        this.rejected.queue_full += 1;
-        this.observer.rejected('queue_full');
-      }
+      this.countRefusal(error);
       chargeWait(askedAt);
       throw error;
     }
@@ -253,17 +267,22 @@ export class DbPool {
     };
     return {
       served: () => end(() => this.observer.acquired((performance.now() - askedAt) / 1000)),
-      refused: (error) => end(() => {
-        if (error instanceof GateRejectedError && (error.reason === 'queue_full' || error.reason === 'timeout')) {
-          this.rejected[error.reason] += 1;
-          this.observer.rejected(error.reason);
-        }
-      }),
+      refused: (error) => end(() => this.countRefusal(error)),
       takeOver: () => {
         unjoin();
         counted = false;
       },
     };
+  }
+
+  /**
+   * Counts a refusal by the pool (queue full or timed out; not a cancellation or a shutdown). stats()
+   * has one queue_full for both queue bounds, the observer says which bound it was.
+   */
+  private countRefusal(error: unknown): void {
+    if (!(error instanceof GateRejectedError) || (error.reason !== 'queue_full' && error.reason !== 'timeout')) return;
+    this.rejected[error.reason] += 1;
+    this.observer.rejected(error.bound === 'statements' ? 'statement_queue_full' : error.reason);
   }
 
   /** A connection from mysql2's pool for a caller holding a Gate slot; the slot is given back on failure. */

@@ -48,7 +48,7 @@ export function registerDbMetrics(registry: Registry, readStats: () => PoolStats
   });
   const rejected = new Counter({
     name: METRIC.poolRejected,
-    help: 'Requests refused by the pool: wait queue full, or no connection within the acquire timeout.',
+    help: 'Requests refused by the pool, by reason: queue_full (DB_QUEUE_LIMIT requests waiting), statement_queue_full (DB_QUEUE_STATEMENT_LIMIT statements waiting), timeout (no connection within DB_ACQUIRE_TIMEOUT_MS).',
     labelNames: ['reason'],
     registers,
   });
@@ -84,14 +84,14 @@ export function registerDbMetrics(registry: Registry, readStats: () => PoolStats
   });
   const readBatchSize = new Histogram({
     name: METRIC.readBatchSize,
-    help: 'Requests served per statement of a batchable read (list_todos, get_todo) with DB_READ_BATCHING on: identical reads that queued together share one statement. 1: it ran alone.',
-    labelNames: ['query'],
+    help: 'Requests served per statement of a batchable read (list_todos, get_todo) with DB_READ_BATCHING on, by kind: identical reads that queued together, or point reads of different keys coalesced into one IN (...). 1: it ran alone.',
+    labelNames: ['query', 'kind'],
     buckets: BATCH_SIZE_BUCKETS,
     registers,
   });
 
   // Series that exist from the first scrape, so rate() and alerts see a 0 rather than nothing.
-  for (const reason of ['queue_full', 'timeout']) rejected.inc({ reason }, 0);
+  for (const reason of ['queue_full', 'statement_queue_full', 'timeout']) rejected.inc({ reason }, 0);
   for (const reason of ['error', 'destroyed', 'remote', 'shutdown']) closed.inc({ reason }, 0);
   for (const reason of ['client_gone', 'timeout']) {
     for (const result of ['killed', 'too_late', 'failed']) cancellations.inc({ reason, result }, 0);
@@ -109,6 +109,6 @@ export function registerDbMetrics(registry: Registry, readStats: () => PoolStats
       if (outcome === 'error' || outcome === 'timeout') queryErrors.inc({ query, code: errorCode ?? 'other' });
     },
     queryCancelled: (reason, result) => cancellations.inc({ reason, result }),
-    readBatched: (query, requests) => readBatchSize.observe({ query }, requests),
+    readBatched: (query, requests, kind) => readBatchSize.observe({ query, kind }, requests),
   };
 }

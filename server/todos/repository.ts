@@ -3,9 +3,10 @@
 // create_todo, update_todo, delete_todo): one statement, or one transaction on one leased connection.
 // The *In methods run inside a transaction the caller opened (a write guarded by an Idempotency-Key,
 // whose key row must commit or roll back with it). Reads are batchable (Db's `batch`): identical reads
-// queued together share one statement, sent after all of them arrived (DB_READ_BATCHING, README).
+// queued together share one statement, sent after all of them arrived (DB_READ_BATCHING, README), and
+// reads of different ids are coalesced into one (Db.readByKey).
 // The rows they get back are shared between those requests: never modify them.
-import type { Db, Transaction, WriteResult } from '../db/db';
+import type { Db, KeyedRead, Transaction, WriteResult } from '../db/db';
 import type { NewTodo, TodoPatch, TodoStatus } from '../validation/todo';
 
 export type { TodoStatus } from '../validation/todo';
@@ -26,6 +27,8 @@ export type WriteOutcome<T> =
   | { kind: 'refused'; current: Todo };
 
 const COLUMNS = 'id, item, status';
+/** GET /todos/:id: reads of different ids queued together are coalesced into one IN (...) (Db.readByKey). */
+const TODO_BY_ID: KeyedRead<Todo> = { sql: (inList) => `SELECT ${COLUMNS} FROM todos WHERE id IN (${inList})`, keyOf: (row) => row.id };
 /** One statement: INSERT ... RETURNING (MariaDB 10.5+) gives back the stored row with its new id. */
 const INSERT_TODO = `INSERT INTO todos (item, status) VALUES (?, ?) RETURNING ${COLUMNS}`;
 
@@ -55,9 +58,7 @@ export class TodoRepository {
   }
 
   async get(id: number, signal?: AbortSignal): Promise<Todo | undefined> {
-    const rows = await this.db.query<Todo[]>('get_todo', `SELECT ${COLUMNS} FROM todos WHERE id = ?`, [id],
-      { idempotent: true, batch: true, signal });
-    return rows[0];
+    return this.db.readByKey('get_todo', TODO_BY_ID, id, { signal });
   }
 
   /** One statement (INSERT ... RETURNING). */

@@ -34,6 +34,7 @@ describe('buildApps(settings)', () => {
     expect(worker.env).to.deep.equal({
       DB_POOL_SIZE: '', DB_QUEUE_LIMIT: '7', DB_ACQUIRE_TIMEOUT_MS: '', DB_CONNECT_TIMEOUT_MS: '', DB_QUERY_TIMEOUT_MS: '',
       DB_LOCK_WAIT_TIMEOUT_SECONDS: '', SLEEP_MAX_SECONDS: '', BODY_LIMIT_BYTES: '', SHUTDOWN_TIMEOUT_MS: '', ACCESS_LOG: '', IDEMPOTENCY_KEY_TTL_SECONDS: '', METRICS: '', DB_READ_BATCHING: '',
+      DB_QUEUE_STATEMENT_LIMIT: '', DB_READ_BATCH_MAX: '',
       PORT: '8000', WORKER_HOST: '127.0.0.1', WORKER_NAME: 'kh-worker-8000',
       HAPROXY_HOST: '127.0.0.1', HAPROXY_PORT: '5555', DB_USER: 'haproxy_user',
       // The path of the generated 0600 secret, not the password: pm2 stores and prints an app's env.

@@ -15,8 +15,8 @@ describe('loadWorkerConfig(env)', () => {
     expect(config.workerName).to.equal('worker-8000');
     expect(config.db).to.deep.equal({
       host: '127.0.0.1', port: 5555, user: 'haproxy_user', password: 's3cret', database: 'test',
-      poolSize: 1, queueLimit: 50, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000, queryTimeoutMs: 65_000,
-      lockWaitTimeoutSeconds: 5, readBatching: true,
+      poolSize: 1, queueLimit: 1000, statementQueueLimit: 50, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000, queryTimeoutMs: 65_000,
+      lockWaitTimeoutSeconds: 5, readBatching: true, readBatchMax: 64,
     });
     expect(config.sleepMaxSeconds).to.equal(60);
     expect(config.bodyLimitBytes).to.equal(16_384);
@@ -39,12 +39,13 @@ describe('loadWorkerConfig(env)', () => {
       DB_USER: 'u', DB_PASSWORD: 'pw', DB_POOL_SIZE: '2', DB_QUEUE_LIMIT: '0', DB_ACQUIRE_TIMEOUT_MS: '5',
       DB_CONNECT_TIMEOUT_MS: '6', DB_QUERY_TIMEOUT_MS: '2001', DB_LOCK_WAIT_TIMEOUT_SECONDS: '2', SLEEP_MAX_SECONDS: '2', BODY_LIMIT_BYTES: '100',
       SHUTDOWN_TIMEOUT_MS: '0', ACCESS_LOG: '0', METRICS: '0', IDEMPOTENCY_KEY_TTL_SECONDS: '60',
-      DB_READ_BATCHING: '0',
+      DB_READ_BATCHING: '0', DB_QUEUE_STATEMENT_LIMIT: '3', DB_READ_BATCH_MAX: '7',
     });
     expect(config).to.deep.equal({
       port: 9001, host: '0.0.0.0', workerName: 'w',
       db: { host: '127.0.0.2', port: 6000, user: 'u', password: 'pw', database: 'test', poolSize: 2, queueLimit: 0,
-        acquireTimeoutMs: 5, connectTimeoutMs: 6, queryTimeoutMs: 2001, lockWaitTimeoutSeconds: 2, readBatching: false },
+        statementQueueLimit: 3, acquireTimeoutMs: 5, connectTimeoutMs: 6, queryTimeoutMs: 2001, lockWaitTimeoutSeconds: 2, readBatching: false,
+        readBatchMax: 7 },
       sleepMaxSeconds: 2, bodyLimitBytes: 100, shutdownTimeoutMs: 0, accessLog: false, metrics: false, idempotencyKeyTtlSeconds: 60,
     });
   });
@@ -59,6 +60,14 @@ describe('loadWorkerConfig(env)', () => {
     expect(loadWorkerConfig({}).db.readBatching).to.equal(true);
     for (const off of ['0', 'false']) expect(loadWorkerConfig({ DB_READ_BATCHING: off }).db.readBatching, off).to.equal(false);
     expect(() => loadWorkerConfig({ DB_READ_BATCHING: 'off' })).to.throw('  - DB_READ_BATCHING must be 1, 0, true or false, got "off".');
+  });
+
+  it('reads DB_READ_BATCH_MAX as 1 to 1000 ids per coalesced read', () => {
+    expect(loadWorkerConfig({ DB_READ_BATCH_MAX: '1000' }).db.readBatchMax).to.equal(1000);
+    for (const bad of ['0', '1001', '8.5']) {
+      expect(() => loadWorkerConfig({ DB_READ_BATCH_MAX: bad }), bad)
+        .to.throw(`  - DB_READ_BATCH_MAX must be a whole number from 1 to 1000, got "${bad}".`);
+    }
   });
 
   it('reads METRICS as 1/0/true/false, on by default, and refuses anything else', () => {

@@ -10,6 +10,8 @@ export class RecordingObserver implements DbObserver {
   readonly uses: number[] = [];
   /** readBatched calls, kept apart from `events` (whose exact lists the pool tests compare). */
   readonly batches: [string, number][] = [];
+  /** The kind of each readBatched call, in the same order as `batches`. */
+  readonly batchKinds: string[] = [];
   acquired(waitSeconds: number) {
     this.waits.push(waitSeconds);
     this.events.push(['acquired']);
@@ -33,8 +35,9 @@ export class RecordingObserver implements DbObserver {
   queryCancelled(reason: string, result: string) {
     this.events.push(['queryCancelled', reason, result]);
   }
-  readBatched(query: string, requests: number) {
+  readBatched(query: string, requests: number, kind: string) {
     this.batches.push([query, requests]);
+    this.batchKinds.push(kind);
   }
   count(...event: ObservedEvent): number {
     return this.events.filter((e) => e.length === event.length && e.every((part, i) => part === event[i])).length;
