@@ -6,7 +6,8 @@
 // queued together share one statement, sent after all of them arrived (DB_READ_BATCHING, README).
 // The rows they get back are shared between those requests: never modify them.
 import type { Db, Transaction, WriteResult } from '../db/db';
-import type { NewTodo, TodoPatch, TodoStatus } from '../validation/todo';
+import type { PageQuery } from '../validation/page';
+import type { NewTodo, TodoPatch } from '../validation/todo';
 
 export type { TodoStatus } from '../validation/todo';
 
@@ -38,20 +39,21 @@ function insertedRow(rows: Todo[]): Todo {
 export class TodoRepository {
   constructor(private readonly db: Db) {}
 
-  /** Every row (or every row with one status), in id order. `signal`: the client went away (reads only). */
-  async list(status?: TodoStatus, signal?: AbortSignal): Promise<Todo[]> {
-    if (status === undefined) {
-      return this.db.query<Todo[]>('list_todos', `SELECT ${COLUMNS} FROM todos ORDER BY id`, [], { idempotent: true, batch: true, signal });
+  /**
+   * One page: up to `limit + 1` rows with an id above `after` (and the status, if given), in id order.
+   * The row past the limit is not part of the page: it only says that another page follows
+   * (server/todos/page.ts). A keyset range scan (the primary key, or todos_status_id for a status), so
+   * its cost depends on the limit, not on the table. Identical page reads queued together share one
+   * statement and get the same array. `signal`: the client went away.
+   */
+  async listPage(page: PageQuery, signal?: AbortSignal): Promise<readonly Todo[]> {
+    const options = { idempotent: true, batch: true, signal };
+    if (page.status === undefined) {
+      return this.db.query<Todo[]>('list_todos', `SELECT ${COLUMNS} FROM todos WHERE id > ? ORDER BY id LIMIT ?`,
+        [page.after, page.limit + 1], options);
     }
-    return this.db.query<Todo[]>('list_todos', `SELECT ${COLUMNS} FROM todos WHERE status = ? ORDER BY id`, [status],
-      { idempotent: true, batch: true, signal });
-  }
-
-  /** The reference's shape: `{"1": {"item": ..., "status": ...}, ...}`. */
-  async listKeyed(status?: TodoStatus, signal?: AbortSignal): Promise<Record<string, { item: string; status: string }>> {
-    const keyed: Record<string, { item: string; status: string }> = {};
-    for (const row of await this.list(status, signal)) keyed[String(row.id)] = { item: row.item, status: row.status };
-    return keyed;
+    return this.db.query<Todo[]>('list_todos', `SELECT ${COLUMNS} FROM todos WHERE status = ? AND id > ? ORDER BY id LIMIT ?`,
+      [page.status, page.after, page.limit + 1], options);
   }
 
   async get(id: number, signal?: AbortSignal): Promise<Todo | undefined> {
