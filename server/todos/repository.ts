@@ -30,6 +30,16 @@ const COLUMNS = 'id, item, status';
 /** One statement: INSERT ... RETURNING (MariaDB 10.5+) gives back the stored row with its new id. */
 const INSERT_TODO = `INSERT INTO todos (item, status) VALUES (?, ?) RETURNING ${COLUMNS}`;
 
+/** A page: a range scan of the primary key from the cursor on. */
+export const PAGE_SQL = `SELECT ${COLUMNS} FROM todos WHERE id > ? ORDER BY id LIMIT ?`;
+/**
+ * A page of one status: a range scan of todos_status_id (status, id) from (status, cursor) on. Forced:
+ * left to itself, MariaDB 10.11 reads the index as `ref` on status alone and filters `id > ?` entry by
+ * entry from the first row of that status, so page n costs n pages (over 100 ms in the middle of
+ * 1,000,000 rows, against about 1 ms as a range).
+ */
+export const PAGE_BY_STATUS_SQL = `SELECT ${COLUMNS} FROM todos FORCE INDEX (todos_status_id) WHERE status = ? AND id > ? ORDER BY id LIMIT ?`;
+
 function insertedRow(rows: Todo[]): Todo {
   const row = rows[0];
   if (!row) throw new Error('INSERT ... RETURNING gave back no row.');
@@ -48,12 +58,8 @@ export class TodoRepository {
    */
   async listPage(page: PageQuery, signal?: AbortSignal): Promise<readonly Todo[]> {
     const options = { idempotent: true, batch: true, signal };
-    if (page.status === undefined) {
-      return this.db.query<Todo[]>('list_todos', `SELECT ${COLUMNS} FROM todos WHERE id > ? ORDER BY id LIMIT ?`,
-        [page.after, page.limit + 1], options);
-    }
-    return this.db.query<Todo[]>('list_todos', `SELECT ${COLUMNS} FROM todos WHERE status = ? AND id > ? ORDER BY id LIMIT ?`,
-      [page.status, page.after, page.limit + 1], options);
+    if (page.status === undefined) return this.db.query<Todo[]>('list_todos', PAGE_SQL, [page.after, page.limit + 1], options);
+    return this.db.query<Todo[]>('list_todos', PAGE_BY_STATUS_SQL, [page.status, page.after, page.limit + 1], options);
   }
 
   async get(id: number, signal?: AbortSignal): Promise<Todo | undefined> {
