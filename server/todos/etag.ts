@@ -9,3 +9,18 @@ export function todoEtag(todo: Todo): string {
   // 132 bits: collisions between two states of one row are not a practical concern.
   return `"${digest.slice(0, 22)}"`;
 }
+
+const ENTITY_TAG = /(?:W\/)?("[\x21\x23-\x7E\x80-\xFF]*")/g;
+
+/**
+ * Whether If-None-Match names `etag` (RFC 9110 section 13.1.2: weak comparison, `*` for any current
+ * representation), so a GET may answer 304. A malformed field matches nothing: the client gets the
+ * full answer, which is always safe for a read. Not Koa's ctx.fresh: that reads a request's
+ * `Cache-Control: no-cache` as "never 304", and fetch() adds that header to every conditional request
+ * it sends, although the directive is for caches, not for the origin's precondition.
+ */
+export function ifNoneMatchHits(ifNoneMatch: string, etag: string): boolean {
+  if (ifNoneMatch.trim() === '*') return true;
+  for (const match of ifNoneMatch.matchAll(ENTITY_TAG)) if (match[1] === etag) return true;
+  return false;
+}

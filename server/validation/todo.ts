@@ -1,7 +1,7 @@
-// The rules for what a client may send about todos: the `:id` in the path, the JSON of POST and PATCH,
-// and the query of GET /todos. Pure functions: each returns clean values or throws a 400 whose body names
-// where the problem is (`parameter` for the path and query, `field` for the JSON body) and the `rule` it
-// broke, so a client can react without parsing the message. docs/todos.md lists every rule.
+// The rules for what a client may send about todos: the `:id` in the path and the JSON of POST and
+// PATCH (the query of GET /todos: page.ts). Pure functions: each returns clean values or throws a 400
+// whose body names where the problem is (`parameter` for the path, `field` for the JSON body) and the
+// `rule` it broke, so a client can react without parsing the message. docs/todos.md lists every rule.
 import { badRequest } from '../http/errors';
 
 export const TODO_STATUSES = ['pending', 'done'] as const;
@@ -24,7 +24,7 @@ export interface TodoPatch {
 
 const FIELDS = ['item', 'status'];
 const ITEM_RULE = `item must be a string of 1 to ${MAX_ITEM_CODE_POINTS} characters that is not only whitespace`;
-const STATUS_RULE = `status must be one of ${TODO_STATUSES.map((s) => `"${s}"`).join(', ')}`;
+export const STATUS_RULE = `status must be one of ${TODO_STATUSES.map((s) => `"${s}"`).join(', ')}`;
 const ID_RULE = `id must be a whole number from 1 to ${MAX_TODO_ID}, written without sign or leading zeros`;
 // An unpaired UTF-16 surrogate (JSON's "\ud800" escape yields one) has no UTF-8 form: the driver would
 // store U+FFFD in its place, so the row would not hold what was sent.
@@ -32,13 +32,13 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const CANONICAL_ID = /^[1-9][0-9]*$/;
 
 /** A name or value from the request, shortened (by code points) and quoted for an error message. */
-function quote(value: string, max = 40): string {
+export function quote(value: string, max = 40): string {
   const points = [...value];
   return JSON.stringify(points.length > max ? `${points.slice(0, max).join('')}…` : value);
 }
 
 /** An unknown key, cut to a bounded length to be named in the error body. */
-function shortName(key: string): string {
+export function shortName(key: string): string {
   const points = [...key];
   return points.length > 64 ? points.slice(0, 64).join('') : key;
 }
@@ -123,24 +123,4 @@ export function parseTodoPatch(body: unknown): TodoPatch {
     throw fieldError('body', 'not_empty', 'The body must set at least one of item and status.');
   }
   return patch;
-}
-
-export type QueryValues = Record<string, string | string[] | undefined>;
-
-/** The query of GET /todos: nothing, or `status` once. */
-export function parseListQuery(query: QueryValues): { status?: TodoStatus } {
-  const unknown = Object.keys(query).find((key) => key !== 'status');
-  if (unknown !== undefined) {
-    throw badRequest(`Unknown query parameter ${quote(unknown)}: GET /todos takes only status.`,
-      { parameter: shortName(unknown), rule: 'unknown_parameter' });
-  }
-  const status = query.status;
-  if (status === undefined) return {};
-  if (Array.isArray(status)) {
-    throw badRequest(`status is given ${status.length} times: give it once; ${STATUS_RULE}.`, { parameter: 'status', rule: 'single' });
-  }
-  if (!(TODO_STATUSES as readonly string[]).includes(status)) {
-    throw badRequest(`Invalid status ${quote(status)}: ${STATUS_RULE}.`, { parameter: 'status', rule: 'one_of' });
-  }
-  return { status: status as TodoStatus };
 }

@@ -7,7 +7,7 @@ import { migrate } from '../../cluster/database/migrate';
 import { loadStackSettings } from '../../cluster/settings';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 
-const ALL = ['V001__create_todos.sql', 'V002__seed_todos.sql', 'V003__idempotency_keys.sql', 'R__users.sql'];
+const ALL = ['V001__create_todos.sql', 'V002__seed_todos.sql', 'V003__idempotency_keys.sql', 'V004__todos_status_id_index.sql', 'R__users.sql'];
 
 describe('migrate(settings, admin)', function () {
   const settings = loadStackSettings({});
@@ -45,6 +45,7 @@ describe('migrate(settings, admin)', function () {
       { name: 'V001__create_todos.sql' },
       { name: 'V002__seed_todos.sql' },
       { name: 'V003__idempotency_keys.sql' },
+      { name: 'V004__todos_status_id_index.sql' },
     ]);
   });
 
@@ -77,7 +78,7 @@ describe('migrate(settings, admin)', function () {
   it('applies each numbered file exactly once when two runs race on a fresh database', async function () {
     await admin.query('DROP DATABASE test');
     const results = await Promise.all([migrate(settings, db.admin), migrate(settings, db.admin)]);
-    expect(results.flat().sort()).to.deep.equal(['R__users.sql', 'R__users.sql', 'V001__create_todos.sql', 'V002__seed_todos.sql', 'V003__idempotency_keys.sql']);
+    expect(results.flat().sort()).to.deep.equal(['R__users.sql', 'R__users.sql', 'V001__create_todos.sql', 'V002__seed_todos.sql', 'V003__idempotency_keys.sql', 'V004__todos_status_id_index.sql']);
     expect(await rows('SELECT COUNT(*) AS n FROM test.todos')).to.deep.equal([{ n: 2 }]);
   });
 

@@ -1,8 +1,8 @@
-// The pure rules for todo input: ids, POST and PATCH bodies, the GET /todos query. No server needed.
+// The pure rules for todo input: ids, POST and PATCH bodies (the GET /todos query: page.test.ts). No server needed.
 import { expect } from 'chai';
 import { HttpError } from '../../../server/http/errors';
 import {
-  MAX_TODO_ID, parseItem, parseListQuery, parseNewTodo, parseStatus, parseTodoId, parseTodoPatch,
+  MAX_TODO_ID, parseItem, parseNewTodo, parseStatus, parseTodoId, parseTodoPatch,
 } from '../../../server/validation/todo';
 
 /** The 400 that `run` throws, as status plus the details the client sees. */
@@ -165,30 +165,5 @@ describe('parseTodoPatch(body)', () => {
 
   it('refuses a non-object body', () => {
     expect(refusal(() => parseTodoPatch(['done']))).to.include({ field: 'body', rule: 'object' });
-  });
-});
-
-describe('parseListQuery(query)', () => {
-  it('accepts no parameters', () => {
-    expect(parseListQuery({})).to.deep.equal({});
-  });
-
-  it('accepts status=done and status=pending', () => {
-    expect(parseListQuery({ status: 'done' })).to.deep.equal({ status: 'done' });
-    expect(parseListQuery({ status: 'pending' })).to.deep.equal({ status: 'pending' });
-  });
-
-  for (const status of ['', 'DONE', 'all', 'done,pending']) {
-    it(`refuses status=${status} with rule one_of`, () => {
-      expect(refusal(() => parseListQuery({ status }))).to.include({ status: 400, parameter: 'status', rule: 'one_of' });
-    });
-  }
-
-  it('refuses status given twice with rule single', () => {
-    expect(refusal(() => parseListQuery({ status: ['done', 'done'] }))).to.include({ parameter: 'status', rule: 'single' });
-  });
-
-  it('refuses an unknown parameter and names it', () => {
-    expect(refusal(() => parseListQuery({ stauts: 'done' }))).to.include({ parameter: 'stauts', rule: 'unknown_parameter' });
   });
 });

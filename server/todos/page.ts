@@ -1,0 +1,55 @@
+// One page of GET /todos as it goes on the wire: the reference's keyed body ({"1": {"item": ..,
+// "status": ..}, ...}), its entity tag, and the RFC 8288 Link to the next page while more rows follow.
+//
+// Encoded once per read batch: identical page reads queued together share one statement and get the
+// very same rows array back (server/db/db.ts), so the encoding is kept per array, in a WeakMap. Every
+// member of the batch then sends the same Buffer, and the entry goes when the last of them drops the
+// rows. Nothing is kept beyond the requests that hold the page anyway.
+import { createHash } from 'node:crypto';
+import type { PageQuery } from '../validation/page';
+import type { Todo } from './repository';
+
+export interface EncodedPage {
+  /** The JSON body, UTF-8. */
+  body: Buffer;
+  /** A strong entity tag of the body and the Link: it changes exactly when either does. */
+  etag: string;
+  /** The Link header's value while more rows follow, e.g. `</todos?limit=100&after=200>; rel="next"`. */
+  link?: string;
+}
+
+/** Turns a value into JSON text: JSON.stringify, unless a test counts the calls. */
+export type JsonEncoder = (value: unknown) => string;
+
+/** The URL of the page after `lastId`, with the same filter and limit. */
+export function nextPageUrl(query: PageQuery, lastId: number): string {
+  const status = query.status === undefined ? '' : `status=${query.status}&`;
+  return `/todos?${status}limit=${query.limit}&after=${lastId}`;
+}
+
+function pageKey(query: PageQuery): string {
+  return `${query.status ?? ''}/${query.after}/${query.limit}`;
+}
+
+export class PageEncoder {
+  private readonly encoded = new WeakMap<readonly Todo[], EncodedPage & { key: string }>();
+
+  constructor(private readonly stringify: JsonEncoder = JSON.stringify) {}
+
+  /** `rows`: what TodoRepository.listPage gave for `query` (up to limit + 1 rows, never modified). */
+  encode(rows: readonly Todo[], query: PageQuery): EncodedPage {
+    const key = pageKey(query);
+    const cached = this.encoded.get(rows);
+    if (cached?.key === key) return cached;
+    const page = rows.length > query.limit ? rows.slice(0, query.limit) : rows;
+    const keyed: Record<string, { item: string; status: string }> = {};
+    for (const row of page) keyed[String(row.id)] = { item: row.item, status: row.status };
+    const body = Buffer.from(this.stringify(keyed), 'utf8');
+    const last = page[page.length - 1];
+    const link = rows.length > query.limit && last ? `<${nextPageUrl(query, last.id)}>; rel="next"` : undefined;
+    const digest = createHash('sha256').update(body).update(`\n${link ?? ''}`).digest('base64url');
+    const encoded = { key, body, etag: `"${digest.slice(0, 22)}"`, link };
+    this.encoded.set(rows, encoded);
+    return encoded;
+  }
+}
