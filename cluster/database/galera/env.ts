@@ -1,7 +1,7 @@
 // The local Galera cluster as the stack's settings describe it (DB_TOPOLOGY=galera, GALERA_NODES,
-// GALERA_*_PORT, STACK_NAME, read by cluster/settings.ts): its layout under the state dir, and the agent's check
-// account. galeraLayoutFromEnv() reads the same variables without the rest of the stack's settings
-// (for tests that run nodes alone).
+// GALERA_*_PORT, STACK_NAME, read by cluster/settings.ts): its layout under the state dir, and the
+// agent's check account. galeraLayoutFromEnv() reads the same variables without the rest of the stack's
+// settings (for tests that run nodes alone).
 import path from 'node:path';
 import { PROJECT_ROOT, readGaleraSettings, type GaleraSettings, type StackSettings } from '../../settings';
 import { galeraLayout, portsFromBase, type GaleraLayout } from './layout';
