@@ -18,6 +18,8 @@ export const SYSTEM_PACKAGES: readonly SystemPackage[] = [
   { name: 'prometheus-mysqld-exporter', binaries: ['prometheus-mysqld-exporter'] },
   // `ss`: npm start names the process holding a port it needs (cluster/port-check.ts); minimal images lack it.
   { name: 'iproute2', binaries: ['ss'] },
+  // DB_TOPOLOGY=galera: MariaDB's rsync SST runs its transfer through stunnel for TLS (galera/certificates.ts).
+  { name: 'stunnel4', binaries: ['stunnel'] },
 ];
 
 // Debian puts daemons in /usr/sbin, which a non-root user's PATH usually lacks.

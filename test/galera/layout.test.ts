@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { mariadbdArgs } from '../../cluster/database/embedded';
-import { galeraMariadbdArgs, galeraProvider, sstMethod, wsrepRecoverArgs } from '../../cluster/database/galera/args';
+import { galeraMariadbdArgs, galeraProvider, providerOptions, renderSstOptionFile, sstMethod, wsrepRecoverArgs } from '../../cluster/database/galera/args';
 import { galeraLayoutFromEnv } from '../../cluster/database/galera/env';
 import { renderGaleraBackend } from '../../cluster/database/galera/haproxy-backend';
 import { clusterAddress, galeraLayout, portProblems, portsFromBase, portsFromList } from '../../cluster/database/galera/layout';
@@ -45,9 +45,20 @@ describe('Galera layout: ports and folders of each node', function () {
       pidFile: '/srv/stack/galera/n2/mysqld.pid',
       logFile: '/srv/stack/galera/n2/mysqld.err',
       recoveredFile: '/srv/stack/galera/n2/recovered-position',
+      optionFile: '/srv/stack/galera/n2/my.cnf',
+      tls: { dir: '/srv/stack/secrets/galera/n2', cert: '/srv/stack/secrets/galera/n2/cert.pem', key: '/srv/stack/secrets/galera/n2/key.pem' },
       ports: { client: 3312, group: 4577, ist: 4578, sst: 4454, agent: 9202 },
     });
+    expect(layout.tls).to.deep.equal({
+      dir: '/srv/stack/secrets/galera', ca: '/srv/stack/secrets/galera/ca.pem', caKey: '/srv/stack/secrets/galera/ca-key.pem',
+    });
     expect(clusterAddress(layout)).to.equal('gcomm://127.0.0.1:4567,127.0.0.1:4577,127.0.0.1:4587');
+  });
+
+  it('names the cluster after STACK_NAME, so two stacks on one machine are two groups', function () {
+    expect(layout.clusterName).to.equal('kh-galera');
+    expect(galeraLayoutFromEnv({ STACK_DIR: '/srv/stack', STACK_NAME: 'shop' }).clusterName).to.equal('shop-galera');
+    expect(galeraLayout({ stateDir: '/s', ports: portsFromBase(3), stackName: 'test' }).clusterName).to.equal('test-galera');
   });
 
   it('reads the layout from GALERA_* and STACK_DIR, odd node counts of 3 or more only', function () {
@@ -60,8 +71,10 @@ describe('Galera layout: ports and folders of each node', function () {
 describe('galeraMariadbdArgs(layout, node, mode)', function () {
   it('is the embedded server\'s argv followed by the wsrep settings (the 64 MB buffer pool overriding)', function () {
     const base = mariadbdArgs({ datadir: n1.datadir, port: 3311, socket: n1.socket, pidFile: n1.pidFile, logFile: n1.logFile });
+    expect(base[0]).to.equal('--no-defaults');
     expect(galeraMariadbdArgs(layout, n1, { kind: 'join' }, PROVIDER)).to.deep.equal([
-      ...base,
+      '--defaults-file=/srv/stack/galera/n1/my.cnf',
+      ...base.slice(1),
       '--wsrep-on=ON',
       `--wsrep-provider=${PROVIDER}`,
       '--wsrep-cluster-name=kh-galera',
@@ -69,7 +82,9 @@ describe('galeraMariadbdArgs(layout, node, mode)', function () {
       '--wsrep-node-name=n1',
       '--wsrep-node-address=127.0.0.1:4567',
       '--wsrep-node-incoming-address=127.0.0.1:3311',
-      '--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:4567;ist.recv_addr=127.0.0.1:4568;gcache.size=32M',
+      '--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:4567;ist.recv_addr=127.0.0.1:4568;gcache.size=32M;socket.ssl=YES;'
+        + 'socket.ssl_key=/srv/stack/secrets/galera/n1/key.pem;socket.ssl_cert=/srv/stack/secrets/galera/n1/cert.pem;'
+        + 'socket.ssl_ca=/srv/stack/secrets/galera/ca.pem',
       `--wsrep-sst-method=${sstMethod()}`,
       '--wsrep-sst-receive-address=127.0.0.1:4444',
       '--binlog-format=ROW',
@@ -87,7 +102,26 @@ describe('galeraMariadbdArgs(layout, node, mode)', function () {
       '--innodb-buffer-pool-size=64M',
       '--wsrep-start-position=u:7',
     ]);
-    expect(tail(wsrepRecoverArgs(layout, n2, '/tmp/r.log', PROVIDER))).to.deep.equal(['--wsrep-recover', '--log-error=/tmp/r.log']);
+    const recover = wsrepRecoverArgs(layout, n2, '/tmp/r.log', PROVIDER);
+    expect([recover[0], ...tail(recover)]).to.deep.equal(['--no-defaults', '--wsrep-recover', '--log-error=/tmp/r.log']);
+    expect(recover.filter((arg) => arg.startsWith('--defaults-file'))).to.deep.equal([]);
+  });
+
+  it('gives the SST script the node\'s key and certificate and the CA in [sst], both ends verifying the chain', function () {
+    expect(renderSstOptionFile(layout, n2).split('\n')).to.deep.equal([
+      '# n2 of kh-galera, written at each start (cluster/database/galera/args.ts).',
+      '[sst]',
+      'tkey = /srv/stack/secrets/galera/n2/key.pem',
+      'tcert = /srv/stack/secrets/galera/n2/cert.pem',
+      'tca = /srv/stack/secrets/galera/ca.pem',
+      'ssl-mode = VERIFY_CA',
+      '',
+    ]);
+  });
+
+  it('refuses a state dir with ";", which would split wsrep_provider_options', function () {
+    const odd = galeraLayout({ stateDir: '/srv/a;b', ports: portsFromBase(3) });
+    expect(() => providerOptions(odd, odd.nodes[0]!)).to.throw('Galera cannot take a path with ";" in wsrep_provider_options: /srv/a;b/secrets/galera/n1/key.pem');
   });
 
   it('finds the provider library galera-4 installs, and uses rsync SST (as root: its daemon kept root)', function () {

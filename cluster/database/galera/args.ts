@@ -1,6 +1,14 @@
 // The exact mariadbd command line of a Galera node: the embedded server's (cluster/database/embedded.ts,
 // called, not copied) followed by the wsrep settings. mariadbd keeps the last value of an option given
-// twice, so what follows the embedded argv overrides it (the buffer pool).
+// twice, so what follows the embedded argv overrides it (the buffer pool). The one option file is the
+// node's [sst] section (renderSstOptionFile), which only the SST script reads: it reads options from
+// files alone, never from mariadbd's command line.
+//
+// Every Galera connection is TLS with the stack's own CA (certificates.ts), verified at both ends:
+// group communication and IST by Galera (socket.ssl_*: OpenSSL with verify_peer and
+// fail_if_no_peer_cert, so a peer without a certificate of this CA is dropped in the handshake), SST by
+// the stunnel that MariaDB's rsync SST runs on each side (ssl-mode VERIFY_CA: stunnel's verifyChain,
+// which requires the peer's certificate too).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { mariadbdArgs } from '../embedded';
@@ -43,13 +51,40 @@ export function galeraNodeEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.Pro
 // for the few minutes a restarted node is away under this stack's load.
 const GCACHE_SIZE = '32M';
 
-/** wsrep_provider_options: the node's own listeners, each on its own port (see layout.ts). */
-export function providerOptions(node: GaleraNode): string {
+/** Galera splits wsrep_provider_options at `;`, so no path in it may hold one. */
+function providerValue(file: string): string {
+  if (file.includes(';')) throw new Error(`Galera cannot take a path with ";" in wsrep_provider_options: ${file}`);
+  return file;
+}
+
+/** wsrep_provider_options: the node's own listeners, each on its own port (see layout.ts), and its TLS files. */
+export function providerOptions(layout: GaleraLayout, node: GaleraNode): string {
   return [
     `gmcast.listen_addr=tcp://127.0.0.1:${node.ports.group}`,
     `ist.recv_addr=127.0.0.1:${node.ports.ist}`,
     `gcache.size=${GCACHE_SIZE}`,
+    'socket.ssl=YES',
+    `socket.ssl_key=${providerValue(node.tls.key)}`,
+    `socket.ssl_cert=${providerValue(node.tls.cert)}`,
+    `socket.ssl_ca=${providerValue(layout.tls.ca)}`,
   ].join(';');
+}
+
+/**
+ * The node's option file (mariadbd --defaults-file): the SST script's TLS settings. tkey/tcert/tca are
+ * the names MariaDB's rsync SST reads from [sst]; VERIFY_CA rather than VERIFY_IDENTITY, whose stunnel
+ * setting (verifyPeer) accepts only a peer certificate listed in the CA file itself.
+ */
+export function renderSstOptionFile(layout: GaleraLayout, node: GaleraNode): string {
+  return [
+    `# ${node.name} of ${layout.clusterName}, written at each start (cluster/database/galera/args.ts).`,
+    '[sst]',
+    `tkey = ${node.tls.key}`,
+    `tcert = ${node.tls.cert}`,
+    `tca = ${layout.tls.ca}`,
+    'ssl-mode = VERIFY_CA',
+    '',
+  ].join('\n');
 }
 
 /** The Galera options alone (for tests and the design note); galeraMariadbdArgs() is what runs. */
@@ -63,7 +98,7 @@ export function wsrepArgs(layout: GaleraLayout, node: GaleraNode, provider: stri
     `--wsrep-node-address=127.0.0.1:${node.ports.group}`,
     // What wsrep_incoming_addresses reports for this node: where clients reach it.
     `--wsrep-node-incoming-address=127.0.0.1:${node.ports.client}`,
-    `--wsrep-provider-options=${providerOptions(node)}`,
+    `--wsrep-provider-options=${providerOptions(layout, node)}`,
     // The donor is read-locked for the copy, which the agent reports as not Synced.
     `--wsrep-sst-method=${sstMethod()}`,
     `--wsrep-sst-receive-address=127.0.0.1:${node.ports.sst}`,
@@ -91,7 +126,9 @@ export function galeraMariadbdArgs(layout: GaleraLayout, node: GaleraNode, mode:
     ...(mode.kind === 'bootstrap' ? ['--wsrep-new-cluster'] : []),
     ...(mode.startPosition !== undefined ? [`--wsrep-start-position=${mode.startPosition}`] : []),
   ];
-  return [...base, ...wsrepArgs(layout, node, provider), ...start];
+  if (base[0] !== '--no-defaults') throw new Error(`The embedded server's argv no longer opens with --no-defaults: ${base[0]}`);
+  // In place of --no-defaults (both must come first): mariadbd hands the SST script this file.
+  return [`--defaults-file=${node.optionFile}`, ...base.slice(1), ...wsrepArgs(layout, node, provider), ...start];
 }
 
 /**
@@ -100,5 +137,7 @@ export function galeraMariadbdArgs(layout: GaleraLayout, node: GaleraNode, mode:
  * It exits once InnoDB has recovered; no port is opened.
  */
 export function wsrepRecoverArgs(layout: GaleraLayout, node: GaleraNode, logFile: string, provider = galeraProvider()): string[] {
-  return [...galeraMariadbdArgs(layout, node, { kind: 'join' }, provider), '--wsrep-recover', `--log-error=${logFile}`];
+  // No state transfer runs, so no option file: recovery works before the first start has written one.
+  const [, ...rest] = galeraMariadbdArgs(layout, node, { kind: 'join' }, provider);
+  return ['--no-defaults', ...rest, '--wsrep-recover', `--log-error=${logFile}`];
 }

@@ -1,7 +1,7 @@
 // The local Galera cluster as the stack's settings describe it (DB_TOPOLOGY=galera, GALERA_NODES,
-// GALERA_*_PORT, read by cluster/settings.ts): its layout under the state dir, and the agent's check
-// account. galeraLayoutFromEnv() reads the same variables without the rest of the stack's settings
-// (for tests that run nodes alone).
+// GALERA_*_PORT, STACK_NAME, read by cluster/settings.ts): its layout under the state dir, and the
+// agent's check account. galeraLayoutFromEnv() reads the same variables without the rest of the stack's
+// settings (for tests that run nodes alone).
 import path from 'node:path';
 import { PROJECT_ROOT, readGaleraSettings, type GaleraSettings, type StackSettings } from '../../settings';
 import { galeraLayout, portsFromBase, type GaleraLayout } from './layout';
@@ -13,22 +13,22 @@ export interface CheckAccount {
   password: string;
 }
 
-function layoutOf(stateDir: string, galera: GaleraSettings): GaleraLayout {
-  return galeraLayout({ stateDir, ports: portsFromBase(galera.nodes, galera.basePorts) });
+function layoutOf(stateDir: string, galera: GaleraSettings, stackName: string): GaleraLayout {
+  return galeraLayout({ stateDir, ports: portsFromBase(galera.nodes, galera.basePorts), stackName });
 }
 
 /** The layout of the stack's own cluster; throws when DB_TOPOLOGY is not galera. */
 export function galeraLayoutOf(settings: StackSettings): GaleraLayout {
   if (!settings.galera) throw new Error(`DB_TOPOLOGY is ${settings.dbTopology}, not galera: this stack runs no Galera nodes.`);
-  return layoutOf(settings.stateDir, settings.galera);
+  return layoutOf(settings.stateDir, settings.galera, settings.appPrefix);
 }
 
-/** GALERA_NODES and GALERA_*_PORT under STACK_DIR, alone. Throws listing every problem. */
+/** GALERA_NODES, GALERA_*_PORT and STACK_NAME under STACK_DIR, alone. Throws listing every problem. */
 export function galeraLayoutFromEnv(env: Env = process.env): GaleraLayout {
   const problems: string[] = [];
   const galera = readGaleraSettings(env, problems);
   if (problems.length > 0) throw new Error(problems.join('\n'));
-  return layoutOf(path.resolve(PROJECT_ROOT, env.STACK_DIR || '.stack'), galera);
+  return layoutOf(path.resolve(PROJECT_ROOT, env.STACK_DIR || '.stack'), galera, env.STACK_NAME || 'kh');
 }
 
 /** The agent's USAGE-only account, as the settings give it (generated for the local cluster). */

@@ -2,6 +2,7 @@
 // it owns. Every node runs on 127.0.0.1, so every port is distinct and set explicitly, the IST port
 // above all: Galera's default (group port + 1) is the next node's group port when those are consecutive.
 import path from 'node:path';
+import { secretsDir } from '../../secrets';
 
 export interface GaleraPorts {
   /** MySQL clients (HAProxy, the agent, migrations). */
@@ -30,13 +31,26 @@ export interface GaleraNode {
   logFile: string;
   /** Written by the runner after `mariadbd --wsrep-recover`, removed once the node starts from it. */
   recoveredFile: string;
+  /** mariadbd's --defaults-file: only the [sst] section, which the SST script reads (args.ts). */
+  optionFile: string;
+  /** This node's TLS key and certificate, signed by the cluster's CA (certificates.ts). */
+  tls: { dir: string; cert: string; key: string };
   ports: GaleraPorts;
 }
 
+/** `<stateDir>/secrets/galera`: the cluster's CA and, in one folder per node, each node's key and certificate. */
+export interface GaleraTlsFiles {
+  dir: string;
+  ca: string;
+  caKey: string;
+}
+
 export interface GaleraLayout {
+  /** wsrep_cluster_name: `<STACK_NAME>-galera`, so two stacks on one machine never share a group. */
   clusterName: string;
   /** `<stateDir>/galera` */
   dir: string;
+  tls: GaleraTlsFiles;
   nodes: GaleraNode[];
 }
 
@@ -85,7 +99,13 @@ export function portProblems(ports: readonly GaleraPorts[]): string[] {
 export interface LayoutOptions {
   stateDir: string;
   ports: readonly GaleraPorts[];
-  clusterName?: string;
+  /** STACK_NAME (`kh` by default): the cluster is `<stackName>-galera`. */
+  stackName?: string;
+}
+
+/** The wsrep_cluster_name of the stack named `stackName` (STACK_NAME). */
+export function galeraClusterName(stackName = 'kh'): string {
+  return `${stackName}-galera`;
 }
 
 export function galeraLayout(opts: LayoutOptions): GaleraLayout {
@@ -93,6 +113,7 @@ export function galeraLayout(opts: LayoutOptions): GaleraLayout {
   const problems = portProblems(opts.ports);
   if (problems.length > 0) throw new Error(`Bad Galera ports: ${problems.join(' ')}`);
   const dir = path.join(opts.stateDir, 'galera');
+  const tlsDir = path.join(secretsDir(opts.stateDir), 'galera');
   const nodes = opts.ports.map((ports, i): GaleraNode => {
     const name = `n${i + 1}`;
     const nodeDir = path.join(dir, name);
@@ -105,10 +126,13 @@ export function galeraLayout(opts: LayoutOptions): GaleraLayout {
       pidFile: path.join(nodeDir, 'mysqld.pid'),
       logFile: path.join(nodeDir, 'mysqld.err'),
       recoveredFile: path.join(nodeDir, 'recovered-position'),
+      optionFile: path.join(nodeDir, 'my.cnf'),
+      tls: { dir: path.join(tlsDir, name), cert: path.join(tlsDir, name, 'cert.pem'), key: path.join(tlsDir, name, 'key.pem') },
       ports: { ...ports },
     };
   });
-  return { clusterName: opts.clusterName ?? 'kh-galera', dir, nodes };
+  const tls = { dir: tlsDir, ca: path.join(tlsDir, 'ca.pem'), caKey: path.join(tlsDir, 'ca-key.pem') };
+  return { clusterName: galeraClusterName(opts.stackName), dir, tls, nodes };
 }
 
 /** `gcomm://127.0.0.1:<g1>,127.0.0.1:<g2>,...`: every node's group port, this node's included. */

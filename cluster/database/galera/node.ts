@@ -1,15 +1,16 @@
 // One Galera node's mariadbd, run in the foreground by whoever calls startNode(): the pm2 wrapper
 // (node-server.ts) or a test. Prepares the datadir for the chosen start (a bootstrapping node needs a
-// real one, a joiner gets the donor's by SST), starts mariadbd with the node's argv, and waits until
-// the node is Synced in a Primary component.
+// real one, a joiner gets the donor's by SST) and the cluster's certificates, starts mariadbd with the
+// node's argv, and waits until the node is Synced in a Primary component.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type mysql from 'mysql2/promise';
 import { initDatadir, stopStaleServer } from '../embedded';
 import { systemBinary } from '../../system-packages';
-import { galeraMariadbdArgs, galeraNodeEnv, type StartMode } from './args';
+import { galeraMariadbdArgs, galeraNodeEnv, renderSstOptionFile, type StartMode } from './args';
+import { ensureGaleraCertificates } from './certificates';
 import type { GaleraLayout, GaleraNode } from './layout';
 import { forgetRecoveredPosition, markNodeSafeToBootstrap } from './node-state';
 import { checkNode, type WsrepHealth } from './wsrep-status';
@@ -61,6 +62,8 @@ export async function spawnNode(
 ): Promise<RunningNode> {
   if (await stopStaleServer(node)) console.log(`galera ${node.name}: stopped a mariadbd left running on this datadir.`);
   await prepareDatadir(node, mode);
+  await ensureGaleraCertificates(layout);
+  await writeFile(node.optionFile, renderSstOptionFile(layout, node), { mode: 0o600 });
   if (mode.kind === 'bootstrap' && mode.markSafeToBootstrap === true) await markNodeSafeToBootstrap(node);
   const args = galeraMariadbdArgs(layout, node, { kind: mode.kind, startPosition: mode.startPosition });
   const child = spawn(systemBinary('mariadbd'), args, { stdio: opts.stdio ?? 'ignore', env: { ...galeraNodeEnv(), ...PRIVATE_FILES_ENV } });
