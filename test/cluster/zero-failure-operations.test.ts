@@ -12,7 +12,7 @@ import mysql from 'mysql2/promise';
 import { adminConnectionOptions } from '../../cluster/database/admin';
 import { freePort } from '../../cluster/free-port';
 import { loadStackSettings } from '../../cluster/settings';
-import { isolatedEnv, PM2_BIN, run, TSX_BIN } from '../support/pm2-env';
+import { isolatedEnv, jlist, PM2_BIN, run, TSX_BIN } from '../support/pm2-env';
 import { waitFor } from '../support/wait';
 
 interface Outcome {
@@ -110,14 +110,25 @@ describe('operations under write load (npm start under pm2)', function () {
     fs.rmSync(home, { recursive: true, force: true });
   });
 
-  /** Runs `operation` under the write load, keeps the load 12 s past it (HAProxy's hard-stop-after is 10 s), checks every answer and row. */
+  /** HAProxy's worker processes: the current one, and former ones still finishing their sessions. */
+  const haproxyProcesses = () => {
+    const master = fs.readFileSync(`${env.STACK_DIR}/haproxy/haproxy.pid`, 'utf8').split('\n')[0];
+    return fs.readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length;
+  };
+
+  /**
+   * Runs `operation` under the write load, and keeps the load on until every former HAProxy process
+   * has exited (by itself, or cut by its hard-stop-after: what it cuts is then under load too), then
+   * checks every answer and row.
+   */
   async function underWrites(tag: string, operation: () => Promise<void>): Promise<void> {
     // The front door last: the tally names targets by port.
     const targets = [...ports.map((port) => `http://127.0.0.1:${port}`), `http://127.0.0.1:${env.HTTP_PORT}`];
     const load = writeLoad(targets, tag);
     await waitFor('answers from every target', () => (targets.every((t) => load.outcomes.filter((o) => o.target === t).length >= 5) ? true : undefined), 30_000);
     await operation();
-    await sleep(12_000);
+    await waitFor('former HAProxy processes gone', () => (haproxyProcesses() === 1 ? true : undefined), 45_000, 200);
+    await sleep(1_000);
     const outcomes = await load.stop();
 
     const tally = new Map<string, number>();
@@ -155,7 +166,47 @@ describe('operations under write load (npm start under pm2)', function () {
     await underWrites('haproxy', async () => {
       const reload = await run([TSX_BIN, 'cluster/cli/reload.ts', '--haproxy'], env);
       expect(reload.code, reload.output).to.equal(0);
+      console.log(`      ${reload.output.trim()}`);
     });
+  });
+
+  it('a keyed POST through the front door whose worker is SIGKILLed under it is sent again to the other worker: a JSON answer, never a reset', async () => {
+    const frontDoor = `http://127.0.0.1:${env.HTTP_PORT}`;
+    const item = `zf-kill-${Date.now()}`;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    // A first request on the connection: the POST is then a keep-alive client's second one, which
+    // HAProxy closes without a word when its server dies, unless it may send it again.
+    expect((await post(frontDoor, agent, `${item}-first`, true)).status).to.equal(201);
+    // The write waits for the table lock: it is in flight on its worker when that worker is killed.
+    await db.query('LOCK TABLES todos WRITE');
+    try {
+      const answer = post(frontDoor, agent, item, true);
+      const holder = await waitFor('the worker running the POST', async () => {
+        for (const port of ports) {
+          const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          if (/^db_pool_connections\{[^}]*state="used"[^}]*\} 1$/m.test(metrics)) return port;
+        }
+        return undefined;
+      }, 10_000);
+      const victim = (await jlist(env)).find((app) => app.name === `zf-worker-${holder}`)!;
+      process.kill(victim.pid, 'SIGKILL');
+      await sleep(500);
+      await db.query('UNLOCK TABLES');
+      const result = await answer;
+      // 201 from the other worker, or 409 while the dead worker's claim of the key was not yet rolled back.
+      expect(result.json, JSON.stringify(result)).to.equal(true);
+      expect(result.status, JSON.stringify(result)).to.be.oneOf([201, 409]);
+      const [rows] = await db.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM todos WHERE item = ?', [item]);
+      expect(Number(rows[0]!.n)).to.equal(result.status === 201 ? 1 : 0);
+    } finally {
+      await db.query('UNLOCK TABLES');
+      agent.destroy();
+    }
+    // pm2 restarts the killed worker: every worker ready again before the next test.
+    await waitFor('every worker ready again', async () => {
+      const statuses = await Promise.all(ports.map((port) => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0)));
+      return statuses.every((status) => status === 200) ? true : undefined;
+    }, 60_000, 250);
   });
 
   it('npm start scaling to three workers and back: every write answered 201 in JSON, each once', async () => {
