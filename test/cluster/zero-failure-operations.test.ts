@@ -113,21 +113,25 @@ describe('operations under write load (npm start under pm2)', function () {
   /** HAProxy's worker processes: the current one, and former ones still finishing their sessions. */
   const haproxyProcesses = () => {
     const master = fs.readFileSync(`${env.STACK_DIR}/haproxy/haproxy.pid`, 'utf8').split('\n')[0];
-    return fs.readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length;
+    return fs.readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
   };
 
   /**
-   * Runs `operation` under the write load, and keeps the load on until every former HAProxy process
-   * has exited (by itself, or cut by its hard-stop-after: what it cuts is then under load too), then
-   * checks every answer and row.
+   * Runs `operation` (each reloads HAProxy) under the write load, and keeps the load on until every
+   * HAProxy process from before it has exited (by itself, or at its hard-stop-after: what that cuts is
+   * then under load too), then checks every answer and row.
    */
   async function underWrites(tag: string, operation: () => Promise<void>): Promise<void> {
     // The front door last: the tally names targets by port.
     const targets = [...ports.map((port) => `http://127.0.0.1:${port}`), `http://127.0.0.1:${env.HTTP_PORT}`];
     const load = writeLoad(targets, tag);
     await waitFor('answers from every target', () => (targets.every((t) => load.outcomes.filter((o) => o.target === t).length >= 5) ? true : undefined), 30_000);
+    const former = haproxyProcesses();
     await operation();
-    await waitFor('former HAProxy processes gone', () => (haproxyProcesses() === 1 ? true : undefined), 45_000, 200);
+    await waitFor('the HAProxy processes from before the operation to exit', () => {
+      const now = haproxyProcesses();
+      return now.length > 0 && !now.some((pid) => former.includes(pid)) ? true : undefined;
+    }, 45_000, 200);
     await sleep(1_000);
     const outcomes = await load.stop();
 
@@ -190,7 +194,16 @@ describe('operations under write load (npm start under pm2)', function () {
       }, 10_000);
       const victim = (await jlist(env)).find((app) => app.name === `zf-worker-${holder}`)!;
       process.kill(victim.pid, 'SIGKILL');
-      await sleep(500);
+      const alive = (pid: number) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      // Only once it is gone: the statement it left waiting must not get the lock first.
+      await waitFor('the killed worker to be gone', () => (alive(victim.pid) ? undefined : true), 10_000);
       await db.query('UNLOCK TABLES');
       const result = await answer;
       // 201 from the other worker, or 409 while the dead worker's claim of the key was not yet rolled back.
@@ -201,12 +214,12 @@ describe('operations under write load (npm start under pm2)', function () {
     } finally {
       await db.query('UNLOCK TABLES');
       agent.destroy();
+      // pm2 restarts the killed worker: every worker ready again before the next test.
+      await waitFor('every worker ready again', async () => {
+        const statuses = await Promise.all(ports.map((port) => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0)));
+        return statuses.every((status) => status === 200) ? true : undefined;
+      }, 60_000, 250);
     }
-    // pm2 restarts the killed worker: every worker ready again before the next test.
-    await waitFor('every worker ready again', async () => {
-      const statuses = await Promise.all(ports.map((port) => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0)));
-      return statuses.every((status) => status === 200) ? true : undefined;
-    }, 60_000, 250);
   });
 
   it('npm start scaling to three workers and back: every write answered 201 in JSON, each once', async () => {
