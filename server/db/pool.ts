@@ -137,10 +137,10 @@ export class DbPool {
   private ending = false;
   /** Side connections for KILL QUERY: the app's account through the same proxy, one at a time. */
   private readonly killer: QueryKiller;
-  /** retireConnections(): open connections, and the retirement count when each was asked for. */
+  /** retireConnections(): how often it was called, the open connections, and the count when each was opened. */
   private retirements = 0;
   private readonly openSet = new Set<PoolConnection>();
-  private readonly askedAt = new WeakMap<object, number>();
+  private readonly retirementsAtOpen = new WeakMap<object, number>();
 
   constructor(private readonly options: PoolOptions, private readonly observer: DbObserver) {
     this.killer = new QueryKiller({ ...options, connectTimeoutMs: Math.min(options.connectTimeoutMs, CANCEL_CONNECT_TIMEOUT_MS) });
@@ -277,7 +277,7 @@ export class DbPool {
       const retirements = this.retirements;
       const connection = await this.connect();
       // A connect begun before a retireConnections() may have gone through the old proxy process.
-      this.askedAt.set(connection, Math.min(this.askedAt.get(connection) ?? retirements, retirements));
+      this.retirementsAtOpen.set(connection, Math.min(this.retirementsAtOpen.get(connection) ?? retirements, retirements));
       // The client may have left while the connection was being opened (a new one through a slow
       // proxy): nobody would read the answer, so the statement is never sent. The connection is kept.
       if (signal?.aborted) {
@@ -392,7 +392,7 @@ export class DbPool {
    * within one lease), an idle one at once; the next statement opens a new connection. For an in-place
    * HAProxy reload: the old HAProxy process keeps the pooled connections until its hard-stop-after cuts
    * them, possibly mid-statement, while the new one takes new connections (HikariCP's maxLifetime, on
-   * demand). Returns how many connections were open.
+   * demand). A retired connection's close counts as `destroyed`. Returns how many connections were open.
    */
   retireConnections(): number {
     this.retirements += 1;
@@ -411,7 +411,7 @@ export class DbPool {
   }
 
   private retired(connection: PoolConnection): boolean {
-    return (this.askedAt.get(connection) ?? 0) < this.retirements;
+    return (this.retirementsAtOpen.get(connection) ?? 0) < this.retirements;
   }
 
   private track(connection: PoolConnection): void {
