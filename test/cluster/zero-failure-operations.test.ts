@@ -1,9 +1,10 @@
 // Operating the tier fails no write: keyed and unkeyed POST /todos through both worker ports and the
 // front door while `npm run reload` replaces every worker, while HAProxy reloads in place (its old
-// process stops the pooled MySQL connections it still holds at hard-stop-after, 10 s later, so the load
-// runs past that), and while `npm start` scales to three workers and back. Every answer must be JSON
-// and 201 (409 for a key in use), no socket error, each key's row written once, and the unkeyed rows
-// exactly those answered 201. One stack started with `npm start` (isolated PM2_HOME, state, ports).
+// process would cut the pooled MySQL connections it still holds at hard-stop-after, so the load runs
+// until every old HAProxy process has exited), and while `npm start` scales to three workers and back.
+// Every answer must be JSON and 201 (409 for a key in use), no socket error, each key's row written
+// once, and the unkeyed rows exactly those answered 201. Plus a keyed POST whose worker is SIGKILLed
+// under it through the front door. One stack started with `npm start` (isolated PM2_HOME, state, ports).
 import fs from 'node:fs';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
