@@ -8,6 +8,7 @@ import { loadWorkerConfig } from './config';
 import { Db } from './db/db';
 import { type DbObserver, silentObserver } from './db/observer';
 import { DbPool } from './db/pool';
+import { isRetireRequest } from './db/retire-request';
 import { registerDbMetrics } from './metrics/db-metrics';
 import { createRegistry } from './metrics/registry';
 import { STOPPED_BEFORE_READY } from './startup/exit-codes';
@@ -46,8 +47,9 @@ async function main(): Promise<void> {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
+  // First: it takes over the app's 'request' listener (one request per connection at a time).
+  const requests = trackResponses(server);
   answerClientErrorsAsJson(server);
-  const openResponses = trackResponses(server);
   log({ level: 'info', msg: 'listening', worker: config.workerName, url: `http://${config.host}:${config.port}` });
 
   let stopping = false;
@@ -63,7 +65,7 @@ async function main(): Promise<void> {
       void pool.interrupt();
     }, config.shutdownTimeoutMs);
     setTimeout(exit, config.shutdownTimeoutMs + EXIT_BACKSTOP_MS);
-    void drainHttpServer(server, openResponses, {
+    void drainHttpServer(server, requests, {
       idleGraceMs: Math.min(DRAIN_IDLE_GRACE_MS, config.shutdownTimeoutMs),
       timeoutMs: config.shutdownTimeoutMs + INTERRUPTED_ANSWER_MS,
       onTimeout: () => log({ level: 'warn', msg: 'in-flight requests did not finish in time; closing anyway' }),
@@ -74,6 +76,12 @@ async function main(): Promise<void> {
   // pm2 delivers its graceful-stop request as a 'shutdown' message on some platforms.
   process.on('message', (message) => {
     if (message === 'shutdown') stop('shutdown message');
+    // After an in-place HAProxy reload the stack asks for a connection through the new HAProxy process
+    // before the old one's hard-stop-after cuts this one (cluster/haproxy/reload.ts).
+    if (isRetireRequest(message)) {
+      const retired = pool.retireConnections();
+      log({ level: 'info', msg: 'retiring database connections after an HAProxy reload', connections: retired });
+    }
   });
 
   await waitForDatabase(db, latestMigration(), (attempt, error, delayMs) => {

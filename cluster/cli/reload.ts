@@ -1,10 +1,14 @@
 // `npm run reload`: replaces every worker with a fresh process (new code, new settings), one port at a
 // time, without a refused connection or a failed request: pm2 cluster mode starts the new process, waits
-// for its 'ready', then lets the old one drain. HAProxy re-reads its config in place (SIGUSR2); the
-// database keeps running (`npm run restart-db` restarts it, at the cost of an outage).
+// for its 'ready', then lets the old one drain. HAProxy re-reads its config in place (SIGUSR2) first,
+// and the workers move their pooled connections to its new process; the database keeps running
+// (`npm run restart-db` restarts it, at the cost of an outage).
+// `npm run reload -- --haproxy`: only the in-place HAProxy reload (and the connections' move).
 import { buildApps } from '../ecosystem';
+import { HAPROXY_RELOADED_ENV, reloadHaproxyInPlace } from '../haproxy/reload';
 import { runPm2 } from '../pm2';
 import { loadStackSettings } from '../settings';
+import { prepareStateDir } from '../state-dir';
 import { renderStatus, stackStatus } from '../stack-status';
 
 async function main(): Promise<number> {
@@ -14,12 +18,26 @@ async function main(): Promise<number> {
     console.error('The stack is not running: `npm start` starts it.');
     return 1;
   }
-  const workers = buildApps(settings).filter((app) => app.exec_mode === 'cluster').map((app) => app.name);
   const started = Date.now();
+  // HAProxy re-reads the rendered files: render them from the current settings first.
+  prepareStateDir(settings);
+  if (process.argv.includes('--haproxy')) {
+    if (!(await reloadHaproxyInPlace(settings))) {
+      console.error('HAProxy is not running: `npm start` starts it.');
+      return 1;
+    }
+    console.log(`Reloaded HAProxy in place; the workers moved their database connections to it (${((Date.now() - started) / 1000).toFixed(1)}s).`);
+    return 0;
+  }
+  const workers = buildApps(settings).filter((app) => app.exec_mode === 'cluster').map((app) => app.name);
   console.log(`Reloading ${workers.join(', ')}, one at a time; HAProxy reloads in place, the database keeps running.`);
-  // The ecosystem file, loaded for a reload, lists only the workers and reloads HAProxy itself
-  // (cluster/pm2-command.ts). One app at a time: each port has at most one extra process at once.
-  const result = await runPm2(['reload', 'ecosystem.config.js'], { ...process.env, PM2_CONCURRENT_ACTIONS: '1' }, settings.startTimeoutMs);
+  // HAProxy first, waiting for the workers' connections to move: the old workers would otherwise keep
+  // theirs on the old HAProxy process until its hard-stop-after, which a long reload outlasts.
+  await reloadHaproxyInPlace(settings);
+  // The ecosystem file, loaded for a reload, lists only the workers (cluster/pm2-command.ts), and is told
+  // HAProxy was reloaded already. One app at a time: each port has at most one extra process at once.
+  const result = await runPm2(['reload', 'ecosystem.config.js'],
+    { ...process.env, PM2_CONCURRENT_ACTIONS: '1', [HAPROXY_RELOADED_ENV]: '1' }, settings.startTimeoutMs);
   if (result.code !== 0) {
     console.error(result.timedOut ? `The reload did not finish within ${settings.startTimeoutMs / 1000}s.` : (result.stderr || result.stdout));
     return 1;

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { buildApps, databaseAppNames } from '../ecosystem';
 import { writeHaproxyConfig } from '../haproxy/config-files';
-import { reloadHaproxy } from '../haproxy/reload';
+import { HAPROXY_RELOADED_ENV, reloadHaproxyInPlace } from '../haproxy/reload';
 import { listProcesses, runPm2 } from '../pm2';
 import { portsOf, takenPorts } from '../port-check';
 import { PRIVATE_UMASK } from '../private-files';
@@ -72,12 +72,15 @@ async function apply(plan: StackPlan, settings: StackSettings, haproxyConfigChan
     console.log(`Starting: ${toStart.join(', ')}.`);
     await pm2OrFail(['start', 'ecosystem.config.js', ...only(toStart)], { PM2_CONCURRENT_ACTIONS: String(toStart.length), ...process.env }, timeoutMs);
   }
-  // The front door's server list (and any HAProxy setting) follows the settings before workers leave.
-  if (haproxyConfigChanged && reloadHaproxy(settings)) console.log('Reloaded HAProxy in place (its server list or settings changed).');
+  // The front door's server list (and any HAProxy setting) follows the settings before workers leave;
+  // the workers' pooled connections move to the new HAProxy process (cluster/haproxy/reload.ts).
+  if (haproxyConfigChanged && await reloadHaproxyInPlace(settings)) {
+    console.log('Reloaded HAProxy in place (its server list or settings changed); the workers moved their database connections to it.');
+  }
   if (plan.reload.length > 0) {
     console.log(`Reloading, one at a time, the workers whose settings changed: ${list(plan.reload)}.`);
     await pm2OrFail(['reload', 'ecosystem.config.js', ...only(plan.reload.map((c) => c.name))],
-      { ...process.env, PM2_CONCURRENT_ACTIONS: '1' }, timeoutMs);
+      { ...process.env, PM2_CONCURRENT_ACTIONS: '1', [HAPROXY_RELOADED_ENV]: '1' }, timeoutMs);
   }
   if (plan.remove.length > 0) {
     console.log(`Draining and removing apps the settings no longer list: ${plan.remove.join(', ')}.`);
@@ -121,7 +124,7 @@ async function main(): Promise<number> {
   // Rendered before anything else writes it (pm2 loading ecosystem.config.js does too), so a change is seen.
   const haproxyConfigChanged = writeHaproxyConfig(settings);
   if (!fresh && planIsEmpty(plan) && healthy(await stackStatus(settings))) {
-    if (haproxyConfigChanged && reloadHaproxy(settings)) console.log('Reloaded HAProxy in place (its rendered config changed).');
+    if (haproxyConfigChanged && await reloadHaproxyInPlace(settings)) console.log('Reloaded HAProxy in place (its rendered config changed).');
     console.log('The stack is already running as configured; nothing to do (`npm run reload` replaces every worker, `npm stop` stops it).\n');
     console.log(renderStatus(await stackStatus(settings)));
     return 0;

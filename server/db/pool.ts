@@ -150,6 +150,10 @@ export class DbPool {
   private ending = false;
   /** Side connections for KILL QUERY: the app's account through the same proxy, one at a time. */
   private readonly killer: QueryKiller;
+  /** retireConnections(): how often it was called, the open connections, and the count when each was opened. */
+  private retirements = 0;
+  private readonly openSet = new Set<PoolConnection>();
+  private readonly retirementsAtOpen = new WeakMap<object, number>();
 
   constructor(private readonly options: PoolOptions, private readonly observer: DbObserver) {
     this.killer = new QueryKiller({ ...options, connectTimeoutMs: Math.min(options.connectTimeoutMs, CANCEL_CONNECT_TIMEOUT_MS) });
@@ -289,7 +293,10 @@ export class DbPool {
   private async open(signal?: AbortSignal): Promise<PoolConnection> {
     this.connecting += 1;
     try {
+      const retirements = this.retirements;
       const connection = await this.connect();
+      // A connect begun before a retireConnections() may have gone through the old proxy process.
+      this.retirementsAtOpen.set(connection, Math.min(this.retirementsAtOpen.get(connection) ?? retirements, retirements));
       // The client may have left while the connection was being opened (a new one through a slow
       // proxy): nobody would read the answer, so the statement is never sent. The connection is kept.
       if (signal?.aborted) {
@@ -315,7 +322,7 @@ export class DbPool {
       this.leases.delete(ended);
       this.leased -= 1;
       this.observer.released((performance.now() - leasedAt) / 1000);
-      if (destroy) {
+      if (destroy || this.retired(ended.connection)) {
         this.destroyedByUs.add(ended.connection);
         ended.connection.destroy();
         // mysql2's destroy() only half-closes the socket (end()), so it stays open until the server
@@ -398,10 +405,39 @@ export class DbPool {
     await new Promise<void>((resolve) => this.pool.end(() => resolve()));
   }
 
+  /**
+   * Replaces every open connection by a new one, each once it is free: a connection in use is closed
+   * when its request releases it (between statements, never inside a transaction, which a request runs
+   * within one lease), an idle one at once; the next statement opens a new connection. For an in-place
+   * HAProxy reload: the old HAProxy process keeps the pooled connections until its hard-stop-after cuts
+   * them, possibly mid-statement, while the new one takes new connections (HikariCP's maxLifetime, on
+   * demand). A retired connection's close counts as `destroyed`. Returns how many connections were open.
+   */
+  retireConnections(): number {
+    this.retirements += 1;
+    const leased = new Set([...this.leases].map((lease) => lease.connection));
+    // While mysql2 is handing out an idle connection (a connect in progress), closing idle ones could
+    // close the one handed out; those are retired at their release instead.
+    if (this.connecting === 0) {
+      for (const connection of this.openSet) {
+        if (leased.has(connection)) continue;
+        this.destroyedByUs.add(connection);
+        connection.destroy();
+        connection.stream?.destroy();
+      }
+    }
+    return this.openSet.size;
+  }
+
+  private retired(connection: PoolConnection): boolean {
+    return (this.retirementsAtOpen.get(connection) ?? 0) < this.retirements;
+  }
+
   private track(connection: PoolConnection): void {
     this.created += 1;
     this.openConnections += 1;
     this.observer.connectionCreated();
+    this.openSet.add(connection);
     let failed = false;
     // A fatal error on an idle connection is emitted with nobody waiting for it; this listener keeps it
     // from becoming an uncaught 'error' event, and remembers it for the close reason. mysql2 also emits
@@ -413,6 +449,7 @@ export class DbPool {
     const socket = connection.stream;
     if (!socket) return;
     socket.once('close', () => {
+      this.openSet.delete(connection);
       this.openConnections -= 1;
       const reason: ConnectionCloseReason = this.ending ? 'shutdown'
         : this.destroyedByUs.has(connection) ? 'destroyed'

@@ -4,6 +4,15 @@
 // per busy connection. Instead the server stops accepting, answers each further request on an open
 // connection with `Connection: close` (the client then closes it cleanly and reconnects, reaching the
 // worker that replaces this one), and only closes connections that stayed idle for a grace period.
+//
+// Pipelined requests: Node parses a connection ahead of its answers and emits 'request' for each
+// request as soon as it is read, so a handler runs while the answers before it are still pending. Once
+// an earlier answer carries `Connection: close`, Node ends the connection after it and never writes
+// the later answers, whose handlers ran all the same: a POST written, its client told nothing (and a
+// client that retries writes twice). RFC 9112 section 9.6: a server that closes must not process
+// further requests on that connection. So the requests of one connection reach the app one at a time,
+// each once the previous answer is done, and those left when the connection is ending are dropped
+// unrun.
 import net from 'node:net';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
@@ -15,23 +24,89 @@ export interface DrainOptions {
   onTimeout?: () => void;
 }
 
-/** Tracks responses not yet started, so a drain can mark them `Connection: close` too. */
-export function trackResponses(server: Server): () => Iterable<ServerResponse> {
+export interface ServedRequests {
+  /** Responses of requests handed to the app and not yet closed. */
+  open(): Iterable<ServerResponse>;
+  /** From now on, every request handed to the app is answered with `Connection: close`. */
+  closeEach(): void;
+  /** Requests never run because their connection was closing when their turn came. */
+  readonly dropped: number;
+}
+
+type Request = [IncomingMessage, ServerResponse];
+
+function markClose(res: ServerResponse): void {
+  if (!res.headersSent) res.setHeader('Connection', 'close');
+}
+
+/**
+ * Takes over the server's 'request' listeners registered so far (the app's) and hands them the
+ * requests of each connection in order, one at a time (see the top of this file). Call it before any
+ * other 'request' listener is added: those see every request as Node parses it.
+ */
+export function trackResponses(server: Server): ServedRequests {
+  const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
   const open = new Set<ServerResponse>();
-  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+  // Per connection, the requests read while an earlier one is being answered.
+  const waiting = new WeakMap<net.Socket, Request[]>();
+  let closing = false;
+  let dropped = 0;
+
+  const next = (socket: net.Socket) => {
+    const queue = waiting.get(socket) ?? [];
+    const following = queue.shift();
+    if (!following) {
+      waiting.delete(socket);
+      return;
+    }
+    // The previous answer closed the connection (`Connection: close`, or the client went away): Node
+    // writes nothing more on it, so nothing more runs.
+    if (socket.destroyed || socket.writableEnded) {
+      dropped += queue.length + 1;
+      waiting.delete(socket);
+      return;
+    }
+    run(socket, following);
+  };
+
+  const run = (socket: net.Socket, [req, res]: Request) => {
     open.add(res);
-    res.once('close', () => open.delete(res));
+    // 'close' comes after the answer is handed to the socket, or when the connection died before.
+    res.once('close', () => {
+      open.delete(res);
+      next(socket);
+    });
+    if (closing) markClose(res);
+    for (const handler of handlers) handler.call(server, req, res);
+  };
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    const queue = waiting.get(socket);
+    if (queue) {
+      queue.push([req, res]);
+      return;
+    }
+    waiting.set(socket, []);
+    run(socket, [req, res]);
   });
-  return () => open;
+
+  return {
+    open: () => open,
+    closeEach: () => {
+      closing = true;
+      for (const res of open) markClose(res);
+    },
+    get dropped() {
+      return dropped;
+    },
+  };
 }
 
 /** Resolves once every connection is closed; the listening socket is closed at once. */
-export function drainHttpServer(server: Server, openResponses: () => Iterable<ServerResponse>, options: DrainOptions): Promise<void> {
-  const markClose = (res: ServerResponse) => {
-    if (!res.headersSent) res.setHeader('Connection', 'close');
-  };
-  for (const res of openResponses()) markClose(res);
-  server.on('request', (_req: IncomingMessage, res: ServerResponse) => markClose(res));
+export function drainHttpServer(server: Server, requests: ServedRequests, options: DrainOptions): Promise<void> {
+  requests.closeEach();
   return new Promise((resolve) => {
     let sweep: NodeJS.Timeout | undefined;
     const grace = setTimeout(() => {

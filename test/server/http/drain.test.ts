@@ -1,9 +1,10 @@
 // drainHttpServer: a stopping worker must not reset a keep-alive client. Real sockets on loopback.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { drainHttpServer, trackResponses } from '../../../server/http/drain';
+import { waitFor } from '../../support/wait';
 
 interface Answer {
   status: number;
@@ -24,9 +25,12 @@ describe('drainHttpServer(server)', () => {
   let port: number;
   let agent: http.Agent;
   let openResponses: ReturnType<typeof trackResponses>;
+  let handled: string[];
 
   beforeEach(async () => {
+    handled = [];
     server = http.createServer((req, res) => {
+      handled.push(req.url ?? '');
       const delay = req.url === '/slow' ? 300 : 0;
       setTimeout(() => res.end('ok'), delay);
     });
@@ -67,5 +71,37 @@ describe('drainHttpServer(server)', () => {
     expect(refused).to.equal('ECONNREFUSED');
     await drained;
     expect(performance.now() - started).to.be.within(250, 1500);
+  });
+
+  it('runs no request pipelined behind the answer that closes the connection, and says how many it dropped', async () => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(['/slow', '/b', '/c'].map((path) => `GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`).join(''));
+    await waitFor('the first request to reach the app', () => (handled.length > 0 ? true : undefined), 2000);
+    const drained = drainHttpServer(server, openResponses, { idleGraceMs: 1000, timeoutMs: 5000 });
+    await closed;
+    await drained;
+    expect(handled).to.deep.equal(['/slow']);
+    expect(text.match(/HTTP\/1\.1 200/g)).to.have.length(1);
+    expect(text).to.contain('Connection: close');
+    expect(openResponses.dropped).to.equal(2);
+  });
+
+  it('hands pipelined requests to the app one at a time, in order, each answered', async () => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(['/slow', '/b', '/c'].map((path, i) => `GET ${path} HTTP/1.1\r\nHost: t\r\n${i === 2 ? 'Connection: close\r\n' : ''}\r\n`).join(''));
+    await waitFor('the first request to reach the app', () => (handled.length > 0 ? true : undefined), 2000);
+    // Node has read all three; the second waits for the first's answer.
+    expect(handled).to.deep.equal(['/slow']);
+    await closed;
+    expect(handled).to.deep.equal(['/slow', '/b', '/c']);
+    expect(text.match(/HTTP\/1\.1 200/g)).to.have.length(3);
   });
 });
