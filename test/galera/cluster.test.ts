@@ -1,12 +1,13 @@
 // A real three-node Galera cluster on free ports in a temp dir, started once for this file: bootstrap
 // from empty datadirs (SST), the health agent's verdicts, read-your-writes across nodes, a SIGKILLed node
-// rejoining by IST after --wsrep-recover, and a whole-cluster restart after a clean stop. Each start
+// rejoining by IST after --wsrep-recover, a whole-cluster restart after a clean stop, and one with the
+// invalid grastate.dat files a failed SST leaves. Each start
 // goes through decideOwnStart(), the decision the pm2 node runner makes. Small nodes (64 MB buffer
 // pool, 32 MB gcache) and everything stopped and removed in after(), or at exit when the run crashes.
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -309,5 +310,25 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
     expect(codes).to.deep.equal([0, 0, 0]);
     const states = await Promise.all(layout.nodes.map((node) => readGrastate(node)));
     expect(states.map((state) => (state?.seqno ?? -1) >= 0)).to.deep.equal([true, true, true]);
+  });
+
+  it('a grastate.dat a failed SST left (empty on n2, no uuid line on n3) is set aside at the next start: n1 bootstraps, n2 and n3 come back by SST', async function () {
+    // The cluster is stopped (previous test). What a joiner killed during its SST leaves behind.
+    await writeFile(path.join(n2.datadir, 'grastate.dat'), '');
+    await writeFile(path.join(n3.datadir, 'grastate.dat'), '# GALERA saved state\nversion: 2.1\nseqno:   -1\nsafe_to_bootstrap: 0\n');
+    const offsets = await Promise.all([n2, n3].map((node) => logSize(node)));
+    const started = performance.now();
+    const starts = await Promise.all(layout.nodes.map((node) => startNode(node)));
+    timings['cluster of 3 restarted with two invalid grastate.dat'] = `${Math.round(performance.now() - started)} ms`;
+    expect(starts.map((start) => start.kind)).to.deep.equal(['bootstrap', 'join', 'join']);
+    for (const [i, joiner] of [n2, n3].entries()) {
+      expect(await logSince(joiner, offsets[i]!)).to.match(/rsync SST completed on joiner/);
+      expect((await readdir(joiner.datadir)).filter((name) => name.startsWith('grastate.dat.invalid-'))).to.have.length(1);
+    }
+    for (const node of layout.nodes) {
+      expect((await agentStatus(agent as HealthAgent, node)).status).to.equal(200);
+      const rows = await query(node, 'SELECT COUNT(*) AS n FROM galera_test.t');
+      expect([node.name, Number(rows[0]?.n)]).to.deep.equal([node.name, 51]);
+    }
   });
 });

@@ -2,12 +2,13 @@
 // others over their sockets, everyone's files on disk, all on this machine), recovers its own position
 // after a crash, and applies planStart(). Every runner sees the same files and so reaches the same plan:
 // exactly one bootstraps, and the others wait until some node is Primary before they join, instead of
-// timing out against a cluster that is not there yet.
+// timing out against a cluster that is not there yet. A node whose grastate.dat holds no position (a
+// failed SST) has it set aside by its own runner and is re-provisioned by SST.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StartMode } from './args';
 import type { GaleraLayout, GaleraNode } from './layout';
 import { nodeAdminLogin } from './node';
-import { readGrastate, readRecoveredPosition, recoverPosition } from './node-state';
+import { readGrastate, readRecoveredPosition, recoverPosition, setAsideInvalidGrastate } from './node-state';
 import { planStart, type NodeStartState, type StartPlan } from './recovery-plan';
 import { checkNode } from './wsrep-status';
 
@@ -50,6 +51,10 @@ export async function decideOwnStart(layout: GaleraLayout, self: GaleraNode, opt
     if (line !== said) opts.log?.(`galera ${self.name}: ${line}`);
     said = line;
   };
+  // Its own state first: an invalid grastate.dat here would keep every runner (this one included)
+  // waiting to read it, forever.
+  const setAside = await setAsideInvalidGrastate(self);
+  if (setAside !== undefined) say(setAside);
   for (;;) {
     opts.signal?.throwIfAborted();
     let states: NodeStartState[] | undefined;
@@ -57,6 +62,7 @@ export async function decideOwnStart(layout: GaleraLayout, self: GaleraNode, opt
       states = await gatherStartStates(layout, self);
     } catch (error) {
       // A starting node rewrites its grastate.dat in place: an empty or half-written one is read again.
+      // One a failed SST left stays so only until that node's runner sets it aside (above).
       say(`waiting: cannot read every node's state yet (${error instanceof Error ? error.message.split('\n')[0] : String(error)}).`);
     }
     const plan: StartPlan = states ? planStart(states) : { kind: 'recover-first', nodes: [], reason: 'states unreadable' };
