@@ -50,7 +50,7 @@ export async function setAsideInvalidGrastate(node: GaleraNode, now: Date = new 
     const aside = `${file}.invalid-${now.toISOString().replace(/[:.]/g, '-')}`;
     await rename(file, aside);
     await forgetRecoveredPosition(node);
-    const why = text.trim() === '' ? 'is empty' : (error as Error).message.split('\n')[0]!.replace(/^grastate\.dat /, '');
+    const why = text.trim() === '' ? 'is empty' : (error as Error).message.split('\n')[0]!.replace(/^grastate\.dat /, '').replace(/:$/, '');
     return `grastate.dat ${why} (a failed SST?); moved it to ${path.basename(aside)}, so the node joins by SST.`;
   }
 }
