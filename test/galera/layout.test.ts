@@ -72,6 +72,7 @@ describe('galeraMariadbdArgs(layout, node, mode)', function () {
       '--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:4567;ist.recv_addr=127.0.0.1:4568;gcache.size=32M',
       `--wsrep-sst-method=${sstMethod()}`,
       '--wsrep-sst-receive-address=127.0.0.1:4444',
+      '--wsrep-sst-donor=n3,',
       '--binlog-format=ROW',
       '--default-storage-engine=InnoDB',
       '--innodb-autoinc-lock-mode=2',

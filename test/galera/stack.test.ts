@@ -205,7 +205,9 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
         const log = logSince(victim, offset);
         return {
           firstErrorMs: shift(result.firstErrorAt), firstSuccessAfterErrorMs: shift(result.firstSuccessAfterErrorAt), rejoinedMs,
-          ist: /IST received/.test(log), sst: /rsync SST completed/.test(log), ...counts,
+          ist: /IST received/.test(log), sst: /rsync SST completed/.test(log),
+          donor: [...log.matchAll(new RegExp(`\\(${victim.name}\\) requested state transfer from '[^']*'\\. Selected [\\d.]+ \\(([^)]+)\\)`, 'g'))].at(-1)?.[1],
+          ...counts,
         };
       },
     };

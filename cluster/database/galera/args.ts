@@ -52,6 +52,20 @@ export function providerOptions(node: GaleraNode): string {
   ].join(';');
 }
 
+/**
+ * wsrep_sst_donor of `node`: the last other node, then a trailing comma (any node when that one cannot).
+ * HAProxy writes to the first node that is up, in layout order (haproxy-backend.ts), so the last is the
+ * least likely writer; a donor is Desynced while it sends (the agent then reports it not Synced) and, for
+ * an SST, read-locked, which on the writer stalls every write until the transfer ends (issue 15: an
+ * 11 s stall of 503 pool_timeout on the new writer when the killed writer rejoined). One name, not a
+ * list: for an IST Galera picks among every node listed the one whose gcache reaches furthest back,
+ * whatever the order (seen here: 'n1,n2,' selected n2).
+ */
+export function sstDonors(layout: GaleraLayout, node: GaleraNode): string {
+  const others = layout.nodes.filter((other) => other !== node);
+  return `${others.at(-1)?.name ?? ''},`;
+}
+
 /** The Galera options alone (for tests and the design note); galeraMariadbdArgs() is what runs. */
 export function wsrepArgs(layout: GaleraLayout, node: GaleraNode, provider: string): string[] {
   return [
@@ -67,6 +81,8 @@ export function wsrepArgs(layout: GaleraLayout, node: GaleraNode, provider: stri
     // The donor is read-locked for the copy, which the agent reports as not Synced.
     `--wsrep-sst-method=${sstMethod()}`,
     `--wsrep-sst-receive-address=127.0.0.1:${node.ports.sst}`,
+    // State transfers (SST and IST) from the node least likely to take the writes (see sstDonors).
+    `--wsrep-sst-donor=${sstDonors(layout, node)}`,
     // Galera replicates row images only, and interleaved auto-increment locks let appliers run in parallel.
     '--binlog-format=ROW',
     '--default-storage-engine=InnoDB',
