@@ -20,7 +20,8 @@ export function galeraProvider(exists: (file: string) => boolean = existsSync): 
 
 /** How a node starts: the first of a new (or re-bootstrapped) cluster, or joining one that runs. */
 /** startPosition: `uuid:seqno` recovered with --wsrep-recover (a crashed node: rejoins by IST). */
-export type StartMode = { kind: 'bootstrap' | 'join'; startPosition?: string };
+/** sstDonor: the node to take this start's state transfer from (coordinate.ts preferredDonor). */
+export type StartMode = { kind: 'bootstrap' | 'join'; startPosition?: string; sstDonor?: string };
 
 /** Holds wsrep_sst_rsync_as_root (see there); on mariadbd's PATH via galeraNodeEnv(). */
 export const SST_SCRIPTS_DIR = path.join(__dirname, 'sst');
@@ -106,6 +107,8 @@ export function galeraMariadbdArgs(layout: GaleraLayout, node: GaleraNode, mode:
   const start = [
     ...(mode.kind === 'bootstrap' ? ['--wsrep-new-cluster'] : []),
     ...(mode.startPosition !== undefined ? [`--wsrep-start-position=${mode.startPosition}`] : []),
+    // After the static preference in wsrepArgs: mariadbd keeps the last value.
+    ...(mode.sstDonor !== undefined ? [`--wsrep-sst-donor=${mode.sstDonor},`] : []),
   ];
   return [...base, ...wsrepArgs(layout, node, provider), ...start];
 }
