@@ -103,7 +103,9 @@ export function withStatement<E>(error: E, sql: string): E {
 
 /** Statements that take row locks and so may wait for one: writes, and reads FOR UPDATE or in share mode. */
 export function takesRowLocks(sql: string): boolean {
-  return /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(sql) || /\b(FOR\s+UPDATE|FOR\s+SHARE|LOCK\s+IN\s+SHARE\s+MODE)\b/i.test(sql);
+  // MariaDB's per-statement settings prefix (SET STATEMENT innodb_lock_wait_timeout=0 FOR INSERT ...).
+  const statement = sql.replace(/^\s*SET\s+STATEMENT\s+[\s\S]*?\s+FOR\s+/i, '');
+  return /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(statement) || /\b(FOR\s+UPDATE|FOR\s+SHARE|LOCK\s+IN\s+SHARE\s+MODE)\b/i.test(statement);
 }
 
 /**

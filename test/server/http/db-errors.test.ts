@@ -31,13 +31,19 @@ describe('httpErrorForDb(error)', () => {
     expectUnavailable(serverError(1205, 'ER_LOCK_WAIT_TIMEOUT', LOCK_WAIT, 'SELECT id, item FROM todos WHERE id = ?'), 'database_unavailable');
   });
 
+  it('answers a failed causal wait of a SELECT with per-statement settings 503 database_unavailable', () => {
+    expectUnavailable(serverError(1205, 'ER_LOCK_WAIT_TIMEOUT', LOCK_WAIT, 'SET STATEMENT max_statement_time=5 FOR SELECT id FROM todos'), 'database_unavailable');
+  });
+
   it('answers a failed causal wait on START TRANSACTION 503 database_unavailable', () => {
     expectUnavailable(serverError(1205, 'ER_LOCK_WAIT_TIMEOUT', LOCK_WAIT, 'START TRANSACTION'), 'database_unavailable');
   });
 
   for (const sql of ['UPDATE todos SET item = ? WHERE id = ?', 'SELECT id FROM todos WHERE id = ? FOR UPDATE',
-    'SELECT 1 FROM idempotency_keys WHERE k = ? LOCK IN SHARE MODE', "INSERT INTO todos (item) VALUES ('x')"]) {
-    it(`answers a lock wait timeout of "${sql.slice(0, 40)}..." 503 row_locked`, () => {
+    'SELECT 1 FROM idempotency_keys WHERE k = ? LOCK IN SHARE MODE', "INSERT INTO todos (item) VALUES ('x')",
+    'SET STATEMENT innodb_lock_wait_timeout=0 FOR INSERT INTO idempotency_keys (idempotency_key) VALUES (?)',
+    '\n      UPDATE todos SET item = ? WHERE id = ?']) {
+    it(`answers a lock wait timeout of "${sql.trim().slice(0, 50)}..." 503 row_locked`, () => {
       expectUnavailable(serverError(1205, 'ER_LOCK_WAIT_TIMEOUT', LOCK_WAIT, sql), 'row_locked');
     });
   }
