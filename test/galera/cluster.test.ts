@@ -20,6 +20,8 @@ import { type GaleraLayout, type GaleraNode, type GaleraPorts } from '../../clus
 import { nodeAdminLogin, spawnNode, waitUntilSynced, type RunningNode } from '../../cluster/database/galera/node';
 import { readGrastate } from '../../cluster/database/galera/node-state';
 import { readWsrepStatus } from '../../cluster/database/galera/wsrep-status';
+import { withStatement } from '../../server/db/errors';
+import { httpErrorForDb } from '../../server/http/db-errors';
 import { exited, forgetFolder, killOnExit, removeOnExit } from '../support/processes';
 import { waitFor } from '../support/wait';
 import { freeGaleraBasePorts } from '../../cluster/database/galera/free-base-ports';
@@ -330,5 +332,39 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
       const rows = await query(node, 'SELECT COUNT(*) AS n FROM galera_test.t');
       expect([node.name, Number(rows[0]?.n)]).to.deep.equal([node.name, 51]);
     }
+  });
+
+  it('a two-node loss: every refusal n1 answers reads and writes with maps to 503 database_unavailable, never row_locked or a 500', async function () {
+    // Last in the file: it leaves n1 alone and non-Primary. Statements as the workers send them.
+    const select = 'SELECT COUNT(*) AS n FROM galera_test.t';
+    const insert = "INSERT INTO galera_test.t (v) VALUES ('during the loss')";
+    const reader = await mysql.createConnection(nodeAdminLogin(n1));
+    const writer = await mysql.createConnection(nodeAdminLogin(n1));
+    const seen: Record<string, number> = {};
+    try {
+      for (const node of [n2, n3]) {
+        await running.get(node.name)?.kill();
+        running.delete(node.name);
+      }
+      await waitFor('n1 to refuse as non-Primary (1047)', async () => {
+        const answers = await Promise.all([[reader, select], [writer, insert]].map(async ([connection, sql]) => {
+          try {
+            await (connection as mysql.Connection).query({ sql: sql as string, timeout: 20_000 });
+            return undefined;
+          } catch (error) {
+            const answer = httpErrorForDb(withStatement(error, sql as string));
+            const label = `${(error as { errno?: number }).errno} -> ${answer?.status ?? 500} ${answer?.code ?? 'internal_error'}`;
+            seen[label] = (seen[label] ?? 0) + 1;
+            return (error as { errno?: number }).errno;
+          }
+        }));
+        return answers.includes(1047) ? true : undefined;
+      }, 60_000, 50);
+    } finally {
+      await reader.end().catch(() => undefined);
+      await writer.end().catch(() => undefined);
+    }
+    timings['two-node loss: what n1 answered'] = JSON.stringify(seen);
+    expect(Object.keys(seen).filter((label) => !label.endsWith('-> 503 database_unavailable'))).to.deep.equal([]);
   });
 });
