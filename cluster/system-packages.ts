@@ -1,26 +1,60 @@
-// The Debian packages the stack runs (HAProxy, MariaDB, Prometheus, the MySQL exporter, ss), how to tell
-// whether they are installed, and which command line installs the missing ones. Pure apart from
-// findSystemBinary()'s file checks; cluster/cli/ensure-system-packages.ts runs the plan.
+// The Debian packages the stack runs (HAProxy, MariaDB, Prometheus, the MySQL exporter, ss, and for a
+// Galera topology the provider and what SST runs), how to tell whether they are installed, and which
+// command line installs the missing ones. A package counts as installed when dpkg says so AND every
+// binary the stack runs from it is there: a binary alone is not enough (mariadb-server-core provides
+// mariadbd, but the SST scripts are mariadb-server's, and the Galera provider is a library of galera-4).
+// Pure apart from systemProbe(); cluster/cli/ensure-system-packages.ts runs the plan.
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
+
+/** The database topologies (cluster/settings.ts DbTopology), named here so the installer needs no settings. */
+export type PackageTopology = 'embedded' | 'galera' | 'external';
+export const ALL_TOPOLOGIES: readonly PackageTopology[] = ['embedded', 'galera', 'external'];
 
 export interface SystemPackage {
   name: string;
   /** Every binary the stack runs from this package; one missing means the package is missing. */
   binaries: string[];
+  /** Needed only by these topologies; absent: by every one. */
+  topologies?: readonly PackageTopology[];
 }
+
+/** DB_TOPOLOGY=galera only. Add a package here (one line) when a Galera feature starts running it. */
+export const GALERA_PACKAGES: readonly SystemPackage[] = [
+  // The wsrep provider, /usr/lib/galera/libgalera_smm.so (cluster/database/galera/args.ts): a library,
+  // so only dpkg can tell it is installed.
+  { name: 'galera-4', binaries: [] },
+  // SST by rsync (wsrep_sst_rsync, from mariadb-server, runs rsync on both ends).
+  { name: 'rsync', binaries: ['rsync'] },
+  // MariaDB's rsync SST runs its transfer through stunnel for TLS (galera/certificates.ts).
+  { name: 'stunnel4', binaries: ['stunnel'] },
+].map((p) => ({ ...p, topologies: ['galera'] as const }));
 
 export const SYSTEM_PACKAGES: readonly SystemPackage[] = [
   { name: 'haproxy', binaries: ['haproxy'] },
-  { name: 'mariadb-server', binaries: ['mariadbd', 'mariadb-install-db'] },
+  // mariadb-server, not only mariadb-server-core: the SST scripts (wsrep_sst_rsync, wsrep_sst_common)
+  // are in it, and its dependencies bring galera-4 and rsync.
+  { name: 'mariadb-server', binaries: ['mariadbd', 'mariadb-install-db', 'wsrep_sst_rsync', 'wsrep_sst_common'] },
   { name: 'mariadb-client', binaries: ['mariadb'] },
   { name: 'prometheus', binaries: ['prometheus', 'promtool'] },
   { name: 'prometheus-mysqld-exporter', binaries: ['prometheus-mysqld-exporter'] },
   // `ss`: npm start names the process holding a port it needs (cluster/port-check.ts); minimal images lack it.
   { name: 'iproute2', binaries: ['ss'] },
-  // DB_TOPOLOGY=galera: MariaDB's rsync SST runs its transfer through stunnel for TLS (galera/certificates.ts).
-  { name: 'stunnel4', binaries: ['stunnel'] },
+  ...GALERA_PACKAGES,
 ];
+
+/**
+ * The topologies to install for: every one under `npm test` (its Galera tests run whatever DB_TOPOLOGY
+ * says), else the one DB_TOPOLOGY (or MYSQL_HOST) chooses, as cluster/settings.ts reads it. A value
+ * settings will refuse installs for every topology: npm start then reports the setting, not a package.
+ */
+export function topologiesToInstall(env: NodeJS.ProcessEnv = process.env): readonly PackageTopology[] {
+  if (env.npm_lifecycle_event === 'test') return ALL_TOPOLOGIES;
+  const raw = (env.DB_TOPOLOGY ?? '').trim();
+  if (raw === '') return [env.MYSQL_HOST ? 'external' : 'embedded'];
+  return (ALL_TOPOLOGIES as readonly string[]).includes(raw) ? [raw as PackageTopology] : ALL_TOPOLOGIES;
+}
 
 // Debian puts daemons in /usr/sbin, which a non-root user's PATH usually lacks.
 const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -55,11 +89,50 @@ export function systemBinary(name: string): string {
   );
 }
 
+/** What the machine has: binaries on disk, and dpkg's view of packages. */
+export interface PackageProbe {
+  find(binary: string): string | undefined;
+  /**
+   * Each package's dpkg status ("installed", "config-files", ...; absent when dpkg knows none), or
+   * undefined where there is no dpkg (not Debian): then the binaries alone decide.
+   */
+  statuses(packages: string[]): Map<string, string> | undefined;
+}
+
+/** dpkg-query's status of each package; undefined when dpkg-query cannot run. */
+export function dpkgStatuses(packages: string[]): Map<string, string> | undefined {
+  const dpkgQuery = findSystemBinary('dpkg-query');
+  if (dpkgQuery === undefined) return undefined;
+  // Exits 1 and says so on stderr for a package dpkg never heard of; the others are still listed.
+  const result = spawnSync(dpkgQuery, ['-W', '-f=${Package}\t${db:Status-Status}\n', ...packages], { encoding: 'utf8' });
+  if (result.error !== undefined || typeof result.stdout !== 'string') return undefined;
+  return parseDpkgStatuses(result.stdout);
+}
+
+/** `name<TAB>status` lines; a multi-arch name (`galera-4:amd64`) counts under its package name. */
+export function parseDpkgStatuses(output: string): Map<string, string> {
+  const statuses = new Map<string, string>();
+  for (const line of output.split('\n')) {
+    const [name, status] = line.split('\t');
+    if (name && status) statuses.set(name.split(':')[0]!, status.trim());
+  }
+  return statuses;
+}
+
+export function systemProbe(): PackageProbe {
+  return { find: (binary) => findSystemBinary(binary), statuses: dpkgStatuses };
+}
+
+/** The packages these topologies need that are not installed (dpkg) or lack a binary, in list order. */
 export function missingPackages(
-  find: (binary: string) => string | undefined = (binary) => findSystemBinary(binary),
+  topologies: readonly PackageTopology[] = topologiesToInstall(),
+  probe: PackageProbe = systemProbe(),
   packages: readonly SystemPackage[] = SYSTEM_PACKAGES,
 ): string[] {
-  return packages.filter((p) => p.binaries.some((binary) => find(binary) === undefined)).map((p) => p.name);
+  const needed = packages.filter((p) => p.topologies === undefined || p.topologies.some((t) => topologies.includes(t)));
+  const statuses = probe.statuses(needed.map((p) => p.name));
+  return needed.filter((p) => (statuses !== undefined && statuses.get(p.name) !== 'installed')
+    || p.binaries.some((binary) => probe.find(binary) === undefined)).map((p) => p.name);
 }
 
 export interface InstallContext {

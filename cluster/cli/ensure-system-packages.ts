@@ -1,9 +1,11 @@
-// `npm test` runs this first: installs the Debian packages the stack needs when any is missing
-// (as root directly, otherwise through `sudo -n`), or exits non-zero with the line to run by hand.
+// `npm start` and `npm test` run this first: installs the Debian packages the stack needs when any is
+// missing (as root directly, otherwise through `sudo -n`), or exits non-zero with the line to run by hand.
+// "Needs": for the DB_TOPOLOGY chosen (every topology under `npm test`), each package dpkg lists as
+// installed with every binary the stack runs from it (cluster/system-packages.ts).
 // Silent when everything is present, so it costs nothing on a prepared machine.
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { findSystemBinary, installPlan, manualInstallLine, missingPackages } from '../system-packages';
+import { findSystemBinary, installPlan, manualInstallLine, missingPackages, topologiesToInstall } from '../system-packages';
 
 // Debian starts a package's service on install unless a policy-rc.d forbids it. These are the
 // services that could now squat on ports the stack (or its defaults) use.
@@ -24,8 +26,10 @@ function answers(port: number): Promise<boolean> {
 }
 
 async function main(): Promise<number> {
-  const missing = missingPackages();
+  const topologies = topologiesToInstall();
+  const missing = missingPackages(topologies);
   if (missing.length === 0) return 0;
+  const forWhat = `for DB_TOPOLOGY ${topologies.join(', ')}`;
 
   const plan = installPlan(missing, {
     euid: process.geteuid?.() ?? -1,
@@ -33,14 +37,14 @@ async function main(): Promise<number> {
     hasSudo: findSystemBinary('sudo') !== undefined,
   });
   if (plan.kind === 'manual') {
-    console.error(`Missing Debian packages: ${missing.join(', ')}.`);
+    console.error(`Missing Debian packages ${forWhat}: ${missing.join(', ')}.`);
     console.error('This user cannot install them here (no apt-get, or not root and no sudo). Run:');
     console.error(`  ${plan.line}`);
     return 1;
   }
   if (plan.kind === 'nothing') return 0;
 
-  console.log(`Installing missing Debian packages: ${missing.join(', ')}.`);
+  console.log(`Installing missing Debian packages ${forWhat}: ${missing.join(', ')}.`);
   if (plan.sudo) console.log('Not running as root, so this uses `sudo -n` (fails rather than asking for a password).');
   for (const argv of plan.commands) {
     console.log(`$ ${argv.join(' ')}`);
@@ -53,7 +57,7 @@ async function main(): Promise<number> {
     }
   }
 
-  const stillMissing = missingPackages();
+  const stillMissing = missingPackages(topologies);
   if (stillMissing.length > 0) {
     console.error(`Still missing after install: ${stillMissing.join(', ')}. Run by hand:`);
     console.error(`  ${manualInstallLine(stillMissing)}`);

@@ -7,6 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { PROJECT_ROOT, type StackSettings } from '../settings';
+import { declaredAccounts, revokeExtraPrivileges } from './grants';
 import {
   dropAccountsNoLongerNamed, existingAccounts, namedAccounts, recordCreatedAccounts, STACK_ACCOUNTS_TABLE,
 } from './stack-accounts';
@@ -103,8 +104,8 @@ function assertPlaceholdersKnown(file: MigrationFile, params: Record<string, str
   }
 }
 
-// R__users.sql revokes everything from these accounts before granting; pointed at the admin (or at
-// each other) it would strip the wrong account.
+// migrate() revokes from these accounts whatever R__users.sql does not grant them; pointed at the admin
+// (or at each other) it would strip the wrong account.
 function assertDistinctAccounts(settings: StackSettings): void {
   const accounts = [
     ['DB_USER', settings.appUser],
@@ -178,7 +179,9 @@ async function applyMigrations(settings: StackSettings, admin: mysql.ConnectionO
     const accounts = namedAccounts(settings);
     const existedBefore = await existingAccounts(connection, accounts);
     for (const file of files.repeatable) {
+      // Only adds (see grants.ts); what the file's accounts hold beyond its GRANTs is revoked after.
       await connection.query(file.sql, params);
+      for (const account of declaredAccounts(file.sql, params)) await revokeExtraPrivileges(connection, account);
       applied.push(file.name);
     }
     await recordCreatedAccounts(connection, accounts, existedBefore);

@@ -8,7 +8,7 @@
 import type { DbPool, JoinedRequest, Lease } from './pool';
 import type { CancelResult, DbObserver, QueryOutcome, ReadBatchKind } from './observer';
 import {
-  driverErrorCode, isConnectionError, isQueryInterrupted, isServerStatementTimeout, OutcomeUnknownError, QueryTimeoutError,
+  driverErrorCode, isConnectionError, isQueryInterrupted, isServerStatementTimeout, OutcomeUnknownError, QueryTimeoutError, withStatement,
 } from './errors';
 import { cancelled, GateRejectedError } from './gate';
 import type { KillAnswer } from './kill-queries';
@@ -424,7 +424,7 @@ export class Db {
       signal?.addEventListener('abort', onAbort, { once: true });
       lease.connection.prepare(text, (prepareError, statement) => {
         // A failed PREPARE ran nothing; a statement given up meanwhile (backstop) is not sent at all.
-        if (prepareError) return settle(this.statementError(lease, name, limit, prepareError));
+        if (prepareError) return settle(this.statementError(lease, name, limit, withStatement(prepareError, sql)));
         if (settled) return undefined;
         if (signal?.aborted) return settle(cancelled());
         progress.sent = true;
@@ -432,7 +432,7 @@ export class Db {
           // mysql2 keeps each prepared text open on the server; with its limit in it every text is new, and
           // they would pile up to MariaDB's max_prepared_stmt_count (16382 for the whole server).
           if (text !== sql && !error?.fatal) lease.connection.unprepare(text);
-          settle(error ? this.statementError(lease, name, limit, error) : undefined, result as T);
+          settle(error ? this.statementError(lease, name, limit, withStatement(error, sql)) : undefined, result as T);
         });
         return undefined;
       });

@@ -79,8 +79,56 @@ export function isQueryInterrupted(error: unknown): boolean {
   return (error as DriverError | undefined)?.errno === 1317;
 }
 
-/** InnoDB gave up waiting for a row lock (1205) or chose this transaction as a deadlock victim (1213). */
+/**
+ * A row lock conflict: InnoDB gave up waiting for a row lock (1205), or chose this transaction as a
+ * deadlock victim, or Galera aborted it for a conflicting write on another node (1213). Not the 1205
+ * that Galera raises when a statement's causal wait fails (see isSyncWaitFailure): no row was locked.
+ */
 export function isLockConflict(error: unknown): boolean {
   const errno = (error as DriverError | undefined)?.errno;
-  return errno === 1205 || errno === 1213;
+  return errno === 1213 || (errno === 1205 && !isSyncWaitFailure(error));
+}
+
+// The statement an error came from, kept beside it (not enumerable, so a logged error does not print
+// it): what tells Galera's failed causal wait from a row lock, which end in the same 1205.
+const STATEMENT = Symbol('statement');
+
+/** Remembers that `error` was the answer to `sql` (the db layer calls this for every statement). */
+export function withStatement<E>(error: E, sql: string): E {
+  if (typeof error === 'object' && error !== null && !(STATEMENT in error)) {
+    Object.defineProperty(error, STATEMENT, { value: sql, enumerable: false });
+  }
+  return error;
+}
+
+/** Statements that take row locks and so may wait for one: writes, and reads FOR UPDATE or in share mode. */
+export function takesRowLocks(sql: string): boolean {
+  // MariaDB's per-statement settings prefix (SET STATEMENT innodb_lock_wait_timeout=0 FOR INSERT ...).
+  const statement = sql.replace(/^\s*SET\s+STATEMENT\s+[\s\S]*?\s+FOR\s+/i, '');
+  return /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(statement) || /\b(FOR\s+UPDATE|FOR\s+SHARE|LOCK\s+IN\s+SHARE\s+MODE)\b/i.test(statement);
+}
+
+/**
+ * With wsrep_sync_wait, a Galera node first waits until it has applied everything the cluster committed
+ * before a read; when that fails (the node lost the other nodes, or the wait timed out) MariaDB answers
+ * ER_LOCK_WAIT_TIMEOUT (1205, "Lock wait timeout exceeded"), the same as a row lock wait (wsrep-lib's
+ * e_timeout_error; MariaDB's wsrep_sync_wait(): "the above msg won't be displayed"). A statement that
+ * takes no row lock (a plain SELECT, START TRANSACTION) cannot have waited for one, so its 1205 is that.
+ * A locking read's 1205 stays a lock conflict: the two cannot be told apart there.
+ */
+export function isSyncWaitFailure(error: unknown): boolean {
+  const e = error as (DriverError & { [STATEMENT]?: unknown }) | undefined;
+  return e?.errno === 1205 && typeof e[STATEMENT] === 'string' && !takesRowLocks(e[STATEMENT]);
+}
+
+/**
+ * Galera refusing the statement for as long as the node is not serving, without changing anything:
+ * 1047 (WSREP has not yet prepared node for application use: leaving, joining, or not in the Primary
+ * component), 1180 (ER_ERROR_DURING_COMMIT: replicating the write set failed, so the transaction was
+ * rolled back; MariaDB words every such failure "Error while appending streaming replication fragment",
+ * streaming or not), and a failed causal wait (isSyncWaitFailure).
+ */
+export function isClusterRefusal(error: unknown): boolean {
+  const errno = (error as DriverError | undefined)?.errno;
+  return errno === 1047 || errno === 1180 || isSyncWaitFailure(error);
 }

@@ -1,7 +1,10 @@
 // Turns the database layer's failures into what a client can act on: "come back in a second" (503 with
-// Retry-After) when the pool is busy or the path to MySQL is down, "too slow" (504) for a timed-out
+// Retry-After) when the pool is busy, the path to MySQL is down, or a Galera node refuses for now
+// (isClusterRefusal: not Primary, a write set it could not replicate, a failed causal wait), "too slow" (504) for a timed-out
 // statement. Other database errors stay unmapped and become a logged, bare 500.
-import { GateRejectedError, OutcomeUnknownError, QueryTimeoutError, isConnectionError, isLockConflict, isQueryInterrupted } from '../db/errors';
+import {
+  GateRejectedError, OutcomeUnknownError, QueryTimeoutError, isClusterRefusal, isConnectionError, isLockConflict, isQueryInterrupted,
+} from '../db/errors';
 import { HttpError, unavailable } from './errors';
 
 export function httpErrorForDb(error: unknown): HttpError | undefined {
@@ -28,17 +31,8 @@ export function httpErrorForDb(error: unknown): HttpError | undefined {
     // rolled the statement back; a write interrupted in its COMMIT is outcome_unknown above.
     return unavailable('query_interrupted', 'The database stopped the statement before it finished; nothing was changed. Retry shortly.', 1);
   }
-  if (isConnectionError(error) || isNodeNotServing(error)) {
+  if (isConnectionError(error) || isClusterRefusal(error)) {
     return unavailable('database_unavailable', 'The database is not reachable through HAProxy right now.', 1);
   }
   return undefined;
-}
-
-/**
- * A Galera node that is leaving, joining or not in the Primary component refuses every statement with
- * 1047 ("WSREP has not yet prepared node for application use") without running it: the same as not
- * reachable, for the moment HAProxy takes to move the connection to another node.
- */
-function isNodeNotServing(error: unknown): boolean {
-  return (error as { errno?: unknown } | undefined)?.errno === 1047;
 }

@@ -1,10 +1,15 @@
 import { expect } from 'chai';
 import {
+  ALL_TOPOLOGIES,
+  dpkgStatuses,
   findSystemBinary,
   installPlan,
   manualInstallLine,
   missingPackages,
+  type PackageProbe,
+  parseDpkgStatuses,
   systemBinary,
+  topologiesToInstall,
 } from '../../cluster/system-packages';
 
 const INSTALL = ['apt-get', 'install', '-y', '--no-install-recommends'];
@@ -37,18 +42,78 @@ describe('systemBinary(name)', function () {
   });
 });
 
-describe('missingPackages(find)', function () {
+describe('missingPackages(topologies, probe)', function () {
+  const EVERY_BINARY = ['haproxy', 'mariadbd', 'mariadb-install-db', 'wsrep_sst_rsync', 'wsrep_sst_common', 'mariadb', 'prometheus',
+    'promtool', 'prometheus-mysqld-exporter', 'ss', 'rsync'];
+  const EVERY_PACKAGE = ['haproxy', 'mariadb-server', 'mariadb-server-core', 'mariadb-client', 'prometheus', 'prometheus-mysqld-exporter',
+    'iproute2', 'galera-4', 'rsync'];
+
+  /** A machine with these binaries, and dpkg listing these packages as installed (undefined: no dpkg). */
+  function machine(binaries: string[], installed: string[] | undefined, others: Record<string, string> = {}): PackageProbe {
+    const present = new Set(binaries);
+    return {
+      find: (binary) => (present.has(binary) ? `/usr/bin/${binary}` : undefined),
+      statuses: (names) => (installed === undefined ? undefined
+        : new Map([...installed.map((name) => [name, 'installed'] as const), ...Object.entries(others)].filter(([name]) => names.includes(name)))),
+    };
+  }
+
   it('lists each package with any binary missing, once', function () {
-    const present = new Set(['haproxy', 'mariadbd', 'mariadb', 'prometheus', 'ss']);
-    expect(missingPackages((binary) => (present.has(binary) ? `/usr/bin/${binary}` : undefined))).to.deep.equal([
+    const present = ['haproxy', 'mariadbd', 'mariadb', 'prometheus', 'ss'];
+    expect(missingPackages(['embedded'], machine(present, undefined))).to.deep.equal([
       'mariadb-server',
       'prometheus',
       'prometheus-mysqld-exporter',
     ]);
   });
 
-  it('lists nothing on this machine, where every package is installed', function () {
-    expect(missingPackages()).to.deep.equal([]);
+  it('lists mariadb-server and galera-4 for galera when only mariadb-server-core is left, though mariadbd is there', function () {
+    // The probe's machine: `apt-get remove mariadb-server galera-4` (mariadb-server-core stays).
+    const binaries = EVERY_BINARY.filter((b) => b !== 'wsrep_sst_rsync' && b !== 'wsrep_sst_common');
+    const installed = EVERY_PACKAGE.filter((p) => p !== 'mariadb-server' && p !== 'galera-4');
+    expect(missingPackages(['galera'], machine(binaries, installed, { 'mariadb-server': 'config-files' })))
+      .to.deep.equal(['mariadb-server', 'galera-4']);
+  });
+
+  it('lists galera-4 for galera when dpkg has it removed, though every binary is there', function () {
+    expect(missingPackages(['galera'], machine(EVERY_BINARY, EVERY_PACKAGE.filter((p) => p !== 'galera-4')))).to.deep.equal(['galera-4']);
+  });
+
+  it('does not ask for the Galera packages when the topology is embedded', function () {
+    expect(missingPackages(['embedded'], machine(EVERY_BINARY.filter((b) => b !== 'rsync'), EVERY_PACKAGE.filter((p) => p !== 'galera-4' && p !== 'rsync'))))
+      .to.deep.equal([]);
+  });
+
+  it('lists rsync for galera when its binary is gone', function () {
+    expect(missingPackages(['galera'], machine(EVERY_BINARY.filter((b) => b !== 'rsync'), EVERY_PACKAGE))).to.deep.equal(['rsync']);
+  });
+
+  it('lists nothing on this machine, where every package of every topology is installed', function () {
+    expect(missingPackages(ALL_TOPOLOGIES)).to.deep.equal([]);
+  });
+});
+
+describe('parseDpkgStatuses(output)', function () {
+  it("reads dpkg-query's lines, multi-arch names under the package name", function () {
+    expect([...parseDpkgStatuses('galera-4\tinstalled\nmariadb-server\tconfig-files\nlibc6:amd64\tinstalled\n')]).to.deep.equal([
+      ['galera-4', 'installed'], ['mariadb-server', 'config-files'], ['libc6', 'installed'],
+    ]);
+  });
+
+  it('knows the packages of this machine', function () {
+    expect(dpkgStatuses(['galera-4', 'no-such-package-here'])).to.deep.equal(new Map([['galera-4', 'installed']]));
+  });
+});
+
+describe('topologiesToInstall(env)', function () {
+  it('is every topology under npm test', function () {
+    expect(topologiesToInstall({ npm_lifecycle_event: 'test', DB_TOPOLOGY: 'embedded' })).to.deep.equal(ALL_TOPOLOGIES);
+  });
+
+  it('is the DB_TOPOLOGY chosen, embedded by default and external with MYSQL_HOST', function () {
+    expect(topologiesToInstall({ DB_TOPOLOGY: 'galera' })).to.deep.equal(['galera']);
+    expect(topologiesToInstall({})).to.deep.equal(['embedded']);
+    expect(topologiesToInstall({ MYSQL_HOST: 'db.example' })).to.deep.equal(['external']);
   });
 });
 

@@ -1,12 +1,13 @@
 // A real three-node Galera cluster on free ports in a temp dir, started once for this file: bootstrap
 // from empty datadirs (SST), the health agent's verdicts, read-your-writes across nodes, a SIGKILLed node
-// rejoining by IST after --wsrep-recover, and a whole-cluster restart after a clean stop. Each start
+// rejoining by IST after --wsrep-recover, a whole-cluster restart after a clean stop, and one with the
+// invalid grastate.dat files a failed SST leaves. Each start
 // goes through decideOwnStart(), the decision the pm2 node runner makes. Small nodes (64 MB buffer
 // pool, 32 MB gcache) and everything stopped and removed in after(), or at exit when the run crashes.
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -19,6 +20,8 @@ import { type GaleraLayout, type GaleraNode, type GaleraPorts } from '../../clus
 import { nodeAdminLogin, spawnNode, waitUntilSynced, type RunningNode } from '../../cluster/database/galera/node';
 import { readGrastate } from '../../cluster/database/galera/node-state';
 import { readWsrepStatus } from '../../cluster/database/galera/wsrep-status';
+import { withStatement } from '../../server/db/errors';
+import { httpErrorForDb } from '../../server/http/db-errors';
 import { exited, forgetFolder, killOnExit, removeOnExit } from '../support/processes';
 import { waitFor } from '../support/wait';
 import { freeGaleraBasePorts } from '../../cluster/database/galera/free-base-ports';
@@ -309,5 +312,59 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
     expect(codes).to.deep.equal([0, 0, 0]);
     const states = await Promise.all(layout.nodes.map((node) => readGrastate(node)));
     expect(states.map((state) => (state?.seqno ?? -1) >= 0)).to.deep.equal([true, true, true]);
+  });
+
+  it('a grastate.dat a failed SST left (empty on n2, no uuid line on n3) is set aside at the next start: n1 bootstraps, n2 and n3 come back by SST', async function () {
+    // The cluster is stopped (previous test). What a joiner killed during its SST leaves behind.
+    await writeFile(path.join(n2.datadir, 'grastate.dat'), '');
+    await writeFile(path.join(n3.datadir, 'grastate.dat'), '# GALERA saved state\nversion: 2.1\nseqno:   -1\nsafe_to_bootstrap: 0\n');
+    const offsets = await Promise.all([n2, n3].map((node) => logSize(node)));
+    const started = performance.now();
+    const starts = await Promise.all(layout.nodes.map((node) => startNode(node)));
+    timings['cluster of 3 restarted with two invalid grastate.dat'] = `${Math.round(performance.now() - started)} ms`;
+    expect(starts.map((start) => start.kind)).to.deep.equal(['bootstrap', 'join', 'join']);
+    for (const [i, joiner] of [n2, n3].entries()) {
+      expect(await logSince(joiner, offsets[i]!)).to.match(/rsync SST completed on joiner/);
+      expect((await readdir(joiner.datadir)).filter((name) => name.startsWith('grastate.dat.invalid-'))).to.have.length(1);
+    }
+    for (const node of layout.nodes) {
+      expect((await agentStatus(agent as HealthAgent, node)).status).to.equal(200);
+      const rows = await query(node, 'SELECT COUNT(*) AS n FROM galera_test.t');
+      expect([node.name, Number(rows[0]?.n)]).to.deep.equal([node.name, 51]);
+    }
+  });
+
+  it('a two-node loss: every refusal n1 answers reads and writes with maps to 503 database_unavailable, never row_locked or a 500', async function () {
+    // Last in the file: it leaves n1 alone and non-Primary. Statements as the workers send them.
+    const select = 'SELECT COUNT(*) AS n FROM galera_test.t';
+    const insert = "INSERT INTO galera_test.t (v) VALUES ('during the loss')";
+    const reader = await mysql.createConnection(nodeAdminLogin(n1));
+    const writer = await mysql.createConnection(nodeAdminLogin(n1));
+    const seen: Record<string, number> = {};
+    try {
+      for (const node of [n2, n3]) {
+        await running.get(node.name)?.kill();
+        running.delete(node.name);
+      }
+      await waitFor('n1 to refuse as non-Primary (1047)', async () => {
+        const answers = await Promise.all([[reader, select], [writer, insert]].map(async ([connection, sql]) => {
+          try {
+            await (connection as mysql.Connection).query({ sql: sql as string, timeout: 20_000 });
+            return undefined;
+          } catch (error) {
+            const answer = httpErrorForDb(withStatement(error, sql as string));
+            const label = `${(error as { errno?: number }).errno} -> ${answer?.status ?? 500} ${answer?.code ?? 'internal_error'}`;
+            seen[label] = (seen[label] ?? 0) + 1;
+            return (error as { errno?: number }).errno;
+          }
+        }));
+        return answers.includes(1047) ? true : undefined;
+      }, 60_000, 50);
+    } finally {
+      await reader.end().catch(() => undefined);
+      await writer.end().catch(() => undefined);
+    }
+    timings['two-node loss: what n1 answered'] = JSON.stringify(seen);
+    expect(Object.keys(seen).filter((label) => !label.endsWith('-> 503 database_unavailable'))).to.deep.equal([]);
   });
 });

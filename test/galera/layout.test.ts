@@ -87,6 +87,7 @@ describe('galeraMariadbdArgs(layout, node, mode)', function () {
         + 'socket.ssl_ca=/srv/stack/secrets/galera/ca.pem',
       `--wsrep-sst-method=${sstMethod()}`,
       '--wsrep-sst-receive-address=127.0.0.1:4444',
+      '--wsrep-sst-donor=n3,',
       '--binlog-format=ROW',
       '--default-storage-engine=InnoDB',
       '--innodb-autoinc-lock-mode=2',

@@ -205,7 +205,10 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
         const log = logSince(victim, offset);
         return {
           firstErrorMs: shift(result.firstErrorAt), firstSuccessAfterErrorMs: shift(result.firstSuccessAfterErrorAt), rejoinedMs,
-          ist: /IST received/.test(log), sst: /rsync SST completed/.test(log), ...counts,
+          ist: /IST received/.test(log), sst: /rsync SST completed/.test(log),
+          waitedForEviction: /still list this node/.test(fs.readFileSync(path.join(env.STACK_DIR as string, 'logs', `gal-galera-${victim.name}.log`), 'utf8')),
+          donor: [...log.matchAll(new RegExp(`\\(${victim.name}\\) requested state transfer from '[^']*'\\. Selected [\\d.]+ \\(([^)]+)\\)`, 'g'))].at(-1)?.[1],
+          ...counts,
         };
       },
     };
@@ -264,6 +267,9 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
     const measured = await finish(async () => undefined);
     timeline['SIGKILL writer'] = { ...moved, ...measured };
     expect(moved.writerAfter).to.not.equal(moved.victim);
+    // The new writer never stalls for the acquire timeout while the node rejoins (coordinate.ts: a
+    // killed node waits for its old member's eviction before it joins).
+    expect(measured['503 pool_timeout'] ?? 0, 'writes that waited out the 10 s acquire timeout').to.equal(0);
     // IST, or nothing to transfer when no write committed while it was away (the survivors' commits
     // wait for the view change, and a quickly restarted node may be back by then): never a full SST.
     expect(measured.sst).to.equal(false);
@@ -276,6 +282,7 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
     const measured = await finish(async () => undefined);
     timeline['SIGKILL non-writer'] = { ...moved, ...measured };
     expect(moved.writerAfter).to.equal(moved.writerBefore);
+    expect(measured['503 pool_timeout'] ?? 0, 'writes that waited out the 10 s acquire timeout').to.equal(0);
     expect([measured.ist, measured.sst]).to.deep.equal([true, false]);
   });
 

@@ -28,7 +28,8 @@ export function galeraProvider(exists: (file: string) => boolean = existsSync): 
 
 /** How a node starts: the first of a new (or re-bootstrapped) cluster, or joining one that runs. */
 /** startPosition: `uuid:seqno` recovered with --wsrep-recover (a crashed node: rejoins by IST). */
-export type StartMode = { kind: 'bootstrap' | 'join'; startPosition?: string };
+/** sstDonor: the node to take this start's state transfer from (coordinate.ts preferredDonor). */
+export type StartMode = { kind: 'bootstrap' | 'join'; startPosition?: string; sstDonor?: string };
 
 /** Holds wsrep_sst_rsync_as_root (see there); on mariadbd's PATH via galeraNodeEnv(). */
 export const SST_SCRIPTS_DIR = path.join(__dirname, 'sst');
@@ -87,6 +88,20 @@ export function renderSstOptionFile(layout: GaleraLayout, node: GaleraNode): str
   ].join('\n');
 }
 
+/**
+ * wsrep_sst_donor of `node`: the last other node, then a trailing comma (any node when that one cannot).
+ * HAProxy writes to the first node that is up, in layout order (haproxy-backend.ts), so the last is the
+ * least likely writer; a donor is Desynced while it sends (the agent then reports it not Synced) and, for
+ * an SST, read-locked, which on the writer stalls every write until the transfer ends (issue 15: an
+ * 11 s stall of 503 pool_timeout on the new writer when the killed writer rejoined). One name, not a
+ * list: for an IST Galera picks among every node listed the one whose gcache reaches furthest back,
+ * whatever the order (seen here: 'n1,n2,' selected n2).
+ */
+export function sstDonors(layout: GaleraLayout, node: GaleraNode): string {
+  const others = layout.nodes.filter((other) => other !== node);
+  return `${others.at(-1)?.name ?? ''},`;
+}
+
 /** The Galera options alone (for tests and the design note); galeraMariadbdArgs() is what runs. */
 export function wsrepArgs(layout: GaleraLayout, node: GaleraNode, provider: string): string[] {
   return [
@@ -102,6 +117,8 @@ export function wsrepArgs(layout: GaleraLayout, node: GaleraNode, provider: stri
     // The donor is read-locked for the copy, which the agent reports as not Synced.
     `--wsrep-sst-method=${sstMethod()}`,
     `--wsrep-sst-receive-address=127.0.0.1:${node.ports.sst}`,
+    // State transfers (SST and IST) from the node least likely to take the writes (see sstDonors).
+    `--wsrep-sst-donor=${sstDonors(layout, node)}`,
     // Galera replicates row images only, and interleaved auto-increment locks let appliers run in parallel.
     '--binlog-format=ROW',
     '--default-storage-engine=InnoDB',
@@ -125,6 +142,8 @@ export function galeraMariadbdArgs(layout: GaleraLayout, node: GaleraNode, mode:
   const start = [
     ...(mode.kind === 'bootstrap' ? ['--wsrep-new-cluster'] : []),
     ...(mode.startPosition !== undefined ? [`--wsrep-start-position=${mode.startPosition}`] : []),
+    // After the static preference in wsrepArgs: mariadbd keeps the last value.
+    ...(mode.sstDonor !== undefined ? [`--wsrep-sst-donor=${mode.sstDonor},`] : []),
   ];
   if (base[0] !== '--no-defaults') throw new Error(`The embedded server's argv no longer opens with --no-defaults: ${base[0]}`);
   // In place of --no-defaults (both must come first): mariadbd hands the SST script this file.

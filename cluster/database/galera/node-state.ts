@@ -29,6 +29,32 @@ export async function readGrastate(node: GaleraNode): Promise<GraState | undefin
   return text === undefined ? undefined : parseGrastate(text);
 }
 
+/**
+ * Moves aside the node's grastate.dat when it exists but holds no position (empty, or no valid uuid or
+ * seqno line: what a failed SST leaves), together with a recovered position saved for it, and says what
+ * it did; undefined when the file is valid or absent. Without the file the node has no cluster state,
+ * so the plan never bootstraps from it while another node has one, and it joins by a full SST, which
+ * replaces its datadir. Called by the node's own runner before it starts the node: that node's
+ * mariadbd is not running, so the file cannot be one Galera is rewriting at that moment (another
+ * node's can, which is why other runners only wait for this one, see coordinate.ts). Kept, renamed, for
+ * whoever wants to know what the failed SST left.
+ */
+export async function setAsideInvalidGrastate(node: GaleraNode, now: Date = new Date()): Promise<string | undefined> {
+  const file = grastatePath(node);
+  const text = await readIfPresent(file);
+  if (text === undefined) return undefined;
+  try {
+    parseGrastate(text);
+    return undefined;
+  } catch (error) {
+    const aside = `${file}.invalid-${now.toISOString().replace(/[:.]/g, '-')}`;
+    await rename(file, aside);
+    await forgetRecoveredPosition(node);
+    const why = text.trim() === '' ? 'is empty' : (error as Error).message.split('\n')[0]!.replace(/^grastate\.dat /, '').replace(/:$/, '');
+    return `grastate.dat ${why} (a failed SST?); moved it to ${path.basename(aside)}, so the node joins by SST.`;
+  }
+}
+
 /** Sets safe_to_bootstrap: 1, the only way Galera lets this node start a new Primary component. */
 export async function markNodeSafeToBootstrap(node: GaleraNode): Promise<void> {
   const file = grastatePath(node);
