@@ -24,7 +24,7 @@ import { childPids, rssMb } from './harness/proc';
 import { runInfo, runParagraph, writeResults } from './harness/results';
 import { parseRunOptions, ratio, runRepetitions, summarize, type Measurement, type Ratio, type Scenario } from './harness/run';
 import { fmt } from './harness/stats';
-import { GET_TODO_SQL, LIST_TODOS_SQL, PAGE_SQL } from './limit';
+import { GET_TODO_SQL, PAGE_SQL } from './limit';
 import { startPeer, type Peer } from './peer/start';
 import { expectStatus, processByName, startThrowawayStack, type ThrowawayStack } from './throwaway-stack';
 
@@ -129,9 +129,10 @@ async function main(): Promise<void> {
 
     const limitTarget = { target: { host: '127.0.0.1', port: settings.haproxyPort }, user: settings.appUser, password: settings.appPassword, database: 'test' };
     const limitSql: Record<Exclude<PathKey, 'root'>, { sql: string; params: () => unknown[]; label: string }> = {
-      todos: { sql: LIST_TODOS_SQL, params: () => [], label: 'list_todos' },
+      // The worker's GET /todos statement: its first page (default limit 100, plus the row that says a next page follows).
+      todos: { sql: PAGE_SQL, params: () => [0, 101], label: 'list_todos, first page' },
       id: { sql: GET_TODO_SQL, params: () => [randomInt(1, ID_ROWS)], label: 'get_todo, random id' },
-      page: { sql: PAGE_SQL, params: () => [randomInt(0, PAGE_ROWS - pageSize), pageSize], label: `a page of ${pageSize}, random cursor` },
+      page: { sql: PAGE_SQL, params: () => [randomInt(0, PAGE_ROWS - pageSize), pageSize + 1], label: `a page of ${pageSize}, random cursor` },
     };
     const httpPath: Record<PathKey, { path?: string; next?: () => string }> = {
       root: { path: '/' }, todos: { path: '/todos' }, id: { next: () => `/todos/${randomInt(1, ID_ROWS)}` }, page: { next: pagePath },
@@ -267,7 +268,7 @@ async function main(): Promise<void> {
       markdown: md, svg,
       json: {
         options, wallSeconds, stackStartSeconds: stack.startSeconds, connections: CONNECTIONS,
-        sql: { todos: LIST_TODOS_SQL, id: GET_TODO_SQL, page: PAGE_SQL },
+        sql: { todos: limitSql.todos.sql, id: limitSql.id.sql, page: limitSql.page.sql },
         phases, rssMb: { atStart: rssAtStart, atEnd: rssAtEnd }, restartedDuringRun: restarted, summaries, ratios,
       },
     });
