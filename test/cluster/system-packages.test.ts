@@ -44,9 +44,9 @@ describe('systemBinary(name)', function () {
 
 describe('missingPackages(topologies, probe)', function () {
   const EVERY_BINARY = ['haproxy', 'mariadbd', 'mariadb-install-db', 'wsrep_sst_rsync', 'wsrep_sst_common', 'mariadb', 'prometheus',
-    'promtool', 'prometheus-mysqld-exporter', 'ss', 'rsync'];
+    'promtool', 'prometheus-mysqld-exporter', 'ss', 'rsync', 'stunnel'];
   const EVERY_PACKAGE = ['haproxy', 'mariadb-server', 'mariadb-server-core', 'mariadb-client', 'prometheus', 'prometheus-mysqld-exporter',
-    'iproute2', 'galera-4', 'rsync'];
+    'iproute2', 'galera-4', 'rsync', 'stunnel4'];
 
   /** A machine with these binaries, and dpkg listing these packages as installed (undefined: no dpkg). */
   function machine(binaries: string[], installed: string[] | undefined, others: Record<string, string> = {}): PackageProbe {
