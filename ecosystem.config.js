@@ -4,6 +4,7 @@
 // cluster/pm2-command.ts): the database keeps running.
 require('tsx/cjs');
 const { loadStackSettings } = require('./cluster/settings');
+const { stackApps } = require('./cluster/apps');
 const { buildApps } = require('./cluster/ecosystem');
 const { prepareStateDir } = require('./cluster/state-dir');
 const { ensureSystemPackagesSync } = require('./cluster/ensure-packages-sync');
@@ -14,12 +15,13 @@ const { ensureWorkerBuildSync } = require('./cluster/worker/build');
 function load() {
   ensureSystemPackagesSync();
   const settings = loadStackSettings(process.env);
-  const apps = buildApps(settings, process.env);
+  const stack = stackApps(settings);
+  const apps = buildApps(settings, process.env, stack);
   prepareStateDir(settings);
   ensureWorkerBuildSync();
   const subcommand = pm2Subcommand(process.argv);
   if (subcommand === 'reload') reloadHaproxy(settings);
-  return appsForSubcommand(subcommand, apps);
+  return appsForSubcommand(subcommand, apps, stack);
 }
 
 try {

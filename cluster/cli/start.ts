@@ -4,15 +4,16 @@
 // is started, a removed one drained and deleted, a worker whose settings changed reloaded (rolling), the
 // front door's server list reloaded in place, and monitoring added without restarting the rest.
 import fs from 'node:fs';
-import { buildApps, databaseAppNames } from '../ecosystem';
+import { appsOfKind, belongsToStack, stackApps, type StackApp } from '../apps';
+import { buildApps } from '../ecosystem';
 import { writeHaproxyConfig } from '../haproxy/config-files';
 import { HAPROXY_RELOADED_ENV, reloadHaproxyInPlace } from '../haproxy/reload';
 import { listProcesses, runPm2 } from '../pm2';
-import { portsOf, takenPorts } from '../port-check';
+import { takenPorts } from '../port-check';
 import { PRIVATE_UMASK } from '../private-files';
 import { loadStackSettings, type StackSettings } from '../settings';
 import { isBroken, planIsEmpty, planStack, type StackPlan } from '../stack-plan';
-import { logPath, renderStatus, stackStatus, type AppStatus } from '../stack-status';
+import { appReady, logPath, renderStatus, stackStatus, type AppStatus } from '../stack-status';
 import { prepareStateDir } from '../state-dir';
 
 function tail(file: string, lines = 15): string {
@@ -23,15 +24,8 @@ function tail(file: string, lines = 15): string {
   }
 }
 
-/** Online, and for a worker: ready and seen UP by the front door. */
-function appHealthy(s: AppStatus): boolean {
-  if (s.pm2 === undefined && s.galera) return s.galera.ok; // a node of an external cluster
-  return s.pm2?.status === 'online' && (s.probe === undefined || (s.probe.ready && s.haproxy?.status === 'UP'))
-    && (s.galera === undefined || s.galera.ok);
-}
-
 function healthy(statuses: AppStatus[]): boolean {
-  return statuses.filter((s) => !s.stale).every(appHealthy);
+  return statuses.every(appReady);
 }
 
 /**
@@ -61,7 +55,7 @@ async function pm2OrFail(args: string[], env: NodeJS.ProcessEnv, timeoutMs?: num
 }
 
 /** Carries out the plan on a running stack, saying what it does. */
-async function apply(plan: StackPlan, settings: StackSettings, haproxyConfigChanged: boolean, timeoutMs: number): Promise<void> {
+async function apply(plan: StackPlan, settings: StackSettings, stack: StackApp[], haproxyConfigChanged: boolean, timeoutMs: number): Promise<void> {
   const only = (names: string[]) => ['--only', names.join(',')];
   if (plan.replace.length > 0) {
     console.log(`Replacing (they cannot change in place): ${list(plan.replace)}.`);
@@ -87,9 +81,8 @@ async function apply(plan: StackPlan, settings: StackSettings, haproxyConfigChan
     await runPm2(['delete', ...plan.remove]);
   }
   // Prometheus re-reads its rendered scrape config (prepareStateDir wrote it) on SIGHUP.
-  const prometheus = `${settings.appPrefix}-prometheus`;
-  if (settings.monitoring && !toStart.includes(prometheus) && (plan.start.length + plan.remove.length) > 0) {
-    await runPm2(['sendSignal', 'SIGHUP', prometheus]);
+  for (const prometheus of appsOfKind(stack, 'prometheus')) {
+    if (!toStart.includes(prometheus.name) && (plan.start.length + plan.remove.length) > 0) await runPm2(['sendSignal', 'SIGHUP', prometheus.name]);
   }
   if (plan.restartGaleraNodes) {
     console.log(`The settings of Galera nodes changed (${list(plan.restartGaleraNodes)}); they keep running as they were.\n`
@@ -106,15 +99,17 @@ async function main(): Promise<number> {
   // app and the log files it opens for them, inherits this umask and creates owner-only files.
   process.umask(PRIVATE_UMASK);
   const settings = loadStackSettings();
-  const apps = buildApps(settings);
+  const stack = stackApps(settings);
+  const apps = buildApps(settings, process.env, stack);
   const processes = await listProcesses();
-  const plan = planStack(apps, processes, settings.appPrefix, databaseAppNames(settings));
-  const fresh = !processes.some((proc) => proc.name.startsWith(`${settings.appPrefix}-`));
+  const plan = planStack(apps, processes, settings.appPrefix, stack);
+  const fresh = !processes.some((proc) => belongsToStack(settings, proc.name));
   // Restarts a reload or replacement below causes are expected: counted from after those, see apply().
   const restartsBefore = new Map(processes.map((proc) => [proc.name, proc.restarts]));
 
   // Ports of everything about to start must be free, or nothing starts (no crash loop left behind).
-  const claims = [...plan.start, ...plan.replace.map((c) => c.name)].flatMap((name) => portsOf(settings, name));
+  const toStart = new Set([...plan.start, ...plan.replace.map((c) => c.name)]);
+  const claims = stack.filter((app) => toStart.has(app.name)).flatMap((app) => app.ports);
   const taken = await takenPorts(claims.filter((claim) => !plan.replace.some((c) => c.name === claim.app)));
   if (taken.length > 0) {
     console.error(`Nothing was started:\n  - ${taken.join('\n  - ')}`);
@@ -144,7 +139,7 @@ async function main(): Promise<number> {
       return 1;
     }
   } else {
-    await apply(plan, settings, haproxyConfigChanged, settings.startTimeoutMs);
+    await apply(plan, settings, stack, haproxyConfigChanged, settings.startTimeoutMs);
     for (const proc of await listProcesses()) restartsBefore.set(proc.name, proc.restarts);
   }
 
@@ -154,7 +149,7 @@ async function main(): Promise<number> {
     console.log(`Stack is up. Try: curl localhost:${settings.httpPort}/todos (the front door) or localhost:${settings.workerPorts[0]}/todos`);
     return 0;
   }
-  const failed = statuses.filter((s) => !s.stale && !appHealthy(s));
+  const failed = statuses.filter((s) => !appReady(s));
   const broken = failed.filter((s) => crashing(s, restartsBefore));
   console.error(broken.length > 0
     ? `These did not come up (pm2 reports them crashed or restarting over and over): ${failed.map((s) => s.name).join(', ')}.`
