@@ -6,7 +6,7 @@ require('tsx/cjs');
 const { loadStackSettings } = require('./cluster/settings');
 const { stackApps } = require('./cluster/apps');
 const { buildApps } = require('./cluster/ecosystem');
-const { prepareStateDir } = require('./cluster/state-dir');
+const { prepareStateDir, STATE_DIR_PREPARED_ENV } = require('./cluster/state-dir');
 const { ensureSystemPackagesSync } = require('./cluster/ensure-packages-sync');
 const { appsForSubcommand, pm2Subcommand } = require('./cluster/pm2-command');
 const { reloadHaproxy } = require('./cluster/haproxy/reload');
@@ -17,7 +17,8 @@ function load() {
   const settings = loadStackSettings(process.env);
   const stack = stackApps(settings);
   const apps = buildApps(settings, process.env, stack);
-  prepareStateDir(settings);
+  // Unless the command that runs pm2 (npm start, npm run reload) has just done so.
+  if (process.env[STATE_DIR_PREPARED_ENV] !== '1') prepareStateDir(settings);
   ensureWorkerBuildSync();
   const subcommand = pm2Subcommand(process.argv);
   if (subcommand === 'reload') reloadHaproxy(settings);

@@ -8,7 +8,7 @@ import { stackApps } from '../apps';
 import { HAPROXY_RELOADED_ENV, reloadHaproxyInPlace } from '../haproxy/reload';
 import { runPm2 } from '../pm2';
 import { loadStackSettings } from '../settings';
-import { prepareStateDir } from '../state-dir';
+import { prepareStateDir, STATE_DIR_PREPARED_ENV } from '../state-dir';
 import { appReady, renderStatus, stackStatus } from '../stack-status';
 
 async function main(): Promise<number> {
@@ -37,7 +37,7 @@ async function main(): Promise<number> {
   // The ecosystem file, loaded for a reload, lists only the workers (cluster/pm2-command.ts), and is told
   // HAProxy was reloaded already. One app at a time: each port has at most one extra process at once.
   const result = await runPm2(['reload', 'ecosystem.config.js'],
-    { ...process.env, PM2_CONCURRENT_ACTIONS: '1', [HAPROXY_RELOADED_ENV]: '1' }, settings.startTimeoutMs);
+    { ...process.env, PM2_CONCURRENT_ACTIONS: '1', [HAPROXY_RELOADED_ENV]: '1', [STATE_DIR_PREPARED_ENV]: '1' }, settings.startTimeoutMs);
   if (result.code !== 0) {
     console.error(result.timedOut ? `The reload did not finish within ${settings.startTimeoutMs / 1000}s.` : (result.stderr || result.stdout));
     return 1;

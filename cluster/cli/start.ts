@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import { appsOfKind, belongsToStack, stackApps, type StackApp } from '../apps';
 import { buildApps } from '../ecosystem';
-import { writeHaproxyConfig } from '../haproxy/config-files';
 import { HAPROXY_RELOADED_ENV, reloadHaproxyInPlace } from '../haproxy/reload';
 import { listProcesses, runPm2 } from '../pm2';
 import { takenPorts } from '../port-check';
@@ -14,7 +13,7 @@ import { PRIVATE_UMASK } from '../private-files';
 import { loadStackSettings, type StackSettings } from '../settings';
 import { isBroken, planIsEmpty, planStack, type StackPlan } from '../stack-plan';
 import { appReady, logPath, renderStatus, stackStatus, type AppStatus } from '../stack-status';
-import { prepareStateDir } from '../state-dir';
+import { prepareStateDir, STATE_DIR_PREPARED_ENV } from '../state-dir';
 
 function tail(file: string, lines = 15): string {
   try {
@@ -50,7 +49,7 @@ const list = (changes: { name: string; changed: string[] }[]) => changes.map((c)
 
 /** Runs pm2; a refusal (e.g. the workers' build failed) stops `npm start` with pm2's own words. */
 async function pm2OrFail(args: string[], env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<void> {
-  const result = await runPm2(args, env, timeoutMs);
+  const result = await runPm2(args, { ...env, [STATE_DIR_PREPARED_ENV]: '1' }, timeoutMs);
   if (result.code !== 0 && !result.timedOut) throw new Error(`pm2 ${args[0]} failed:\n${(result.stderr || result.stdout).trim()}`);
 }
 
@@ -116,8 +115,8 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  // Rendered before anything else writes it (pm2 loading ecosystem.config.js does too), so a change is seen.
-  const haproxyConfigChanged = writeHaproxyConfig(settings);
+  // Every rendered file, once: pm2 loading ecosystem.config.js below is told not to render them again.
+  const haproxyConfigChanged = prepareStateDir(settings);
   if (!fresh && planIsEmpty(plan) && healthy(await stackStatus(settings))) {
     if (haproxyConfigChanged && await reloadHaproxyInPlace(settings)) console.log('Reloaded HAProxy in place (its rendered config changed).');
     console.log('The stack is already running as configured; nothing to do (`npm run reload` replaces every worker, `npm stop` stops it).\n');
@@ -125,7 +124,6 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  prepareStateDir(settings);
   // Counted from here: `pm2 start` itself waits for each app's ready (up to its listen_timeout), so it
   // is given only what is left of START_TIMEOUT_MS.
   const deadline = Date.now() + settings.startTimeoutMs;
@@ -133,7 +131,8 @@ async function main(): Promise<number> {
     console.log(`Starting ${apps.length} apps with pm2: ${apps.map((app) => app.name).join(', ')}`);
     // Every app at once: Galera nodes wait for one another (after a crash each recovers its position
     // before any bootstraps), so pm2's default of two starts at a time, each waiting for 'ready', stalls.
-    const started = await runPm2(['start', 'ecosystem.config.js'], { PM2_CONCURRENT_ACTIONS: String(apps.length), ...process.env }, settings.startTimeoutMs);
+    const started = await runPm2(['start', 'ecosystem.config.js'],
+      { PM2_CONCURRENT_ACTIONS: String(apps.length), ...process.env, [STATE_DIR_PREPARED_ENV]: '1' }, settings.startTimeoutMs);
     if (started.code !== 0 && !started.timedOut) {
       console.error(`pm2 start failed:\n${started.stderr || started.stdout}`);
       return 1;
