@@ -3,7 +3,7 @@
 // and, with MONITORING=1, Prometheus and mysqld-exporter. ecosystem.config.js and `npm start` both use it.
 import path from 'node:path';
 import type { StartOptions } from 'pm2';
-import { appsOfKind, galeraNodeAppName, stackApps, workerAppName, type StackApp } from './apps';
+import { appsOfKind, stackApps, workerAppName, type StackApp } from './apps';
 import { haproxyArgs } from './haproxy/config-files';
 import { monitoringApps } from './monitoring/apps';
 import { PROJECT_ROOT, type StackSettings } from './settings';
@@ -28,7 +28,7 @@ const WORKER_PASSTHROUGH = [
   'DB_READ_BATCHING', 'DB_QUEUE_STATEMENT_LIMIT', 'DB_READ_BATCH_MAX',
 ];
 
-export { galeraNodeAppName, workerAppName };
+export { workerAppName };
 
 export function logPath(settings: StackSettings, name: string): string {
   return path.join(settings.stateDir, 'logs', `${name}.log`);
