@@ -1,11 +1,26 @@
 // Capacity planning, checked when the settings are read: the HAProxy server slots the workers' pools
 // need (the maxconn budget, a rolling reload's overlap included) and ports two parts of the stack would
 // both listen on. Pure functions of the parsed settings; cluster/settings.ts reports what they find.
-import { portsFromBase } from './database/galera/layout';
-import type { StackSettings } from './settings';
+import { portsFromBase, type GaleraPorts } from './database/galera/layout';
+
+/** What the checks read of the stack's settings (cluster/settings.ts's StackSettings has all of it). */
+export interface CapacitySettings {
+  workerPorts: number[];
+  poolSize: number;
+  haproxyServerMaxconn: number;
+  haproxyPort: number;
+  haproxyStatsPort: number;
+  httpPort: number;
+  embeddedDb: boolean;
+  mysqlPort: number;
+  galera?: { nodes: number; basePorts: GaleraPorts };
+  monitoring: boolean;
+  prometheusPort: number;
+  mysqldExporterPort: number;
+}
 
 /** Ports two parts of the stack would both listen on (only those of parts this stack runs). */
-export function portClashes(settings: StackSettings): string[] {
+export function portClashes(settings: CapacitySettings): string[] {
   const owners = new Map<number, string[]>();
   const claim = (port: number, owner: string) => owners.set(port, [...(owners.get(port) ?? []), owner]);
   for (const port of settings.workerPorts) claim(port, 'WORKER_PORTS');
@@ -51,7 +66,7 @@ export function maxconnBudget(workers: number, poolSize: number): { steady: numb
  * worker beyond the budget would queue in HAProxy on every connect and never become ready. A rolling
  * reload runs a port's new worker beside its old one until the new one is ready: those overlaps need slots too.
  */
-export function maxconnProblem(settings: Pick<StackSettings, 'workerPorts' | 'poolSize' | 'haproxyServerMaxconn'>): string | undefined {
+export function maxconnProblem(settings: CapacitySettings): string | undefined {
   const budget = maxconnBudget(settings.workerPorts.length, settings.poolSize);
   if (budget.total <= settings.haproxyServerMaxconn) return undefined;
   return `${settings.workerPorts.length} workers x DB_POOL_SIZE ${settings.poolSize} = ${budget.steady} connections, `
