@@ -4,8 +4,9 @@
 // cluster/pm2-command.ts): the database keeps running.
 require('tsx/cjs');
 const { loadStackSettings } = require('./cluster/settings');
+const { stackApps } = require('./cluster/apps');
 const { buildApps } = require('./cluster/ecosystem');
-const { prepareStateDir } = require('./cluster/state-dir');
+const { prepareStateDir, STATE_DIR_PREPARED_ENV } = require('./cluster/state-dir');
 const { ensureSystemPackagesSync } = require('./cluster/ensure-packages-sync');
 const { appsForSubcommand, pm2Subcommand } = require('./cluster/pm2-command');
 const { reloadHaproxy } = require('./cluster/haproxy/reload');
@@ -14,12 +15,14 @@ const { ensureWorkerBuildSync } = require('./cluster/worker/build');
 function load() {
   ensureSystemPackagesSync();
   const settings = loadStackSettings(process.env);
-  const apps = buildApps(settings, process.env);
-  prepareStateDir(settings);
+  const stack = stackApps(settings);
+  const apps = buildApps(settings, process.env, stack);
+  // Unless the command that runs pm2 (npm start, npm run reload) has just done so.
+  if (process.env[STATE_DIR_PREPARED_ENV] !== '1') prepareStateDir(settings);
   ensureWorkerBuildSync();
   const subcommand = pm2Subcommand(process.argv);
   if (subcommand === 'reload') reloadHaproxy(settings);
-  return appsForSubcommand(subcommand, apps);
+  return appsForSubcommand(subcommand, apps, stack);
 }
 
 try {

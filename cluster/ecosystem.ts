@@ -1,10 +1,9 @@
-// The pm2 app list, generated from StackSettings (never written out per port): the embedded database
-// (when no MYSQL_HOST is set), HAProxy in the foreground, one Koa worker per port, and, with
-// MONITORING=1, Prometheus and mysqld-exporter. ecosystem.config.js and `npm start` both use it.
+// The pm2 app list, generated from the stack's apps (cluster/apps.ts, never written out per port): the
+// embedded database (when no MYSQL_HOST is set), HAProxy in the foreground, one Koa worker per port,
+// and, with MONITORING=1, Prometheus and mysqld-exporter. ecosystem.config.js and `npm start` both use it.
 import path from 'node:path';
 import type { StartOptions } from 'pm2';
-import { galeraLayoutOf } from './database/galera/env';
-import { runsGaleraAgent } from './database/galera/targets';
+import { appsOfKind, stackApps, workerAppName, type StackApp } from './apps';
 import { haproxyArgs } from './haproxy/config-files';
 import { monitoringApps } from './monitoring/apps';
 import { PROJECT_ROOT, type StackSettings } from './settings';
@@ -29,9 +28,7 @@ const WORKER_PASSTHROUGH = [
   'DB_READ_BATCHING', 'DB_QUEUE_STATEMENT_LIMIT', 'DB_READ_BATCH_MAX',
 ];
 
-export function workerAppName(settings: StackSettings, port: number): string {
-  return `${settings.appPrefix}-worker-${port}`;
-}
+export { workerAppName };
 
 export function logPath(settings: StackSettings, name: string): string {
   return path.join(settings.stateDir, 'logs', `${name}.log`);
@@ -54,9 +51,9 @@ function nodeApp(settings: StackSettings, name: string, script: string): AppDefi
   };
 }
 
-function databaseApp(settings: StackSettings): AppDefinition {
+function databaseApp(settings: StackSettings, name: string): AppDefinition {
   return {
-    ...nodeApp(settings, `${settings.appPrefix}-mariadb`, 'cluster/database/pm2-entry.js'),
+    ...nodeApp(settings, name, 'cluster/database/pm2-entry.js'),
     // The wrapper says 'ready' after mariadbd answers and the migrations ran (first start initialises
     // the datadir, which takes a while).
     wait_ready: true,
@@ -65,15 +62,6 @@ function databaseApp(settings: StackSettings): AppDefinition {
     kill_timeout: 60_000,
     env: { STACK_DIR: settings.stateDir, MYSQL_PORT: String(settings.mysqlPort) },
   };
-}
-
-/** `kh-galera-n1`, ...: the pm2 app of a local Galera node. */
-export function galeraNodeAppName(settings: StackSettings, node: string): string {
-  return `${settings.appPrefix}-galera-${node}`;
-}
-
-export function galeraAgentAppName(settings: StackSettings): string {
-  return `${settings.appPrefix}-galera-agent`;
 }
 
 /** What the Galera entries read through loadStackSettings() (the rest comes from pm2's inherited env). */
@@ -93,10 +81,10 @@ function galeraEnv(settings: StackSettings, env: Record<string, string | undefin
  * a clean leave that saves the node's seqno (~6 s here); kill_timeout leaves it far more, since pm2's
  * default (1.6 s) would SIGKILL it and leave seqno -1. 'ready' once Synced (after SST, IST or recovery).
  */
-function galeraNodeApps(settings: StackSettings, env: Record<string, string | undefined>): AppDefinition[] {
-  return galeraLayoutOf(settings).nodes.map((node) => ({
-    ...nodeApp(settings, galeraNodeAppName(settings, node.name), 'cluster/database/galera/pm2-entry.js'),
-    args: [node.name],
+function galeraNodeApp(settings: StackSettings, name: string, node: string, env: Record<string, string | undefined>): AppDefinition {
+  return {
+    ...nodeApp(settings, name, 'cluster/database/galera/pm2-entry.js'),
+    args: [node],
     wait_ready: true,
     // Only how long `pm2 start` waits before moving on to the next app (the runner keeps waiting for
     // the others' recovery or an SST): short, so a bare `pm2 start ecosystem.config.js`, which starts
@@ -104,12 +92,12 @@ function galeraNodeApps(settings: StackSettings, env: Record<string, string | un
     listen_timeout: 30_000,
     kill_timeout: 60_000,
     env: galeraEnv(settings, env),
-  }));
+  };
 }
 
-function galeraAgentApp(settings: StackSettings, env: Record<string, string | undefined>): AppDefinition {
+function galeraAgentApp(settings: StackSettings, name: string, env: Record<string, string | undefined>): AppDefinition {
   return {
-    ...nodeApp(settings, galeraAgentAppName(settings), 'cluster/database/galera/pm2-entry.js'),
+    ...nodeApp(settings, name, 'cluster/database/galera/pm2-entry.js'),
     args: ['agent'],
     wait_ready: true,
     listen_timeout: 30_000,
@@ -118,8 +106,7 @@ function galeraAgentApp(settings: StackSettings, env: Record<string, string | un
   };
 }
 
-function haproxyApp(settings: StackSettings): AppDefinition {
-  const name = `${settings.appPrefix}-haproxy`;
+function haproxyApp(settings: StackSettings, name: string): AppDefinition {
   return {
     name,
     script: systemBinary('haproxy'),
@@ -136,8 +123,7 @@ function haproxyApp(settings: StackSettings): AppDefinition {
   };
 }
 
-function workerApp(settings: StackSettings, port: number, env: Record<string, string | undefined>): AppDefinition {
-  const name = workerAppName(settings, port);
+function workerApp(settings: StackSettings, name: string, port: number, env: Record<string, string | undefined>): AppDefinition {
   // Every key is passed, '' (the worker's default) when unset: pm2 merges a reload's env into the old
   // one, so a setting removed from the environment must be overwritten, not left out.
   const passthrough: Record<string, string> = {};
@@ -176,18 +162,22 @@ function workerApp(settings: StackSettings, port: number, env: Record<string, st
 
 /** The apps that hold the stack's data: the single MariaDB, or every local Galera node. */
 export function databaseAppNames(settings: StackSettings): string[] {
-  if (settings.dbTopology === 'galera') return galeraLayoutOf(settings).nodes.map((node) => galeraNodeAppName(settings, node.name));
-  return [`${settings.appPrefix}-mariadb`];
+  return appsOfKind(stackApps(settings), 'database', 'galera-node').map((app) => app.name);
 }
 
-export function buildApps(settings: StackSettings, env: Record<string, string | undefined> = process.env): AppDefinition[] {
-  const apps: AppDefinition[] = [];
-  if (settings.embeddedDb) apps.push(databaseApp(settings));
-  if (settings.dbTopology === 'galera') apps.push(...galeraNodeApps(settings, env));
-  if (runsGaleraAgent(settings)) apps.push(galeraAgentApp(settings, env));
-  apps.push(haproxyApp(settings));
-  // The workers' own settings were checked with the stack's, all at once, by loadStackSettings().
-  apps.push(...settings.workerPorts.map((port) => workerApp(settings, port, env)));
-  if (settings.monitoring) apps.push(...(monitoringApps(settings) as AppDefinition[]));
-  return apps;
+/** The pm2 definition of each app of `apps` (all of the settings' by default), in the same order. */
+export function buildApps(settings: StackSettings, env: Record<string, string | undefined> = process.env,
+  apps: readonly StackApp[] = stackApps(settings)): AppDefinition[] {
+  const monitoring = settings.monitoring ? (monitoringApps(settings) as AppDefinition[]) : [];
+  return apps.map((app): AppDefinition => {
+    switch (app.kind) {
+      case 'database': return databaseApp(settings, app.name);
+      case 'galera-node': return galeraNodeApp(settings, app.name, app.node!, env);
+      case 'galera-agent': return galeraAgentApp(settings, app.name, env);
+      case 'haproxy': return haproxyApp(settings, app.name);
+      // The workers' own settings were checked with the stack's, all at once, by loadStackSettings().
+      case 'worker': return workerApp(settings, app.name, app.port!, env);
+      case 'prometheus': case 'exporter': return monitoring.find((definition) => definition.name === app.name)!;
+    }
+  });
 }

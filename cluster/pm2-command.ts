@@ -3,6 +3,7 @@
 // outage) and HAProxy would close its listeners. So when pm2 loads the file for a reload, it lists
 // only the workers (cluster mode: the new process is ready before the old one leaves) and HAProxy is
 // reloaded in place by its master instead. `npm run restart-db` is the explicit way to restart MariaDB.
+import type { StackApp } from './apps';
 import type { AppDefinition } from './ecosystem';
 
 /** The pm2 subcommand this process runs (`reload` for `pm2 reload ecosystem.config.js`), if any. */
@@ -12,8 +13,12 @@ export function pm2Subcommand(argv: string[]): string | undefined {
   return argv.slice(2).find((arg) => !arg.startsWith('-'));
 }
 
-/** The apps pm2 should act on for `subcommand`: all of them, except on a reload only the workers. */
-export function appsForSubcommand(subcommand: string | undefined, apps: AppDefinition[]): AppDefinition[] {
+/**
+ * The apps pm2 should act on for `subcommand`: all of them, except on a reload only those a rolling
+ * reload serves (the workers). `stack`: the stack's apps the definitions were built from.
+ */
+export function appsForSubcommand(subcommand: string | undefined, apps: AppDefinition[], stack: readonly StackApp[]): AppDefinition[] {
   if (subcommand !== 'reload') return apps;
-  return apps.filter((app) => app.exec_mode === 'cluster');
+  const reloadable = new Set(stack.filter((app) => app.onChange === 'rolling-reload').map((app) => app.name));
+  return apps.filter((app) => reloadable.has(app.name));
 }

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { readWorkerConfig } from '../server/config';
 import { readPasswordSetting } from '../server/password-setting';
+import { maxconnProblem, portClashes } from './capacity';
 import { DEFAULT_BASE_PORTS, portProblems, portsFromBase, type GaleraPorts } from './database/galera/layout';
 import { resolveStackPassword } from './secrets';
 
@@ -196,47 +197,6 @@ function flag(env: Env, name: string, problems: string[]): boolean {
   return false;
 }
 
-/** Ports two parts of the stack would both listen on (only those of parts this stack runs). */
-function portClashes(settings: StackSettings): string[] {
-  const owners = new Map<number, string[]>();
-  const claim = (port: number, owner: string) => owners.set(port, [...(owners.get(port) ?? []), owner]);
-  for (const port of settings.workerPorts) claim(port, 'WORKER_PORTS');
-  claim(settings.haproxyPort, 'HAPROXY_PORT');
-  claim(settings.haproxyStatsPort, 'HAPROXY_STATS_PORT');
-  claim(settings.httpPort, 'HTTP_PORT');
-  if (settings.embeddedDb) claim(settings.mysqlPort, 'MYSQL_PORT');
-  if (settings.galera) {
-    for (const [i, ports] of portsFromBase(settings.galera.nodes, settings.galera.basePorts).entries()) {
-      for (const [kind, value] of Object.entries(ports)) claim(value, `GALERA_${kind.toUpperCase()}_PORT (n${i + 1})`);
-    }
-  }
-  if (settings.monitoring) {
-    claim(settings.prometheusPort, 'PROMETHEUS_PORT');
-    claim(settings.mysqldExporterPort, 'MYSQLD_EXPORTER_PORT');
-  }
-  return [...owners].filter(([, names]) => names.length > 1)
-    .map(([port, names]) => `Port ${port} is given to ${[...new Set(names)].join(' and ')}${new Set(names).size === 1 ? ' twice' : ''}; each part needs its own.`);
-}
-
-/**
- * pm2 reloads at most PM2_CONCURRENT_ACTIONS apps at once (2 unless set); `npm run reload` reloads one
- * at a time. Each app being reloaded briefly has two processes, each with its own pool.
- */
-export const PM2_RELOAD_CONCURRENCY = 2;
-
-/**
- * HAProxy server slots the workers need: their pools steadily, at the peak of a rolling reload, and one
- * per worker for the short side connection that sends KILL QUERY when a client leaves (server/db/
- * kill-queries.ts: a worker opens at most one at a time). A reload's overlapping process shares its
- * port's cancellation slot: should both cancel in the same milliseconds, one KILL waits in HAProxy's queue.
- */
-export function maxconnBudget(workers: number, poolSize: number): { steady: number; reloadOverlap: number; cancellation: number; total: number } {
-  const steady = workers * poolSize;
-  const reloadOverlap = Math.min(workers, PM2_RELOAD_CONCURRENCY) * poolSize;
-  const cancellation = workers;
-  return { steady, reloadOverlap, cancellation, total: steady + reloadOverlap + cancellation };
-}
-
 /** Reads the stack's settings; throws one Error listing every problem at once. */
 export function loadStackSettings(env: Env = process.env): StackSettings {
   const problems: string[] = [];
@@ -301,17 +261,9 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
   const checkUser = checkUserProblem(settings.checkUser);
   if (checkUser) problems.push(checkUser);
   if (!/^[A-Za-z0-9_]{1,32}$/.test(settings.galeraCheckUser)) problems.push(`GALERA_CHECK_USER must be 1-32 of A-Z a-z 0-9 _, got "${settings.galeraCheckUser}".`);
-  // Pooled connections stay open while idle and each holds one of HAProxy's server slots, so a worker
-  // beyond the budget would queue in HAProxy on every connect and never become ready. A rolling reload
-  // runs a port's new worker beside its old one until the new one is ready: those overlaps need slots too.
-  const budget = maxconnBudget(settings.workerPorts.length, settings.poolSize);
-  if (budget.total > settings.haproxyServerMaxconn) {
-    problems.push(`${settings.workerPorts.length} workers x DB_POOL_SIZE ${settings.poolSize} = ${budget.steady} connections, `
-      + `plus ${budget.reloadOverlap} while a reload runs old and new workers side by side, `
-      + `plus ${budget.cancellation} for KILL QUERY side connections (one per worker) = ${budget.total}, `
-      + `more than HAPROXY_SERVER_MAXCONN ${settings.haproxyServerMaxconn}: idle pooled connections keep their HAProxy slot, `
-      + 'so the extra workers could never connect. Raise HAPROXY_SERVER_MAXCONN or lower one of the others.');
-  }
+  // What HAProxy's capacity and the ports allow (cluster/capacity.ts).
+  const maxconn = maxconnProblem(settings);
+  if (maxconn) problems.push(maxconn);
   // WORKER_PORTS duplicates are reported by parsePortList already.
   problems.push(...portClashes({ ...settings, workerPorts: [...new Set(settings.workerPorts)] }));
   if (problems.length > 0) throw new Error(`Invalid stack configuration:\n  - ${problems.join('\n  - ')}`);

@@ -2,6 +2,7 @@
 // app list the settings give and what pm2 runs now (pure, so it is unit-tested). Nothing that already
 // runs as wanted is touched: a new worker port is started, a removed one drained and deleted, a worker
 // whose settings changed is reloaded (rolling), and only what cannot change in place is replaced.
+import { belongsToStack, type StackApp } from './apps';
 import type { AppDefinition } from './ecosystem';
 import type { Pm2Process } from './pm2';
 
@@ -44,14 +45,14 @@ export function isBroken(proc: Pm2Process): boolean {
 }
 
 /**
- * `databaseNames`: the single database app, or the Galera node apps (their changed settings are
- * reported, never applied by a restart here; a stopped or errored node is started again, one start
- * being no restart of a running node).
+ * `apps`: the pm2 definitions of `stack`, the stack's apps (cluster/apps.ts), whose onChange says what
+ * a change does: a worker is reloaded (rolling), a database's changed settings are reported, never
+ * applied by a restart here (a stopped or errored one is started again, one start being no restart of
+ * a running node), anything else is replaced.
  */
-export function planStack(apps: AppDefinition[], processes: Pm2Process[], prefix: string, databaseNames: string | string[]): StackPlan {
+export function planStack(apps: AppDefinition[], processes: Pm2Process[], prefix: string, stack: readonly StackApp[]): StackPlan {
   const plan: StackPlan = { start: [], replace: [], reload: [], remove: [] };
-  const databases = new Set(Array.isArray(databaseNames) ? databaseNames : [databaseNames]);
-  const galeraNode = (name: string) => /-galera-n\d+$/.test(name);
+  const modelOf = (name: string) => stack.find((app) => app.name === name);
   for (const app of apps) {
     const running = processes.find((proc) => proc.name === app.name);
     if (!running) {
@@ -64,13 +65,14 @@ export function planStack(apps: AppDefinition[], processes: Pm2Process[], prefix
     }
     const changed = differences(app, running);
     if (changed.length === 0) continue;
-    if (galeraNode(app.name) && databases.has(app.name)) plan.restartGaleraNodes = [...(plan.restartGaleraNodes ?? []), { name: app.name, changed }];
-    else if (databases.has(app.name)) plan.restartDatabase = { name: app.name, changed };
-    else if (app.exec_mode === 'cluster' && !changed.includes('exec_mode')) plan.reload.push({ name: app.name, changed });
+    const model = modelOf(app.name);
+    if (model?.onChange === 'report' && model.kind === 'galera-node') plan.restartGaleraNodes = [...(plan.restartGaleraNodes ?? []), { name: app.name, changed }];
+    else if (model?.onChange === 'report') plan.restartDatabase = { name: app.name, changed };
+    else if (model?.onChange === 'rolling-reload' && !changed.includes('exec_mode')) plan.reload.push({ name: app.name, changed });
     else plan.replace.push({ name: app.name, changed });
   }
   plan.remove = processes.map((proc) => proc.name)
-    .filter((name) => name.startsWith(`${prefix}-`) && !apps.some((app) => app.name === name));
+    .filter((name) => belongsToStack({ appPrefix: prefix }, name) && !apps.some((app) => app.name === name));
   return plan;
 }
 

@@ -1,12 +1,13 @@
 // What `npm start` and `npm run status` print: every app of the stack with its pm2 state (uptime,
 // restarts, memory, CPU), for each worker whether it is ready and what its pool holds, and HAProxy's
 // own view of the MySQL server and of each worker behind the front door.
-import { buildApps, galeraAgentAppName, galeraNodeAppName, logPath, workerAppName } from './ecosystem';
+import { appsOfKind, belongsToStack, stackApps, workerUrl } from './apps';
+import { logPath } from './ecosystem';
 import { galeraLayoutOf } from './database/galera/env';
 import { nodeAdminLogin } from './database/galera/node';
 import { galeraTargets, runsGaleraAgent } from './database/galera/targets';
 import { checkNode } from './database/galera/wsrep-status';
-import { frontDoorServerName, haproxyPaths } from './haproxy/config-files';
+import { haproxyPaths } from './haproxy/config-files';
 import { haproxyServerStates, stickTableServer, type HaproxyServerState } from './haproxy/stats';
 import { listProcesses, type Pm2Process } from './pm2';
 import { probeWorker, type WorkerProbe } from './worker/readiness';
@@ -73,50 +74,28 @@ function toStatus(name: string, health: Awaited<ReturnType<typeof checkNode>>, w
   };
 }
 
-export function workerUrl(settings: StackSettings, port: number): string {
-  const host = settings.workerHost === '0.0.0.0' ? '127.0.0.1' : settings.workerHost;
-  return `http://${host}:${port}`;
-}
-
-function urlFor(settings: StackSettings, name: string): string {
-  const p = settings.appPrefix;
-  if (name === `${p}-mariadb`) return `mysql://${settings.mysqlHost}:${settings.mysqlPort}`;
-  if (name === `${p}-haproxy`) {
-    return `http://${settings.haproxyHost}:${settings.httpPort}  mysql://${settings.haproxyHost}:${settings.haproxyPort}  `
-      + `stats http://${settings.haproxyHost}:${settings.haproxyStatsPort}/stats`;
-  }
-  if (name.startsWith(`${p}-galera-n`)) {
-    const node = settings.dbTopology === 'galera' ? galeraLayoutOf(settings).nodes.find((n) => galeraNodeAppName(settings, n.name) === name) : undefined;
-    return node ? `mysql://127.0.0.1:${node.ports.client}` : '';
-  }
-  if (name === galeraAgentAppName(settings)) return galeraTargets(settings).map((t) => `http://127.0.0.1:${t.agentPort}/`).join('  ');
-  if (name === `${p}-prometheus`) return `http://127.0.0.1:${settings.prometheusPort}`;
-  if (name === `${p}-mysqld-exporter`) return `http://127.0.0.1:${settings.mysqldExporterPort}/metrics`;
-  const port = settings.workerPorts.find((candidate) => workerAppName(settings, candidate) === name);
-  return port === undefined ? '' : workerUrl(settings, port);
-}
-
 export async function stackStatus(settings: StackSettings): Promise<AppStatus[]> {
   const [processes, servers] = await Promise.all([listProcesses(), haproxyServerStates(settings)]);
-  const statuses: AppStatus[] = buildApps(settings).map((app) => ({
+  const apps = stackApps(settings);
+  const statuses: AppStatus[] = apps.map((app) => ({
     name: app.name,
     pm2: processes.find((proc) => proc.name === app.name),
-    url: urlFor(settings, app.name),
+    url: app.url,
   }));
   // Apps of this stack's prefix that the current settings no longer list (WORKER_PORTS changed, or
   // MONITORING was on): shown, so nothing runs unseen.
   for (const proc of processes) {
-    if (proc.name.startsWith(`${settings.appPrefix}-`) && !statuses.some((s) => s.name === proc.name)) {
+    if (belongsToStack(settings, proc.name) && !statuses.some((s) => s.name === proc.name)) {
       statuses.push({ name: proc.name, pm2: proc, url: 'not in the current settings', stale: true });
     }
   }
   const server = (proxy: string, name: string) => servers?.find((s) => s.proxy === proxy && s.server === name);
-  const database = statuses.find((s) => s.name === `${settings.appPrefix}-mariadb`);
-  if (database) database.haproxy = server('mysql', 'mysql1');
+  const statusOf = (name: string) => statuses.find((s) => s.name === name);
+  for (const app of appsOfKind(apps, 'database')) statusOf(app.name)!.haproxy = server('mysql', 'mysql1');
   const galera = galeraTargets(settings).length > 0 ? await galeraStatuses(settings) : [];
   for (const node of galera) {
-    const app = settings.dbTopology === 'galera' ? galeraNodeAppName(settings, node.node) : undefined;
-    let status = statuses.find((s) => s.name === app);
+    const app = appsOfKind(apps, 'galera-node').find((a) => a.node === node.node);
+    let status = app && statusOf(app.name);
     if (!status) {
       // An external cluster's node: a row of its own, with no pm2 app behind it.
       status = { name: `galera ${node.node}`, url: `mysql://${galeraTargets(settings).find((t) => t.name === node.node)?.host ?? ''}` };
@@ -125,11 +104,11 @@ export async function stackStatus(settings: StackSettings): Promise<AppStatus[]>
     status.galera = node;
     status.haproxy = server('mysql', node.node);
   }
-  await Promise.all(settings.workerPorts.map(async (port) => {
-    const status = statuses.find((s) => s.name === workerAppName(settings, port));
-    if (!status) return;
-    status.haproxy = server('workers', frontDoorServerName(settings, port));
-    status.probe = await probeWorker(workerUrl(settings, port));
+  await Promise.all(appsOfKind(apps, 'worker').map(async (app) => {
+    const status = statusOf(app.name)!;
+    // The front door's server for a worker is named as its pm2 app (cluster/haproxy/config-files.ts).
+    status.haproxy = server('workers', app.name);
+    status.probe = await probeWorker(workerUrl(settings, app.port!));
   }));
   return statuses;
 }
@@ -152,11 +131,17 @@ function galeraCell(g: GaleraNodeStatus): string {
   return `${g.state}${g.clusterStatus && g.clusterStatus !== 'Primary' ? ` (${g.clusterStatus})` : ''}${g.clusterSize ? `, size ${g.clusterSize}` : ''}`;
 }
 
-/** What `npm run status` requires of a row: online (pm2), a worker ready, a Galera node Synced. */
-export function statusUp(s: AppStatus): boolean {
+/**
+ * Whether a row is up, for `npm start` (what it waits for), `npm run reload` and `npm run status` (their
+ * exit codes): online in pm2; a worker ready and seen UP by the front door; a Galera node Synced in a
+ * Primary component (a node of an external cluster, with no pm2 app, by that alone). An app the
+ * settings no longer list is not asked about.
+ */
+export function appReady(s: AppStatus): boolean {
   if (s.stale) return true;
-  const pm2Ok = s.pm2 === undefined && s.galera !== undefined ? true : s.pm2?.status === 'online';
-  return pm2Ok && (s.probe === undefined || s.probe.ready) && (s.galera === undefined || s.galera.ok);
+  if (s.pm2 === undefined && s.galera) return s.galera.ok;
+  return s.pm2?.status === 'online' && (s.probe === undefined || (s.probe.ready && s.haproxy?.status === 'UP'))
+    && (s.galera === undefined || s.galera.ok);
 }
 
 export function renderStatus(statuses: AppStatus[]): string {

@@ -22,13 +22,22 @@ function createIgnoredFolder(stateDir: string): void {
   }
 }
 
-export function prepareStateDir(settings: StackSettings): void {
+/**
+ * Set to 1 in the environment of `pm2 ... ecosystem.config.js` by a command that prepared the folder
+ * itself just before (`npm start`, `npm run reload`), so pm2 loading the file does not render every file
+ * again. A bare `pm2 start ecosystem.config.js` has no such variable and prepares the folder itself.
+ */
+export const STATE_DIR_PREPARED_ENV = 'STACK_STATE_PREPARED';
+
+/** Prepares the folder; true when HAProxy's rendered files changed (a running HAProxy needs a reload). */
+export function prepareStateDir(settings: StackSettings): boolean {
   // Inherited by what this process starts next (pm2's daemon, when it is not running yet, and so by
   // every app), so the logs and data they create are private from the start.
   process.umask(PRIVATE_UMASK);
   createIgnoredFolder(settings.stateDir);
-  writeHaproxyConfig(settings);
+  const haproxyChanged = writeHaproxyConfig(settings);
   if (settings.monitoring) writeMonitoringConfig(settings);
   // Also tightens a state folder an earlier version left world-readable (folders 0755, files 0644).
   makePrivate(settings.stateDir);
+  return haproxyChanged;
 }

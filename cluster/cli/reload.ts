@@ -4,12 +4,12 @@
 // and the workers move their pooled connections to its new process; the database keeps running
 // (`npm run restart-db` restarts it, at the cost of an outage).
 // `npm run reload -- --haproxy`: only the in-place HAProxy reload (and the connections' move).
-import { buildApps } from '../ecosystem';
+import { stackApps } from '../apps';
 import { HAPROXY_RELOADED_ENV, reloadHaproxyInPlace } from '../haproxy/reload';
 import { runPm2 } from '../pm2';
 import { loadStackSettings } from '../settings';
-import { prepareStateDir } from '../state-dir';
-import { renderStatus, stackStatus } from '../stack-status';
+import { prepareStateDir, STATE_DIR_PREPARED_ENV } from '../state-dir';
+import { appReady, renderStatus, stackStatus } from '../stack-status';
 
 async function main(): Promise<number> {
   const settings = loadStackSettings();
@@ -29,7 +29,7 @@ async function main(): Promise<number> {
     console.log(`Reloaded HAProxy in place; the workers moved their database connections to it (${((Date.now() - started) / 1000).toFixed(1)}s).`);
     return 0;
   }
-  const workers = buildApps(settings).filter((app) => app.exec_mode === 'cluster').map((app) => app.name);
+  const workers = stackApps(settings).filter((app) => app.onChange === 'rolling-reload').map((app) => app.name);
   console.log(`Reloading ${workers.join(', ')}, one at a time; HAProxy reloads in place, the database keeps running.`);
   // HAProxy first, waiting for the workers' connections to move: the old workers would otherwise keep
   // theirs on the old HAProxy process until its hard-stop-after, which a long reload outlasts.
@@ -37,7 +37,7 @@ async function main(): Promise<number> {
   // The ecosystem file, loaded for a reload, lists only the workers (cluster/pm2-command.ts), and is told
   // HAProxy was reloaded already. One app at a time: each port has at most one extra process at once.
   const result = await runPm2(['reload', 'ecosystem.config.js'],
-    { ...process.env, PM2_CONCURRENT_ACTIONS: '1', [HAPROXY_RELOADED_ENV]: '1' }, settings.startTimeoutMs);
+    { ...process.env, PM2_CONCURRENT_ACTIONS: '1', [HAPROXY_RELOADED_ENV]: '1', [STATE_DIR_PREPARED_ENV]: '1' }, settings.startTimeoutMs);
   if (result.code !== 0) {
     console.error(result.timedOut ? `The reload did not finish within ${settings.startTimeoutMs / 1000}s.` : (result.stderr || result.stdout));
     return 1;
@@ -49,7 +49,7 @@ async function main(): Promise<number> {
   }
   const after = await stackStatus(settings);
   console.log(`\n${renderStatus(after)}\n\nReloaded in ${((Date.now() - started) / 1000).toFixed(1)}s.`);
-  return after.filter((s) => !s.stale).every((s) => s.pm2?.status === 'online' && (s.probe === undefined || s.probe.ready)) ? 0 : 1;
+  return after.every(appReady) ? 0 : 1;
 }
 
 main().then((code) => process.exit(code), (error: unknown) => {

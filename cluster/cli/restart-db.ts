@@ -5,7 +5,7 @@
 //
 // DB_TOPOLOGY=galera: a rolling restart instead, one node at a time, the node HAProxy writes to last,
 // each Synced again (by IST) before the next goes down, so the cluster keeps its quorum and a writer.
-import { galeraNodeAppName } from '../ecosystem';
+import { appsOfKind, stackApps, workerUrl } from '../apps';
 import { galeraLayoutOf } from '../database/galera/env';
 import { nodeAdminLogin } from '../database/galera/node';
 import { checkNode } from '../database/galera/wsrep-status';
@@ -13,7 +13,7 @@ import { haproxyPaths } from '../haproxy/config-files';
 import { haproxyCommand, stickTableServer } from '../haproxy/stats';
 import { runPm2 } from '../pm2';
 import { loadStackSettings, type StackSettings } from '../settings';
-import { stackStatus, workerUrl } from '../stack-status';
+import { stackStatus } from '../stack-status';
 
 async function rollingRestart(settings: StackSettings): Promise<number> {
   const layout = galeraLayoutOf(settings);
@@ -34,7 +34,8 @@ async function rollingRestart(settings: StackSettings): Promise<number> {
     // with errors until the agent's check notices.
     await haproxyCommand(socket, `set server mysql/${node.name} state maint`);
     await haproxyCommand(socket, `shutdown sessions server mysql/${node.name}`);
-    const result = await runPm2(['restart', galeraNodeAppName(settings, node.name), '--update-env'], process.env, settings.startTimeoutMs);
+    const app = appsOfKind(stackApps(settings), 'galera-node').find((a) => a.node === node.name)!;
+    const result = await runPm2(['restart', app.name, '--update-env'], process.env, settings.startTimeoutMs);
     if (result.code !== 0) {
       console.error(result.stderr || result.stdout);
       return 1;
@@ -66,7 +67,8 @@ async function main(): Promise<number> {
     console.error(`MYSQL_HOST is set (${settings.mysqlHost}): the database is not this stack's to restart.`);
     return 1;
   }
-  const name = `${settings.appPrefix}-mariadb`;
+  const apps = stackApps(settings);
+  const { name } = appsOfKind(apps, 'database')[0]!;
   if (!(await stackStatus(settings)).some((s) => s.name === name && s.pm2)) {
     console.error('The stack is not running: `npm start` starts it.');
     return 1;
@@ -78,7 +80,7 @@ async function main(): Promise<number> {
     console.error(result.stderr || result.stdout);
     return 1;
   }
-  const urls = settings.workerPorts.map((port) => workerUrl(settings, port));
+  const urls = appsOfKind(apps, 'worker').map((app) => workerUrl(settings, app.port!));
   const deadline = started + settings.startTimeoutMs;
   while (!(await workersServe(urls))) {
     if (Date.now() > deadline) {

@@ -4,16 +4,16 @@
 // is started, a removed one drained and deleted, a worker whose settings changed reloaded (rolling), the
 // front door's server list reloaded in place, and monitoring added without restarting the rest.
 import fs from 'node:fs';
-import { buildApps, databaseAppNames } from '../ecosystem';
-import { writeHaproxyConfig } from '../haproxy/config-files';
+import { appsOfKind, belongsToStack, stackApps, type StackApp } from '../apps';
+import { buildApps } from '../ecosystem';
 import { HAPROXY_RELOADED_ENV, reloadHaproxyInPlace } from '../haproxy/reload';
 import { listProcesses, runPm2 } from '../pm2';
-import { portsOf, takenPorts } from '../port-check';
+import { takenPorts } from '../port-check';
 import { PRIVATE_UMASK } from '../private-files';
 import { loadStackSettings, type StackSettings } from '../settings';
 import { isBroken, planIsEmpty, planStack, type StackPlan } from '../stack-plan';
-import { logPath, renderStatus, stackStatus, type AppStatus } from '../stack-status';
-import { prepareStateDir } from '../state-dir';
+import { appReady, logPath, renderStatus, stackStatus, type AppStatus } from '../stack-status';
+import { prepareStateDir, STATE_DIR_PREPARED_ENV } from '../state-dir';
 
 function tail(file: string, lines = 15): string {
   try {
@@ -23,15 +23,8 @@ function tail(file: string, lines = 15): string {
   }
 }
 
-/** Online, and for a worker: ready and seen UP by the front door. */
-function appHealthy(s: AppStatus): boolean {
-  if (s.pm2 === undefined && s.galera) return s.galera.ok; // a node of an external cluster
-  return s.pm2?.status === 'online' && (s.probe === undefined || (s.probe.ready && s.haproxy?.status === 'UP'))
-    && (s.galera === undefined || s.galera.ok);
-}
-
 function healthy(statuses: AppStatus[]): boolean {
-  return statuses.filter((s) => !s.stale).every(appHealthy);
+  return statuses.every(appReady);
 }
 
 /**
@@ -56,12 +49,12 @@ const list = (changes: { name: string; changed: string[] }[]) => changes.map((c)
 
 /** Runs pm2; a refusal (e.g. the workers' build failed) stops `npm start` with pm2's own words. */
 async function pm2OrFail(args: string[], env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<void> {
-  const result = await runPm2(args, env, timeoutMs);
+  const result = await runPm2(args, { ...env, [STATE_DIR_PREPARED_ENV]: '1' }, timeoutMs);
   if (result.code !== 0 && !result.timedOut) throw new Error(`pm2 ${args[0]} failed:\n${(result.stderr || result.stdout).trim()}`);
 }
 
 /** Carries out the plan on a running stack, saying what it does. */
-async function apply(plan: StackPlan, settings: StackSettings, haproxyConfigChanged: boolean, timeoutMs: number): Promise<void> {
+async function apply(plan: StackPlan, settings: StackSettings, stack: StackApp[], haproxyConfigChanged: boolean, timeoutMs: number): Promise<void> {
   const only = (names: string[]) => ['--only', names.join(',')];
   if (plan.replace.length > 0) {
     console.log(`Replacing (they cannot change in place): ${list(plan.replace)}.`);
@@ -87,9 +80,8 @@ async function apply(plan: StackPlan, settings: StackSettings, haproxyConfigChan
     await runPm2(['delete', ...plan.remove]);
   }
   // Prometheus re-reads its rendered scrape config (prepareStateDir wrote it) on SIGHUP.
-  const prometheus = `${settings.appPrefix}-prometheus`;
-  if (settings.monitoring && !toStart.includes(prometheus) && (plan.start.length + plan.remove.length) > 0) {
-    await runPm2(['sendSignal', 'SIGHUP', prometheus]);
+  for (const prometheus of appsOfKind(stack, 'prometheus')) {
+    if (!toStart.includes(prometheus.name) && (plan.start.length + plan.remove.length) > 0) await runPm2(['sendSignal', 'SIGHUP', prometheus.name]);
   }
   if (plan.restartGaleraNodes) {
     console.log(`The settings of Galera nodes changed (${list(plan.restartGaleraNodes)}); they keep running as they were.\n`
@@ -106,23 +98,25 @@ async function main(): Promise<number> {
   // app and the log files it opens for them, inherits this umask and creates owner-only files.
   process.umask(PRIVATE_UMASK);
   const settings = loadStackSettings();
-  const apps = buildApps(settings);
+  const stack = stackApps(settings);
+  const apps = buildApps(settings, process.env, stack);
   const processes = await listProcesses();
-  const plan = planStack(apps, processes, settings.appPrefix, databaseAppNames(settings));
-  const fresh = !processes.some((proc) => proc.name.startsWith(`${settings.appPrefix}-`));
+  const plan = planStack(apps, processes, settings.appPrefix, stack);
+  const fresh = !processes.some((proc) => belongsToStack(settings, proc.name));
   // Restarts a reload or replacement below causes are expected: counted from after those, see apply().
   const restartsBefore = new Map(processes.map((proc) => [proc.name, proc.restarts]));
 
   // Ports of everything about to start must be free, or nothing starts (no crash loop left behind).
-  const claims = [...plan.start, ...plan.replace.map((c) => c.name)].flatMap((name) => portsOf(settings, name));
+  const toStart = new Set([...plan.start, ...plan.replace.map((c) => c.name)]);
+  const claims = stack.filter((app) => toStart.has(app.name)).flatMap((app) => app.ports);
   const taken = await takenPorts(claims.filter((claim) => !plan.replace.some((c) => c.name === claim.app)));
   if (taken.length > 0) {
     console.error(`Nothing was started:\n  - ${taken.join('\n  - ')}`);
     return 1;
   }
 
-  // Rendered before anything else writes it (pm2 loading ecosystem.config.js does too), so a change is seen.
-  const haproxyConfigChanged = writeHaproxyConfig(settings);
+  // Every rendered file, once: pm2 loading ecosystem.config.js below is told not to render them again.
+  const haproxyConfigChanged = prepareStateDir(settings);
   if (!fresh && planIsEmpty(plan) && healthy(await stackStatus(settings))) {
     if (haproxyConfigChanged && await reloadHaproxyInPlace(settings)) console.log('Reloaded HAProxy in place (its rendered config changed).');
     console.log('The stack is already running as configured; nothing to do (`npm run reload` replaces every worker, `npm stop` stops it).\n');
@@ -130,7 +124,6 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  prepareStateDir(settings);
   // Counted from here: `pm2 start` itself waits for each app's ready (up to its listen_timeout), so it
   // is given only what is left of START_TIMEOUT_MS.
   const deadline = Date.now() + settings.startTimeoutMs;
@@ -138,13 +131,14 @@ async function main(): Promise<number> {
     console.log(`Starting ${apps.length} apps with pm2: ${apps.map((app) => app.name).join(', ')}`);
     // Every app at once: Galera nodes wait for one another (after a crash each recovers its position
     // before any bootstraps), so pm2's default of two starts at a time, each waiting for 'ready', stalls.
-    const started = await runPm2(['start', 'ecosystem.config.js'], { PM2_CONCURRENT_ACTIONS: String(apps.length), ...process.env }, settings.startTimeoutMs);
+    const started = await runPm2(['start', 'ecosystem.config.js'],
+      { PM2_CONCURRENT_ACTIONS: String(apps.length), ...process.env, [STATE_DIR_PREPARED_ENV]: '1' }, settings.startTimeoutMs);
     if (started.code !== 0 && !started.timedOut) {
       console.error(`pm2 start failed:\n${started.stderr || started.stdout}`);
       return 1;
     }
   } else {
-    await apply(plan, settings, haproxyConfigChanged, settings.startTimeoutMs);
+    await apply(plan, settings, stack, haproxyConfigChanged, settings.startTimeoutMs);
     for (const proc of await listProcesses()) restartsBefore.set(proc.name, proc.restarts);
   }
 
@@ -154,7 +148,7 @@ async function main(): Promise<number> {
     console.log(`Stack is up. Try: curl localhost:${settings.httpPort}/todos (the front door) or localhost:${settings.workerPorts[0]}/todos`);
     return 0;
   }
-  const failed = statuses.filter((s) => !s.stale && !appHealthy(s));
+  const failed = statuses.filter((s) => !appReady(s));
   const broken = failed.filter((s) => crashing(s, restartsBefore));
   console.error(broken.length > 0
     ? `These did not come up (pm2 reports them crashed or restarting over and over): ${failed.map((s) => s.name).join(', ')}.`

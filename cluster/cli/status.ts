@@ -2,14 +2,14 @@
 // readiness and pool, and HAProxy's view of the MySQL server and of every worker behind the front door.
 // Exits 1 when any part is not up, so scripts can use it as a check.
 import { loadStackSettings } from '../settings';
-import { renderStatus, stackStatus, statusJson, statusUp } from '../stack-status';
+import { renderStatus, stackStatus, statusJson, appReady } from '../stack-status';
 
 async function main(): Promise<number> {
   const statuses = await stackStatus(loadStackSettings());
   if (process.argv.includes('--json')) console.log(JSON.stringify(statusJson(statuses), null, 2));
   else console.log(renderStatus(statuses));
   // Every app online, every worker ready, and every Galera node Synced in a Primary component.
-  const up = statuses.every(statusUp);
+  const up = statuses.every(appReady);
   return up ? 0 : 1;
 }
 

@@ -1,23 +1,24 @@
 // `npm stop`: removes this stack's apps from pm2 (other pm2 apps on the machine are left alone).
 // Each app gets its graceful stop: workers drain requests, mariadbd flushes on SIGTERM.
-import { buildApps } from '../ecosystem';
+import { belongsToStack, stackApps } from '../apps';
 import { listProcesses, runPm2 } from '../pm2';
 import { loadStackSettings } from '../settings';
 
 async function main(): Promise<number> {
   const settings = loadStackSettings();
-  const wanted = new Set(buildApps(settings).map((app) => app.name));
+  const apps = new Map(stackApps(settings).map((app) => [app.name, app]));
   // Also catch apps of this prefix that the current settings no longer list (e.g. WORKER_PORTS changed).
   const running = (await listProcesses()).map((p) => p.name)
-    .filter((name) => wanted.has(name) || name.startsWith(`${settings.appPrefix}-`));
+    .filter((name) => apps.has(name) || belongsToStack(settings, name));
   if (running.length === 0) {
     console.log('The stack is not running.');
     return 0;
   }
   // Workers first, the database last, so nothing loses its database mid-request. Galera nodes last of
   // all, together: each leaves the cluster cleanly (SIGTERM via its runner) and saves its position, and
-  // the next `npm start` bootstraps from the most advanced one.
-  const order = (name: string) => (/-galera-n\d+$/.test(name) ? 3 : name.endsWith('-mariadb') ? 2 : name.endsWith('-haproxy') || name.endsWith('-galera-agent') ? 1 : 0);
+  // the next `npm start` bootstraps from the most advanced one. (cluster/apps.ts gives each app its
+  // order; an app the settings no longer list goes first.)
+  const order = (name: string) => apps.get(name)?.stopOrder ?? 0;
   running.sort((a, b) => order(a) - order(b));
   const nodes = running.filter((name) => order(name) === 3);
   const rest = running.filter((name) => order(name) !== 3);

@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Pm2 from 'pm2';
+import { appsOfKind, stackApps } from '../apps';
 import { haproxyPaths } from './config-files';
 import type { StackSettings } from '../settings';
 import { RETIRE_CONNECTIONS_TOPIC } from '../../server/db/retire-request';
@@ -135,7 +136,8 @@ export async function retireWorkerConnections(settings: StackSettings): Promise<
   await pm2Call<void>((done) => pm2.connect((error) => done(error)));
   try {
     const processes = await pm2Call<Pm2.ProcessDescription[]>((done) => pm2.list((error, list) => done(error, list)));
-    const workers = processes.filter((proc) => proc.name?.startsWith(`${settings.appPrefix}-worker-`)
+    const names = new Set(appsOfKind(stackApps(settings), 'worker').map((app) => app.name));
+    const workers = processes.filter((proc) => proc.name !== undefined && names.has(proc.name)
       && proc.pm2_env?.status === 'online' && proc.pm_id !== undefined);
     for (const proc of workers) {
       const id = proc.pm_id!;

@@ -2,6 +2,7 @@
 // and the config files they read from the state dir. Both are Debian's binaries, run directly.
 import fs from 'node:fs';
 import path from 'node:path';
+import { appsOfKind, stackApps } from '../apps';
 import { renderPrometheusConfig } from './prometheus-config';
 import type { StackSettings } from '../settings';
 
@@ -59,9 +60,10 @@ export function mysqldExporterPaths(settings: StackSettings): { dir: string; myC
 export function monitoringApps(settings: StackSettings): Pm2App[] {
   if (!settings.monitoring) return [];
   const prometheus = prometheusPaths(settings);
+  const [prometheusApp, exporterApp] = [...appsOfKind(stackApps(settings), 'prometheus'), ...appsOfKind(stackApps(settings), 'exporter')];
   return [
     {
-      ...binaryApp(settings, `${settings.appPrefix}-prometheus`, PROMETHEUS_BIN),
+      ...binaryApp(settings, prometheusApp!.name, PROMETHEUS_BIN),
       args: [
         `--config.file=${prometheus.config}`,
         `--storage.tsdb.path=${prometheus.data}`,
@@ -75,7 +77,7 @@ export function monitoringApps(settings: StackSettings): Pm2App[] {
       kill_timeout: 10_000,
     },
     {
-      ...binaryApp(settings, `${settings.appPrefix}-mysqld-exporter`, MYSQLD_EXPORTER_BIN),
+      ...binaryApp(settings, exporterApp!.name, MYSQLD_EXPORTER_BIN),
       args: [
         // Credentials come from a 0600 file, so they never appear in `pm2 show` or pm2's dump.
         `--config.my-cnf=${mysqldExporterPaths(settings).myCnf}`,

@@ -3,16 +3,10 @@
 // (a test keeps it in step); at runtime writePrometheusConfig() renders a copy into the state dir.
 import path from 'node:path';
 import { RULE_FILES, RULES_DIR } from '../../monitoring/rules';
+import { workerAppName } from '../apps';
 import { loadStackSettings, PROJECT_ROOT, type StackSettings } from '../settings';
 
 export const COMMITTED_PROMETHEUS_CONFIG = path.join(PROJECT_ROOT, 'monitoring', 'prometheus.yml');
-
-// The pm2 app name of the worker on `port` (cluster/ecosystem.ts's workerAppName, which imports
-// this module indirectly, hence the copy; a test holds the two together), and so the `worker`
-// label each worker puts on its own series.
-function workerLabel(settings: StackSettings, port: number): string {
-  return `${settings.appPrefix}-worker-${port}`;
-}
 
 /** host:port as a scrape target: wildcard binds are scraped on loopback, IPv6 gets brackets. */
 export function scrapeTarget(host: string, port: number): string {
@@ -42,7 +36,8 @@ export function renderPrometheusConfig(settings: StackSettings, options: Prometh
   const workerTargets = settings.workerPorts.flatMap((port) => [
     `      - targets: [${q(scrapeTarget(settings.workerHost, port))}]`,
     '        labels:',
-    `          worker: ${q(workerLabel(settings, port))}`,
+    // The pm2 app name, and so the `worker` label each worker puts on its own series.
+    `          worker: ${q(workerAppName(settings, port))}`,
   ]);
   const lines = [
     '# Prometheus for the koa-haproxy-mysql stack: the Koa workers, HAProxy, mysqld-exporter, itself.',

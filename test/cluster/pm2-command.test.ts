@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { stackApps } from '../../cluster/apps';
 import { buildApps } from '../../cluster/ecosystem';
 import { appsForSubcommand, pm2Subcommand } from '../../cluster/pm2-command';
 import { loadStackSettings } from '../../cluster/settings';
@@ -15,14 +16,16 @@ describe('pm2Subcommand(argv)', () => {
 });
 
 describe('appsForSubcommand(subcommand, apps)', () => {
-  const apps = buildApps(loadStackSettings({ MONITORING: '1' }), {});
+  const settings = loadStackSettings({ MONITORING: '1' });
+  const stack = stackApps(settings);
+  const apps = buildApps(settings, {}, stack);
 
   it('gives a reload only the workers: the database and HAProxy are not stopped and started', () => {
-    expect(appsForSubcommand('reload', apps).map((app) => app.name)).to.deep.equal(['kh-worker-8000', 'kh-worker-8001']);
+    expect(appsForSubcommand('reload', apps, stack).map((app) => app.name)).to.deep.equal(['kh-worker-8000', 'kh-worker-8001']);
   });
 
   it('gives every other subcommand every app', () => {
-    expect(appsForSubcommand('start', apps)).to.deep.equal(apps);
-    expect(appsForSubcommand(undefined, apps)).to.deep.equal(apps);
+    expect(appsForSubcommand('start', apps, stack)).to.deep.equal(apps);
+    expect(appsForSubcommand(undefined, apps, stack)).to.deep.equal(apps);
   });
 });

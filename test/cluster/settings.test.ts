@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { expect } from 'chai';
-import { loadStackSettings, maxconnBudget, PROJECT_ROOT } from '../../cluster/settings';
+import { maxconnBudget } from '../../cluster/capacity';
+import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
 
 describe('loadStackSettings(env)', () => {
   it('runs the embedded database on 3307 when MYSQL_HOST is unset', () => {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { stackApps } from '../../cluster/apps';
 import { buildApps } from '../../cluster/ecosystem';
 import type { Pm2Process } from '../../cluster/pm2';
 import { loadStackSettings } from '../../cluster/settings';
@@ -13,7 +14,8 @@ function running(env: Record<string, string>): Pm2Process[] {
 }
 
 function plan(now: Record<string, string>, processes: Pm2Process[]) {
-  return planStack(buildApps(loadStackSettings(now), now), processes, 'kh', 'kh-mariadb');
+  const settings = loadStackSettings(now);
+  return planStack(buildApps(settings, now), processes, 'kh', stackApps(settings));
 }
 
 describe('planStack(apps, processes)', () => {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { renderAgentMetrics } from '../../cluster/database/galera/health-agent';
+import { stackApps } from '../../cluster/apps';
 import { buildApps, databaseAppNames } from '../../cluster/ecosystem';
 import type { Pm2Process } from '../../cluster/pm2';
 import { loadStackSettings } from '../../cluster/settings';
@@ -55,7 +56,7 @@ describe('DB_TOPOLOGY=galera in the stack', function () {
       execMode: app.exec_mode === 'cluster' ? 'cluster_mode' : 'fork_mode', args: Array.isArray(app.args) ? app.args.map(String) : [],
       env: { ...(app.env ?? {}), GALERA_NODES: app.name.includes('galera-n') ? 'changed' : (app.env?.GALERA_NODES ?? '') },
     } as unknown as Pm2Process));
-    const plan = planStack(apps, processes, 'kh', databaseAppNames(settings));
+    const plan = planStack(apps, processes, 'kh', stackApps(settings));
     expect(plan.restartGaleraNodes?.map((c) => c.name)).to.deep.equal(['kh-galera-n1', 'kh-galera-n2']);
     expect(plan.replace.map((c) => c.name)).to.deep.equal(['kh-galera-n3']);
     expect([plan.reload, plan.start]).to.deep.equal([[], []]);
