@@ -3,7 +3,7 @@
 // rule as the access log (http/request-labels.ts).
 import type { Middleware } from 'koa';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { answeredStatus, routeLabel } from '../http/request-labels';
+import { answeredStatus, isHealthCheck, routeLabel } from '../http/request-labels';
 import { LATENCY_BUCKETS, METRIC } from './names';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -28,18 +28,28 @@ export function httpMetricsMiddleware(registry: Registry): Middleware {
     help: 'HTTP requests being handled right now.',
     registers,
   });
+  const healthChecks = new Counter({
+    name: METRIC.httpHealthChecks,
+    help: 'Health checks answered (/healthz, /readyz), by route and status; those that pass write no access-log line.',
+    labelNames: ['route', 'status'],
+    registers,
+  });
 
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const started = performance.now();
     inFlight.inc();
-    try {
-      await next();
-    } finally {
+    const record = () => {
       inFlight.dec();
       const route = routeLabel(ctx);
       const method = KNOWN_METHODS.has(ctx.method) ? ctx.method : 'OTHER';
-      requests.inc({ method, route, status: String(answeredStatus(ctx)) });
+      const status = String(answeredStatus(ctx));
+      requests.inc({ method, route, status });
       duration.observe({ method, route }, (performance.now() - started) / 1000);
-    }
+      if (isHealthCheck(route)) healthChecks.inc({ route, status });
+    };
+    return next().then(record, (error: unknown) => {
+      record();
+      throw error;
+    });
   };
 }
