@@ -1,12 +1,11 @@
-// The worker's log: one JSON object per line, in its own file (LOG_DIR/<worker>.log, rotated by size:
-// rotating-file.ts) or on stdout when no folder is given. Never through pm2's stdout hook, which sends
+// The worker's log: one JSON object per line, in its own file (LOG_DIR/<worker>.log, buffered, written
+// asynchronously and rotated by size: rotating-file.ts) or on stdout when no folder is given. Never through pm2's stdout hook, which sends
 // every line to the pm2 daemon as an IPC message (pm2 issues #1008, #1248, #4064). The access log writes
 // its pre-built lines (http/access-log-line.ts) to the same destination; every other line (start-up,
 // shutdown, errors) goes through pino, in the same shape: time, level, msg, worker, then its fields.
 // Error and fatal lines, stack included, are also copied to stderr while the log is a file, so `pm2 logs`
 // and pm2's own file for the worker show what went wrong without the request lines around it.
 import pino, { type Logger } from 'pino';
-import SonicBoom from 'sonic-boom';
 import { isoNow } from './clock';
 import { RotatingFile } from './rotating-file';
 
@@ -48,10 +47,9 @@ interface Sink {
 }
 
 function stdoutSink(): Sink {
-  // Synchronous, as pino's own default for stdout: lines leave in order with anything else printed.
-  const out = new SonicBoom({ fd: 1, sync: true });
+  // Synchronous for files and pipes on Linux: lines leave in order with anything else printed.
   return {
-    write: (line) => void out.write(line),
+    write: (line) => void process.stdout.write(line),
     flush: () => undefined,
     flushSync: () => undefined,
     reopen: () => undefined,
