@@ -102,7 +102,8 @@ export class RotatingFile {
     if (this.pendingChars === 0) return;
     const chunk = this.take();
     try {
-      this.prepareFor(chunk.length);
+      // Not while a write is in flight: its descriptor must stay open until it is done.
+      if (!this.writing) this.prepareFor(chunk.length);
       fs.writeSync(this.fd, chunk);
       this.fileBytes += chunk.length;
     } catch {
