@@ -18,6 +18,7 @@ export type AppDefinition = StartOptions & {
   out_file?: string;
   error_file?: string;
   stop_exit_codes?: number[];
+  pmx?: boolean;
 };
 
 
@@ -168,6 +169,9 @@ function workerApp(settings: StackSettings, port: number, env: Record<string, st
     // stdout hook is an IPC message to the daemon (its CPU and the worker's), and pm2 rotates nothing.
     out_file: pm2LogPath(settings, name),
     error_file: pm2LogPath(settings, name),
+    // pm2's in-process APM (@pm2/io: wraps http.Server#emit to time every request, event-loop and GC
+    // probes, IPC reports each second) adds CPU per request and memory; Prometheus covers all of it.
+    pmx: false,
     env: {
       ...passthrough,
       LOG_DIR: path.dirname(logPath(settings, name)),
