@@ -17,6 +17,7 @@ export type AppDefinition = StartOptions & {
   out_file?: string;
   error_file?: string;
   stop_exit_codes?: number[];
+  pmx?: boolean;
 };
 
 
@@ -25,13 +26,21 @@ const WORKER_PASSTHROUGH = [
   'DB_POOL_SIZE', 'DB_QUEUE_LIMIT', 'DB_ACQUIRE_TIMEOUT_MS', 'DB_CONNECT_TIMEOUT_MS',
   'DB_QUERY_TIMEOUT_MS', 'DB_LOCK_WAIT_TIMEOUT_SECONDS', 'SLEEP_MAX_SECONDS', 'BODY_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS',
   'ACCESS_LOG', 'IDEMPOTENCY_KEY_TTL_SECONDS', 'METRICS',
-  'DB_READ_BATCHING', 'DB_QUEUE_STATEMENT_LIMIT', 'DB_READ_BATCH_MAX',
+  'DB_READ_BATCHING', 'DB_QUEUE_STATEMENT_LIMIT', 'DB_READ_BATCH_MAX', 'LOG_MAX_BYTES', 'LOG_FILES',
 ];
 
 export { workerAppName };
 
 export function logPath(settings: StackSettings, name: string): string {
   return path.join(settings.stateDir, 'logs', `${name}.log`);
+}
+
+/**
+ * What pm2 itself captured of a worker (its stdout and stderr: error lines copied there, a crash before
+ * its log was open). The worker writes everything else to logPath() on its own (server/log/).
+ */
+export function pm2LogPath(settings: StackSettings, name: string): string {
+  return path.join(settings.stateDir, 'logs', `${name}.pm2.log`);
 }
 
 function nodeApp(settings: StackSettings, name: string, script: string): AppDefinition {
@@ -142,8 +151,16 @@ function workerApp(settings: StackSettings, name: string, port: number, env: Rec
     wait_ready: true,
     listen_timeout: 60_000,
     kill_timeout: shutdownMs + 2_000,
+    // The worker writes and rotates logPath() itself, through a buffered writer: a line through pm2's
+    // stdout hook is an IPC message to the daemon (its CPU and the worker's), and pm2 rotates nothing.
+    out_file: pm2LogPath(settings, name),
+    error_file: pm2LogPath(settings, name),
+    // pm2's in-process APM (@pm2/io: wraps http.Server#emit to time every request, event-loop and GC
+    // probes, IPC reports each second) adds CPU per request and memory; Prometheus covers all of it.
+    pmx: false,
     env: {
       ...passthrough,
+      LOG_DIR: path.dirname(logPath(settings, name)),
       PORT: String(port),
       WORKER_HOST: settings.workerHost,
       WORKER_NAME: name,

@@ -32,8 +32,13 @@ export interface WorkerConfig {
   /** Largest JSON request body accepted, in bytes. */
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
-  /** One JSON line per request on stdout (ACCESS_LOG, on unless 0/false). */
+  /** One JSON line per request in the worker's log (ACCESS_LOG, on unless 0/false). */
   accessLog: boolean;
+  /**
+   * The worker's log (server/log/): `<LOG_DIR>/<WORKER_NAME>.log`, rotated at LOG_MAX_BYTES with LOG_FILES
+   * older files kept; on stdout when LOG_DIR is not set (a worker started by hand, the tests).
+   */
+  log: { dir: string | undefined; maxBytes: number; files: number };
   /**
    * Prometheus recording (METRICS, on unless 0/false): off, the worker keeps no registry at all (no HTTP,
    * pool, query or process metrics) and /metrics answers 404. For measuring what recording costs.
@@ -122,6 +127,12 @@ export function readWorkerConfig(env: Env): { config: WorkerConfig; problems: st
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 64, 10 * 1024 * 1024),
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     accessLog: read.flag('ACCESS_LOG', true),
+    log: {
+      dir: read.string('LOG_DIR', '') || undefined,
+      // 16 MiB x (1 + 4 files) = at most 80 MiB per worker; a 16 MiB file still opens at once in less.
+      maxBytes: read.int('LOG_MAX_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      files: read.int('LOG_FILES', 4, 1, 100),
+    },
     metrics: read.flag('METRICS', true),
     // 24 h, as Stripe keeps keys; at most 30 days, so a forgotten setting cannot grow the table forever.
     idempotencyKeyTtlSeconds: read.int('IDEMPOTENCY_KEY_TTL_SECONDS', 24 * 3600, 1, 30 * 24 * 3600),

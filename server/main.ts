@@ -1,11 +1,14 @@
-// The worker process: load config -> open pool -> build app -> listen -> wait for the database and its
-// migrations -> tell pm2 'ready'. On SIGINT/SIGTERM: stop accepting, let in-flight requests finish (bounded), close.
+// The worker process: load config -> open its log -> open pool -> build app -> listen -> wait for the
+// database and its migrations -> tell pm2 'ready'. On SIGINT/SIGTERM: stop accepting, let in-flight
+// requests finish (bounded), close. SIGHUP reopens the log file (after an outside tool moved it).
 import type { Server } from 'node:http';
+import path from 'node:path';
 import { createApp } from './app';
 import { answerClientErrorsAsJson } from './http/client-error';
 import { drainHttpServer, trackResponses } from './http/drain';
 import { loadWorkerConfig } from './config';
 import { Db } from './db/db';
+import { type LineLogger, openWorkerLog } from './log/logger';
 import { type DbObserver, silentObserver } from './db/observer';
 import { DbPool } from './db/pool';
 import { isRetireRequest } from './db/retire-request';
@@ -27,12 +30,21 @@ const INTERRUPTED_ANSWER_MS = 500;
 // proxy would keep pool.end() waiting up to DB_CONNECT_TIMEOUT_MS: the worker exits by itself before.
 const EXIT_BACKSTOP_MS = 800;
 
-function log(line: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
-}
+/** Until the worker's log is open (a configuration error): one JSON line on stderr. */
+let log: LineLogger = (line) => {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`);
+};
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
+  const workerLog = openWorkerLog({
+    worker: config.workerName,
+    file: config.log.dir === undefined ? undefined
+      : { path: path.join(config.log.dir, `${config.workerName}.log`), maxBytes: config.log.maxBytes, keep: config.log.files },
+  });
+  log = workerLog.line;
+  process.on('exit', () => workerLog.flushSync());
+  process.on('SIGHUP', () => workerLog.reopen());
   // METRICS=0: no registry, so nothing is recorded (what the bench compares against; /metrics is 404).
   const registry = config.metrics ? createRegistry({ worker: config.workerName, version, port: config.port }) : undefined;
   const observer: DbObserver = registry ? registerDbMetrics(registry, () => pool.stats()) : silentObserver;
@@ -41,7 +53,7 @@ async function main(): Promise<void> {
   // the server did not answer even then (stuck proxy or server).
   const db = new Db(pool, observer, config.db.queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS, config.db.queryTimeoutMs);
   const app = createApp({ db, registry, log, sleepMaxSeconds: config.sleepMaxSeconds, bodyLimitBytes: config.bodyLimitBytes,
-    idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds, accessLog: config.accessLog ? { worker: config.workerName } : undefined });
+    idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds, accessLog: config.accessLog ? { worker: config.workerName, write: workerLog.write } : undefined });
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
@@ -50,7 +62,7 @@ async function main(): Promise<void> {
   // First: it takes over the app's 'request' listener (one request per connection at a time).
   const requests = trackResponses(server);
   answerClientErrorsAsJson(server);
-  log({ level: 'info', msg: 'listening', worker: config.workerName, url: `http://${config.host}:${config.port}` });
+  log({ level: 'info', msg: 'listening', url: `http://${config.host}:${config.port}`, log: workerLog.path ?? 'stdout' });
 
   let stopping = false;
   let ready = false;
@@ -89,7 +101,7 @@ async function main(): Promise<void> {
   });
   if (stopping) return;
   ready = true;
-  log({ level: 'info', msg: 'ready', worker: config.workerName });
+  log({ level: 'info', msg: 'ready' });
   process.send?.('ready');
 }
 

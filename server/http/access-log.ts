@@ -1,16 +1,19 @@
 // The access log: one line per request (access-log-line.ts), written once the response has finished or
 // the client has gone away, whichever comes last after the handlers are done, so the status and the
 // bytes are the ones the client got. Also opens the request's context, where the pool adds its waits.
+// Health checks that pass (/healthz, /readyz: the front door polls every worker each second) write no
+// line; http_health_checks_total counts them. A failing one is logged like any other request.
 import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
+import { isoNow } from '../log/clock';
 import { accessLogLine } from './access-log-line';
 import { newRequestContext, runInRequestContext } from './request-context';
-import { answeredStatus, routeLabel } from './request-labels';
+import { answeredStatus, isHealthCheck, routeLabel } from './request-labels';
 
 export interface AccessLogOptions {
   /** The pm2 app name, as in the metrics' `worker` label. */
   worker: string;
-  /** Where lines go; stdout (so pm2's log) unless a test captures them. */
+  /** Where lines go: the worker's log (server/log/); stdout unless given. */
   write?: (line: string) => void;
 }
 
@@ -34,26 +37,31 @@ function writeToStdout(line: string): void {
 }
 
 /**
- * Must run after clientGoneMiddleware: its 'close' listener then aborts the request's clientGone signal
- * before this one logs, so a client that left is logged 499 exactly as the metrics count it.
+ * Must run after clientGoneMiddleware: its 'close' listener then marks the client gone before this one
+ * logs, so a client that left is logged 499 exactly as the metrics count it.
  */
 export function accessLogMiddleware(options: AccessLogOptions): Middleware {
   const write = options.write ?? writeToStdout;
-  return async (ctx, next) => {
+  const { worker } = options;
+  return (ctx, next) => {
     const started = performance.now();
     const context = newRequestContext();
+    // Read now: once the connection has closed the socket may no longer say.
     const remote = ctx.req.socket.remoteAddress;
     let handled = false;
     let closed = false;
     const logOnceBothDone = () => {
       if (!handled || !closed) return;
+      const route = routeLabel(ctx);
+      const status = answeredStatus(ctx);
+      if (status < 400 && isHealthCheck(route)) return;
       write(accessLogLine({
-        time: new Date(),
-        worker: options.worker,
+        time: isoNow(),
+        worker,
         requestId: String(ctx.state.requestId),
         method: ctx.method,
-        route: routeLabel(ctx),
-        status: answeredStatus(ctx),
+        route,
+        status,
         durationMs: performance.now() - started,
         poolWaitMs: context.poolWaitMs,
         bytes: bodyBytesSent(ctx.res, ctx.method),
@@ -65,11 +73,13 @@ export function accessLogMiddleware(options: AccessLogOptions): Middleware {
       closed = true;
       logOnceBothDone();
     });
-    try {
-      await runInRequestContext(context, next);
-    } finally {
+    const done = () => {
       handled = true;
       logOnceBothDone();
-    }
+    };
+    return runInRequestContext(context, next).then(done, (error: unknown) => {
+      done();
+      throw error;
+    });
   };
 }

@@ -9,10 +9,11 @@ const SAFE_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * need no escaping anywhere (header, JSON, a shell or grep pattern), enough for UUIDs and trace ids.
  */
 export function requestIdMiddleware(): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const given = ctx.get('X-Request-Id');
-    ctx.state.requestId = SAFE_ID.test(given) ? given : randomUUID();
-    ctx.set('X-Request-Id', ctx.state.requestId);
-    await next();
+    const id = SAFE_ID.test(given) ? given : randomUUID();
+    ctx.state.requestId = id;
+    ctx.set('X-Request-Id', id);
+    return next();
   };
 }

@@ -2,10 +2,20 @@
 // agree: its route template, never the raw URL (a scan of random paths cannot create new series or log
 // noise that looks like routes), and the status it was answered with.
 import type { Context } from 'koa';
-import { clientGone } from './client-gone';
+import { clientLeft } from './client-gone';
 
 /** nginx's "client closed request": the client left before the response was written. */
 export const CLIENT_CLOSED_REQUEST = 499;
+
+/**
+ * The routes load balancers and orchestrators poll (the front door asks each worker's /readyz every
+ * second): answered ones are counted (http_health_checks_total), not written to the access log.
+ */
+const HEALTH_CHECK_ROUTES = new Set(['/healthz', '/readyz']);
+
+export function isHealthCheck(route: string): boolean {
+  return HEALTH_CHECK_ROUTES.has(route);
+}
 
 /** What @koa/router leaves on the context: the template it ran, and every layer whose path matched. */
 interface RoutedContext {
@@ -32,5 +42,5 @@ export function routeLabel(ctx: Context): string {
  * ends in a 200 nobody receives, and counting that as a success would hide the abandonment.
  */
 export function answeredStatus(ctx: Context): number {
-  return clientGone(ctx)?.aborted ? CLIENT_CLOSED_REQUEST : ctx.status;
+  return clientLeft(ctx) ? CLIENT_CLOSED_REQUEST : ctx.status;
 }

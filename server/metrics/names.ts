@@ -15,6 +15,7 @@ export const METRIC = {
   httpRequests: 'http_requests_total',
   httpDuration: 'http_request_duration_seconds',
   httpInFlight: 'http_requests_in_flight',
+  httpHealthChecks: 'http_health_checks_total',
   appInfo: 'app_info',
   idempotencyReplays: 'idempotency_replays_total',
   idempotencyRefusals: 'idempotency_refusals_total',

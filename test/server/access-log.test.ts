@@ -1,6 +1,10 @@
-// The access log of real worker processes: one JSON line per request on stdout, with the route template,
-// the status the client got (499 when it left), the time spent queued for the connection and the body
-// bytes; X-Request-Id taken from the request when sane, echoed, logged and put in error bodies.
+// The access log of real worker processes: one JSON line per request in the worker's own log file
+// (LOG_DIR, as the stack runs it), with the route template, the status the client got (499 when it
+// left), the time spent queued for the connection and the body bytes; X-Request-Id taken from the
+// request when sane, echoed, logged and put in error bodies. Health checks that pass are counted, not logged.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { request, type Reply } from '../support/http';
 import { sharedStack, type TestStack } from '../support/stack';
@@ -31,14 +35,31 @@ function uniqueId(label: string): string {
   return `al-${label}-${process.pid}-${Date.now()}-${idCounter}`;
 }
 
-function accessLines(worker: WorkerHandle): AccessLine[] {
-  return worker.output().split('\n')
+const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kh-access-log-'));
+
+/** The worker's own log file, as it writes it with LOG_DIR set. */
+function logText(worker: WorkerHandle): string {
+  try {
+    return fs.readFileSync(path.join(logDir, `test-worker-${worker.port}.log`), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function accessLines(worker: WorkerHandle, text = logText(worker)): AccessLine[] {
+  return text.split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as AccessLine)
     .filter((line) => line.msg === 'request');
 }
 
-/** The one access line of `requestId`: waits for it (stdout arrives after the response), then for a duplicate. */
+async function healthChecksCounted(worker: WorkerHandle, route: string, status: number): Promise<number> {
+  const metrics = (await request(`${worker.url}/metrics`)).text;
+  const pattern = new RegExp(`^http_health_checks_total\\{route="${route}",status="${status}"[^}]*\\} (\\d+)$`, 'm');
+  return Number(pattern.exec(metrics)?.[1] ?? 0);
+}
+
+/** The one access line of `requestId`: waits for it (the file is written after the response), then for a duplicate. */
 async function lineOf(worker: WorkerHandle, requestId: string): Promise<AccessLine> {
   await waitFor(`the access line of ${requestId}`, () => accessLines(worker).find((l) => l.requestId === requestId), 3_000);
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -63,10 +84,17 @@ describe('access log', function () {
     stack = await sharedStack();
   });
 
+  after(() => {
+    fs.rmSync(logDir, { recursive: true, force: true });
+  });
+
   describe('on a worker of the shared stack', () => {
     let worker: WorkerHandle;
-    before(() => {
-      worker = stack.workers[0]!;
+    before(async () => {
+      worker = await stack.addWorker({ LOG_DIR: logDir });
+    });
+    after(async () => {
+      await worker?.stop();
     });
 
     const cases = [
@@ -75,7 +103,7 @@ describe('access log', function () {
       { method: 'GET', path: '/todos/4294967295', route: '/todos/:id', status: 404 },
       { method: 'GET', path: '/sleep/abc', route: '/sleep/:s', status: 400 },
       { method: 'GET', path: '/no/such/path', route: 'unmatched', status: 404 },
-      { method: 'GET', path: '/healthz', route: '/healthz', status: 200 },
+      { method: 'GET', path: '/pool', route: '/pool', status: 200 },
     ];
     for (const c of cases) {
       it(`logs ${c.method} ${c.path} once: route ${c.route}, status ${c.status}, bytes as sent`, async () => {
@@ -97,7 +125,21 @@ describe('access log', function () {
         // Tenths of a millisecond: at most one decimal.
         expect(Math.round(line.durationMs * 10)).to.be.closeTo(line.durationMs * 10, 1e-6);
         expect(line.remote).to.match(/127\.0\.0\.1$/);
-        if (c.route === '/healthz' || c.route === 'unmatched') expect(line.poolWaitMs).to.equal(0);
+        if (c.route === '/pool' || c.route === 'unmatched') expect(line.poolWaitMs).to.equal(0);
+      });
+    }
+
+    for (const route of ['/healthz', '/readyz']) {
+      it(`counts a passing ${route} in http_health_checks_total instead of logging it`, async () => {
+        const before = await healthChecksCounted(worker, route, 200);
+        const requestId = uniqueId('probe');
+        expect((await get(worker, route, requestId)).status).to.equal(200);
+        const marker = uniqueId('after-probe');
+        await get(worker, '/', marker);
+        // Lines are written in order: once the next request's line is there, the probe's would be too.
+        await lineOf(worker, marker);
+        expect(logText(worker)).to.not.include(requestId);
+        expect(await healthChecksCounted(worker, route, 200)).to.equal(before + 1);
       });
     }
 
@@ -123,7 +165,7 @@ describe('access log', function () {
     }
 
     it('makes up an id for a request without one and returns it on a success too', async () => {
-      const reply = await request(`${worker.url}/healthz`);
+      const reply = await request(`${worker.url}/`);
       const id = reply.headers.get('x-request-id')!;
       expect(id).to.match(UUID);
       expect((await lineOf(worker, id)).status).to.equal(200);
@@ -133,7 +175,7 @@ describe('access log', function () {
   describe('on a worker of its own', () => {
     let worker: WorkerHandle;
     before(async () => {
-      worker = await stack.addWorker();
+      worker = await stack.addWorker({ LOG_DIR: logDir });
     });
     after(async () => {
       await worker?.stop();
@@ -201,20 +243,37 @@ describe('access log', function () {
     });
   });
 
+  describe('on a worker whose database cannot be reached', () => {
+    it('logs a failing /readyz like any request, and counts it', async () => {
+      // Without LOG_DIR (on stdout), where the test support sees its 'listening' line.
+      const worker = await stack.addWorker({ HAPROXY_PORT: '1', DB_CONNECT_TIMEOUT_MS: '200' }, 'listening');
+      try {
+        const requestId = uniqueId('not-ready');
+        expect((await get(worker, '/readyz', requestId)).status).to.equal(503);
+        const line = await waitFor(`the access line of ${requestId}`,
+          () => accessLines(worker, worker.output()).find((l) => l.requestId === requestId), 3_000);
+        expect(line).to.include({ route: '/readyz', status: 503 });
+        expect(await healthChecksCounted(worker, '/readyz', 503)).to.equal(1);
+      } finally {
+        await worker.stop();
+      }
+    });
+  });
+
   describe('with ACCESS_LOG=0', () => {
     it('writes no request lines, and still returns and uses request ids', async () => {
-      const worker = await stack.addWorker({ ACCESS_LOG: '0' });
+      const worker = await stack.addWorker({ ACCESS_LOG: '0', LOG_DIR: logDir });
       try {
         const requestId = uniqueId('off');
         const reply = await get(worker, '/nope', requestId);
         expect(reply.headers.get('x-request-id')).to.equal(requestId);
         expect((reply.body as { requestId: unknown }).requestId).to.equal(requestId);
         expect((await get(worker, '/todos', uniqueId('off'))).status).to.equal(200);
-        await wait(300);
-        // The output is captured (the start-up lines are there), it just has no request lines.
-        expect(worker.output()).to.include('"msg":"ready"');
-        expect(worker.output()).to.not.include('"msg":"request"');
-        expect(worker.output()).to.not.include(requestId);
+        await wait(600);
+        // The log is written (the start-up lines are there), it just has no request lines.
+        expect(logText(worker)).to.include('"msg":"ready"');
+        expect(logText(worker)).to.not.include('"msg":"request"');
+        expect(logText(worker)).to.not.include(requestId);
       } finally {
         await worker.stop();
       }

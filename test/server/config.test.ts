@@ -21,6 +21,7 @@ describe('loadWorkerConfig(env)', () => {
     expect(config.sleepMaxSeconds).to.equal(60);
     expect(config.bodyLimitBytes).to.equal(16_384);
     expect(config.accessLog).to.equal(true);
+    expect(config.log).to.deep.equal({ dir: undefined, maxBytes: 16 * 1024 * 1024, files: 4 });
     expect(config.metrics).to.equal(true);
     expect(config.idempotencyKeyTtlSeconds).to.equal(86_400);
   });
@@ -39,7 +40,7 @@ describe('loadWorkerConfig(env)', () => {
       DB_USER: 'u', DB_PASSWORD: 'pw', DB_POOL_SIZE: '2', DB_QUEUE_LIMIT: '0', DB_ACQUIRE_TIMEOUT_MS: '5',
       DB_CONNECT_TIMEOUT_MS: '6', DB_QUERY_TIMEOUT_MS: '2001', DB_LOCK_WAIT_TIMEOUT_SECONDS: '2', SLEEP_MAX_SECONDS: '2', BODY_LIMIT_BYTES: '100',
       SHUTDOWN_TIMEOUT_MS: '0', ACCESS_LOG: '0', METRICS: '0', IDEMPOTENCY_KEY_TTL_SECONDS: '60',
-      DB_READ_BATCHING: '0', DB_QUEUE_STATEMENT_LIMIT: '3', DB_READ_BATCH_MAX: '7',
+      DB_READ_BATCHING: '0', DB_QUEUE_STATEMENT_LIMIT: '3', DB_READ_BATCH_MAX: '7', LOG_DIR: '/var/log/w', LOG_MAX_BYTES: '4096', LOG_FILES: '2',
     });
     expect(config).to.deep.equal({
       port: 9001, host: '0.0.0.0', workerName: 'w',
@@ -47,6 +48,7 @@ describe('loadWorkerConfig(env)', () => {
         statementQueueLimit: 3, acquireTimeoutMs: 5, connectTimeoutMs: 6, queryTimeoutMs: 2001, lockWaitTimeoutSeconds: 2, readBatching: false,
         readBatchMax: 7 },
       sleepMaxSeconds: 2, bodyLimitBytes: 100, shutdownTimeoutMs: 0, accessLog: false, metrics: false, idempotencyKeyTtlSeconds: 60,
+      log: { dir: '/var/log/w', maxBytes: 4096, files: 2 },
     });
   });
 
