@@ -1,6 +1,6 @@
 // HAProxy's MySQL backend for a Galera layout, rendered like the front door's workers.cfg (HAProxy has
-// no loops, so a server list that varies in length is written out). Not yet read by haproxy.cfg: the
-// integration turns its `listen mysql` into a frontend whose default_backend is this one.
+// no loops, so a server list that varies in length is written out) into <stateDir>/haproxy/mysql.cfg, the
+// backend that haproxy.cfg's `frontend mysql` uses by default (cluster/haproxy/config-files.ts).
 //
 // - One writer at a time, so concurrent transactions never fail certification against each other: the
 //   first node is the server, the others `backup`, used in order only while it is DOWN.
