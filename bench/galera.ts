@@ -24,7 +24,15 @@ import { fmtRatio, summaryTable, table } from './harness/markdown';
 import { httpLoad, limitLoad, type Watch } from './harness/measure';
 import { childPids } from './harness/proc';
 import { runInfo, runParagraph, writeResults } from './harness/results';
-import { parseRunOptions, ratio, runRepetitions, summarize, type Order, type Ratio, type Scenario } from './harness/run';
+import {
+  parseRunOptions,
+  ratio,
+  runRepetitions,
+  summarize,
+  type Order,
+  type Ratio,
+  type Scenario,
+} from './harness/run';
 import { LIST_TODOS_SQL } from './limit';
 import { expectStatus, processByName, startThrowawayStack, type ThrowawayStack } from './throwaway-stack';
 
@@ -62,8 +70,12 @@ function mariadbPidsOf(home: string): number[] {
 function appConnection(stack: ThrowawayStack): Promise<mysql.Connection> {
   const { settings } = stack;
   return mysql.createConnection({
-    host: '127.0.0.1', port: settings.haproxyPort, user: settings.appUser, password: settings.appPassword,
-    database: 'test', charset: 'utf8mb4_unicode_ci',
+    host: '127.0.0.1',
+    port: settings.haproxyPort,
+    user: settings.appUser,
+    password: settings.appPassword,
+    database: 'test',
+    charset: 'utf8mb4_unicode_ci',
   });
 }
 
@@ -72,11 +84,19 @@ async function describeServer(stack: ThrowawayStack): Promise<{ server: Target['
   const connection = await appConnection(stack);
   try {
     const [vars] = await connection.query<mysql.RowDataPacket[]>(
-      'SELECT @@version AS version, @@wsrep_on AS wsrep_on, @@wsrep_node_name AS wsrep_node_name, @@wsrep_sync_wait AS wsrep_sync_wait, '
-      + '@@innodb_flush_log_at_trx_commit AS innodb_flush_log_at_trx_commit');
-    const [status] = await connection.query<mysql.RowDataPacket[]>("SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_size', 'wsrep_local_state_comment', 'wsrep_provider_version')");
-    const [max] = await connection.query<mysql.RowDataPacket[]>('SELECT COALESCE(MAX(id), 0) AS max_id, COUNT(*) AS n FROM todos');
-    const server: Target['server'] = { ...(vars[0] as Record<string, string | number | null>), rows: Number(max[0]!.n) };
+      'SELECT @@version AS version, @@wsrep_on AS wsrep_on, @@wsrep_node_name AS wsrep_node_name, @@wsrep_sync_wait AS wsrep_sync_wait, ' +
+        '@@innodb_flush_log_at_trx_commit AS innodb_flush_log_at_trx_commit',
+    );
+    const [status] = await connection.query<mysql.RowDataPacket[]>(
+      "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_size', 'wsrep_local_state_comment', 'wsrep_provider_version')",
+    );
+    const [max] = await connection.query<mysql.RowDataPacket[]>(
+      'SELECT COALESCE(MAX(id), 0) AS max_id, COUNT(*) AS n FROM todos',
+    );
+    const server: Target['server'] = {
+      ...(vars[0] as Record<string, string | number | null>),
+      rows: Number(max[0]!.n),
+    };
     for (const row of status) server[String(row.Variable_name)] = String(row.Value);
     return { server, maxId: Number(max[0]!.max_id) };
   } finally {
@@ -88,7 +108,9 @@ async function describeServer(stack: ThrowawayStack): Promise<{ server: Target['
 async function deletePosted(target: Target): Promise<number> {
   const connection = await appConnection(target.stack);
   try {
-    const [result] = await connection.query<mysql.ResultSetHeader>('DELETE FROM todos WHERE id > ?', [target.baselineMaxId]);
+    const [result] = await connection.query<mysql.ResultSetHeader>('DELETE FROM todos WHERE id > ?', [
+      target.baselineMaxId,
+    ]);
     return result.affectedRows;
   } finally {
     await connection.end();
@@ -102,46 +124,80 @@ async function prepareTarget(side: Side, stack: ThrowawayStack): Promise<Target>
   const haproxyMaster = processByName(processes, `${stack.settings.appPrefix}-haproxy`).pid;
   const mariadbPids = mariadbPidsOf(stack.home);
   const expected = side === 'galera' ? 3 : 1;
-  if (mariadbPids.length !== expected) throw new Error(`${side}: found ${mariadbPids.length} mariadbd processes, expected ${expected}`);
+  if (mariadbPids.length !== expected)
+    throw new Error(`${side}: found ${mariadbPids.length} mariadbd processes, expected ${expected}`);
   await expectStatus(`http://127.0.0.1:${workerPort}/todos`);
   const { server, maxId } = await describeServer(stack);
   if (side === 'galera' && (server.wsrep_on !== 1 || server.wsrep_cluster_size !== '3')) {
-    throw new Error(`galera: HAProxy reaches a node with wsrep_on=${server.wsrep_on}, cluster size ${server.wsrep_cluster_size}`);
+    throw new Error(
+      `galera: HAProxy reaches a node with wsrep_on=${server.wsrep_on}, cluster size ${server.wsrep_cluster_size}`,
+    );
   }
-  return { side, stack, workerPort, workerPid, haproxyPids: [haproxyMaster, ...childPids(haproxyMaster)], mariadbPids, baselineMaxId: maxId, server };
+  return {
+    side,
+    stack,
+    workerPort,
+    workerPid,
+    haproxyPids: [haproxyMaster, ...childPids(haproxyMaster)],
+    mariadbPids,
+    baselineMaxId: maxId,
+    server,
+  };
 }
 
 const POST_BODY = JSON.stringify({ item: 'bench:galera', status: 'pending' });
 
 const LABELS: Record<ScenarioKey, string> = {
-  'limit': 'limit via HAProxy: `list_todos`, 1 connection',
+  limit: 'limit via HAProxy: `list_todos`, 1 connection',
   'get-todos-8': 'one worker: GET /todos, 8 connections',
   'post-todos-8': 'one worker: POST /todos, 8 connections',
 };
 
 const keyOf = (scenario: ScenarioKey, side: Side) => `${scenario} ${side}`;
 
-function scenarioOf(target: Target, scenario: ScenarioKey, options: { seconds: number; warmupSeconds: number }): Scenario {
+function scenarioOf(
+  target: Target,
+  scenario: ScenarioKey,
+  options: { seconds: number; warmupSeconds: number },
+): Scenario {
   const { settings } = target.stack;
   // mariadb is every mariadbd of the stack (3 for Galera).
   const watch: Watch = { worker: [target.workerPid], haproxy: target.haproxyPids, mariadb: target.mariadbPids };
   const url = `http://127.0.0.1:${target.workerPort}/todos`;
-  const run = scenario === 'limit'
-    ? () => limitLoad({
-      target: { host: '127.0.0.1', port: settings.haproxyPort }, user: settings.appUser, password: settings.appPassword, database: 'test',
-      seconds: options.seconds, warmupSeconds: options.warmupSeconds,
-    }, { haproxy: target.haproxyPids, mariadb: target.mariadbPids })
-    : () => httpLoad({
-      url, connections: 8, seconds: options.seconds, warmupSeconds: options.warmupSeconds, watch, rssOf: ['worker'],
-      ...(scenario === 'post-todos-8' ? { method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: POST_BODY } : {}),
-    });
+  const run =
+    scenario === 'limit'
+      ? () =>
+          limitLoad(
+            {
+              target: { host: '127.0.0.1', port: settings.haproxyPort },
+              user: settings.appUser,
+              password: settings.appPassword,
+              database: 'test',
+              seconds: options.seconds,
+              warmupSeconds: options.warmupSeconds,
+            },
+            { haproxy: target.haproxyPids, mariadb: target.mariadbPids },
+          )
+      : () =>
+          httpLoad({
+            url,
+            connections: 8,
+            seconds: options.seconds,
+            warmupSeconds: options.warmupSeconds,
+            watch,
+            rssOf: ['worker'],
+            ...(scenario === 'post-todos-8'
+              ? { method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: POST_BODY }
+              : {}),
+          });
   return { key: keyOf(scenario, target.side), label: `${target.side}: ${LABELS[scenario]}`, run };
 }
 
 /** Each scenario on both stacks back to back; which stack goes first alternates with the repetition. */
 const alternatingPairs: Order = (rep, scenarios) => {
   const order: Scenario[] = [];
-  for (let i = 0; i < scenarios.length; i += 2) order.push(...(rep % 2 === 1 ? [scenarios[i]!, scenarios[i + 1]!] : [scenarios[i + 1]!, scenarios[i]!]));
+  for (let i = 0; i < scenarios.length; i += 2)
+    order.push(...(rep % 2 === 1 ? [scenarios[i]!, scenarios[i + 1]!] : [scenarios[i + 1]!, scenarios[i]!]));
   return order;
 };
 
@@ -159,13 +215,17 @@ async function main(): Promise<void> {
     stacks.single = await startThrowawayStack({ stackName: 'khgsingle', workers: 1, extraEnv: common });
     const base = await freeGaleraBasePorts();
     stacks.galera = await startThrowawayStack({
-      stackName: 'khggalera', workers: 1,
+      stackName: 'khggalera',
+      workers: 1,
       extraEnv: {
         ...common,
         DB_TOPOLOGY: 'galera',
         GALERA_NODES: '3',
-        GALERA_CLIENT_PORT: String(base.client), GALERA_GROUP_PORT: String(base.group), GALERA_IST_PORT: String(base.ist),
-        GALERA_SST_PORT: String(base.sst), GALERA_AGENT_PORT: String(base.agent),
+        GALERA_CLIENT_PORT: String(base.client),
+        GALERA_GROUP_PORT: String(base.group),
+        GALERA_IST_PORT: String(base.ist),
+        GALERA_SST_PORT: String(base.sst),
+        GALERA_AGENT_PORT: String(base.agent),
         START_TIMEOUT_MS: '150000',
       },
     });
@@ -175,13 +235,19 @@ async function main(): Promise<void> {
     };
     for (const side of SIDES) console.log(`${side}: ${JSON.stringify(targets[side].server)}`);
 
-    const keys: ScenarioKey[] = options['no-post'] ? ['limit', 'get-todos-8'] : ['limit', 'get-todos-8', 'post-todos-8'];
+    const keys: ScenarioKey[] = options['no-post']
+      ? ['limit', 'get-todos-8']
+      : ['limit', 'get-todos-8', 'post-todos-8'];
     const scenarios = keys.flatMap((key) => SIDES.map((side) => scenarioOf(targets[side], key, options)));
     const deleted: { rep: number; side: Side; rows: number }[] = [];
-    console.log(`${scenarios.length} scenarios x ${options.reps} repetitions: about `
-      + `${((scenarios.length * options.reps * (options.seconds + options.warmupSeconds)) / 60).toFixed(1)} min of load.`);
+    console.log(
+      `${scenarios.length} scenarios x ${options.reps} repetitions: about ` +
+        `${((scenarios.length * options.reps * (options.seconds + options.warmupSeconds)) / 60).toFixed(1)} min of load.`,
+    );
     const measurements = await runRepetitions({
-      scenarios, reps: options.reps, order: alternatingPairs,
+      scenarios,
+      reps: options.reps,
+      order: alternatingPairs,
       afterRep: async (rep) => {
         if (options['no-post']) return;
         for (const side of SIDES) deleted.push({ rep, side, rows: await deletePosted(targets[side]) });
@@ -197,43 +263,88 @@ async function main(): Promise<void> {
     if (restarted.length > 0) console.warn(`WARNING: restarted during the run: ${restarted.join(', ')}`);
 
     const summaries = summarize(scenarios, measurements);
-    const ratios: Ratio[] = keys.flatMap((key) => (['rps', 'p50', 'p99'] as const).map((field) =>
-      ratio(measurements, `galera / single, ${LABELS[key]}, ${field === 'rps' ? 'req/s' : field}`, keyOf(key, 'galera'), keyOf(key, 'single'), { field })));
-    const workerOverLimit = SIDES.map((side) => ratio(measurements, `${side}: GET /todos at 8 / the limit`, keyOf('get-todos-8', side), keyOf('limit', side)));
+    const ratios: Ratio[] = keys.flatMap((key) =>
+      (['rps', 'p50', 'p99'] as const).map((field) =>
+        ratio(
+          measurements,
+          `galera / single, ${LABELS[key]}, ${field === 'rps' ? 'req/s' : field}`,
+          keyOf(key, 'galera'),
+          keyOf(key, 'single'),
+          { field },
+        ),
+      ),
+    );
+    const workerOverLimit = SIDES.map((side) =>
+      ratio(measurements, `${side}: GET /todos at 8 / the limit`, keyOf('get-todos-8', side), keyOf('limit', side)),
+    );
 
     const wallSeconds = (Date.now() - started) / 1000;
     const summary = (key: string) => summaries.find((s) => s.key === key)!;
     const svg = renderChart({
-      title: 'Galera (3 nodes) beside the single server (req/s, median; bar: min–max)', xLabel: 'stack', xs: [1, 2],
+      title: 'Galera (3 nodes) beside the single server (req/s, median; bar: min–max)',
+      xLabel: 'stack',
+      xs: [1, 2],
       panels: keys.map((key) => ({
-        title: LABELS[key].replace(/`/g, ''), yLabel: key === 'limit' ? 'statements/s' : 'req/s',
-        series: [{ label: '1: single, 2: galera', color: '#1f77b4', points: SIDES.map((side, i) => {
-          const s = summary(keyOf(key, side));
-          return { x: i + 1, y: s.rps.median, low: s.rps.min, high: s.rps.max };
-        }) }],
+        title: LABELS[key].replace(/`/g, ''),
+        yLabel: key === 'limit' ? 'statements/s' : 'req/s',
+        series: [
+          {
+            label: '1: single, 2: galera',
+            color: '#1f77b4',
+            points: SIDES.map((side, i) => {
+              const s = summary(keyOf(key, side));
+              return { x: i + 1, y: s.rps.median, low: s.rps.min, high: s.rps.max };
+            }),
+          },
+        ],
       })),
       note: `${info.date}, ${info.machine.cores} cores, Node ${info.node}, commit ${info.commit.slice(0, 12)}, ${options.reps} repetition(s) of ${options.seconds} s`,
     });
     const name = 'galera';
-    const md = [`# npm run bench:galera, ${info.date}${options.quick ? ' (quick)' : ''}`, '', runParagraph(info, options, wallSeconds), '',
-      `Stacks up in ${stacks.single.startSeconds.toFixed(1)} s (single) and ${stacks.galera.startSeconds.toFixed(1)} s (galera). `
-      + 'DB_QUEUE_LIMIT=1000, DB_ACQUIRE_TIMEOUT_MS=60000. mariadbd CPU: every node of the stack.', '',
-      `![galera](${name}-${info.date}${options.quick ? '-quick' : ''}.svg)`, '',
+    const md = [
+      `# npm run bench:galera, ${info.date}${options.quick ? ' (quick)' : ''}`,
+      '',
+      runParagraph(info, options, wallSeconds),
+      '',
+      `Stacks up in ${stacks.single.startSeconds.toFixed(1)} s (single) and ${stacks.galera.startSeconds.toFixed(1)} s (galera). ` +
+        'DB_QUEUE_LIMIT=1000, DB_ACQUIRE_TIMEOUT_MS=60000. mariadbd CPU: every node of the stack.',
+      '',
+      `![galera](${name}-${info.date}${options.quick ? '-quick' : ''}.svg)`,
+      '',
       ...summaryTable(summaries, {
-        cpu: [{ name: 'worker', header: 'worker CPU' }, { name: 'haproxy', header: 'HAProxy CPU' }, { name: 'mariadb', header: 'mariadbd CPU' },
-          { name: 'bench', header: 'bench CPU' }],
+        cpu: [
+          { name: 'worker', header: 'worker CPU' },
+          { name: 'haproxy', header: 'HAProxy CPU' },
+          { name: 'mariadb', header: 'mariadbd CPU' },
+          { name: 'bench', header: 'bench CPU' },
+        ],
         rss: [{ name: 'worker', header: 'worker peak RSS MB' }],
         latencyDigits: (s) => (s.key.startsWith('limit') ? 3 : 1),
-      }), '',
-      ...table(['ratio, same repetition', 'median (min–max)'], [...ratios, ...workerOverLimit].map((r) => [r.name, fmtRatio(r)]))];
+      }),
+      '',
+      ...table(
+        ['ratio, same repetition', 'median (min–max)'],
+        [...ratios, ...workerOverLimit].map((r) => [r.name, fmtRatio(r)]),
+      ),
+    ];
     if (restarted.length > 0) md.push('', `**Restarted during the run:** ${restarted.join(', ')}.`);
     const written = writeResults(name, info, options.quick, {
-      markdown: md, svg,
+      markdown: md,
+      svg,
       json: {
-        options, wallSeconds, sql: LIST_TODOS_SQL, postBody: POST_BODY, env: common, galeraBasePorts: base,
+        options,
+        wallSeconds,
+        sql: LIST_TODOS_SQL,
+        postBody: POST_BODY,
+        env: common,
+        galeraBasePorts: base,
         servers: { single: targets.single.server, galera: targets.galera.server },
         stackStartSeconds: { single: stacks.single.startSeconds, galera: stacks.galera.startSeconds },
-        restartedDuringRun: restarted, deletedAfterPosts: deleted, summaries, ratios, workerOverLimit,
+        restartedDuringRun: restarted,
+        deletedAfterPosts: deleted,
+        summaries,
+        ratios,
+        workerOverLimit,
       },
     });
     console.log(`\n${md.join('\n')}\n\nWrote ${written.map((f) => path.relative(process.cwd(), f)).join(', ')}.`);
@@ -246,7 +357,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    console.error(error instanceof Error ? error.stack ?? error.message : error);
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
     process.exit(1);
   },
 );

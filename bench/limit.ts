@@ -58,7 +58,9 @@ function once(connection: mysql.Connection, sql: string, params: unknown[]): Pro
   return new Promise((resolve, reject) => {
     connection.prepare(sql, (prepareError, statement) => {
       if (prepareError) return reject(prepareError);
-      statement.execute(params, (error, rows) => (error ? reject(error) : resolve(Array.isArray(rows) ? rows.length : 0)));
+      statement.execute(params, (error, rows) =>
+        error ? reject(error) : resolve(Array.isArray(rows) ? rows.length : 0),
+      );
       return undefined;
     });
   });
@@ -104,8 +106,14 @@ export async function measureLimit(options: LimitOptions): Promise<LimitResult> 
     const cpu = process.cpuUsage(cpuBefore);
     const sorted = samples.subarray(0, queries).sort();
     return {
-      queries, wallSeconds, qps: queries / wallSeconds, p50Ms: percentileOf(sorted, 50), p99Ms: percentileOf(sorted, 99),
-      errors, clientCpuSeconds: (cpu.user + cpu.system) / 1e6, rows,
+      queries,
+      wallSeconds,
+      qps: queries / wallSeconds,
+      p50Ms: percentileOf(sorted, 50),
+      p99Ms: percentileOf(sorted, 99),
+      errors,
+      clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+      rows,
     };
   } finally {
     await new Promise<void>((resolve) => connection.end(() => resolve()));

@@ -22,13 +22,26 @@ export function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): 
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms);
-    promise.then((value) => { clearTimeout(timer); resolve(value); }, (error: unknown) => { clearTimeout(timer); reject(error); });
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
 }
 
 /** A product worker entry of cluster/ecosystem.ts for `port`, renamed, with one change (fork mode and/or env). */
-export function variantApp(env: NodeJS.ProcessEnv, port: number, name: string,
-  change: { fork?: boolean; env?: Record<string, string> }): AppDefinition {
+export function variantApp(
+  env: NodeJS.ProcessEnv,
+  port: number,
+  name: string,
+  change: { fork?: boolean; env?: Record<string, string> },
+): AppDefinition {
   const settings = loadStackSettings({ ...env, WORKER_PORTS: String(port) });
   const worker = buildApps(settings, env).find((app) => app.name === workerAppName(settings, port));
   if (!worker?.env) throw new Error(`cluster/ecosystem.ts built no worker for port ${port}`);
@@ -70,7 +83,8 @@ export function waitForReady(url: string, deadlineMs: number): Promise<void> {
 export async function expectStatus(url: string, status = 200): Promise<void> {
   const reply = await fetch(url, { signal: AbortSignal.timeout(5000) });
   const body = await reply.text();
-  if (reply.status !== status) throw new Error(`${url} answered ${reply.status}, expected ${status}: ${body.slice(0, 200)}`);
+  if (reply.status !== status)
+    throw new Error(`${url} answered ${reply.status}, expected ${status}: ${body.slice(0, 200)}`);
 }
 
 export function processByName(processes: Pm2Process[], name: string): Pm2Process {
@@ -104,7 +118,9 @@ function cleanUpOnSignals(cleanup: () => Promise<void>): void {
   signalsHandled = true;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      void Promise.allSettled([...pendingCleanups].map((c) => c())).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+      void Promise.allSettled([...pendingCleanups].map((c) => c())).finally(() =>
+        process.exit(signal === 'SIGINT' ? 130 : 143),
+      );
     });
   }
 }
@@ -128,7 +144,11 @@ export interface ThrowawayStack {
  * Starts the stack in a new temporary folder. `extraEnv` adds settings (queue limits, maxconn). The
  * caller must call cleanup() (also installed for SIGINT/SIGTERM).
  */
-export async function startThrowawayStack(options: { stackName: string; workers: number; extraEnv?: Record<string, string> }): Promise<ThrowawayStack> {
+export async function startThrowawayStack(options: {
+  stackName: string;
+  workers: number;
+  extraEnv?: Record<string, string>;
+}): Promise<ThrowawayStack> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `kh-bench-${options.stackName}-`));
   const workerPorts: number[] = [];
   for (let i = 0; i < options.workers; i++) workerPorts.push(await freePort());

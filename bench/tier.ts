@@ -18,7 +18,15 @@ import { ratioTable, summaryTable } from './harness/markdown';
 import { httpLoad, type Watch } from './harness/measure';
 import { childPids } from './harness/proc';
 import { runInfo, runParagraph, writeResults } from './harness/results';
-import { parseRunOptions, ratio, rotatedOrder, runRepetitions, summarize, type Ratio, type Scenario } from './harness/run';
+import {
+  parseRunOptions,
+  ratio,
+  rotatedOrder,
+  runRepetitions,
+  summarize,
+  type Ratio,
+  type Scenario,
+} from './harness/run';
 import { expectStatus, processByName, startThrowawayStack, variantApp } from './throwaway-stack';
 
 const STACK_NAME = 'khtier';
@@ -33,7 +41,8 @@ interface Target {
   workerPids: number[];
 }
 
-const keyOf = (target: TargetKey, p: string, connections: number, close = false) => `${target} ${p} ${connections}${close ? ' close' : ''}`;
+const keyOf = (target: TargetKey, p: string, connections: number, close = false) =>
+  `${target} ${p} ${connections}${close ? ' close' : ''}`;
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -57,8 +66,13 @@ async function main(): Promise<void> {
     const [forkPort, clusterNologPort, forkNologPort] = [await freePort(), await freePort(), await freePort()];
     const variants = [
       variantApp(env, forkPort, `${STACK_NAME}-fork-${forkPort}`, { fork: true }),
-      variantApp(env, clusterNologPort, `${STACK_NAME}-cluster-nolog-${clusterNologPort}`, { env: { ACCESS_LOG: '0' } }),
-      variantApp(env, forkNologPort, `${STACK_NAME}-fork-nolog-${forkNologPort}`, { fork: true, env: { ACCESS_LOG: '0' } }),
+      variantApp(env, clusterNologPort, `${STACK_NAME}-cluster-nolog-${clusterNologPort}`, {
+        env: { ACCESS_LOG: '0' },
+      }),
+      variantApp(env, forkNologPort, `${STACK_NAME}-fork-nolog-${forkNologPort}`, {
+        fork: true,
+        env: { ACCESS_LOG: '0' },
+      }),
     ];
     await stack.addVariants(variants, [forkPort, clusterNologPort, forkNologPort]);
 
@@ -68,13 +82,29 @@ async function main(): Promise<void> {
     const haproxyMaster = pidOf(`${STACK_NAME}-haproxy`);
     const haproxyPids = [haproxyMaster, ...childPids(haproxyMaster)];
     const targets: Record<TargetKey, Target> = {
-      'cluster': { key: 'cluster', label: 'cluster (product)', port: productA, workerPids: [productPids[0]!] },
-      'fork': { key: 'fork', label: 'fork', port: forkPort, workerPids: [pidOf(variants[0]!.name)] },
-      'cluster-nolog': { key: 'cluster-nolog', label: 'cluster, ACCESS_LOG=0', port: clusterNologPort, workerPids: [pidOf(variants[1]!.name)] },
-      'fork-nolog': { key: 'fork-nolog', label: 'fork, ACCESS_LOG=0', port: forkNologPort, workerPids: [pidOf(variants[2]!.name)] },
-      'front-door': { key: 'front-door', label: 'front door (2 workers)', port: settings.httpPort, workerPids: productPids },
+      cluster: { key: 'cluster', label: 'cluster (product)', port: productA, workerPids: [productPids[0]!] },
+      fork: { key: 'fork', label: 'fork', port: forkPort, workerPids: [pidOf(variants[0]!.name)] },
+      'cluster-nolog': {
+        key: 'cluster-nolog',
+        label: 'cluster, ACCESS_LOG=0',
+        port: clusterNologPort,
+        workerPids: [pidOf(variants[1]!.name)],
+      },
+      'fork-nolog': {
+        key: 'fork-nolog',
+        label: 'fork, ACCESS_LOG=0',
+        port: forkNologPort,
+        workerPids: [pidOf(variants[2]!.name)],
+      },
+      'front-door': {
+        key: 'front-door',
+        label: 'front door (2 workers)',
+        port: settings.httpPort,
+        workerPids: productPids,
+      },
     };
-    for (const target of Object.values(targets)) for (const p of ['/', '/todos']) await expectStatus(`http://127.0.0.1:${target.port}${p}`);
+    for (const target of Object.values(targets))
+      for (const p of ['/', '/todos']) await expectStatus(`http://127.0.0.1:${target.port}${p}`);
 
     const scenario = (key: TargetKey, p: string, connections: number, close = false): Scenario => {
       const target = targets[key];
@@ -82,42 +112,66 @@ async function main(): Promise<void> {
       return {
         key: keyOf(key, p, connections, close),
         label: `${target.label}, GET ${p}${close ? ' (Connection: close)' : ''}, ${connections} conn.`,
-        run: () => httpLoad({
-          url: `http://127.0.0.1:${target.port}${p}`, connections, seconds: options.seconds, warmupSeconds: options.warmupSeconds,
-          headers: close ? { connection: 'close' } : undefined, watch, rssOf: key === 'front-door' ? [] : ['worker'],
-        }),
+        run: () =>
+          httpLoad({
+            url: `http://127.0.0.1:${target.port}${p}`,
+            connections,
+            seconds: options.seconds,
+            warmupSeconds: options.warmupSeconds,
+            headers: close ? { connection: 'close' } : undefined,
+            watch,
+            rssOf: key === 'front-door' ? [] : ['worker'],
+          }),
       };
     };
     const scenarios: Scenario[] = [];
     for (const p of ['/', '/todos']) {
-      for (const key of ['cluster', 'fork', 'cluster-nolog', 'fork-nolog', 'front-door'] as const) scenarios.push(scenario(key, p, 8));
+      for (const key of ['cluster', 'fork', 'cluster-nolog', 'fork-nolog', 'front-door'] as const)
+        scenarios.push(scenario(key, p, 8));
     }
     if (!options['no-64']) {
-      for (const p of ['/', '/todos']) for (const key of ['cluster', 'fork'] as const) scenarios.push(scenario(key, p, 64));
+      for (const p of ['/', '/todos'])
+        for (const key of ['cluster', 'fork'] as const) scenarios.push(scenario(key, p, 64));
     }
     // Without keep-alive every request is a new connection, so in cluster mode every request goes through
     // the daemon's accept and the handle's IPC handoff: what keep-alive amortises. Access log off on
     // both sides, so only the accept path differs.
     for (const key of ['cluster-nolog', 'fork-nolog'] as const) scenarios.push(scenario(key, '/', 8, true));
-    console.log(`${scenarios.length} scenarios x ${options.reps} repetitions: about `
-      + `${((scenarios.length * options.reps * (options.seconds + options.warmupSeconds)) / 60).toFixed(1)} min of load.`);
+    console.log(
+      `${scenarios.length} scenarios x ${options.reps} repetitions: about ` +
+        `${((scenarios.length * options.reps * (options.seconds + options.warmupSeconds)) / 60).toFixed(1)} min of load.`,
+    );
 
     const measurements = await runRepetitions({ scenarios, reps: options.reps, order: rotatedOrder(3) });
 
     const after = await listProcesses(env);
-    const restarted = after.filter((p) => {
-      const was = processes.find((q) => q.name === p.name);
-      return !was || was.pid !== p.pid || was.restarts !== p.restarts;
-    }).map((p) => p.name);
+    const restarted = after
+      .filter((p) => {
+        const was = processes.find((q) => q.name === p.name);
+        return !was || was.pid !== p.pid || was.restarts !== p.restarts;
+      })
+      .map((p) => p.name);
     if (restarted.length > 0) console.warn(`WARNING: restarted during the run: ${restarted.join(', ')}`);
 
     const summaries = summarize(scenarios, measurements);
     const measured = new Set(summaries.map((s) => s.key));
     const ratios: Ratio[] = [];
-    const add = (name: string, top: TargetKey, bottom: TargetKey, p: string, connections: number, close = false, target?: number) => {
+    const add = (
+      name: string,
+      top: TargetKey,
+      bottom: TargetKey,
+      p: string,
+      connections: number,
+      close = false,
+      target?: number,
+    ) => {
       const [a, b] = [keyOf(top, p, connections, close), keyOf(bottom, p, connections, close)];
       if (measured.has(a) && measured.has(b)) {
-        ratios.push(ratio(measurements, `${name}, GET ${p}${close ? ' (Connection: close)' : ''}, ${connections} conn.`, a, b, { target }));
+        ratios.push(
+          ratio(measurements, `${name}, GET ${p}${close ? ' (Connection: close)' : ''}, ${connections} conn.`, a, b, {
+            target,
+          }),
+        );
       }
     };
     for (const p of ['/', '/todos']) for (const c of [8, 64]) add('fork / cluster', 'fork', 'cluster', p, c);
@@ -132,9 +186,11 @@ async function main(): Promise<void> {
     const summary = (key: string) => summaries.find((s) => s.key === key);
     const svg = renderChart({
       title: 'one worker: pm2 cluster and fork mode, access log on and off (req/s, median; bar: min–max)',
-      xLabel: 'connections', xs: options['no-64'] ? [8] : [8, 64],
+      xLabel: 'connections',
+      xs: options['no-64'] ? [8] : [8, 64],
       panels: ['/', '/todos'].map((p) => ({
-        title: `GET ${p}`, yLabel: 'req/s',
+        title: `GET ${p}`,
+        yLabel: 'req/s',
         series: (['cluster', 'fork', 'cluster-nolog', 'fork-nolog'] as const).map((key) => ({
           label: targets[key].label,
           points: [8, 64].flatMap((c) => {
@@ -142,25 +198,48 @@ async function main(): Promise<void> {
             return s ? [{ x: c, y: s.rps.median, low: s.rps.min, high: s.rps.max }] : [];
           }),
         })),
-        lines: summary(keyOf('front-door', p, 8)) ? [{ label: 'front door, 8 conn.', y: summary(keyOf('front-door', p, 8))!.rps.median }] : [],
+        lines: summary(keyOf('front-door', p, 8))
+          ? [{ label: 'front door, 8 conn.', y: summary(keyOf('front-door', p, 8))!.rps.median }]
+          : [],
       })),
       note: `${info.date}, ${info.machine.cores} cores, Node ${info.node}, commit ${info.commit.slice(0, 12)}, ${options.reps} repetition(s) of ${options.seconds} s`,
     });
     const base = `tier-${info.date}${options.quick ? '-quick' : ''}`;
-    const md = [`# npm run bench:tier, ${info.date}${options.quick ? ' (quick)' : ''}`, '', runParagraph(info, options, wallSeconds), '',
-      'DB_QUEUE_LIMIT=1000, DB_ACQUIRE_TIMEOUT_MS=60000, HAPROXY_SERVER_MAXCONN=20. CPU: median % of one core (µs per request); '
-      + 'for the front door, "worker" is both product workers. autocannon\'s latency is wrong when every request opens a new connection: '
-      + 'ignore p50/p99 of the Connection: close rows.', '',
-      `![tier](${base}.svg)`, '',
+    const md = [
+      `# npm run bench:tier, ${info.date}${options.quick ? ' (quick)' : ''}`,
+      '',
+      runParagraph(info, options, wallSeconds),
+      '',
+      'DB_QUEUE_LIMIT=1000, DB_ACQUIRE_TIMEOUT_MS=60000, HAPROXY_SERVER_MAXCONN=20. CPU: median % of one core (µs per request); ' +
+        'for the front door, "worker" is both product workers. autocannon\'s latency is wrong when every request opens a new connection: ' +
+        'ignore p50/p99 of the Connection: close rows.',
+      '',
+      `![tier](${base}.svg)`,
+      '',
       ...summaryTable(summaries, {
-        cpu: [{ name: 'worker', header: 'worker CPU' }, { name: 'pm2', header: 'pm2 daemon CPU' }, { name: 'haproxy', header: 'HAProxy CPU' }],
+        cpu: [
+          { name: 'worker', header: 'worker CPU' },
+          { name: 'pm2', header: 'pm2 daemon CPU' },
+          { name: 'haproxy', header: 'HAProxy CPU' },
+        ],
         rss: [{ name: 'worker', header: 'worker peak RSS MB' }],
-      }), '', ...ratioTable(ratios)];
+      }),
+      '',
+      ...ratioTable(ratios),
+    ];
     if (restarted.length > 0) md.push('', `**Restarted during the run:** ${restarted.join(', ')}.`);
     const written = writeResults('tier', info, options.quick, {
-      markdown: md, svg,
-      json: { options, wallSeconds, stackStartSeconds: stack.startSeconds, env: { HAPROXY_SERVER_MAXCONN: '20', DB_QUEUE_LIMIT: '1000', DB_ACQUIRE_TIMEOUT_MS: '60000' },
-        restartedDuringRun: restarted, summaries, ratios },
+      markdown: md,
+      svg,
+      json: {
+        options,
+        wallSeconds,
+        stackStartSeconds: stack.startSeconds,
+        env: { HAPROXY_SERVER_MAXCONN: '20', DB_QUEUE_LIMIT: '1000', DB_ACQUIRE_TIMEOUT_MS: '60000' },
+        restartedDuringRun: restarted,
+        summaries,
+        ratios,
+      },
     });
     console.log(`\n${md.join('\n')}\n\nWrote ${written.map((f) => path.relative(process.cwd(), f)).join(', ')}.`);
   } finally {
@@ -171,7 +250,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    console.error(error instanceof Error ? error.stack ?? error.message : error);
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
     process.exit(1);
   },
 );

@@ -73,17 +73,31 @@ export function stackApps(settings: StackSettings): StackApp[] {
   const apps: StackApp[] = [];
   if (settings.embeddedDb) {
     const name = `${p}-mariadb`;
-    apps.push({ name, kind: 'database', ports: claims(name, [['MYSQL_PORT', '127.0.0.1', settings.mysqlPort]]),
-      url: `mysql://${settings.mysqlHost}:${settings.mysqlPort}`, stopOrder: 2, onChange: 'report' });
+    apps.push({
+      name,
+      kind: 'database',
+      ports: claims(name, [['MYSQL_PORT', '127.0.0.1', settings.mysqlPort]]),
+      url: `mysql://${settings.mysqlHost}:${settings.mysqlPort}`,
+      stopOrder: 2,
+      onChange: 'report',
+    });
   }
   if (settings.dbTopology === 'galera') {
     for (const node of galeraLayoutOf(settings).nodes) {
       const name = galeraNodeAppName(settings, node.name);
       const i = node.index;
       apps.push({
-        name, kind: 'galera-node', node: node.name, stopOrder: 3, onChange: 'report',
-        ports: claims(name, [[`GALERA_CLIENT_PORT (+${i - 1})`, '127.0.0.1', node.ports.client], [`GALERA_GROUP_PORT (n${i})`, '127.0.0.1', node.ports.group],
-          [`GALERA_IST_PORT (n${i})`, '127.0.0.1', node.ports.ist], [`GALERA_SST_PORT (n${i})`, '127.0.0.1', node.ports.sst]]),
+        name,
+        kind: 'galera-node',
+        node: node.name,
+        stopOrder: 3,
+        onChange: 'report',
+        ports: claims(name, [
+          [`GALERA_CLIENT_PORT (+${i - 1})`, '127.0.0.1', node.ports.client],
+          [`GALERA_GROUP_PORT (n${i})`, '127.0.0.1', node.ports.group],
+          [`GALERA_IST_PORT (n${i})`, '127.0.0.1', node.ports.ist],
+          [`GALERA_SST_PORT (n${i})`, '127.0.0.1', node.ports.sst],
+        ]),
         url: `mysql://127.0.0.1:${node.ports.client}`,
       });
     }
@@ -91,31 +105,64 @@ export function stackApps(settings: StackSettings): StackApp[] {
   if (runsGaleraAgent(settings)) {
     const name = `${p}-galera-agent`;
     const targets = galeraTargets(settings);
-    apps.push({ name, kind: 'galera-agent', stopOrder: 1, onChange: 'replace',
-      ports: claims(name, targets.map((t, i) => [`GALERA_AGENT_PORT (+${i})`, '127.0.0.1', t.agentPort])),
-      url: targets.map((t) => `http://127.0.0.1:${t.agentPort}/`).join('  ') });
+    apps.push({
+      name,
+      kind: 'galera-agent',
+      stopOrder: 1,
+      onChange: 'replace',
+      ports: claims(
+        name,
+        targets.map((t, i) => [`GALERA_AGENT_PORT (+${i})`, '127.0.0.1', t.agentPort]),
+      ),
+      url: targets.map((t) => `http://127.0.0.1:${t.agentPort}/`).join('  '),
+    });
   }
   const haproxy = `${p}-haproxy`;
   apps.push({
-    name: haproxy, kind: 'haproxy', stopOrder: 1, onChange: 'replace',
-    ports: claims(haproxy, [['HAPROXY_PORT', settings.haproxyHost, settings.haproxyPort],
-      ['HAPROXY_STATS_PORT', settings.haproxyHost, settings.haproxyStatsPort], ['HTTP_PORT', settings.haproxyHost, settings.httpPort]]),
-    url: `http://${settings.haproxyHost}:${settings.httpPort}  mysql://${settings.haproxyHost}:${settings.haproxyPort}  `
-      + `stats http://${settings.haproxyHost}:${settings.haproxyStatsPort}/stats`,
+    name: haproxy,
+    kind: 'haproxy',
+    stopOrder: 1,
+    onChange: 'replace',
+    ports: claims(haproxy, [
+      ['HAPROXY_PORT', settings.haproxyHost, settings.haproxyPort],
+      ['HAPROXY_STATS_PORT', settings.haproxyHost, settings.haproxyStatsPort],
+      ['HTTP_PORT', settings.haproxyHost, settings.httpPort],
+    ]),
+    url:
+      `http://${settings.haproxyHost}:${settings.httpPort}  mysql://${settings.haproxyHost}:${settings.haproxyPort}  ` +
+      `stats http://${settings.haproxyHost}:${settings.haproxyStatsPort}/stats`,
   });
   for (const port of settings.workerPorts) {
     const name = workerAppName(settings, port);
-    apps.push({ name, kind: 'worker', port, stopOrder: 0, onChange: 'rolling-reload',
-      ports: claims(name, [['WORKER_PORTS', settings.workerHost, port]]), url: workerUrl(settings, port) });
+    apps.push({
+      name,
+      kind: 'worker',
+      port,
+      stopOrder: 0,
+      onChange: 'rolling-reload',
+      ports: claims(name, [['WORKER_PORTS', settings.workerHost, port]]),
+      url: workerUrl(settings, port),
+    });
   }
   if (settings.monitoring) {
     const prometheus = `${p}-prometheus`;
     const exporter = `${p}-mysqld-exporter`;
-    apps.push({ name: prometheus, kind: 'prometheus', stopOrder: 0, onChange: 'replace',
-      ports: claims(prometheus, [['PROMETHEUS_PORT', '127.0.0.1', settings.prometheusPort]]), url: `http://127.0.0.1:${settings.prometheusPort}` });
-    apps.push({ name: exporter, kind: 'exporter', stopOrder: 0, onChange: 'replace',
+    apps.push({
+      name: prometheus,
+      kind: 'prometheus',
+      stopOrder: 0,
+      onChange: 'replace',
+      ports: claims(prometheus, [['PROMETHEUS_PORT', '127.0.0.1', settings.prometheusPort]]),
+      url: `http://127.0.0.1:${settings.prometheusPort}`,
+    });
+    apps.push({
+      name: exporter,
+      kind: 'exporter',
+      stopOrder: 0,
+      onChange: 'replace',
       ports: claims(exporter, [['MYSQLD_EXPORTER_PORT', '127.0.0.1', settings.mysqldExporterPort]]),
-      url: `http://127.0.0.1:${settings.mysqldExporterPort}/metrics` });
+      url: `http://127.0.0.1:${settings.mysqldExporterPort}/metrics`,
+    });
   }
   return apps;
 }

@@ -37,8 +37,12 @@ export function portClashes(settings: CapacitySettings): string[] {
     claim(settings.prometheusPort, 'PROMETHEUS_PORT');
     claim(settings.mysqldExporterPort, 'MYSQLD_EXPORTER_PORT');
   }
-  return [...owners].filter(([, names]) => names.length > 1)
-    .map(([port, names]) => `Port ${port} is given to ${[...new Set(names)].join(' and ')}${new Set(names).size === 1 ? ' twice' : ''}; each part needs its own.`);
+  return [...owners]
+    .filter(([, names]) => names.length > 1)
+    .map(
+      ([port, names]) =>
+        `Port ${port} is given to ${[...new Set(names)].join(' and ')}${new Set(names).size === 1 ? ' twice' : ''}; each part needs its own.`,
+    );
 }
 
 /**
@@ -53,7 +57,10 @@ export const PM2_RELOAD_CONCURRENCY = 2;
  * kill-queries.ts: a worker opens at most one at a time). A reload's overlapping process shares its
  * port's cancellation slot: should both cancel in the same milliseconds, one KILL waits in HAProxy's queue.
  */
-export function maxconnBudget(workers: number, poolSize: number): { steady: number; reloadOverlap: number; cancellation: number; total: number } {
+export function maxconnBudget(
+  workers: number,
+  poolSize: number,
+): { steady: number; reloadOverlap: number; cancellation: number; total: number } {
   const steady = workers * poolSize;
   const reloadOverlap = Math.min(workers, PM2_RELOAD_CONCURRENCY) * poolSize;
   const cancellation = workers;
@@ -69,9 +76,11 @@ export function maxconnBudget(workers: number, poolSize: number): { steady: numb
 export function maxconnProblem(settings: CapacitySettings): string | undefined {
   const budget = maxconnBudget(settings.workerPorts.length, settings.poolSize);
   if (budget.total <= settings.haproxyServerMaxconn) return undefined;
-  return `${settings.workerPorts.length} workers x DB_POOL_SIZE ${settings.poolSize} = ${budget.steady} connections, `
-    + `plus ${budget.reloadOverlap} while a reload runs old and new workers side by side, `
-    + `plus ${budget.cancellation} for KILL QUERY side connections (one per worker) = ${budget.total}, `
-    + `more than HAPROXY_SERVER_MAXCONN ${settings.haproxyServerMaxconn}: idle pooled connections keep their HAProxy slot, `
-    + 'so the extra workers could never connect. Raise HAPROXY_SERVER_MAXCONN or lower one of the others.';
+  return (
+    `${settings.workerPorts.length} workers x DB_POOL_SIZE ${settings.poolSize} = ${budget.steady} connections, ` +
+    `plus ${budget.reloadOverlap} while a reload runs old and new workers side by side, ` +
+    `plus ${budget.cancellation} for KILL QUERY side connections (one per worker) = ${budget.total}, ` +
+    `more than HAPROXY_SERVER_MAXCONN ${settings.haproxyServerMaxconn}: idle pooled connections keep their HAProxy slot, ` +
+    'so the extra workers could never connect. Raise HAPROXY_SERVER_MAXCONN or lower one of the others.'
+  );
 }

@@ -20,13 +20,25 @@ export type AppDefinition = StartOptions & {
   pmx?: boolean;
 };
 
-
 /** Worker settings passed through from pm2's environment when set (see README's configuration table). */
 const WORKER_PASSTHROUGH = [
-  'DB_POOL_SIZE', 'DB_QUEUE_LIMIT', 'DB_ACQUIRE_TIMEOUT_MS', 'DB_CONNECT_TIMEOUT_MS',
-  'DB_QUERY_TIMEOUT_MS', 'DB_LOCK_WAIT_TIMEOUT_SECONDS', 'SLEEP_MAX_SECONDS', 'BODY_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS',
-  'ACCESS_LOG', 'IDEMPOTENCY_KEY_TTL_SECONDS', 'METRICS',
-  'DB_READ_BATCHING', 'DB_QUEUE_STATEMENT_LIMIT', 'DB_READ_BATCH_MAX', 'LOG_MAX_BYTES', 'LOG_FILES',
+  'DB_POOL_SIZE',
+  'DB_QUEUE_LIMIT',
+  'DB_ACQUIRE_TIMEOUT_MS',
+  'DB_CONNECT_TIMEOUT_MS',
+  'DB_QUERY_TIMEOUT_MS',
+  'DB_LOCK_WAIT_TIMEOUT_SECONDS',
+  'SLEEP_MAX_SECONDS',
+  'BODY_LIMIT_BYTES',
+  'SHUTDOWN_TIMEOUT_MS',
+  'ACCESS_LOG',
+  'IDEMPOTENCY_KEY_TTL_SECONDS',
+  'METRICS',
+  'DB_READ_BATCHING',
+  'DB_QUEUE_STATEMENT_LIMIT',
+  'DB_READ_BATCH_MAX',
+  'LOG_MAX_BYTES',
+  'LOG_FILES',
 ];
 
 export { workerAppName };
@@ -75,8 +87,17 @@ function databaseApp(settings: StackSettings, name: string): AppDefinition {
 
 /** What the Galera entries read through loadStackSettings() (the rest comes from pm2's inherited env). */
 function galeraEnv(settings: StackSettings, env: Record<string, string | undefined>): Record<string, string> {
-  const keys = ['GALERA_NODES', 'GALERA_CLIENT_PORT', 'GALERA_GROUP_PORT', 'GALERA_IST_PORT', 'GALERA_SST_PORT', 'GALERA_AGENT_PORT',
-    'GALERA_CHECK_USER', 'GALERA_SERVERS', 'MYSQL_HOST'];
+  const keys = [
+    'GALERA_NODES',
+    'GALERA_CLIENT_PORT',
+    'GALERA_GROUP_PORT',
+    'GALERA_IST_PORT',
+    'GALERA_SST_PORT',
+    'GALERA_AGENT_PORT',
+    'GALERA_CHECK_USER',
+    'GALERA_SERVERS',
+    'MYSQL_HOST',
+  ];
   const out: Record<string, string> = { STACK_DIR: settings.stateDir, DB_TOPOLOGY: settings.dbTopology };
   // '' for an unset key: pm2 merges a restart's env into the old one.
   for (const key of keys) out[key] = env[key] ?? '';
@@ -90,7 +111,12 @@ function galeraEnv(settings: StackSettings, env: Record<string, string | undefin
  * a clean leave that saves the node's seqno (~6 s here); kill_timeout leaves it far more, since pm2's
  * default (1.6 s) would SIGKILL it and leave seqno -1. 'ready' once Synced (after SST, IST or recovery).
  */
-function galeraNodeApp(settings: StackSettings, name: string, node: string, env: Record<string, string | undefined>): AppDefinition {
+function galeraNodeApp(
+  settings: StackSettings,
+  name: string,
+  node: string,
+  env: Record<string, string | undefined>,
+): AppDefinition {
   return {
     ...nodeApp(settings, name, 'cluster/database/galera/pm2-entry.js'),
     args: [node],
@@ -132,7 +158,12 @@ function haproxyApp(settings: StackSettings, name: string): AppDefinition {
   };
 }
 
-function workerApp(settings: StackSettings, name: string, port: number, env: Record<string, string | undefined>): AppDefinition {
+function workerApp(
+  settings: StackSettings,
+  name: string,
+  port: number,
+  env: Record<string, string | undefined>,
+): AppDefinition {
   // Every key is passed, '' (the worker's default) when unset: pm2 merges a reload's env into the old
   // one, so a setting removed from the environment must be overwritten, not left out.
   const passthrough: Record<string, string> = {};
@@ -183,18 +214,28 @@ export function databaseAppNames(settings: StackSettings): string[] {
 }
 
 /** The pm2 definition of each app of `apps` (all of the settings' by default), in the same order. */
-export function buildApps(settings: StackSettings, env: Record<string, string | undefined> = process.env,
-  apps: readonly StackApp[] = stackApps(settings)): AppDefinition[] {
+export function buildApps(
+  settings: StackSettings,
+  env: Record<string, string | undefined> = process.env,
+  apps: readonly StackApp[] = stackApps(settings),
+): AppDefinition[] {
   const monitoring = settings.monitoring ? (monitoringApps(settings) as AppDefinition[]) : [];
   return apps.map((app): AppDefinition => {
     switch (app.kind) {
-      case 'database': return databaseApp(settings, app.name);
-      case 'galera-node': return galeraNodeApp(settings, app.name, app.node!, env);
-      case 'galera-agent': return galeraAgentApp(settings, app.name, env);
-      case 'haproxy': return haproxyApp(settings, app.name);
+      case 'database':
+        return databaseApp(settings, app.name);
+      case 'galera-node':
+        return galeraNodeApp(settings, app.name, app.node!, env);
+      case 'galera-agent':
+        return galeraAgentApp(settings, app.name, env);
+      case 'haproxy':
+        return haproxyApp(settings, app.name);
       // The workers' own settings were checked with the stack's, all at once, by loadStackSettings().
-      case 'worker': return workerApp(settings, app.name, app.port!, env);
-      case 'prometheus': case 'exporter': return monitoring.find((definition) => definition.name === app.name)!;
+      case 'worker':
+        return workerApp(settings, app.name, app.port!, env);
+      case 'prometheus':
+      case 'exporter':
+        return monitoring.find((definition) => definition.name === app.name)!;
     }
   });
 }

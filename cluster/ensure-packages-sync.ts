@@ -9,9 +9,11 @@ import { missingPackages } from './system-packages';
 
 export function ensureSystemPackagesSync(): void {
   if (missingPackages().length === 0) return;
-  const result = spawnSync(process.execPath,
+  const result = spawnSync(
+    process.execPath,
     ['--require', require.resolve('tsx/cjs'), path.join(PROJECT_ROOT, 'cluster', 'cli', 'ensure-system-packages.ts')],
-    { cwd: PROJECT_ROOT, stdio: 'inherit' });
+    { cwd: PROJECT_ROOT, stdio: 'inherit' },
+  );
   if (result.status !== 0) {
     throw new Error('The Debian packages the stack needs are missing and could not be installed (see above).');
   }

@@ -29,7 +29,10 @@ const CHUNK = 64 * 1024;
 /** Names of the current log files in `dir`: `*.log`, sorted. */
 export function currentLogFiles(dir: string): string[] {
   try {
-    return fs.readdirSync(dir).filter((name) => name.endsWith('.log')).sort();
+    return fs
+      .readdirSync(dir)
+      .filter((name) => name.endsWith('.log'))
+      .sort();
   } catch {
     return [];
   }
@@ -60,7 +63,10 @@ export class LogFollower {
   private readonly files = new Map<string, Tracked>();
   private started = false;
 
-  constructor(private readonly dir: string, private readonly options: FollowOptions) {}
+  constructor(
+    private readonly dir: string,
+    private readonly options: FollowOptions,
+  ) {}
 
   /** Reads whatever is new in every followed file; call it again and again (every 250 ms or so). */
   poll(): void {

@@ -44,16 +44,21 @@ function ms(value: unknown): string {
 function accessLine(entry: Json, options: FormatOptions): string {
   const pool = typeof entry.poolWaitMs === 'number' && entry.poolWaitMs > 0 ? ` (pool ${ms(entry.poolWaitMs)})` : '';
   const bytes = typeof entry.bytes === 'number' ? `${entry.bytes} B` : '- B';
-  return `${clock(entry.time)} ${entry.worker} ${entry.method} ${entry.route} `
-    + `${withColor(options, statusColor(entry.status), String(entry.status))} ${ms(entry.durationMs)}${pool} ${bytes} `
-    + paint(options, 'dim', String(entry.requestId));
+  return (
+    `${clock(entry.time)} ${entry.worker} ${entry.method} ${entry.route} ` +
+    `${withColor(options, statusColor(entry.status), String(entry.status))} ${ms(entry.durationMs)}${pool} ${bytes} ` +
+    paint(options, 'dim', String(entry.requestId))
+  );
 }
 
 function frontDoorLine(app: string, entry: Json, options: FormatOptions): string {
-  const retries = entry.retries !== undefined && entry.retries !== '0' && entry.retries !== 0 ? ` retries ${entry.retries}` : '';
-  return `${clock(entry.time)} ${app} front-door ${entry.method} ${entry.path} `
-    + `${withColor(options, statusColor(entry.status), String(entry.status))} -> ${entry.server} ${ms(entry.durationMs)} `
-    + `${paint(options, 'dim', String(entry.requestId))}${retries}`;
+  const retries =
+    entry.retries !== undefined && entry.retries !== '0' && entry.retries !== 0 ? ` retries ${entry.retries}` : '';
+  return (
+    `${clock(entry.time)} ${app} front-door ${entry.method} ${entry.path} ` +
+    `${withColor(options, statusColor(entry.status), String(entry.status))} -> ${entry.server} ${ms(entry.durationMs)} ` +
+    `${paint(options, 'dim', String(entry.requestId))}${retries}`
+  );
 }
 
 const LEVEL_COLORS: Record<string, keyof typeof COLORS> = { fatal: 'red', error: 'red', warn: 'yellow' };
@@ -74,8 +79,13 @@ function eventLine(app: string, entry: Json, options: FormatOptions): string {
     if (typeof value === 'string' && value.includes('\n')) multiline.push(...value.split('\n'));
     else fields.push(field(key, value));
   }
-  const head = [clock(entry.time), String(entry.worker ?? app), withColor(options, LEVEL_COLORS[level], level.toUpperCase()),
-    String(entry.msg ?? ''), ...fields].join(' ');
+  const head = [
+    clock(entry.time),
+    String(entry.worker ?? app),
+    withColor(options, LEVEL_COLORS[level], level.toUpperCase()),
+    String(entry.msg ?? ''),
+    ...fields,
+  ].join(' ');
   return [head, ...multiline.map((line) => `    ${line}`)].join('\n');
 }
 
@@ -83,7 +93,12 @@ function eventLine(app: string, entry: Json, options: FormatOptions): string {
  * The readable form of `line` from the file of `app` (the pm2 app name), or undefined to leave it out:
  * in a worker's `.pm2.log`, the copies of its error lines (they are in its own log).
  */
-export function formatLogLine(app: string, line: string, options: FormatOptions, { pm2Capture = false } = {}): string | undefined {
+export function formatLogLine(
+  app: string,
+  line: string,
+  options: FormatOptions,
+  { pm2Capture = false } = {},
+): string | undefined {
   if (line.trim() === '') return undefined;
   let entry: unknown;
   try {

@@ -17,7 +17,11 @@ export function pm2Subcommand(argv: string[]): string | undefined {
  * The apps pm2 should act on for `subcommand`: all of them, except on a reload only those a rolling
  * reload serves (the workers). `stack`: the stack's apps the definitions were built from.
  */
-export function appsForSubcommand(subcommand: string | undefined, apps: AppDefinition[], stack: readonly StackApp[]): AppDefinition[] {
+export function appsForSubcommand(
+  subcommand: string | undefined,
+  apps: AppDefinition[],
+  stack: readonly StackApp[],
+): AppDefinition[] {
   if (subcommand !== 'reload') return apps;
   const reloadable = new Set(stack.filter((app) => app.onChange === 'rolling-reload').map((app) => app.name));
   return apps.filter((app) => reloadable.has(app.name));

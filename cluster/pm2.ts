@@ -20,14 +20,24 @@ export interface Pm2Result {
  */
 export function runPm2(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs?: number): Promise<Pm2Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PM2_BIN, ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [PM2_BIN, ...args], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, Math.max(0, timeoutMs));
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () => {
+              timedOut = true;
+              child.kill('SIGKILL');
+            },
+            Math.max(0, timeoutMs),
+          );
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('error', reject);
@@ -58,7 +68,11 @@ interface JlistEntry {
   pid?: number;
   monit?: { memory?: number; cpu?: number };
   pm2_env?: {
-    status?: string; restart_time?: number; pm_uptime?: number; exec_mode?: string; args?: unknown;
+    status?: string;
+    restart_time?: number;
+    pm_uptime?: number;
+    exec_mode?: string;
+    args?: unknown;
     env?: Record<string, unknown>;
   };
 }
@@ -68,7 +82,11 @@ export async function listProcesses(env: NodeJS.ProcessEnv = process.env): Promi
   if (result.code !== 0) throw new Error(`pm2 jlist failed: ${result.stderr.trim() || result.stdout.trim()}`);
   // pm2 prints "[PM2] Spawning PM2 daemon..." lines first when it starts its daemon: the JSON array is
   // the last line.
-  const json = result.stdout.trim().split('\n').reverse().find((line) => line.startsWith('[{') || line === '[]');
+  const json = result.stdout
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((line) => line.startsWith('[{') || line === '[]');
   const entries = json ? (JSON.parse(json) as JlistEntry[]) : [];
   return entries.map((entry) => {
     const pm2Env = entry.pm2_env ?? {};

@@ -30,8 +30,10 @@ export async function takenPorts(claims: PortClaim[]): Promise<string[]> {
   for (const claim of claims) {
     if (await canListen(claim.host, claim.port)) continue;
     const owner = listenerOf(claim.port);
-    problems.push(`Port ${claim.port} (${claim.setting}, for ${claim.app}) is already in use${owner ? ` by ${owner}` : ''}: `
-      + `stop that process or choose another port with ${claim.setting}.`);
+    problems.push(
+      `Port ${claim.port} (${claim.setting}, for ${claim.app}) is already in use${owner ? ` by ${owner}` : ''}: ` +
+        `stop that process or choose another port with ${claim.setting}.`,
+    );
   }
   return problems;
 }

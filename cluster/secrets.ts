@@ -70,8 +70,11 @@ export function resolveStackPassword(
   const given = readPasswordSetting(env, variable, problems);
   if (given) return given;
   if (problems.length > known) return { value: '' };
-  if (where.embeddedDb) return { value: ensureSecret(where.stateDir, secret), file: secretFile(where.stateDir, secret) };
-  problems.push(`MYSQL_HOST is set, so ${variable} (or ${variable}_FILE) must be set: the stack generates passwords `
-    + 'only for its embedded MariaDB and never runs an external one on a default.');
+  if (where.embeddedDb)
+    return { value: ensureSecret(where.stateDir, secret), file: secretFile(where.stateDir, secret) };
+  problems.push(
+    `MYSQL_HOST is set, so ${variable} (or ${variable}_FILE) must be set: the stack generates passwords ` +
+      'only for its embedded MariaDB and never runs an external one on a default.',
+  );
   return { value: '' };
 }

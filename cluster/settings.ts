@@ -117,7 +117,10 @@ function port(env: Env, name: string, fallback: number, problems: string[]): num
 }
 
 export function parsePortList(raw: string, name: string, problems: string[]): number[] {
-  const parts = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const parts = raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   const ports: number[] = [];
   for (const part of parts) {
     const value = /^\d+$/.test(part) ? Number(part) : NaN;
@@ -146,9 +149,14 @@ export function readGaleraSettings(env: Env, problems: string[]): GaleraSettings
   const nodes = int(env, 'GALERA_NODES', 3, problems);
   // An even count splits into halves that both lose quorum; one node is not a cluster worth the cost.
   if (nodes < 3 || nodes % 2 === 0) problems.push(`GALERA_NODES must be an odd number of at least 3, got ${nodes}.`);
-  const basePorts = Object.fromEntries((Object.keys(GALERA_PORT_VARIABLES) as (keyof GaleraPorts)[])
-    .map((kind) => [kind, port(env, GALERA_PORT_VARIABLES[kind], DEFAULT_BASE_PORTS[kind], problems)])) as unknown as GaleraPorts;
-  if (nodes >= 1 && nodes <= 99) problems.push(...portProblems(portsFromBase(nodes, basePorts)).map((p) => `GALERA_*_PORT: ${p}`));
+  const basePorts = Object.fromEntries(
+    (Object.keys(GALERA_PORT_VARIABLES) as (keyof GaleraPorts)[]).map((kind) => [
+      kind,
+      port(env, GALERA_PORT_VARIABLES[kind], DEFAULT_BASE_PORTS[kind], problems),
+    ]),
+  ) as unknown as GaleraPorts;
+  if (nodes >= 1 && nodes <= 99)
+    problems.push(...portProblems(portsFromBase(nodes, basePorts)).map((p) => `GALERA_*_PORT: ${p}`));
   return { nodes, basePorts };
 }
 
@@ -159,22 +167,28 @@ function topology(env: Env, problems: string[]): DbTopology {
     problems.push(`DB_TOPOLOGY must be embedded, galera or external, got "${raw}".`);
     return 'embedded';
   }
-  if (raw !== 'external' && env.MYSQL_HOST) problems.push(`MYSQL_HOST is set, which means DB_TOPOLOGY=external, not ${raw}.`);
-  if (raw === 'external' && !env.MYSQL_HOST) problems.push('DB_TOPOLOGY=external needs MYSQL_HOST (the server migrations and db:shell use).');
+  if (raw !== 'external' && env.MYSQL_HOST)
+    problems.push(`MYSQL_HOST is set, which means DB_TOPOLOGY=external, not ${raw}.`);
+  if (raw === 'external' && !env.MYSQL_HOST)
+    problems.push('DB_TOPOLOGY=external needs MYSQL_HOST (the server migrations and db:shell use).');
   return raw;
 }
 
 /** GALERA_SERVERS: `host:port,host:port,...` (port 3306 when left out). */
 export function parseServerList(raw: string, problems: string[]): GaleraServer[] {
-  return raw.split(',').map((part) => part.trim()).filter((part) => part !== '').flatMap((part) => {
-    const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::(\d+))?$/.exec(part);
-    const portNumber = match?.[2] === undefined ? 3306 : Number(match[2]);
-    if (!match || portNumber < 1 || portNumber > 65535) {
-      problems.push(`GALERA_SERVERS must be a comma-separated list of host:port, got "${part}".`);
-      return [];
-    }
-    return [{ host: match[1] as string, port: portNumber }];
-  });
+  return raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .flatMap((part) => {
+      const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::(\d+))?$/.exec(part);
+      const portNumber = match?.[2] === undefined ? 3306 : Number(match[2]);
+      if (!match || portNumber < 1 || portNumber > 65535) {
+        problems.push(`GALERA_SERVERS must be a comma-separated list of host:port, got "${part}".`);
+        return [];
+      }
+      return [{ host: match[1] as string, port: portNumber }];
+    });
 }
 
 function startTimeout(env: Env, problems: string[]): number {
@@ -193,7 +207,8 @@ export function checkUserProblem(user: string): string | undefined {
 function flag(env: Env, name: string, problems: string[]): boolean {
   const raw = (env[name] ?? '').trim().toLowerCase();
   if (raw === '1' || raw === 'true') return true;
-  if (raw !== '' && raw !== '0' && raw !== 'false') problems.push(`${name} must be 1 or 0 (or true or false), got "${env[name]}".`);
+  if (raw !== '' && raw !== '0' && raw !== 'false')
+    problems.push(`${name} must be 1 or 0 (or true or false), got "${env[name]}".`);
   return false;
 }
 
@@ -208,21 +223,29 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
   // starts, instead of workers crash-looping under pm2. PORT and HAPROXY_PORT are left out: the stack
   // gives each worker its port from WORKER_PORTS and checks HAPROXY_PORT itself.
   // The app password is resolved below (it may be generated) and handed to the workers as a file.
-  const worker = readWorkerConfig({ ...env, PORT: undefined, HAPROXY_PORT: undefined, DB_PASSWORD: '-', DB_PASSWORD_FILE: undefined });
+  const worker = readWorkerConfig({
+    ...env,
+    PORT: undefined,
+    HAPROXY_PORT: undefined,
+    DB_PASSWORD: '-',
+    DB_PASSWORD_FILE: undefined,
+  });
   const stateDir = path.resolve(PROJECT_ROOT, env.STACK_DIR || '.stack');
   const appPassword = resolveStackPassword(env, 'DB_PASSWORD', 'app', { embeddedDb: ownsDb, stateDir }, problems);
   const galeraServers = dbTopology === 'external' ? parseServerList(env.GALERA_SERVERS ?? '', problems) : [];
-  if (dbTopology !== 'external' && (env.GALERA_SERVERS ?? '').trim() !== '') problems.push('GALERA_SERVERS is for an external cluster: set MYSQL_HOST too.');
+  if (dbTopology !== 'external' && (env.GALERA_SERVERS ?? '').trim() !== '')
+    problems.push('GALERA_SERVERS is for an external cluster: set MYSQL_HOST too.');
   // The agent's password: generated for the local cluster; for external servers only when given (no agent otherwise).
-  const galeraCheckPassword = dbTopology === 'galera'
-    ? resolveStackPassword(env, 'GALERA_CHECK_PASSWORD', 'galeraCheck', { embeddedDb: true, stateDir }, problems)
-    : (readPasswordSetting(env, 'GALERA_CHECK_PASSWORD', problems) ?? { value: '' });
+  const galeraCheckPassword =
+    dbTopology === 'galera'
+      ? resolveStackPassword(env, 'GALERA_CHECK_PASSWORD', 'galeraCheck', { embeddedDb: true, stateDir }, problems)
+      : (readPasswordSetting(env, 'GALERA_CHECK_PASSWORD', problems) ?? { value: '' });
   const settings: StackSettings = {
     dbTopology,
     ...(dbTopology === 'galera' ? { galera: readGaleraSettings(env, problems) } : {}),
     galeraServers,
     galeraCheckUser: env.GALERA_CHECK_USER || 'galera_check',
-    galeraCheckUserHost: dbTopology === 'galera' ? '127.0.0.1' : (env.DB_USER_HOST || '%'),
+    galeraCheckUserHost: dbTopology === 'galera' ? '127.0.0.1' : env.DB_USER_HOST || '%',
     galeraCheckPassword: galeraCheckPassword.value,
     galeraAgentPort: port(env, 'GALERA_AGENT_PORT', DEFAULT_BASE_PORTS.agent, problems),
     ...(galeraCheckPassword.file === undefined ? {} : { galeraCheckPasswordFile: galeraCheckPassword.file }),
@@ -245,9 +268,15 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
     appPasswordFile: appPassword.file,
     appUserHost: env.DB_USER_HOST || '%',
     checkUser: env.DB_CHECK_USER || 'haproxy_check',
-    checkUserHost: ownsDb ? 'localhost' : (env.DB_USER_HOST || '%'),
+    checkUserHost: ownsDb ? 'localhost' : env.DB_USER_HOST || '%',
     exporterUser: env.DB_EXPORTER_USER || 'mysqld_exporter',
-    exporterPassword: resolveStackPassword(env, 'DB_EXPORTER_PASSWORD', 'exporter', { embeddedDb: ownsDb, stateDir }, problems).value,
+    exporterPassword: resolveStackPassword(
+      env,
+      'DB_EXPORTER_PASSWORD',
+      'exporter',
+      { embeddedDb: ownsDb, stateDir },
+      problems,
+    ).value,
     stateDir,
     monitoring: flag(env, 'MONITORING', problems),
     prometheusPort: port(env, 'PROMETHEUS_PORT', 9090, problems),
@@ -260,7 +289,8 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
   problems.push(...worker.problems);
   const checkUser = checkUserProblem(settings.checkUser);
   if (checkUser) problems.push(checkUser);
-  if (!/^[A-Za-z0-9_]{1,32}$/.test(settings.galeraCheckUser)) problems.push(`GALERA_CHECK_USER must be 1-32 of A-Z a-z 0-9 _, got "${settings.galeraCheckUser}".`);
+  if (!/^[A-Za-z0-9_]{1,32}$/.test(settings.galeraCheckUser))
+    problems.push(`GALERA_CHECK_USER must be 1-32 of A-Z a-z 0-9 _, got "${settings.galeraCheckUser}".`);
   // What HAProxy's capacity and the ports allow (cluster/capacity.ts).
   const maxconn = maxconnProblem(settings);
   if (maxconn) problems.push(maxconn);

@@ -33,7 +33,9 @@ export interface StackPlan {
 const PM2_MODE: Record<string, string> = { fork: 'fork_mode', cluster: 'cluster_mode' };
 
 function differences(app: AppDefinition, running: Pm2Process): string[] {
-  const changed = Object.entries(app.env ?? {}).filter(([key, value]) => running.env[key] !== value).map(([key]) => key);
+  const changed = Object.entries(app.env ?? {})
+    .filter(([key, value]) => running.env[key] !== value)
+    .map(([key]) => key);
   if (app.exec_mode && PM2_MODE[app.exec_mode] !== running.execMode) changed.push('exec_mode');
   const args = Array.isArray(app.args) ? app.args.map(String) : [];
   if (args.join('\0') !== running.args.join('\0')) changed.push('args');
@@ -50,7 +52,12 @@ export function isBroken(proc: Pm2Process): boolean {
  * applied by a restart here (a stopped or errored one is started again, one start being no restart of
  * a running node), anything else is replaced.
  */
-export function planStack(apps: AppDefinition[], processes: Pm2Process[], prefix: string, stack: readonly StackApp[]): StackPlan {
+export function planStack(
+  apps: AppDefinition[],
+  processes: Pm2Process[],
+  prefix: string,
+  stack: readonly StackApp[],
+): StackPlan {
   const plan: StackPlan = { start: [], replace: [], reload: [], remove: [] };
   const modelOf = (name: string) => stack.find((app) => app.name === name);
   for (const app of apps) {
@@ -66,17 +73,23 @@ export function planStack(apps: AppDefinition[], processes: Pm2Process[], prefix
     const changed = differences(app, running);
     if (changed.length === 0) continue;
     const model = modelOf(app.name);
-    if (model?.onChange === 'report' && model.kind === 'galera-node') plan.restartGaleraNodes = [...(plan.restartGaleraNodes ?? []), { name: app.name, changed }];
+    if (model?.onChange === 'report' && model.kind === 'galera-node')
+      plan.restartGaleraNodes = [...(plan.restartGaleraNodes ?? []), { name: app.name, changed }];
     else if (model?.onChange === 'report') plan.restartDatabase = { name: app.name, changed };
-    else if (model?.onChange === 'rolling-reload' && !changed.includes('exec_mode')) plan.reload.push({ name: app.name, changed });
+    else if (model?.onChange === 'rolling-reload' && !changed.includes('exec_mode'))
+      plan.reload.push({ name: app.name, changed });
     else plan.replace.push({ name: app.name, changed });
   }
-  plan.remove = processes.map((proc) => proc.name)
+  plan.remove = processes
+    .map((proc) => proc.name)
     .filter((name) => belongsToStack({ appPrefix: prefix }, name) && !apps.some((app) => app.name === name));
   return plan;
 }
 
 export function planIsEmpty(plan: StackPlan): boolean {
-  return plan.start.length + plan.replace.length + plan.reload.length + plan.remove.length === 0 && !plan.restartDatabase
-    && !plan.restartGaleraNodes;
+  return (
+    plan.start.length + plan.replace.length + plan.reload.length + plan.remove.length === 0 &&
+    !plan.restartDatabase &&
+    !plan.restartGaleraNodes
+  );
 }

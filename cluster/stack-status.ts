@@ -43,26 +43,56 @@ export interface GaleraNodeStatus {
 async function galeraStatuses(settings: StackSettings): Promise<GaleraNodeStatus[]> {
   const writer = await stickTableServer(haproxyPaths(settings).socket);
   if (settings.dbTopology === 'galera') {
-    return Promise.all(galeraLayoutOf(settings).nodes.map(async (node) => toStatus(node.name, await checkNode(nodeAdminLogin(node), 1000), writer)));
+    return Promise.all(
+      galeraLayoutOf(settings).nodes.map(async (node) =>
+        toStatus(node.name, await checkNode(nodeAdminLogin(node), 1000), writer),
+      ),
+    );
   }
   // External servers: through the agent when it runs (it holds the check account), else unknown.
-  return Promise.all(galeraTargets(settings).map(async (target) => {
-    if (!runsGaleraAgent(settings)) return { node: target.name, ok: false, state: 'unknown (no agent)', clusterSize: '', clusterStatus: '', writer: writer === target.name };
-    try {
-      const response = await fetch(`http://127.0.0.1:${target.agentPort}/`, { signal: AbortSignal.timeout(2000) });
-      const body = (await response.json()) as Record<string, string | undefined>;
-      return {
-        node: target.name, ok: response.status === 200, state: body.wsrep_local_state_comment ?? 'unreachable',
-        clusterSize: body.wsrep_cluster_size ?? '', clusterStatus: body.wsrep_cluster_status ?? '', writer: writer === target.name,
-        ...(body.reason === undefined ? {} : { reason: body.reason }),
-      };
-    } catch (error) {
-      return { node: target.name, ok: false, state: 'agent unreachable', clusterSize: '', clusterStatus: '', writer: writer === target.name, reason: String(error) };
-    }
-  }));
+  return Promise.all(
+    galeraTargets(settings).map(async (target) => {
+      if (!runsGaleraAgent(settings))
+        return {
+          node: target.name,
+          ok: false,
+          state: 'unknown (no agent)',
+          clusterSize: '',
+          clusterStatus: '',
+          writer: writer === target.name,
+        };
+      try {
+        const response = await fetch(`http://127.0.0.1:${target.agentPort}/`, { signal: AbortSignal.timeout(2000) });
+        const body = (await response.json()) as Record<string, string | undefined>;
+        return {
+          node: target.name,
+          ok: response.status === 200,
+          state: body.wsrep_local_state_comment ?? 'unreachable',
+          clusterSize: body.wsrep_cluster_size ?? '',
+          clusterStatus: body.wsrep_cluster_status ?? '',
+          writer: writer === target.name,
+          ...(body.reason === undefined ? {} : { reason: body.reason }),
+        };
+      } catch (error) {
+        return {
+          node: target.name,
+          ok: false,
+          state: 'agent unreachable',
+          clusterSize: '',
+          clusterStatus: '',
+          writer: writer === target.name,
+          reason: String(error),
+        };
+      }
+    }),
+  );
 }
 
-function toStatus(name: string, health: Awaited<ReturnType<typeof checkNode>>, writer: string | undefined): GaleraNodeStatus {
+function toStatus(
+  name: string,
+  health: Awaited<ReturnType<typeof checkNode>>,
+  writer: string | undefined,
+): GaleraNodeStatus {
   return {
     node: name,
     ok: health.ok,
@@ -98,28 +128,42 @@ export async function stackStatus(settings: StackSettings): Promise<AppStatus[]>
     let status = app && statusOf(app.name);
     if (!status) {
       // An external cluster's node: a row of its own, with no pm2 app behind it.
-      status = { name: `galera ${node.node}`, url: `mysql://${galeraTargets(settings).find((t) => t.name === node.node)?.host ?? ''}` };
+      status = {
+        name: `galera ${node.node}`,
+        url: `mysql://${galeraTargets(settings).find((t) => t.name === node.node)?.host ?? ''}`,
+      };
       statuses.push(status);
     }
     status.galera = node;
     status.haproxy = server('mysql', node.node);
   }
-  await Promise.all(appsOfKind(apps, 'worker').map(async (app) => {
-    const status = statusOf(app.name)!;
-    // The front door's server for a worker is named as its pm2 app (cluster/haproxy/config-files.ts).
-    status.haproxy = server('workers', app.name);
-    status.probe = await probeWorker(workerUrl(settings, app.port!));
-  }));
+  await Promise.all(
+    appsOfKind(apps, 'worker').map(async (app) => {
+      const status = statusOf(app.name)!;
+      // The front door's server for a worker is named as its pm2 app (cluster/haproxy/config-files.ts).
+      status.haproxy = server('workers', app.name);
+      status.probe = await probeWorker(workerUrl(settings, app.port!));
+    }),
+  );
   return statuses;
 }
 
 /** `3h12m`, `45s`: the largest two units. */
 export function formatUptime(ms: number): string {
   const s = Math.floor(ms / 1000);
-  const units: [number, string][] = [[Math.floor(s / 86_400), 'd'], [Math.floor(s / 3600) % 24, 'h'], [Math.floor(s / 60) % 60, 'm'], [s % 60, 's']];
+  const units: [number, string][] = [
+    [Math.floor(s / 86_400), 'd'],
+    [Math.floor(s / 3600) % 24, 'h'],
+    [Math.floor(s / 60) % 60, 'm'],
+    [s % 60, 's'],
+  ];
   const first = units.findIndex(([value]) => value > 0);
   if (first < 0) return '0s';
-  return units.slice(first, first + 2).filter(([value]) => value > 0).map(([value, unit]) => `${value}${unit}`).join('');
+  return units
+    .slice(first, first + 2)
+    .filter(([value]) => value > 0)
+    .map(([value, unit]) => `${value}${unit}`)
+    .join('');
 }
 
 function haproxyCell(state: HaproxyServerState | undefined, galera?: GaleraNodeStatus): string {
@@ -140,8 +184,11 @@ function galeraCell(g: GaleraNodeStatus): string {
 export function appReady(s: AppStatus): boolean {
   if (s.stale) return true;
   if (s.pm2 === undefined && s.galera) return s.galera.ok;
-  return s.pm2?.status === 'online' && (s.probe === undefined || (s.probe.ready && s.haproxy?.status === 'UP'))
-    && (s.galera === undefined || s.galera.ok);
+  return (
+    s.pm2?.status === 'online' &&
+    (s.probe === undefined || (s.probe.ready && s.haproxy?.status === 'UP')) &&
+    (s.galera === undefined || s.galera.ok)
+  );
 }
 
 export function renderStatus(statuses: AppStatus[]): string {
@@ -162,7 +209,10 @@ export function renderStatus(statuses: AppStatus[]): string {
       s.url,
     ];
   });
-  return renderTable(['app', 'pm2', 'pid', 'uptime', 'restarts', 'memory', 'cpu', 'ready', 'pool', 'haproxy', 'url'], rows);
+  return renderTable(
+    ['app', 'pm2', 'pid', 'uptime', 'restarts', 'memory', 'cpu', 'ready', 'pool', 'haproxy', 'url'],
+    rows,
+  );
 }
 
 /** The same as the table, for scripts (`npm run status -- --json`). */

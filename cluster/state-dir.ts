@@ -16,7 +16,9 @@ import type { StackSettings } from './settings';
 function createIgnoredFolder(stateDir: string): void {
   fs.mkdirSync(path.join(stateDir, 'logs'), { recursive: true, mode: 0o700 });
   try {
-    fs.writeFileSync(path.join(stateDir, '.gitignore'), '# Written by the stack: nothing here belongs in git.\n*\n', { flag: 'wx' });
+    fs.writeFileSync(path.join(stateDir, '.gitignore'), '# Written by the stack: nothing here belongs in git.\n*\n', {
+      flag: 'wx',
+    });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }

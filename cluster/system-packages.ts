@@ -104,7 +104,9 @@ export function dpkgStatuses(packages: string[]): Map<string, string> | undefine
   const dpkgQuery = findSystemBinary('dpkg-query');
   if (dpkgQuery === undefined) return undefined;
   // Exits 1 and says so on stderr for a package dpkg never heard of; the others are still listed.
-  const result = spawnSync(dpkgQuery, ['-W', '-f=${Package}\t${db:Status-Status}\n', ...packages], { encoding: 'utf8' });
+  const result = spawnSync(dpkgQuery, ['-W', '-f=${Package}\t${db:Status-Status}\n', ...packages], {
+    encoding: 'utf8',
+  });
   if (result.error !== undefined || typeof result.stdout !== 'string') return undefined;
   return parseDpkgStatuses(result.stdout);
 }
@@ -131,8 +133,13 @@ export function missingPackages(
 ): string[] {
   const needed = packages.filter((p) => p.topologies === undefined || p.topologies.some((t) => topologies.includes(t)));
   const statuses = probe.statuses(needed.map((p) => p.name));
-  return needed.filter((p) => (statuses !== undefined && statuses.get(p.name) !== 'installed')
-    || p.binaries.some((binary) => probe.find(binary) === undefined)).map((p) => p.name);
+  return needed
+    .filter(
+      (p) =>
+        (statuses !== undefined && statuses.get(p.name) !== 'installed') ||
+        p.binaries.some((binary) => probe.find(binary) === undefined),
+    )
+    .map((p) => p.name);
 }
 
 export interface InstallContext {
@@ -168,5 +175,12 @@ export function installPlan(packages: string[], context: InstallContext): Instal
   const install = ['env', 'DEBIAN_FRONTEND=noninteractive', ...installArgv(packages)];
   const update = ['apt-get', 'update'];
   if (context.euid === 0) return { kind: 'run', commands: [update, install], sudo: false };
-  return { kind: 'run', commands: [['sudo', '-n', ...update], ['sudo', '-n', ...install]], sudo: true };
+  return {
+    kind: 'run',
+    commands: [
+      ['sudo', '-n', ...update],
+      ['sudo', '-n', ...install],
+    ],
+    sudo: true,
+  };
 }

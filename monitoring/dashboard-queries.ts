@@ -18,8 +18,15 @@ export const VARIABLE_VALUES: Readonly<Record<string, string>> = {
   __range: '30m',
 };
 
-interface Target { refId?: string; expr?: string }
-interface Panel { title?: string; targets?: Target[]; panels?: Panel[] }
+interface Target {
+  refId?: string;
+  expr?: string;
+}
+interface Panel {
+  title?: string;
+  targets?: Target[];
+  panels?: Panel[];
+}
 
 function substitute(expr: string, where: string): string {
   // With "All" or several workers selected Grafana expands $worker to a regex, so an `=` match
@@ -31,7 +38,8 @@ function substitute(expr: string, where: string): string {
   return expr.replace(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g, (_match, braced?: string, bare?: string) => {
     const name = (braced ?? bare) as string;
     const value = VARIABLE_VALUES[name];
-    if (value === undefined) throw new Error(`${where} uses the variable $${name}, which dashboardQueries does not know how to replace.`);
+    if (value === undefined)
+      throw new Error(`${where} uses the variable $${name}, which dashboardQueries does not know how to replace.`);
     return value;
   });
 }
@@ -45,7 +53,9 @@ export function dashboardQueries(dashboard: unknown): DashboardQuery[] {
   const queries: DashboardQuery[] = [];
   const visit = (panels: Panel[]): void => {
     for (const panel of panels) {
-      const targets = (panel.targets ?? []).filter((target) => typeof target.expr === 'string' && target.expr.trim() !== '');
+      const targets = (panel.targets ?? []).filter(
+        (target) => typeof target.expr === 'string' && target.expr.trim() !== '',
+      );
       for (const target of targets) {
         const title = targets.length > 1 ? `${panel.title} [${target.refId}]` : `${panel.title}`;
         queries.push({ title, expr: substitute(target.expr as string, `Panel "${title}"`) });

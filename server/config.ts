@@ -138,10 +138,14 @@ export function readWorkerConfig(env: Env): { config: WorkerConfig; problems: st
     idempotencyKeyTtlSeconds: read.int('IDEMPOTENCY_KEY_TTL_SECONDS', 24 * 3600, 1, 30 * 24 * 3600),
   };
   if (config.db.queryTimeoutMs <= sleepMaxSeconds * 1000) {
-    read.problems.push(`DB_QUERY_TIMEOUT_MS (${config.db.queryTimeoutMs}) must exceed SLEEP_MAX_SECONDS (${sleepMaxSeconds}) in ms, or the longest /sleep always times out.`);
+    read.problems.push(
+      `DB_QUERY_TIMEOUT_MS (${config.db.queryTimeoutMs}) must exceed SLEEP_MAX_SECONDS (${sleepMaxSeconds}) in ms, or the longest /sleep always times out.`,
+    );
   }
   if (config.db.lockWaitTimeoutSeconds * 1000 > config.db.queryTimeoutMs) {
-    read.problems.push(`DB_LOCK_WAIT_TIMEOUT_SECONDS (${config.db.lockWaitTimeoutSeconds}) must not exceed DB_QUERY_TIMEOUT_MS (${config.db.queryTimeoutMs}) in ms, or a write waiting for a locked row times out before it can be told 503 row_locked.`);
+    read.problems.push(
+      `DB_LOCK_WAIT_TIMEOUT_SECONDS (${config.db.lockWaitTimeoutSeconds}) must not exceed DB_QUERY_TIMEOUT_MS (${config.db.queryTimeoutMs}) in ms, or a write waiting for a locked row times out before it can be told 503 row_locked.`,
+    );
   }
   return { config, problems: read.problems };
 }

@@ -39,21 +39,39 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const workerLog = openWorkerLog({
     worker: config.workerName,
-    file: config.log.dir === undefined ? undefined
-      : { path: path.join(config.log.dir, `${config.workerName}.log`), maxBytes: config.log.maxBytes, keep: config.log.files },
+    file:
+      config.log.dir === undefined
+        ? undefined
+        : {
+            path: path.join(config.log.dir, `${config.workerName}.log`),
+            maxBytes: config.log.maxBytes,
+            keep: config.log.files,
+          },
   });
   log = workerLog.line;
   process.on('exit', () => workerLog.flushSync());
   process.on('SIGHUP', () => workerLog.reopen());
   // METRICS=0: no registry, so nothing is recorded (what the bench compares against; /metrics is 404).
-  const registry = config.metrics ? createRegistry({ worker: config.workerName, version, port: config.port }) : undefined;
+  const registry = config.metrics
+    ? createRegistry({ worker: config.workerName, version, port: config.port })
+    : undefined;
   const observer: DbObserver = registry ? registerDbMetrics(registry, () => pool.stats()) : silentObserver;
-  const pool = new DbPool({ ...config.db, limit: config.db.poolSize, statementTimeoutMs: config.db.queryTimeoutMs }, observer);
+  const pool = new DbPool(
+    { ...config.db, limit: config.db.poolSize, statementTimeoutMs: config.db.queryTimeoutMs },
+    observer,
+  );
   // The server interrupts a statement at queryTimeoutMs; the client gives up one second later, only if
   // the server did not answer even then (stuck proxy or server).
   const db = new Db(pool, observer, config.db.queryTimeoutMs + CLIENT_TIMEOUT_GRACE_MS, config.db.queryTimeoutMs);
-  const app = createApp({ db, registry, log, sleepMaxSeconds: config.sleepMaxSeconds, bodyLimitBytes: config.bodyLimitBytes,
-    idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds, accessLog: config.accessLog ? { worker: config.workerName, write: workerLog.write } : undefined });
+  const app = createApp({
+    db,
+    registry,
+    log,
+    sleepMaxSeconds: config.sleepMaxSeconds,
+    bodyLimitBytes: config.bodyLimitBytes,
+    idempotencyKeyTtlSeconds: config.idempotencyKeyTtlSeconds,
+    accessLog: config.accessLog ? { worker: config.workerName, write: workerLog.write } : undefined,
+  });
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
@@ -62,7 +80,12 @@ async function main(): Promise<void> {
   // First: it takes over the app's 'request' listener (one request per connection at a time).
   const requests = trackResponses(server);
   answerClientErrorsAsJson(server);
-  log({ level: 'info', msg: 'listening', url: `http://${config.host}:${config.port}`, log: workerLog.path ?? 'stdout' });
+  log({
+    level: 'info',
+    msg: 'listening',
+    url: `http://${config.host}:${config.port}`,
+    log: workerLog.path ?? 'stdout',
+  });
 
   let stopping = false;
   let ready = false;
@@ -81,7 +104,9 @@ async function main(): Promise<void> {
       idleGraceMs: Math.min(DRAIN_IDLE_GRACE_MS, config.shutdownTimeoutMs),
       timeoutMs: config.shutdownTimeoutMs + INTERRUPTED_ANSWER_MS,
       onTimeout: () => log({ level: 'warn', msg: 'in-flight requests did not finish in time; closing anyway' }),
-    }).then(() => pool.end()).then(exit);
+    })
+      .then(() => pool.end())
+      .then(exit);
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -47,7 +47,12 @@ const MARGIN = { left: 64, right: 16, top: 56, bottom: 44 };
 const LEGEND_LINE_H = 16;
 
 export function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 /** A "nice" axis maximum and tick step (1, 2 or 5 times a power of ten) covering `max` in at most ticks + 1 steps. */
@@ -65,7 +70,12 @@ function tickLabel(value: number, step: number): string {
   return step < 1 ? value.toFixed(Math.min(3, Math.ceil(-Math.log10(step)))) : String(Math.round(value));
 }
 
-function renderPanel(panel: ChartPanel, input: ChartInput, offsetX: number, colorOf: (label: string) => string): string[] {
+function renderPanel(
+  panel: ChartPanel,
+  input: ChartInput,
+  offsetX: number,
+  colorOf: (label: string) => string,
+): string[] {
   const out: string[] = [];
   const plotW = PANEL_W - MARGIN.left - MARGIN.right;
   const plotH = PANEL_H - MARGIN.top - MARGIN.bottom;
@@ -84,19 +94,27 @@ function renderPanel(panel: ChartPanel, input: ChartInput, offsetX: number, colo
   const yAt = (y: number) => y0 - (plotH * Math.max(0, y)) / max;
 
   out.push(`<g class="panel">`);
-  out.push(`<text x="${num(x0 + plotW / 2)}" y="${MARGIN.top - 16}" text-anchor="middle" font-weight="bold">${escapeXml(panel.title)}</text>`);
+  out.push(
+    `<text x="${num(x0 + plotW / 2)}" y="${MARGIN.top - 16}" text-anchor="middle" font-weight="bold">${escapeXml(panel.title)}</text>`,
+  );
   // Grid and y ticks.
   for (let v = 0; v <= max + step / 2; v += step) {
     const y = num(yAt(v));
     out.push(`<line x1="${x0}" y1="${y}" x2="${x0 + plotW}" y2="${y}" stroke="#e5e5e5"/>`);
-    out.push(`<text x="${x0 - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${tickLabel(v, step)}</text>`);
+    out.push(
+      `<text x="${x0 - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${tickLabel(v, step)}</text>`,
+    );
   }
-  out.push(`<text transform="translate(${offsetX + 16} ${num(MARGIN.top + plotH / 2)}) rotate(-90)" text-anchor="middle" font-size="12">${escapeXml(panel.yLabel)}</text>`);
+  out.push(
+    `<text transform="translate(${offsetX + 16} ${num(MARGIN.top + plotH / 2)}) rotate(-90)" text-anchor="middle" font-size="12">${escapeXml(panel.yLabel)}</text>`,
+  );
   // x ticks.
   for (const x of input.xs) {
     out.push(`<text x="${num(xAt(x))}" y="${y0 + 16}" text-anchor="middle" font-size="11">${x}</text>`);
   }
-  out.push(`<text x="${num(x0 + plotW / 2)}" y="${y0 + 34}" text-anchor="middle" font-size="12">${escapeXml(input.xLabel)}</text>`);
+  out.push(
+    `<text x="${num(x0 + plotW / 2)}" y="${y0 + 34}" text-anchor="middle" font-size="12">${escapeXml(input.xLabel)}</text>`,
+  );
   out.push(`<line x1="${x0}" y1="${y0}" x2="${x0 + plotW}" y2="${y0}" stroke="#333"/>`);
   out.push(`<line x1="${x0}" y1="${MARGIN.top}" x2="${x0}" y2="${y0}" stroke="#333"/>`);
   // Reference lines.
@@ -104,7 +122,9 @@ function renderPanel(panel: ChartPanel, input: ChartInput, offsetX: number, colo
     if (!Number.isFinite(line.y)) continue;
     const y = num(yAt(line.y));
     const color = line.color ?? colorOf(line.label);
-    out.push(`<line class="reference" x1="${x0}" y1="${y}" x2="${x0 + plotW}" y2="${y}" stroke="${color}" stroke-dasharray="6 4" stroke-width="1.5"><title>${escapeXml(`${line.label}: ${num(line.y)}`)}</title></line>`);
+    out.push(
+      `<line class="reference" x1="${x0}" y1="${y}" x2="${x0 + plotW}" y2="${y}" stroke="${color}" stroke-dasharray="6 4" stroke-width="1.5"><title>${escapeXml(`${line.label}: ${num(line.y)}`)}</title></line>`,
+    );
   }
   // Series: range bars, then the line through the medians, then the points.
   for (const series of panel.series) {
@@ -114,12 +134,20 @@ function renderPanel(panel: ChartPanel, input: ChartInput, offsetX: number, colo
     for (const p of points) {
       if (p.low === undefined || p.high === undefined || !Number.isFinite(p.low) || !Number.isFinite(p.high)) continue;
       const x = num(xAt(p.x));
-      out.push(`<line x1="${x}" y1="${num(yAt(p.low))}" x2="${x}" y2="${num(yAt(p.high))}" stroke="${color}" stroke-width="1" opacity="0.6"/>`);
+      out.push(
+        `<line x1="${x}" y1="${num(yAt(p.low))}" x2="${x}" y2="${num(yAt(p.high))}" stroke="${color}" stroke-width="1" opacity="0.6"/>`,
+      );
     }
-    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${points.map((p) => `${num(xAt(p.x))},${num(yAt(p.y))}`).join(' ')}"/>`);
+    out.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2" points="${points.map((p) => `${num(xAt(p.x))},${num(yAt(p.y))}`).join(' ')}"/>`,
+    );
     for (const p of points) {
-      out.push(`<circle cx="${num(xAt(p.x))}" cy="${num(yAt(p.y))}" r="3" fill="${color}"><title>${escapeXml(`${series.label}, ${p.x}: ${num(p.y)}`)}</title></circle>`);
-      out.push(`<text x="${num(xAt(p.x) + 6)}" y="${num(yAt(p.y) - 6)}" font-size="10" fill="${color}">${p.y >= 100 ? Math.round(p.y) : num(p.y)}</text>`);
+      out.push(
+        `<circle cx="${num(xAt(p.x))}" cy="${num(yAt(p.y))}" r="3" fill="${color}"><title>${escapeXml(`${series.label}, ${p.x}: ${num(p.y)}`)}</title></circle>`,
+      );
+      out.push(
+        `<text x="${num(xAt(p.x) + 6)}" y="${num(yAt(p.y) - 6)}" font-size="10" fill="${color}">${p.y >= 100 ? Math.round(p.y) : num(p.y)}</text>`,
+      );
     }
     out.push('</g>');
   }
@@ -131,7 +159,8 @@ function renderPanel(panel: ChartPanel, input: ChartInput, offsetX: number, colo
 export function renderChart(input: ChartInput): string {
   const labels: string[] = [];
   for (const panel of input.panels) {
-    for (const item of [...panel.series, ...(panel.lines ?? [])]) if (!labels.includes(item.label)) labels.push(item.label);
+    for (const item of [...panel.series, ...(panel.lines ?? [])])
+      if (!labels.includes(item.label)) labels.push(item.label);
   }
   const explicit = new Map<string, string>();
   for (const panel of input.panels) {
@@ -153,10 +182,13 @@ export function renderChart(input: ChartInput): string {
   labels.forEach((label, i) => {
     const y = legendTop + i * LEGEND_LINE_H + 8;
     const dash = dashed.has(label) ? ' stroke-dasharray="6 4"' : '';
-    out.push(`<line x1="${MARGIN.left}" y1="${y}" x2="${MARGIN.left + 28}" y2="${y}" stroke="${colorOf(label)}" stroke-width="2"${dash}/>`);
+    out.push(
+      `<line x1="${MARGIN.left}" y1="${y}" x2="${MARGIN.left + 28}" y2="${y}" stroke="${colorOf(label)}" stroke-width="2"${dash}/>`,
+    );
     out.push(`<text x="${MARGIN.left + 36}" y="${y}" dominant-baseline="middle">${escapeXml(label)}</text>`);
   });
-  if (input.note) out.push(`<text x="${MARGIN.left}" y="${height - 8}" font-size="10" fill="#555">${escapeXml(input.note)}</text>`);
+  if (input.note)
+    out.push(`<text x="${MARGIN.left}" y="${height - 8}" font-size="10" fill="#555">${escapeXml(input.note)}</text>`);
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

@@ -68,7 +68,9 @@ function autocannonOptions(load: HttpLoad, duration: number): autocannon.Options
 }
 
 /** autocannon's answers by status; only a non-2xx count when this autocannon has no statusCodeStats. */
-export function statusesOf(result: Pick<autocannon.Result, 'statusCodeStats' | 'non2xx' | 'requests'> & { '2xx'?: number }): Record<string, number> {
+export function statusesOf(
+  result: Pick<autocannon.Result, 'statusCodeStats' | 'non2xx' | 'requests'> & { '2xx'?: number },
+): Record<string, number> {
   const statuses: Record<string, number> = {};
   for (const [status, stat] of Object.entries(result.statusCodeStats ?? {})) statuses[status] = stat?.count ?? 0;
   if (Object.keys(statuses).length === 0) {
@@ -83,7 +85,11 @@ export async function httpLoad(load: HttpLoad): Promise<Sample> {
     await autocannon(autocannonOptions(load, load.warmupSeconds));
     // An app that does not cancel the work of a client that left still owes the warm-up's last requests:
     // one more request, answered after them, so the measurement starts on an idle app.
-    const drain = await fetch(new URL(load.path?.() ?? '', load.url), { method: load.method ?? 'GET', headers: load.headers, body: load.body });
+    const drain = await fetch(new URL(load.path?.() ?? '', load.url), {
+      method: load.method ?? 'GET',
+      headers: load.headers,
+      body: load.body,
+    });
     await drain.arrayBuffer();
   }
   const stop = watchProcesses(load.watch, load.rssOf);
@@ -91,8 +97,14 @@ export async function httpLoad(load: HttpLoad): Promise<Sample> {
   const result = await autocannon(autocannonOptions(load, load.seconds));
   const wallSeconds = (performance.now() - t0) / 1000;
   return {
-    rps: result.requests.total / wallSeconds, requests: result.requests.total, p50: result.latency.p50, p99: result.latency.p99,
-    errors: result.errors + result.timeouts, statuses: statusesOf(result), wallSeconds, ...stop(),
+    rps: result.requests.total / wallSeconds,
+    requests: result.requests.total,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    statuses: statusesOf(result),
+    wallSeconds,
+    ...stop(),
   };
 }
 
@@ -106,7 +118,13 @@ export async function limitLoad(options: LimitOptions, watch: Watch): Promise<Sa
   // Connecting and closing are not the limit's: the client's own seconds around the statements.
   measured.cpuSeconds.bench = result.clientCpuSeconds;
   return {
-    rps: result.qps, requests: result.queries, p50: result.p50Ms, p99: result.p99Ms, errors: result.errors, statuses: {},
-    wallSeconds: result.wallSeconds, ...measured,
+    rps: result.qps,
+    requests: result.queries,
+    p50: result.p50Ms,
+    p99: result.p99Ms,
+    errors: result.errors,
+    statuses: {},
+    wallSeconds: result.wallSeconds,
+    ...measured,
   };
 }

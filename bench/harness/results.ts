@@ -19,7 +19,11 @@ export interface RunInfo {
 
 function git(args: string[]): string {
   try {
-    return execFileSync('git', args, { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', args, {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return '';
   }
@@ -30,27 +34,45 @@ export function runInfo(): RunInfo {
   const head = git(['rev-parse', 'HEAD']) || 'unknown';
   const dirty = git(['status', '--porcelain', '--untracked-files=no']) !== '';
   return {
-    startedAt: now.toISOString(), date: now.toISOString().slice(0, 10), node: process.version, commit: dirty ? `${head}-dirty` : head,
-    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', platform: `${os.type()} ${os.release()}` },
+    startedAt: now.toISOString(),
+    date: now.toISOString().slice(0, 10),
+    node: process.version,
+    commit: dirty ? `${head}-dirty` : head,
+    machine: {
+      cores: os.cpus().length,
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      platform: `${os.type()} ${os.release()}`,
+    },
     loadAverageBefore: os.loadavg(),
   };
 }
 
 /** The run's first paragraph: machine, Node, commit, load, repetitions and durations. */
-export function runParagraph(info: RunInfo, options: { reps: number; seconds: number; warmupSeconds: number; quick: boolean }, wallSeconds: number): string {
+export function runParagraph(
+  info: RunInfo,
+  options: { reps: number; seconds: number; warmupSeconds: number; quick: boolean },
+  wallSeconds: number,
+): string {
   const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' ');
-  return `${info.machine.cores} cores (${info.machine.cpu}), ${info.machine.platform}, Node ${info.node}, commit \`${info.commit.slice(0, 12)}\``
-    + `${info.commit.endsWith('-dirty') ? ' (with uncommitted changes)' : ''}; load average ${load(info.loadAverageBefore)} before, `
-    + `${load(os.loadavg())} after. ${options.reps} repetition${options.reps === 1 ? '' : 's'}, interleaved; `
-    + `${options.warmupSeconds} s warm-up + ${options.seconds} s per measurement${options.quick ? ' (**--quick: a smoke run, not a result**)' : ''}; `
-    + `whole run ${Math.round(wallSeconds)} s.`;
+  return (
+    `${info.machine.cores} cores (${info.machine.cpu}), ${info.machine.platform}, Node ${info.node}, commit \`${info.commit.slice(0, 12)}\`` +
+    `${info.commit.endsWith('-dirty') ? ' (with uncommitted changes)' : ''}; load average ${load(info.loadAverageBefore)} before, ` +
+    `${load(os.loadavg())} after. ${options.reps} repetition${options.reps === 1 ? '' : 's'}, interleaved; ` +
+    `${options.warmupSeconds} s warm-up + ${options.seconds} s per measurement${options.quick ? ' (**--quick: a smoke run, not a result**)' : ''}; ` +
+    `whole run ${Math.round(wallSeconds)} s.`
+  );
 }
 
 export const RESULTS_DIR = path.join(PROJECT_ROOT, 'bench', 'results');
 
 /** Writes <name>-<date>[-quick].md, .json and (if given) .svg; returns their paths. */
-export function writeResults(name: string, info: RunInfo, quick: boolean,
-  files: { markdown: string[]; json: Record<string, unknown>; svg?: string }, dir = RESULTS_DIR): string[] {
+export function writeResults(
+  name: string,
+  info: RunInfo,
+  quick: boolean,
+  files: { markdown: string[]; json: Record<string, unknown>; svg?: string },
+  dir = RESULTS_DIR,
+): string[] {
   fs.mkdirSync(dir, { recursive: true });
   const base = path.join(dir, `${name}-${info.date}${quick ? '-quick' : ''}`);
   const written = [`${base}.md`, `${base}.json`];
@@ -71,5 +93,8 @@ export function compactNumbers(_key: string, value: unknown): unknown {
 
 /** Indented JSON with rounded numbers (compactNumbers), each array of numbers on one line. */
 export function compactJson(value: unknown): string {
-  return JSON.stringify(value, compactNumbers, 1).replace(/\[\s*([^[\]{}"]*?)\s*\]/g, (_all, inner: string) => `[${inner.split(/,\s*/).join(', ')}]`);
+  return JSON.stringify(value, compactNumbers, 1).replace(
+    /\[\s*([^[\]{}"]*?)\s*\]/g,
+    (_all, inner: string) => `[${inner.split(/,\s*/).join(', ')}]`,
+  );
 }

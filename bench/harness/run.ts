@@ -45,9 +45,17 @@ export interface RunOptions {
  * The options every bench takes (--seconds, --warmup, --reps, --quick) plus its own `extra` ones.
  * --quick sets 1 s, 0.5 s of warm-up and 1 repetition unless those are given too.
  */
-export function parseRunOptions<E extends Record<string, number | boolean | string>>(argv: string[], defaults: { seconds: number; warmup: number; reps: number },
-  extra: E): RunOptions & E {
-  const args = parseArgs(argv, { ...defaults, quick: false, ...extra } as { seconds: number; warmup: number; reps: number; quick: boolean } & E);
+export function parseRunOptions<E extends Record<string, number | boolean | string>>(
+  argv: string[],
+  defaults: { seconds: number; warmup: number; reps: number },
+  extra: E,
+): RunOptions & E {
+  const args = parseArgs(argv, { ...defaults, quick: false, ...extra } as {
+    seconds: number;
+    warmup: number;
+    reps: number;
+    quick: boolean;
+  } & E);
   const given = (name: string) => argv.includes(`--${name}`);
   const quick = args.quick;
   const rest: Record<string, unknown> = { ...args };
@@ -68,11 +76,19 @@ export function refusalsOf(statuses: Record<string, number>): Record<string, num
 
 /** One line per measurement while the bench runs. */
 export function progressLine(m: Measurement, label: string): string {
-  const refused = Object.entries(refusalsOf(m.statuses)).map(([s, n]) => `${s}:${n}`).join(' ');
-  const cpu = Object.entries(m.cpuSeconds).map(([name, s]) => `${name} ${fmt((100 * s) / m.wallSeconds)}%`).join(' ');
-  const rss = Object.entries(m.peakRssMb).map(([name, mb]) => `${name} ${fmt(mb)} MB`).join(' ');
-  return `  rep ${m.rep}  ${label.padEnd(44)} ${fmt(m.rps).padStart(7)} /s  p50 ${fmt(m.p50, 2)} ms  p99 ${fmt(m.p99, 2)} ms`
-    + `  errors ${m.errors}${refused ? ` refused ${refused}` : ''}  cpu ${cpu}${rss ? `  peak ${rss}` : ''}`;
+  const refused = Object.entries(refusalsOf(m.statuses))
+    .map(([s, n]) => `${s}:${n}`)
+    .join(' ');
+  const cpu = Object.entries(m.cpuSeconds)
+    .map(([name, s]) => `${name} ${fmt((100 * s) / m.wallSeconds)}%`)
+    .join(' ');
+  const rss = Object.entries(m.peakRssMb)
+    .map(([name, mb]) => `${name} ${fmt(mb)} MB`)
+    .join(' ');
+  return (
+    `  rep ${m.rep}  ${label.padEnd(44)} ${fmt(m.rps).padStart(7)} /s  p50 ${fmt(m.p50, 2)} ms  p99 ${fmt(m.p99, 2)} ms` +
+    `  errors ${m.errors}${refused ? ` refused ${refused}` : ''}  cpu ${cpu}${rss ? `  peak ${rss}` : ''}`
+  );
 }
 
 /** Runs every scenario once per repetition in `order`; `afterRep` runs between repetitions (e.g. a cleanup). */
@@ -122,8 +138,14 @@ export interface Summary {
   peakRssMb: Record<string, number>;
 }
 
-function medianBy(ms: Measurement[], names: string[], value: (m: Measurement, name: string) => number): Record<string, number> {
-  return Object.fromEntries(names.map((name) => [name, median(ms.map((m) => value(m, name)).filter((v) => Number.isFinite(v)))]));
+function medianBy(
+  ms: Measurement[],
+  names: string[],
+  value: (m: Measurement, name: string) => number,
+): Record<string, number> {
+  return Object.fromEntries(
+    names.map((name) => [name, median(ms.map((m) => value(m, name)).filter((v) => Number.isFinite(v)))]),
+  );
 }
 
 /** One summary per scenario that was measured at least once, in the scenarios' order. */
@@ -134,16 +156,27 @@ export function summarize(scenarios: Pick<Scenario, 'key' | 'label'>[], measurem
     const cpuNames = [...new Set(ms.flatMap((m) => Object.keys(m.cpuSeconds)))];
     const rssNames = [...new Set(ms.flatMap((m) => Object.keys(m.peakRssMb)))];
     const refusals: Record<string, number> = {};
-    for (const m of ms) for (const [status, n] of Object.entries(refusalsOf(m.statuses))) refusals[status] = (refusals[status] ?? 0) + n;
-    return [{
-      key: scenario.key, label: scenario.label, reps: ms.length,
-      rps: spread(ms.map((m) => m.rps)), perRep: ms.map((m) => m.rps),
-      p50: spread(ms.map((m) => m.p50)), p99: spread(ms.map((m) => m.p99)),
-      requests: ms.reduce((s, m) => s + m.requests, 0), errors: ms.reduce((s, m) => s + m.errors, 0), refusals,
-      cpuPct: medianBy(ms, cpuNames, (m, name) => (100 * (m.cpuSeconds[name] ?? NaN)) / m.wallSeconds),
-      cpuUsPerReq: medianBy(ms, cpuNames, (m, name) => (1e6 * (m.cpuSeconds[name] ?? NaN)) / Math.max(1, m.requests)),
-      peakRssMb: Object.fromEntries(rssNames.map((name) => [name, Math.max(...ms.map((m) => m.peakRssMb[name] ?? NaN).filter(Number.isFinite))])),
-    }];
+    for (const m of ms)
+      for (const [status, n] of Object.entries(refusalsOf(m.statuses))) refusals[status] = (refusals[status] ?? 0) + n;
+    return [
+      {
+        key: scenario.key,
+        label: scenario.label,
+        reps: ms.length,
+        rps: spread(ms.map((m) => m.rps)),
+        perRep: ms.map((m) => m.rps),
+        p50: spread(ms.map((m) => m.p50)),
+        p99: spread(ms.map((m) => m.p99)),
+        requests: ms.reduce((s, m) => s + m.requests, 0),
+        errors: ms.reduce((s, m) => s + m.errors, 0),
+        refusals,
+        cpuPct: medianBy(ms, cpuNames, (m, name) => (100 * (m.cpuSeconds[name] ?? NaN)) / m.wallSeconds),
+        cpuUsPerReq: medianBy(ms, cpuNames, (m, name) => (1e6 * (m.cpuSeconds[name] ?? NaN)) / Math.max(1, m.requests)),
+        peakRssMb: Object.fromEntries(
+          rssNames.map((name) => [name, Math.max(...ms.map((m) => m.peakRssMb[name] ?? NaN).filter(Number.isFinite))]),
+        ),
+      },
+    ];
   });
 }
 
@@ -158,8 +191,13 @@ export interface Ratio extends Spread {
 }
 
 /** numerator / denominator of `field`, each pair from the same repetition. */
-export function ratio(measurements: Measurement[], name: string, numerator: string, denominator: string,
-  options: { field?: 'rps' | 'p50' | 'p99'; target?: number } = {}): Ratio {
+export function ratio(
+  measurements: Measurement[],
+  name: string,
+  numerator: string,
+  denominator: string,
+  options: { field?: 'rps' | 'p50' | 'p99'; target?: number } = {},
+): Ratio {
   const field = options.field ?? 'rps';
   const perRep: number[] = [];
   const reps = [...new Set(measurements.map((m) => m.rep))].sort((a, b) => a - b);
@@ -168,5 +206,12 @@ export function ratio(measurements: Measurement[], name: string, numerator: stri
     const bottom = measurements.find((m) => m.rep === rep && m.scenario === denominator);
     if (top && bottom && bottom[field] > 0) perRep.push(top[field] / bottom[field]);
   }
-  return { name, numerator, denominator, perRep, ...spread(perRep), ...(options.target === undefined ? {} : { target: options.target }) };
+  return {
+    name,
+    numerator,
+    denominator,
+    perRep,
+    ...spread(perRep),
+    ...(options.target === undefined ? {} : { target: options.target }),
+  };
 }

@@ -10,14 +10,24 @@ import client from 'prom-client';
 
 const env = process.env;
 const pool = mysql.createPool({
-  host: env.DB_HOST, port: Number(env.DB_PORT), user: env.DB_USER, password: env.DB_PASSWORD, database: env.DB_NAME ?? 'test',
+  host: env.DB_HOST,
+  port: Number(env.DB_PORT),
+  user: env.DB_USER,
+  password: env.DB_PASSWORD,
+  database: env.DB_NAME ?? 'test',
   connectionLimit: 1,
 });
 
 client.collectDefaultMetrics();
-const queryDuration = new client.Histogram({ name: 'peer_db_query_duration_seconds', help: 'Query time', labelNames: ['query'] });
+const queryDuration = new client.Histogram({
+  name: 'peer_db_query_duration_seconds',
+  help: 'Query time',
+  labelNames: ['query'],
+});
 const requestDuration = new client.Histogram({
-  name: 'peer_http_request_duration_seconds', help: 'Request time', labelNames: ['method', 'route', 'status'],
+  name: 'peer_http_request_duration_seconds',
+  help: 'Request time',
+  labelNames: ['method', 'route', 'status'],
 });
 
 type Todo = { id: number; item: string; status: string };
@@ -51,10 +61,15 @@ router.get('/', (ctx) => {
 router.get('/todos', async (ctx) => {
   const limit = Number(ctx.query.limit ?? 0);
   const after = Number(ctx.query.after ?? 0);
-  if (!Number.isInteger(limit) || !Number.isInteger(after) || limit < 0 || limit > 1000 || after < 0) ctx.throw(400, 'bad limit or after');
-  const rows = limit > 0
-    ? await query('list_todos_page', 'SELECT id, item, status FROM todos WHERE id > ? ORDER BY id LIMIT ?', [after, String(limit)])
-    : await query('list_todos', 'SELECT id, item, status FROM todos ORDER BY id');
+  if (!Number.isInteger(limit) || !Number.isInteger(after) || limit < 0 || limit > 1000 || after < 0)
+    ctx.throw(400, 'bad limit or after');
+  const rows =
+    limit > 0
+      ? await query('list_todos_page', 'SELECT id, item, status FROM todos WHERE id > ? ORDER BY id LIMIT ?', [
+          after,
+          String(limit),
+        ])
+      : await query('list_todos', 'SELECT id, item, status FROM todos ORDER BY id');
   const body: Record<string, { item: string; status: string }> = {};
   for (const row of rows) body[row.id] = { item: row.item, status: row.status };
   ctx.body = body;

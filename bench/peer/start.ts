@@ -17,7 +17,11 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
-export async function startPeer(options: { dir: string; port: number; db: { host: string; port: number; user: string; password: string } }): Promise<Peer> {
+export async function startPeer(options: {
+  dir: string;
+  port: number;
+  db: { host: string; port: number; user: string; password: string };
+}): Promise<Peer> {
   const source = fs.readFileSync(path.join(PROJECT_ROOT, 'bench', 'peer', 'app.ts'), 'utf8');
   const js = ts.transpileModule(source, {
     compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
@@ -29,14 +33,26 @@ export async function startPeer(options: { dir: string; port: number; db: { host
   const log = fs.openSync(logFile, 'a');
   const child: ChildProcess = spawn(process.execPath, [script], {
     env: {
-      PATH: process.env.PATH, NODE_ENV: 'production', NODE_PATH: path.join(PROJECT_ROOT, 'node_modules'), PORT: String(options.port),
-      DB_HOST: options.db.host, DB_PORT: String(options.db.port), DB_USER: options.db.user, DB_PASSWORD: options.db.password, DB_NAME: 'test',
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      NODE_PATH: path.join(PROJECT_ROOT, 'node_modules'),
+      PORT: String(options.port),
+      DB_HOST: options.db.host,
+      DB_PORT: String(options.db.port),
+      DB_USER: options.db.user,
+      DB_PASSWORD: options.db.password,
+      DB_NAME: 'test',
     },
     stdio: ['ignore', log, log],
   });
   fs.closeSync(log);
   let exited = false;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  const gone = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
   const url = `http://127.0.0.1:${options.port}`;
   const stop = async () => {
     if (!exited) child.kill('SIGTERM');
@@ -46,7 +62,10 @@ export async function startPeer(options: { dir: string; port: number; db: { host
     await waitFor200(`${url}/todos`, 30_000, () => exited);
   } catch (error) {
     await stop();
-    throw new Error(`${error instanceof Error ? error.message : error}\n${fs.readFileSync(logFile, 'utf8').slice(-2000)}`, { cause: error });
+    throw new Error(
+      `${error instanceof Error ? error.message : error}\n${fs.readFileSync(logFile, 'utf8').slice(-2000)}`,
+      { cause: error },
+    );
   }
   return { pid: child.pid!, port: options.port, url, logFile, stop };
 }

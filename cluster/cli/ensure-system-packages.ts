@@ -5,7 +5,13 @@
 // Silent when everything is present, so it costs nothing on a prepared machine.
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { findSystemBinary, installPlan, manualInstallLine, missingPackages, topologiesToInstall } from '../system-packages';
+import {
+  findSystemBinary,
+  installPlan,
+  manualInstallLine,
+  missingPackages,
+  topologiesToInstall,
+} from '../system-packages';
 
 // Debian starts a package's service on install unless a policy-rc.d forbids it. These are the
 // services that could now squat on ports the stack (or its defaults) use.
@@ -65,7 +71,9 @@ async function main(): Promise<number> {
   }
   for (const { port, service, note } of SERVICE_PORTS) {
     if (await answers(port)) {
-      console.log(`Note: something (likely the ${service} service the package started) listens on 127.0.0.1:${port}; ${note}.`);
+      console.log(
+        `Note: something (likely the ${service} service the package started) listens on 127.0.0.1:${port}; ${note}.`,
+      );
     }
   }
   return 0;

@@ -24,7 +24,8 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--json') args.json = true;
     else if (arg === '-n' || arg === '--lines') {
       const value = Number(argv[(i += 1)]);
-      if (!Number.isInteger(value) || value < 0) throw new Error(`${arg} takes a whole number of lines, got "${argv[i] ?? ''}".`);
+      if (!Number.isInteger(value) || value < 0)
+        throw new Error(`${arg} takes a whole number of lines, got "${argv[i] ?? ''}".`);
       args.lines = value;
     } else if (arg.startsWith('-')) {
       throw new Error(`Unknown option ${arg}. Usage: npm run logs -- [name ...] [-n LINES] [--no-follow] [--json]`);

@@ -26,20 +26,31 @@ async function main(): Promise<number> {
       console.error('HAProxy is not running: `npm start` starts it.');
       return 1;
     }
-    console.log(`Reloaded HAProxy in place; the workers moved their database connections to it (${((Date.now() - started) / 1000).toFixed(1)}s).`);
+    console.log(
+      `Reloaded HAProxy in place; the workers moved their database connections to it (${((Date.now() - started) / 1000).toFixed(1)}s).`,
+    );
     return 0;
   }
-  const workers = stackApps(settings).filter((app) => app.onChange === 'rolling-reload').map((app) => app.name);
+  const workers = stackApps(settings)
+    .filter((app) => app.onChange === 'rolling-reload')
+    .map((app) => app.name);
   console.log(`Reloading ${workers.join(', ')}, one at a time; HAProxy reloads in place, the database keeps running.`);
   // HAProxy first, waiting for the workers' connections to move: the old workers would otherwise keep
   // theirs on the old HAProxy process until its hard-stop-after, which a long reload outlasts.
   await reloadHaproxyInPlace(settings);
   // The ecosystem file, loaded for a reload, lists only the workers (cluster/pm2-command.ts), and is told
   // HAProxy was reloaded already. One app at a time: each port has at most one extra process at once.
-  const result = await runPm2(['reload', 'ecosystem.config.js'],
-    { ...process.env, PM2_CONCURRENT_ACTIONS: '1', [HAPROXY_RELOADED_ENV]: '1', [STATE_DIR_PREPARED_ENV]: '1' }, settings.startTimeoutMs);
+  const result = await runPm2(
+    ['reload', 'ecosystem.config.js'],
+    { ...process.env, PM2_CONCURRENT_ACTIONS: '1', [HAPROXY_RELOADED_ENV]: '1', [STATE_DIR_PREPARED_ENV]: '1' },
+    settings.startTimeoutMs,
+  );
   if (result.code !== 0) {
-    console.error(result.timedOut ? `The reload did not finish within ${settings.startTimeoutMs / 1000}s.` : (result.stderr || result.stdout));
+    console.error(
+      result.timedOut
+        ? `The reload did not finish within ${settings.startTimeoutMs / 1000}s.`
+        : result.stderr || result.stdout,
+    );
     return 1;
   }
   const stale = before.filter((s) => s.stale && s.pm2).map((s) => s.name);
@@ -52,7 +63,10 @@ async function main(): Promise<number> {
   return after.every(appReady) ? 0 : 1;
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

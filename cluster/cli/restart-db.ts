@@ -18,14 +18,21 @@ import { stackStatus } from '../stack-status';
 async function rollingRestart(settings: StackSettings): Promise<number> {
   const layout = galeraLayoutOf(settings);
   const writer = await stickTableServer(haproxyPaths(settings).socket);
-  const order = [...layout.nodes.filter((node) => node.name !== writer), ...layout.nodes.filter((node) => node.name === writer)];
+  const order = [
+    ...layout.nodes.filter((node) => node.name !== writer),
+    ...layout.nodes.filter((node) => node.name === writer),
+  ];
   for (const node of layout.nodes) {
     if (!(await checkNode(nodeAdminLogin(node), 1000)).ok) {
-      console.error(`${node.name} is not Synced now: restarting another node could cost the quorum. \`npm run status\`.`);
+      console.error(
+        `${node.name} is not Synced now: restarting another node could cost the quorum. \`npm run status\`.`,
+      );
       return 1;
     }
   }
-  console.log(`Rolling restart of the Galera nodes, one at a time: ${order.map((n) => n.name).join(', ')} (the writer${writer ? `, ${writer},` : ''} last).`);
+  console.log(
+    `Rolling restart of the Galera nodes, one at a time: ${order.map((n) => n.name).join(', ')} (the writer${writer ? `, ${writer},` : ''} last).`,
+  );
   const socket = haproxyPaths(settings).socket;
   for (const node of order) {
     const started = Date.now();
@@ -42,7 +49,9 @@ async function rollingRestart(settings: StackSettings): Promise<number> {
     }
     while (!(await checkNode(nodeAdminLogin(node), 1000)).ok) {
       if (Date.now() - started > settings.startTimeoutMs) {
-        console.error(`${node.name} was not Synced again within ${settings.startTimeoutMs / 1000}s; stopping the rolling restart here.`);
+        console.error(
+          `${node.name} was not Synced again within ${settings.startTimeoutMs / 1000}s; stopping the rolling restart here.`,
+        );
         return 1;
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -55,8 +64,14 @@ async function rollingRestart(settings: StackSettings): Promise<number> {
 }
 
 async function workersServe(urls: string[]): Promise<boolean> {
-  const answers = await Promise.all(urls.map((url) => fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) })
-    .then(async (response) => (await response.arrayBuffer(), response.status === 200), () => false)));
+  const answers = await Promise.all(
+    urls.map((url) =>
+      fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then(
+        async (response) => (await response.arrayBuffer(), response.status === 200),
+        () => false,
+      ),
+    ),
+  );
   return answers.every(Boolean);
 }
 
@@ -93,7 +108,10 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

@@ -36,7 +36,11 @@ function crashing(s: AppStatus, restartsBefore: Map<string, number>): boolean {
   return isBroken(s.pm2) || s.pm2.restarts - (restartsBefore.get(s.name) ?? 0) >= 3;
 }
 
-async function waitUntilUp(settings: StackSettings, deadline: number, restartsBefore: Map<string, number>): Promise<AppStatus[]> {
+async function waitUntilUp(
+  settings: StackSettings,
+  deadline: number,
+  restartsBefore: Map<string, number>,
+): Promise<AppStatus[]> {
   for (;;) {
     const statuses = await stackStatus(settings);
     if (healthy(statuses)) return statuses;
@@ -45,16 +49,24 @@ async function waitUntilUp(settings: StackSettings, deadline: number, restartsBe
   }
 }
 
-const list = (changes: { name: string; changed: string[] }[]) => changes.map((c) => `${c.name} (${c.changed.join(', ')})`).join(', ');
+const list = (changes: { name: string; changed: string[] }[]) =>
+  changes.map((c) => `${c.name} (${c.changed.join(', ')})`).join(', ');
 
 /** Runs pm2; a refusal (e.g. the workers' build failed) stops `npm start` with pm2's own words. */
 async function pm2OrFail(args: string[], env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<void> {
   const result = await runPm2(args, { ...env, [STATE_DIR_PREPARED_ENV]: '1' }, timeoutMs);
-  if (result.code !== 0 && !result.timedOut) throw new Error(`pm2 ${args[0]} failed:\n${(result.stderr || result.stdout).trim()}`);
+  if (result.code !== 0 && !result.timedOut)
+    throw new Error(`pm2 ${args[0]} failed:\n${(result.stderr || result.stdout).trim()}`);
 }
 
 /** Carries out the plan on a running stack, saying what it does. */
-async function apply(plan: StackPlan, settings: StackSettings, stack: StackApp[], haproxyConfigChanged: boolean, timeoutMs: number): Promise<void> {
+async function apply(
+  plan: StackPlan,
+  settings: StackSettings,
+  stack: StackApp[],
+  haproxyConfigChanged: boolean,
+  timeoutMs: number,
+): Promise<void> {
   const only = (names: string[]) => ['--only', names.join(',')];
   if (plan.replace.length > 0) {
     console.log(`Replacing (they cannot change in place): ${list(plan.replace)}.`);
@@ -63,17 +75,26 @@ async function apply(plan: StackPlan, settings: StackSettings, stack: StackApp[]
   const toStart = [...plan.start, ...plan.replace.map((c) => c.name)];
   if (toStart.length > 0) {
     console.log(`Starting: ${toStart.join(', ')}.`);
-    await pm2OrFail(['start', 'ecosystem.config.js', ...only(toStart)], { PM2_CONCURRENT_ACTIONS: String(toStart.length), ...process.env }, timeoutMs);
+    await pm2OrFail(
+      ['start', 'ecosystem.config.js', ...only(toStart)],
+      { PM2_CONCURRENT_ACTIONS: String(toStart.length), ...process.env },
+      timeoutMs,
+    );
   }
   // The front door's server list (and any HAProxy setting) follows the settings before workers leave;
   // the workers' pooled connections move to the new HAProxy process (cluster/haproxy/reload.ts).
-  if (haproxyConfigChanged && await reloadHaproxyInPlace(settings)) {
-    console.log('Reloaded HAProxy in place (its server list or settings changed); the workers moved their database connections to it.');
+  if (haproxyConfigChanged && (await reloadHaproxyInPlace(settings))) {
+    console.log(
+      'Reloaded HAProxy in place (its server list or settings changed); the workers moved their database connections to it.',
+    );
   }
   if (plan.reload.length > 0) {
     console.log(`Reloading, one at a time, the workers whose settings changed: ${list(plan.reload)}.`);
-    await pm2OrFail(['reload', 'ecosystem.config.js', ...only(plan.reload.map((c) => c.name))],
-      { ...process.env, PM2_CONCURRENT_ACTIONS: '1', [HAPROXY_RELOADED_ENV]: '1' }, timeoutMs);
+    await pm2OrFail(
+      ['reload', 'ecosystem.config.js', ...only(plan.reload.map((c) => c.name))],
+      { ...process.env, PM2_CONCURRENT_ACTIONS: '1', [HAPROXY_RELOADED_ENV]: '1' },
+      timeoutMs,
+    );
   }
   if (plan.remove.length > 0) {
     console.log(`Draining and removing apps the settings no longer list: ${plan.remove.join(', ')}.`);
@@ -81,15 +102,20 @@ async function apply(plan: StackPlan, settings: StackSettings, stack: StackApp[]
   }
   // Prometheus re-reads its rendered scrape config (prepareStateDir wrote it) on SIGHUP.
   for (const prometheus of appsOfKind(stack, 'prometheus')) {
-    if (!toStart.includes(prometheus.name) && (plan.start.length + plan.remove.length) > 0) await runPm2(['sendSignal', 'SIGHUP', prometheus.name]);
+    if (!toStart.includes(prometheus.name) && plan.start.length + plan.remove.length > 0)
+      await runPm2(['sendSignal', 'SIGHUP', prometheus.name]);
   }
   if (plan.restartGaleraNodes) {
-    console.log(`The settings of Galera nodes changed (${list(plan.restartGaleraNodes)}); they keep running as they were.\n`
-      + '`npm run restart-db` restarts them one at a time, each Synced again before the next.');
+    console.log(
+      `The settings of Galera nodes changed (${list(plan.restartGaleraNodes)}); they keep running as they were.\n` +
+        '`npm run restart-db` restarts them one at a time, each Synced again before the next.',
+    );
   }
   if (plan.restartDatabase) {
-    console.log(`The database's settings changed (${plan.restartDatabase.changed.join(', ')}); it keeps running as it was.\n`
-      + 'Restarting it is an outage for every worker: `npm run restart-db` does it when you choose to.');
+    console.log(
+      `The database's settings changed (${plan.restartDatabase.changed.join(', ')}); it keeps running as it was.\n` +
+        'Restarting it is an outage for every worker: `npm run restart-db` does it when you choose to.',
+    );
   }
 }
 
@@ -118,8 +144,11 @@ async function main(): Promise<number> {
   // Every rendered file, once: pm2 loading ecosystem.config.js below is told not to render them again.
   const haproxyConfigChanged = prepareStateDir(settings);
   if (!fresh && planIsEmpty(plan) && healthy(await stackStatus(settings))) {
-    if (haproxyConfigChanged && await reloadHaproxyInPlace(settings)) console.log('Reloaded HAProxy in place (its rendered config changed).');
-    console.log('The stack is already running as configured; nothing to do (`npm run reload` replaces every worker, `npm stop` stops it).\n');
+    if (haproxyConfigChanged && (await reloadHaproxyInPlace(settings)))
+      console.log('Reloaded HAProxy in place (its rendered config changed).');
+    console.log(
+      'The stack is already running as configured; nothing to do (`npm run reload` replaces every worker, `npm stop` stops it).\n',
+    );
     console.log(renderStatus(await stackStatus(settings)));
     return 0;
   }
@@ -131,8 +160,11 @@ async function main(): Promise<number> {
     console.log(`Starting ${apps.length} apps with pm2: ${apps.map((app) => app.name).join(', ')}`);
     // Every app at once: Galera nodes wait for one another (after a crash each recovers its position
     // before any bootstraps), so pm2's default of two starts at a time, each waiting for 'ready', stalls.
-    const started = await runPm2(['start', 'ecosystem.config.js'],
-      { PM2_CONCURRENT_ACTIONS: String(apps.length), ...process.env, [STATE_DIR_PREPARED_ENV]: '1' }, settings.startTimeoutMs);
+    const started = await runPm2(
+      ['start', 'ecosystem.config.js'],
+      { PM2_CONCURRENT_ACTIONS: String(apps.length), ...process.env, [STATE_DIR_PREPARED_ENV]: '1' },
+      settings.startTimeoutMs,
+    );
     if (started.code !== 0 && !started.timedOut) {
       console.error(`pm2 start failed:\n${started.stderr || started.stdout}`);
       return 1;
@@ -145,14 +177,18 @@ async function main(): Promise<number> {
   const statuses = await waitUntilUp(settings, deadline, restartsBefore);
   console.log(`\n${renderStatus(statuses)}\n`);
   if (healthy(statuses)) {
-    console.log(`Stack is up. Try: curl localhost:${settings.httpPort}/todos (the front door) or localhost:${settings.workerPorts[0]}/todos`);
+    console.log(
+      `Stack is up. Try: curl localhost:${settings.httpPort}/todos (the front door) or localhost:${settings.workerPorts[0]}/todos`,
+    );
     return 0;
   }
   const failed = statuses.filter((s) => !appReady(s));
   const broken = failed.filter((s) => crashing(s, restartsBefore));
-  console.error(broken.length > 0
-    ? `These did not come up (pm2 reports them crashed or restarting over and over): ${failed.map((s) => s.name).join(', ')}.`
-    : `These did not come up within ${settings.startTimeoutMs / 1000}s: ${failed.map((s) => s.name).join(', ')}.`);
+  console.error(
+    broken.length > 0
+      ? `These did not come up (pm2 reports them crashed or restarting over and over): ${failed.map((s) => s.name).join(', ')}.`
+      : `These did not come up within ${settings.startTimeoutMs / 1000}s: ${failed.map((s) => s.name).join(', ')}.`,
+  );
   for (const s of failed) {
     console.error(`\n--- last lines of ${logPath(settings, s.name)} ---\n${tail(logPath(settings, s.name))}`);
   }

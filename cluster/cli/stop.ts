@@ -8,7 +8,8 @@ async function main(): Promise<number> {
   const settings = loadStackSettings();
   const apps = new Map(stackApps(settings).map((app) => [app.name, app]));
   // Also catch apps of this prefix that the current settings no longer list (e.g. WORKER_PORTS changed).
-  const running = (await listProcesses()).map((p) => p.name)
+  const running = (await listProcesses())
+    .map((p) => p.name)
     .filter((name) => apps.has(name) || belongsToStack(settings, name));
   if (running.length === 0) {
     console.log('The stack is not running.');
@@ -33,7 +34,10 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => process.exit(code), (error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

@@ -90,7 +90,9 @@ export async function initDatadir(datadir: string): Promise<boolean> {
   } catch (err) {
     await rm(staging, { recursive: true, force: true });
     const output = (err as { stderr?: string; stdout?: string }).stderr || (err as { stdout?: string }).stdout || '';
-    throw new Error(`mariadb-install-db could not create ${datadir}: ${(err as Error).message}\n${output}`, { cause: err });
+    throw new Error(`mariadb-install-db could not create ${datadir}: ${(err as Error).message}\n${output}`, {
+      cause: err,
+    });
   }
   await rm(datadir, { recursive: true, force: true }); // only an empty or half-made folder can be here
   await rename(staging, datadir);

@@ -48,7 +48,10 @@ function normalizePrivilege(privilege: string): string {
 }
 
 function statementsOf(sql: string): string[] {
-  return sql.split(/;\s*(?:\n|$)/).map((statement) => statement.trim()).filter((statement) => statement !== '');
+  return sql
+    .split(/;\s*(?:\n|$)/)
+    .map((statement) => statement.trim())
+    .filter((statement) => statement !== '');
 }
 
 function placeholderValue(name: string, params: Record<string, string>): string {
@@ -82,7 +85,10 @@ export function declaredAccounts(sql: string, params: Record<string, string>): D
     if (account === undefined) throw new Error(`"${statement}" grants to an account the file does not create.`);
     const list = grant[1]!.replace(/\/\*M?!\d*([\s\S]*?)\*\//g, '$1');
     const object = normalizeObject(grant[2]!);
-    for (const privilege of list.split(',').map(normalizePrivilege).filter((p) => p !== '')) {
+    for (const privilege of list
+      .split(',')
+      .map(normalizePrivilege)
+      .filter((p) => p !== '')) {
       if (privilege === 'ALL' || privilege === 'ALL PRIVILEGES' || privilege.includes('(')) {
         throw new Error(`"${statement}": name each privilege (no ALL, no column list), so what is extra can be told.`);
       }
@@ -97,33 +103,47 @@ export function declaredAccounts(sql: string, params: Record<string, string>): D
 export async function heldPrivileges(connection: mysql.Connection, user: string, host: string): Promise<Set<string>> {
   const grantee = `'${user}'@'${host}'`;
   const held = new Set<string>();
-  const rows = async (sql: string, values: unknown[]) => (await connection.query<mysql.RowDataPacket[]>(sql, values))[0];
+  const rows = async (sql: string, values: unknown[]) =>
+    (await connection.query<mysql.RowDataPacket[]>(sql, values))[0];
   const add = (privilege: unknown, object: string, grantable: unknown) => {
     const name = String(privilege).toUpperCase();
     if (name !== 'USAGE') held.add(`${name} ON ${object}`);
     if (grantable === 'YES') held.add(`GRANT OPTION ON ${object}`);
   };
-  for (const row of await rows('SELECT PRIVILEGE_TYPE AS p, IS_GRANTABLE AS g FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?', [grantee])) {
+  for (const row of await rows(
+    'SELECT PRIVILEGE_TYPE AS p, IS_GRANTABLE AS g FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?',
+    [grantee],
+  )) {
     add(row.p, '*.*', row.g);
   }
   for (const row of await rows(
-    'SELECT TABLE_SCHEMA AS s, PRIVILEGE_TYPE AS p, IS_GRANTABLE AS g FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?', [grantee])) {
+    'SELECT TABLE_SCHEMA AS s, PRIVILEGE_TYPE AS p, IS_GRANTABLE AS g FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?',
+    [grantee],
+  )) {
     add(row.p, `${quoteName(String(row.s))}.*`, row.g);
   }
   for (const row of await rows(
     'SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, PRIVILEGE_TYPE AS p, IS_GRANTABLE AS g FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ?',
-    [grantee])) {
+    [grantee],
+  )) {
     add(row.p, `${quoteName(String(row.s))}.${quoteName(String(row.t))}`, row.g);
   }
   for (const row of await rows(
     'SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c, PRIVILEGE_TYPE AS p FROM information_schema.COLUMN_PRIVILEGES WHERE GRANTEE = ?',
-    [grantee])) {
-    held.add(`${String(row.p).toUpperCase()} (${quoteName(String(row.c))}) ON ${quoteName(String(row.s))}.${quoteName(String(row.t))}`);
+    [grantee],
+  )) {
+    held.add(
+      `${String(row.p).toUpperCase()} (${quoteName(String(row.c))}) ON ${quoteName(String(row.s))}.${quoteName(String(row.t))}`,
+    );
   }
   for (const row of await rows(
-    'SELECT Db AS d, Routine_name AS r, Routine_type AS type, Proc_priv AS p FROM mysql.procs_priv WHERE User = ? AND Host = ?', [user, host])) {
+    'SELECT Db AS d, Routine_name AS r, Routine_type AS type, Proc_priv AS p FROM mysql.procs_priv WHERE User = ? AND Host = ?',
+    [user, host],
+  )) {
     const object = `${String(row.type)} ${quoteName(String(row.d))}.${quoteName(String(row.r))}`;
-    for (const privilege of String(row.p).split(',').filter((p) => p !== '')) {
+    for (const privilege of String(row.p)
+      .split(',')
+      .filter((p) => p !== '')) {
       held.add(`${privilege === 'Grant' ? 'GRANT OPTION' : privilege.toUpperCase()} ON ${object}`);
     }
   }
@@ -139,11 +159,15 @@ export async function heldPrivileges(connection: mysql.Connection, user: string,
  */
 export async function revokeExtraPrivileges(connection: mysql.Connection, account: DeclaredAccount): Promise<string[]> {
   const who = `${connection.escape(account.user)}@${connection.escape(account.host)}`;
-  const extra = [...await heldPrivileges(connection, account.user, account.host)].filter((p) => !account.privileges.has(p)).sort();
+  const extra = [...(await heldPrivileges(connection, account.user, account.host))]
+    .filter((p) => !account.privileges.has(p))
+    .sort();
   for (const privilege of extra) {
-    await connection.query(privilege.startsWith('ROLE ')
-      ? `REVOKE ${privilege.slice('ROLE '.length)} FROM ${who}`
-      : `REVOKE ${privilege} FROM ${who}`);
+    await connection.query(
+      privilege.startsWith('ROLE ')
+        ? `REVOKE ${privilege.slice('ROLE '.length)} FROM ${who}`
+        : `REVOKE ${privilege} FROM ${who}`,
+    );
   }
   return extra;
 }

@@ -9,7 +9,11 @@ import mysql from 'mysql2/promise';
 import { PROJECT_ROOT, type StackSettings } from '../settings';
 import { declaredAccounts, revokeExtraPrivileges } from './grants';
 import {
-  dropAccountsNoLongerNamed, existingAccounts, namedAccounts, recordCreatedAccounts, STACK_ACCOUNTS_TABLE,
+  dropAccountsNoLongerNamed,
+  existingAccounts,
+  namedAccounts,
+  recordCreatedAccounts,
+  STACK_ACCOUNTS_TABLE,
 } from './stack-accounts';
 
 export const SQL_DIR = path.join(PROJECT_ROOT, 'sql');
@@ -64,7 +68,9 @@ export async function readMigrations(dir: string = SQL_DIR): Promise<MigrationFi
     } else if (REPEATABLE.test(name)) {
       repeatable.push({ name, sql });
     } else {
-      throw new Error(`${path.join(dir, name)} is neither a numbered (V001__name.sql) nor a repeatable (R__name.sql) migration.`);
+      throw new Error(
+        `${path.join(dir, name)} is neither a numbered (V001__name.sql) nor a repeatable (R__name.sql) migration.`,
+      );
     }
   }
   numbered.sort((a, b) => a.version - b.version);
@@ -115,7 +121,9 @@ function assertDistinctAccounts(settings: StackSettings): void {
   ] as const;
   for (const [variable, user] of accounts) {
     if (user === settings.mysqlAdminUser || user === 'root') {
-      throw new Error(`${variable} is "${user}", the administrative account; the stack's accounts must be separate ones.`);
+      throw new Error(
+        `${variable} is "${user}", the administrative account; the stack's accounts must be separate ones.`,
+      );
     }
     const other = accounts.find(([v, u]) => v !== variable && u === user);
     if (other) throw new Error(`${variable} and ${other[0]} are both "${user}"; each needs its own account.`);
@@ -131,7 +139,12 @@ export async function migrate(
   try {
     return await applyMigrations(settings, admin, dir);
   } catch (error) {
-    throw withoutSecrets(error, [settings.appPassword, settings.exporterPassword, settings.mysqlAdminPassword, settings.galeraCheckPassword]);
+    throw withoutSecrets(error, [
+      settings.appPassword,
+      settings.exporterPassword,
+      settings.mysqlAdminPassword,
+      settings.galeraCheckPassword,
+    ]);
   }
 }
 
@@ -149,7 +162,11 @@ export function withoutSecrets(error: unknown, secrets: string[]): Error {
   return clean;
 }
 
-async function applyMigrations(settings: StackSettings, admin: mysql.ConnectionOptions, dir: string): Promise<string[]> {
+async function applyMigrations(
+  settings: StackSettings,
+  admin: mysql.ConnectionOptions,
+  dir: string,
+): Promise<string[]> {
   assertDistinctAccounts(settings);
   const all = await readMigrations(dir);
   const files = { numbered: all.numbered, repeatable: all.repeatable.filter((file) => appliesTo(file, settings)) };
@@ -163,7 +180,9 @@ async function applyMigrations(settings: StackSettings, admin: mysql.ConnectionO
       wait: LOCK_WAIT_SECONDS,
     });
     if (lock?.got !== 1) {
-      throw new Error(`Another migration held the lock "${LOCK_NAME}" for ${LOCK_WAIT_SECONDS}s; try again when it has finished.`);
+      throw new Error(
+        `Another migration held the lock "${LOCK_NAME}" for ${LOCK_WAIT_SECONDS}s; try again when it has finished.`,
+      );
     }
     await connection.query(BOOTSTRAP);
     await connection.query(STACK_ACCOUNTS_TABLE);

@@ -8,7 +8,12 @@ import mysql from 'mysql2/promise';
 import { adminConnectionOptions } from './admin';
 import { embeddedAdminUser, legacyRootLogin, secureEmbeddedAccounts } from './admin-account';
 import {
-  embeddedPaths, initDatadir, MARIADBD_PRIVATE_FILES_ENV, mariadbdArgs, stopStaleServer, waitForMariaDb,
+  embeddedPaths,
+  initDatadir,
+  MARIADBD_PRIVATE_FILES_ENV,
+  mariadbdArgs,
+  stopStaleServer,
+  waitForMariaDb,
 } from './embedded';
 import { migrate } from './migrate';
 import { makePrivate, PRIVATE_UMASK } from '../private-files';
@@ -36,7 +41,9 @@ function stop(signal: NodeJS.Signals): void {
 async function main(): Promise<void> {
   const settings = loadStackSettings();
   if (!settings.embeddedDb) {
-    throw new Error(`MYSQL_HOST is set (${settings.mysqlHost}), so there is no embedded MariaDB to run; leave the db app out of pm2.`);
+    throw new Error(
+      `MYSQL_HOST is set (${settings.mysqlHost}), so there is no embedded MariaDB to run; leave the db app out of pm2.`,
+    );
   }
   const paths = embeddedPaths(settings.stateDir);
   await mkdir(paths.dir, { recursive: true, mode: 0o700 });
@@ -72,7 +79,9 @@ async function main(): Promise<void> {
   await chmod(paths.socket, 0o600);
   await secureAccounts(login);
   const applied = await migrate(settings, admin);
-  console.log(`db-server: mariadbd is ready on 127.0.0.1:${settings.mysqlPort}; applied ${applied.join(', ') || 'nothing'}.`);
+  console.log(
+    `db-server: mariadbd is ready on 127.0.0.1:${settings.mysqlPort}; applied ${applied.join(', ') || 'nothing'}.`,
+  );
   ready = true;
   process.send?.('ready');
 }

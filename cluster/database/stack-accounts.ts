@@ -29,7 +29,8 @@ export function namedAccounts(settings: StackSettings): Account[] {
     { user: settings.checkUser, host: settings.checkUserHost },
     { user: settings.exporterUser, host: settings.appUserHost },
     ...(settings.dbTopology === 'galera' || (settings.galeraServers.length > 0 && settings.galeraCheckPassword !== '')
-      ? [{ user: settings.galeraCheckUser, host: settings.galeraCheckUserHost }] : []),
+      ? [{ user: settings.galeraCheckUser, host: settings.galeraCheckUserHost }]
+      : []),
   ];
 }
 
@@ -43,7 +44,11 @@ export async function existingAccounts(connection: mysql.Connection, accounts: A
 }
 
 /** Records the accounts that exist now but did not before R__users.sql ran: the ones the stack created. */
-export async function recordCreatedAccounts(connection: mysql.Connection, accounts: Account[], existedBefore: Account[]): Promise<void> {
+export async function recordCreatedAccounts(
+  connection: mysql.Connection,
+  accounts: Account[],
+  existedBefore: Account[],
+): Promise<void> {
   const before = new Set(existedBefore.map(key));
   for (const account of await existingAccounts(connection, accounts)) {
     if (before.has(key(account))) continue;
@@ -55,9 +60,15 @@ export async function recordCreatedAccounts(connection: mysql.Connection, accoun
  * Drops every recorded account the settings no longer name and forgets it; returns those dropped.
  * Never the administrative account or root, whatever the record says.
  */
-export async function dropAccountsNoLongerNamed(connection: mysql.Connection, named: Account[], adminUser: string): Promise<Account[]> {
+export async function dropAccountsNoLongerNamed(
+  connection: mysql.Connection,
+  named: Account[],
+  adminUser: string,
+): Promise<Account[]> {
   const keep = new Set(named.map(key));
-  const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT user, host FROM test.stack_accounts ORDER BY user, host');
+  const [rows] = await connection.query<mysql.RowDataPacket[]>(
+    'SELECT user, host FROM test.stack_accounts ORDER BY user, host',
+  );
   const dropped: Account[] = [];
   for (const row of rows) {
     const account = { user: String(row.user), host: String(row.host) };

@@ -54,4 +54,3 @@ export function haproxyEnv(settings: StackSettings): Record<string, string> {
     HAPROXY_CHECK_USER: settings.checkUser,
   };
 }
-

@@ -112,11 +112,14 @@ async function reloadAndAwaitTakeover(settings: StackSettings): Promise<boolean>
   for (;;) {
     const listening = listeningInodes();
     const current = children(master);
-    const taken = current.some((pid) => !former.has(pid) && holdsListener(pid, listening))
-      && !current.some((pid) => former.has(pid) && holdsListener(pid, listening));
+    const taken =
+      current.some((pid) => !former.has(pid) && holdsListener(pid, listening)) &&
+      !current.some((pid) => former.has(pid) && holdsListener(pid, listening));
     if (taken) return true;
     if (Date.now() > deadline) {
-      throw new Error(`HAProxy did not start a new process within ${TAKEOVER_TIMEOUT_MS / 1000}s of its reload; see its log.`);
+      throw new Error(
+        `HAProxy did not start a new process within ${TAKEOVER_TIMEOUT_MS / 1000}s of its reload; see its log.`,
+      );
     }
     await sleep(20);
   }
@@ -137,12 +140,22 @@ export async function retireWorkerConnections(settings: StackSettings): Promise<
   try {
     const processes = await pm2Call<Pm2.ProcessDescription[]>((done) => pm2.list((error, list) => done(error, list)));
     const names = new Set(appsOfKind(stackApps(settings), 'worker').map((app) => app.name));
-    const workers = processes.filter((proc) => proc.name !== undefined && names.has(proc.name)
-      && proc.pm2_env?.status === 'online' && proc.pm_id !== undefined);
+    const workers = processes.filter(
+      (proc) =>
+        proc.name !== undefined &&
+        names.has(proc.name) &&
+        proc.pm2_env?.status === 'online' &&
+        proc.pm_id !== undefined,
+    );
     for (const proc of workers) {
       const id = proc.pm_id!;
-      await pm2Call<unknown>((done) => pm2.sendDataToProcessId(id,
-        { id, type: 'process:msg', topic: RETIRE_CONNECTIONS_TOPIC, data: {} }, (error, result) => done(error, result)));
+      await pm2Call<unknown>((done) =>
+        pm2.sendDataToProcessId(
+          id,
+          { id, type: 'process:msg', topic: RETIRE_CONNECTIONS_TOPIC, data: {} },
+          (error, result) => done(error, result),
+        ),
+      );
     }
     return workers.map((proc) => proc.name!);
   } finally {
@@ -160,7 +173,9 @@ export async function reloadHaproxyInPlace(settings: StackSettings): Promise<boo
     await retireWorkerConnections(settings);
   } catch (error) {
     // The reload itself succeeded: say what is left undone rather than fail the command.
-    console.warn(`HAProxy reloaded, but the workers could not be asked to move their database connections (${error instanceof Error ? error.message : String(error)}); the old HAProxy process cuts them at its hard-stop-after.`);
+    console.warn(
+      `HAProxy reloaded, but the workers could not be asked to move their database connections (${error instanceof Error ? error.message : String(error)}); the old HAProxy process cuts them at its hard-stop-after.`,
+    );
   }
   return true;
 }

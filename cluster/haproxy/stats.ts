@@ -17,7 +17,8 @@ export function parseStatsCsv(csv: string): HaproxyServerState[] {
   const header = (lines.shift() ?? '').replace(/^#\s*/, '').split(',');
   const column = (name: string) => header.indexOf(name);
   const [px, sv, st, scur, qcur] = ['pxname', 'svname', 'status', 'scur', 'qcur'].map(column);
-  return lines.map((line) => line.split(','))
+  return lines
+    .map((line) => line.split(','))
     .filter((cells) => cells[sv!] !== 'FRONTEND' && cells[sv!] !== 'BACKEND')
     .map((cells) => ({
       proxy: cells[px!] ?? '',
@@ -41,16 +42,26 @@ export function parseFrontendStats(csv: string): HaproxyFrontendState[] {
   const lines = csv.split('\n').filter((line) => line.trim() !== '');
   const header = (lines.shift() ?? '').replace(/^#\s*/, '').split(',');
   const [px, sv, scur, slim] = ['pxname', 'svname', 'scur', 'slim'].map((name) => header.indexOf(name));
-  return lines.map((line) => line.split(','))
+  return lines
+    .map((line) => line.split(','))
     .filter((cells) => cells[sv!] === 'FRONTEND')
-    .map((cells) => ({ proxy: cells[px!] ?? '', sessions: Number(cells[scur!] ?? 0), limit: Number(cells[slim!] ?? 0) }));
+    .map((cells) => ({
+      proxy: cells[px!] ?? '',
+      sessions: Number(cells[scur!] ?? 0),
+      limit: Number(cells[slim!] ?? 0),
+    }));
 }
 
 /** The server rows, or undefined when HAProxy's stats page does not answer. */
-export async function haproxyServerStates(settings: StackSettings, timeoutMs = 2000): Promise<HaproxyServerState[] | undefined> {
+export async function haproxyServerStates(
+  settings: StackSettings,
+  timeoutMs = 2000,
+): Promise<HaproxyServerState[] | undefined> {
   const host = settings.haproxyHost === '0.0.0.0' ? '127.0.0.1' : settings.haproxyHost;
   try {
-    const response = await fetch(`http://${host}:${settings.haproxyStatsPort}/stats;csv`, { signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(`http://${host}:${settings.haproxyStatsPort}/stats;csv`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     if (!response.ok) return undefined;
     return parseStatsCsv(await response.text());
   } catch {
@@ -63,12 +74,20 @@ export async function haproxyServerStates(settings: StackSettings, timeoutMs = 2
  * socket: `0x..: key=127.0.0.1 use=0 exp=0 server_id=2 server_key=n2`): where new connections, and so
  * the writes, go. undefined when the socket does not answer or the table is empty (no connection yet).
  */
-export async function stickTableServer(socketPath: string, backend = 'mysql', timeoutMs = 1000): Promise<string | undefined> {
+export async function stickTableServer(
+  socketPath: string,
+  backend = 'mysql',
+  timeoutMs = 1000,
+): Promise<string | undefined> {
   return parseStickTableServer((await haproxyCommand(socketPath, `show table ${backend}`, timeoutMs)) ?? '');
 }
 
 /** One command on HAProxy's runtime API (the stats socket); its answer, or undefined when it does not answer. */
-export async function haproxyCommand(socketPath: string, command: string, timeoutMs = 1000): Promise<string | undefined> {
+export async function haproxyCommand(
+  socketPath: string,
+  command: string,
+  timeoutMs = 1000,
+): Promise<string | undefined> {
   const { createConnection } = await import('node:net');
   return new Promise((resolve) => {
     let text = '';

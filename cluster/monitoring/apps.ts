@@ -60,7 +60,10 @@ export function mysqldExporterPaths(settings: StackSettings): { dir: string; myC
 export function monitoringApps(settings: StackSettings): Pm2App[] {
   if (!settings.monitoring) return [];
   const prometheus = prometheusPaths(settings);
-  const [prometheusApp, exporterApp] = [...appsOfKind(stackApps(settings), 'prometheus'), ...appsOfKind(stackApps(settings), 'exporter')];
+  const [prometheusApp, exporterApp] = [
+    ...appsOfKind(stackApps(settings), 'prometheus'),
+    ...appsOfKind(stackApps(settings), 'exporter'),
+  ];
   return [
     {
       ...binaryApp(settings, prometheusApp!.name, PROMETHEUS_BIN),

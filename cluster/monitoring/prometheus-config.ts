@@ -46,7 +46,7 @@ export function renderPrometheusConfig(settings: StackSettings, options: Prometh
     'global:',
     '  # 5s, not the usual 15s: each worker has a single pooled connection, so a queue builds and',
     '  # drains within seconds and a slower scrape would rarely see db_pool_pending_requests > 0.',
-    '  # The rules\' 1m windows still hold twelve samples.',
+    "  # The rules' 1m windows still hold twelve samples.",
     '  scrape_interval: 5s',
     '  # Must not exceed the interval; a target that cannot answer in 4s is as good as down.',
     '  scrape_timeout: 4s',
@@ -64,7 +64,7 @@ export function renderPrometheusConfig(settings: StackSettings, options: Prometh
     ...workerTargets,
     '',
     ...staticJob('haproxy', scrapeTarget(settings.haproxyHost, settings.haproxyStatsPort), [
-      '    # HAProxy\'s built-in exporter (`http-request use-service prometheus-exporter`).',
+      "    # HAProxy's built-in exporter (`http-request use-service prometheus-exporter`).",
       '    metrics_path: /metrics',
     ]),
     '',

@@ -26,8 +26,10 @@ function newestMtime(dir: string): number {
 export function workerBuildIsStale(root: string = PROJECT_ROOT, main: string = WORKER_BUILD_MAIN): boolean {
   if (!fs.existsSync(main)) return true;
   const built = fs.statSync(main).mtimeMs;
-  const inputs = [newestMtime(path.join(root, 'server')),
-    ...BUILD_INPUTS.map((file) => fs.statSync(path.join(root, file), { throwIfNoEntry: false })?.mtimeMs ?? 0)];
+  const inputs = [
+    newestMtime(path.join(root, 'server')),
+    ...BUILD_INPUTS.map((file) => fs.statSync(path.join(root, file), { throwIfNoEntry: false })?.mtimeMs ?? 0),
+  ];
   return Math.max(...inputs) > built;
 }
 

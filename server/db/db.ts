@@ -8,7 +8,13 @@
 import type { DbPool, JoinedRequest, Lease } from './pool';
 import type { CancelResult, DbObserver, QueryOutcome, ReadBatchKind } from './observer';
 import {
-  driverErrorCode, isConnectionError, isQueryInterrupted, isServerStatementTimeout, OutcomeUnknownError, QueryTimeoutError, withStatement,
+  driverErrorCode,
+  isConnectionError,
+  isQueryInterrupted,
+  isServerStatementTimeout,
+  OutcomeUnknownError,
+  QueryTimeoutError,
+  withStatement,
 } from './errors';
 import { cancelled, GateRejectedError } from './gate';
 import type { KillAnswer } from './kill-queries';
@@ -124,7 +130,8 @@ export class Db {
     private readonly statementTimeoutMs?: number,
   ) {
     const max = this.pool.readBatchMax;
-    if (!(Number.isInteger(max) && max >= 1)) throw new TypeError('The pool\'s readBatchMax must be a whole number of at least 1.');
+    if (!(Number.isInteger(max) && max >= 1))
+      throw new TypeError("The pool's readBatchMax must be a whole number of at least 1.");
   }
 
   get poolStats() {
@@ -154,21 +161,42 @@ export class Db {
    * statement for all their keys (at most the pool's readBatchMax different keys each), sent after every
    * one of them arrived, under the same rules as identical reads; each gets its own row, or undefined.
    */
-  async readByKey<R>(name: string, read: KeyedRead<R>, key: SqlValue, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<R | undefined> {
+  async readByKey<R>(
+    name: string,
+    read: KeyedRead<R>,
+    key: SqlValue,
+    options: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<R | undefined> {
     const reading = { ...options, idempotent: true };
     if (!this.pool.readBatching) {
       const rows = await this.run<R[]>(name, () => ({ sql: read.sql('?'), values: [key] }), reading);
       return rows.find((row) => read.keyOf(row) === key);
     }
     const max = this.pool.readBatchMax;
-    const rows = await this.share<Map<SqlValue, R>>(`${name}\u0000${options.timeoutMs ?? ''}\u0000${read.sql('?')}`, name, 'coalesced',
-      options.signal, (batch) => batch.keys.has(key) || batch.keys.size < max, (batch) => batch.keys.add(key),
-      (batch, beforeSend) => this.run<R[]>(name, () => inList(read, [...batch.keys]), { ...reading, signal: batch.everyoneGone.signal }, beforeSend)
-        .then((found) => new Map(found.map((row) => [read.keyOf(row), row]))));
+    const rows = await this.share<Map<SqlValue, R>>(
+      `${name}\u0000${options.timeoutMs ?? ''}\u0000${read.sql('?')}`,
+      name,
+      'coalesced',
+      options.signal,
+      (batch) => batch.keys.has(key) || batch.keys.size < max,
+      (batch) => batch.keys.add(key),
+      (batch, beforeSend) =>
+        this.run<R[]>(
+          name,
+          () => inList(read, [...batch.keys]),
+          { ...reading, signal: batch.everyoneGone.signal },
+          beforeSend,
+        ).then((found) => new Map(found.map((row) => [read.keyOf(row), row]))),
+    );
     return rows.get(key);
   }
 
-  private async run<T>(name: string, statement: StatementOf, options: QueryOptions, beforeSend?: () => void): Promise<T> {
+  private async run<T>(
+    name: string,
+    statement: StatementOf,
+    options: QueryOptions,
+    beforeSend?: () => void,
+  ): Promise<T> {
     const attempts = options.idempotent && !options.write ? 2 : 1;
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -178,8 +206,13 @@ export class Db {
         // use; the first statement on it fails with a connection error. Reads go once more on a new one.
         // A failed connect is not retried: a new connection would meet the same refusal, and the
         // client should get its 503 without waiting twice.
-        if (attempt < attempts && isConnectionError(error) && !(error instanceof QueryTimeoutError)
-          && !this.connectFailures.has(error as object)) continue;
+        if (
+          attempt < attempts &&
+          isConnectionError(error) &&
+          !(error instanceof QueryTimeoutError) &&
+          !this.connectFailures.has(error as object)
+        )
+          continue;
         throw error;
       }
     }
@@ -198,7 +231,11 @@ export class Db {
    * instead of the worker closing the connection while the server goes on to commit. `timeoutMs`
    * replaces the budget (the server's, or without one the worker's).
    */
-  async transaction<T>(name: string, work: (tx: Transaction) => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
+  async transaction<T>(
+    name: string,
+    work: (tx: Transaction) => Promise<T>,
+    options: { timeoutMs?: number } = {},
+  ): Promise<T> {
     const lease = await this.lease(name);
     const queryStarted = performance.now();
     const budgetMs = options.timeoutMs ?? this.statementTimeoutMs ?? this.defaultTimeoutMs;
@@ -207,14 +244,19 @@ export class Db {
       const leftMs = Math.max(1, deadline - performance.now());
       return this.statementTimeoutMs === undefined
         ? { clientMs: leftMs, clientBudgetMs: budgetMs, serverBudgetMs: budgetMs }
-        : { clientMs: leftMs + this.backstopMarginMs, serverMs: leftMs, clientBudgetMs: budgetMs + this.backstopMarginMs, serverBudgetMs: budgetMs };
+        : {
+            clientMs: leftMs + this.backstopMarginMs,
+            serverMs: leftMs,
+            clientBudgetMs: budgetMs + this.backstopMarginMs,
+            serverBudgetMs: budgetMs,
+          };
     };
-    const run = <R>(sql: string, values: SqlValue[] = []): Promise<R> => this.execute<R>(lease, name, sql, values, limitLeft());
+    const run = <R>(sql: string, values: SqlValue[] = []): Promise<R> =>
+      this.execute<R>(lease, name, sql, values, limitLeft());
     let ended = false;
     const tx: Transaction = {
-      query: <R>(sql: string, values: SqlValue[] = []) => (ended
-        ? Promise.reject(new Error(`Transaction "${name}" was used after it ended.`))
-        : run<R>(sql, values)),
+      query: <R>(sql: string, values: SqlValue[] = []) =>
+        ended ? Promise.reject(new Error(`Transaction "${name}" was used after it ended.`)) : run<R>(sql, values),
     };
     let began = false;
     let committing = false;
@@ -235,13 +277,19 @@ export class Db {
       // A connection that may still be inside the transaction must not go back to the pool: roll back,
       // and close it if even that fails (the server rolls back what a closed connection left open).
       if (began && !destroy) {
-        const limit = { clientMs: ROLLBACK_TIMEOUT_MS, clientBudgetMs: ROLLBACK_TIMEOUT_MS, serverBudgetMs: ROLLBACK_TIMEOUT_MS };
+        const limit = {
+          clientMs: ROLLBACK_TIMEOUT_MS,
+          clientBudgetMs: ROLLBACK_TIMEOUT_MS,
+          serverBudgetMs: ROLLBACK_TIMEOUT_MS,
+        };
         await this.execute(lease, name, 'ROLLBACK', [], limit).catch(() => (destroy = true));
       }
       this.finish(name, error instanceof QueryTimeoutError ? 'timeout' : 'error', queryStarted, error);
       // A COMMIT the server may still be running when its connection closed, or one stopped by someone
       // else's KILL QUERY (which may come after it committed): perhaps applied. One never sent was not.
-      throw committing && commit.sent && (mustClose(error) || isQueryInterrupted(error)) ? new OutcomeUnknownError(name, error) : error;
+      throw committing && commit.sent && (mustClose(error) || isQueryInterrupted(error))
+        ? new OutcomeUnknownError(name, error)
+        : error;
     } finally {
       lease.release(destroy);
     }
@@ -249,9 +297,16 @@ export class Db {
 
   /** A batchable read: shares the identical read waiting for the connection, if there is one. */
   private batched<T>(name: string, sql: string, values: SqlValue[], options: QueryOptions): Promise<T> {
-    return this.share<T>(`${name}\u0000${options.timeoutMs ?? ''}\u0000${sql}\u0000${JSON.stringify(values)}`, name, 'identical',
-      options.signal, () => true, () => undefined,
-      (batch, beforeSend) => this.run<T>(name, () => ({ sql, values }), { ...options, signal: batch.everyoneGone.signal }, beforeSend));
+    return this.share<T>(
+      `${name}\u0000${options.timeoutMs ?? ''}\u0000${sql}\u0000${JSON.stringify(values)}`,
+      name,
+      'identical',
+      options.signal,
+      () => true,
+      () => undefined,
+      (batch, beforeSend) =>
+        this.run<T>(name, () => ({ sql, values }), { ...options, signal: batch.everyoneGone.signal }, beforeSend),
+    );
   }
 
   /**
@@ -260,8 +315,15 @@ export class Db {
    * which later reads may join until it is sent. `enter` adds a member's part (a coalesced read's key).
    * A full batch stays queued, and the next one takes its place under `key`.
    */
-  private share<T>(key: string, name: string, kind: ReadBatchKind, signal: AbortSignal | undefined, fits: (batch: ReadBatch) => boolean,
-    enter: (batch: ReadBatch) => void, send: (batch: ReadBatch, beforeSend: () => void) => Promise<T>): Promise<T> {
+  private share<T>(
+    key: string,
+    name: string,
+    kind: ReadBatchKind,
+    signal: AbortSignal | undefined,
+    fits: (batch: ReadBatch) => boolean,
+    enter: (batch: ReadBatch) => void,
+    send: (batch: ReadBatch, beforeSend: () => void) => Promise<T>,
+  ): Promise<T> {
     // A client already gone is refused as the pool would refuse it, before it joins or starts anything.
     if (signal?.aborted) return Promise.reject(cancelled());
     const queued = this.batches.get(key);
@@ -321,21 +383,33 @@ export class Db {
         if (batch.members === 0) batch.everyoneGone.abort();
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      batch.result.then((result) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (!left) resolve(result as T);
-      }, (error: unknown) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (!left) reject(error);
-      });
+      batch.result.then(
+        (result) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (!left) resolve(result as T);
+        },
+        (error: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (!left) reject(error);
+        },
+      );
     });
   }
 
-  private async runOnce<T>(name: string, statement: StatementOf, options: QueryOptions, beforeSend?: () => void): Promise<T> {
+  private async runOnce<T>(
+    name: string,
+    statement: StatementOf,
+    options: QueryOptions,
+    beforeSend?: () => void,
+  ): Promise<T> {
     const { signal } = options;
     const progress = new StatementProgress();
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
-    const limit = { clientMs: timeoutMs, clientBudgetMs: timeoutMs, serverBudgetMs: this.statementTimeoutMs ?? timeoutMs };
+    const limit = {
+      clientMs: timeoutMs,
+      clientBudgetMs: timeoutMs,
+      serverBudgetMs: this.statementTimeoutMs ?? timeoutMs,
+    };
     let queryStarted = 0;
     let running: Promise<T> | undefined;
     // The statement starts as the lease is made (see DbPool.acquire): when the connection is handed over
@@ -398,11 +472,20 @@ export class Db {
    * Prepares, then executes one statement on the lease's connection. `signal`: the statement is dropped
    * if it fires before the EXECUTE is sent, and stopped on the server (KILL QUERY) if it fires after.
    */
-  private execute<T>(lease: Lease, name: string, sql: string, values: SqlValue[], limit: StatementLimit,
-    progress = new StatementProgress(), signal?: AbortSignal): Promise<T> {
+  private execute<T>(
+    lease: Lease,
+    name: string,
+    sql: string,
+    values: SqlValue[],
+    limit: StatementLimit,
+    progress = new StatementProgress(),
+    signal?: AbortSignal,
+  ): Promise<T> {
     // MariaDB takes seconds; a thousandth is its finest step, and 0 would mean "no limit".
-    const text = limit.serverMs === undefined ? sql
-      : `SET STATEMENT max_statement_time=${Math.max(0.001, Math.floor(limit.serverMs) / 1000)} FOR ${sql}`;
+    const text =
+      limit.serverMs === undefined
+        ? sql
+        : `SET STATEMENT max_statement_time=${Math.max(0.001, Math.floor(limit.serverMs) / 1000)} FOR ${sql}`;
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const settle = (error: unknown, result?: T) => {
@@ -453,8 +536,12 @@ export class Db {
 
   /** After the backstop: the statement's end is unknown, so what the KILL found is the result. */
   private killGivenUp(lease: Lease): void {
-    void this.kill(lease).then((answer) => this.observer.queryCancelled('timeout',
-      answer === 'sent' ? 'killed' : answer === 'no_such_thread' ? 'too_late' : 'failed'));
+    void this.kill(lease).then((answer) =>
+      this.observer.queryCancelled(
+        'timeout',
+        answer === 'sent' ? 'killed' : answer === 'no_such_thread' ? 'too_late' : 'failed',
+      ),
+    );
   }
 
   /** How far the worker's backstop stays above the server-side limit. */

@@ -8,9 +8,15 @@ export class QueryTimeoutError extends Error {
    * connection is intact and goes back to the pool. False when the client-side backstop fired: the
    * connection is closed, since it may still be busy with the statement.
    */
-  constructor(readonly query: string, readonly timeoutMs: number, readonly stoppedByServer = false) {
-    super(`Query "${query}" did not finish within ${Math.round(timeoutMs)} ms; `
-      + (stoppedByServer ? 'the database stopped it.' : 'its connection was closed.'));
+  constructor(
+    readonly query: string,
+    readonly timeoutMs: number,
+    readonly stoppedByServer = false,
+  ) {
+    super(
+      `Query "${query}" did not finish within ${Math.round(timeoutMs)} ms; ` +
+        (stoppedByServer ? 'the database stopped it.' : 'its connection was closed.'),
+    );
     this.name = 'QueryTimeoutError';
   }
 }
@@ -21,7 +27,10 @@ export class QueryTimeoutError extends Error {
  */
 export class OutcomeUnknownError extends Error {
   readonly code = 'OUTCOME_UNKNOWN';
-  constructor(readonly query: string, cause: unknown) {
+  constructor(
+    readonly query: string,
+    cause: unknown,
+  ) {
     super(`Write "${query}" was sent but not confirmed by the database; it may have been applied.`, { cause });
     this.name = 'OutcomeUnknownError';
   }
@@ -42,9 +51,18 @@ interface DriverError {
 
 /** Codes that mean "the path to the database is broken", not "the statement was wrong". */
 const CONNECTION_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH',
-  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CON_COUNT_ERROR',
-  'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', 'ER_ACCESS_DENIED_ERROR',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+  'ER_ACCESS_DENIED_ERROR',
   'HANDSHAKE_NO_SSL_SUPPORT',
 ]);
 // Not ER_QUERY_INTERRUPTED (1317): KILL QUERY ends the statement and leaves its connection open and
@@ -55,7 +73,10 @@ export function driverErrorCode(error: unknown): string {
   const code = (error as DriverError | undefined)?.code;
   // MySQL's codes (ER_*) and the driver's/OS's form a fixed vocabulary; anything else is folded so
   // the `code` metric label stays bounded.
-  if (typeof code === 'string' && /^(ER_[A-Z0-9_]+|PROTOCOL_[A-Z_]+|E[A-Z]+|QUERY_TIMEOUT|HANDSHAKE_[A-Z_]+)$/.test(code)) {
+  if (
+    typeof code === 'string' &&
+    /^(ER_[A-Z0-9_]+|PROTOCOL_[A-Z_]+|E[A-Z]+|QUERY_TIMEOUT|HANDSHAKE_[A-Z_]+)$/.test(code)
+  ) {
     return code;
   }
   // A server error mysql2 has no name for (MariaDB-only numbers such as 1969) keeps its number.
@@ -105,7 +126,10 @@ export function withStatement<E>(error: E, sql: string): E {
 export function takesRowLocks(sql: string): boolean {
   // MariaDB's per-statement settings prefix (SET STATEMENT innodb_lock_wait_timeout=0 FOR INSERT ...).
   const statement = sql.replace(/^\s*SET\s+STATEMENT\s+[\s\S]*?\s+FOR\s+/i, '');
-  return /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(statement) || /\b(FOR\s+UPDATE|FOR\s+SHARE|LOCK\s+IN\s+SHARE\s+MODE)\b/i.test(statement);
+  return (
+    /^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(statement) ||
+    /\b(FOR\s+UPDATE|FOR\s+SHARE|LOCK\s+IN\s+SHARE\s+MODE)\b/i.test(statement)
+  );
 }
 
 /**

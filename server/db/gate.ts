@@ -20,7 +20,11 @@ export type RejectReason = 'queue_full' | 'timeout' | 'closed' | 'cancelled';
 export type QueueBound = 'requests' | 'statements';
 
 export class GateRejectedError extends Error {
-  constructor(readonly reason: RejectReason, message: string, readonly bound?: QueueBound) {
+  constructor(
+    readonly reason: RejectReason,
+    message: string,
+    readonly bound?: QueueBound,
+  ) {
     super(message);
     this.name = 'GateRejectedError';
   }
@@ -65,7 +69,10 @@ export class Gate<H = void> {
     if (!(Number.isInteger(options.queueLimit) && options.queueLimit >= 0)) {
       throw new TypeError('Gate queueLimit must be a whole number, 0 or more.');
     }
-    if (options.statementLimit !== undefined && !(Number.isInteger(options.statementLimit) && options.statementLimit >= 0)) {
+    if (
+      options.statementLimit !== undefined &&
+      !(Number.isInteger(options.statementLimit) && options.statementLimit >= 0)
+    ) {
       throw new TypeError('Gate statementLimit must be a whole number, 0 or more.');
     }
     if (!(options.waitTimeoutMs >= 1 && options.waitTimeoutMs <= MAX_TIMER_MS)) {
@@ -103,7 +110,11 @@ export class Gate<H = void> {
    * enter() with callbacks: `granted` runs synchronously when the slot is free now, or inside the
    * leave() that hands it over; `refused` runs at most once, instead of `granted`.
    */
-  wait(signal: AbortSignal | undefined, granted: (handoff: H | undefined) => void, refused: (error: GateRejectedError) => void): void {
+  wait(
+    signal: AbortSignal | undefined,
+    granted: (handoff: H | undefined) => void,
+    refused: (error: GateRejectedError) => void,
+  ): void {
     if (this.closed) return refused(new GateRejectedError('closed', 'The pool is closed.'));
     if (signal?.aborted) return refused(cancelled());
     if (this.holders < this.options.limit && this.waiters.length === 0) {
@@ -129,8 +140,12 @@ export class Gate<H = void> {
       },
       timer: setTimeout(() => {
         this.remove(waiter);
-        waiter.refuse(new GateRejectedError('timeout',
-          `No database connection became free within ${this.options.waitTimeoutMs} ms.`));
+        waiter.refuse(
+          new GateRejectedError(
+            'timeout',
+            `No database connection became free within ${this.options.waitTimeoutMs} ms.`,
+          ),
+        );
       }, this.options.waitTimeoutMs),
     };
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -180,9 +195,16 @@ export class Gate<H = void> {
 
   private queueFull(bound: QueueBound): GateRejectedError {
     return bound === 'requests'
-      ? new GateRejectedError('queue_full', `The connection pool's wait queue is full (${this.options.queueLimit} waiting).`, bound)
-      : new GateRejectedError('queue_full',
-        `The connection pool's wait queue is full (${statementLimitOf(this.options)} statements waiting).`, bound);
+      ? new GateRejectedError(
+          'queue_full',
+          `The connection pool's wait queue is full (${this.options.queueLimit} waiting).`,
+          bound,
+        )
+      : new GateRejectedError(
+          'queue_full',
+          `The connection pool's wait queue is full (${statementLimitOf(this.options)} statements waiting).`,
+          bound,
+        );
   }
 
   private remove(waiter: Waiter<H>): void {
@@ -198,8 +220,12 @@ export class Gate<H = void> {
  * a request but no statement. The request bound is checked first: where both are the same number (the
  * default when statementLimit is unset), a refusal reads as it always did.
  */
-export function admission(waiting: number, joined: number, options: Pick<GateOptions, 'queueLimit' | 'statementLimit'>,
-  shares = false): QueueBound | undefined {
+export function admission(
+  waiting: number,
+  joined: number,
+  options: Pick<GateOptions, 'queueLimit' | 'statementLimit'>,
+  shares = false,
+): QueueBound | undefined {
   if (waiting + joined >= options.queueLimit) return 'requests';
   if (!shares && waiting >= statementLimitOf(options)) return 'statements';
   return undefined;

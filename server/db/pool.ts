@@ -155,10 +155,19 @@ export class DbPool {
   private readonly openSet = new Set<PoolConnection>();
   private readonly retirementsAtOpen = new WeakMap<object, number>();
 
-  constructor(private readonly options: PoolOptions, private readonly observer: DbObserver) {
-    this.killer = new QueryKiller({ ...options, connectTimeoutMs: Math.min(options.connectTimeoutMs, CANCEL_CONNECT_TIMEOUT_MS) });
+  constructor(
+    private readonly options: PoolOptions,
+    private readonly observer: DbObserver,
+  ) {
+    this.killer = new QueryKiller({
+      ...options,
+      connectTimeoutMs: Math.min(options.connectTimeoutMs, CANCEL_CONNECT_TIMEOUT_MS),
+    });
     this.gate = new Gate<PoolConnection>({
-      limit: options.limit, queueLimit: options.queueLimit, statementLimit: options.statementQueueLimit, waitTimeoutMs: options.acquireTimeoutMs,
+      limit: options.limit,
+      queueLimit: options.queueLimit,
+      statementLimit: options.statementQueueLimit,
+      waitTimeoutMs: options.acquireTimeoutMs,
     });
     this.pool = mysql.createPool({
       host: options.host,
@@ -183,7 +192,11 @@ export class DbPool {
       this.track(connection as PoolConnection);
       if (options.statementTimeoutMs) limitStatementTime(connection as PoolConnection, options.statementTimeoutMs);
       if (options.lockWaitTimeoutSeconds) {
-        (connection as PoolConnection).query('SET SESSION innodb_lock_wait_timeout = ?', [options.lockWaitTimeoutSeconds], () => undefined);
+        (connection as PoolConnection).query(
+          'SET SESSION innodb_lock_wait_timeout = ?',
+          [options.lockWaitTimeoutSeconds],
+          () => undefined,
+        );
       }
     });
   }
@@ -230,13 +243,20 @@ export class DbPool {
         chargeWait(askedAt);
         reject(error);
       };
-      this.gate.wait(signal, (handoff) => {
-        if (handoff) {
-          resolve(this.lease(handoff, askedAt, chargeWait, onLeased));
-          return;
-        }
-        this.open(signal).then((connection) => resolve(this.lease(connection, askedAt, chargeWait, onLeased)), refused);
-      }, refused);
+      this.gate.wait(
+        signal,
+        (handoff) => {
+          if (handoff) {
+            resolve(this.lease(handoff, askedAt, chargeWait, onLeased));
+            return;
+          }
+          this.open(signal).then(
+            (connection) => resolve(this.lease(connection, askedAt, chargeWait, onLeased)),
+            refused,
+          );
+        },
+        refused,
+      );
     });
   }
 
@@ -296,7 +316,10 @@ export class DbPool {
       const retirements = this.retirements;
       const connection = await this.connect();
       // A connect begun before a retireConnections() may have gone through the old proxy process.
-      this.retirementsAtOpen.set(connection, Math.min(this.retirementsAtOpen.get(connection) ?? retirements, retirements));
+      this.retirementsAtOpen.set(
+        connection,
+        Math.min(this.retirementsAtOpen.get(connection) ?? retirements, retirements),
+      );
       // The client may have left while the connection was being opened (a new one through a slow
       // proxy): nobody would read the answer, so the statement is never sent. The connection is kept.
       if (signal?.aborted) {
@@ -312,8 +335,12 @@ export class DbPool {
     }
   }
 
-  private lease(connection: PoolConnection, askedAt: number, chargeWait: (askedAt: number) => void,
-    onLeased?: (lease: Lease) => void): Lease {
+  private lease(
+    connection: PoolConnection,
+    askedAt: number,
+    chargeWait: (askedAt: number) => void,
+    onLeased?: (lease: Lease) => void,
+  ): Lease {
     this.leased += 1;
     this.observer.acquired((performance.now() - askedAt) / 1000);
     chargeWait(askedAt);
@@ -382,7 +409,10 @@ export class DbPool {
     if (running.length === 0) return;
     for (const lease of running) lease.interrupted = true;
     const threadIds = running.map((lease) => lease.connection.threadId);
-    await within(KILL_TIMEOUT_MS, this.killer.killQueries(threadIds).catch(() => undefined));
+    await within(
+      KILL_TIMEOUT_MS,
+      this.killer.killQueries(threadIds).catch(() => undefined),
+    );
     await within(KILLED_RETURN_MS, Promise.all(running.map((lease) => lease.released)));
     for (const lease of running) lease.release(true);
   }
@@ -451,9 +481,13 @@ export class DbPool {
     socket.once('close', () => {
       this.openSet.delete(connection);
       this.openConnections -= 1;
-      const reason: ConnectionCloseReason = this.ending ? 'shutdown'
-        : this.destroyedByUs.has(connection) ? 'destroyed'
-          : failed ? 'error' : 'remote';
+      const reason: ConnectionCloseReason = this.ending
+        ? 'shutdown'
+        : this.destroyedByUs.has(connection)
+          ? 'destroyed'
+          : failed
+            ? 'error'
+            : 'remote';
       this.closed[reason] += 1;
       this.observer.connectionClosed(reason);
     });

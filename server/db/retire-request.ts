@@ -4,5 +4,9 @@
 export const RETIRE_CONNECTIONS_TOPIC = 'db:retire-connections';
 
 export function isRetireRequest(message: unknown): boolean {
-  return typeof message === 'object' && message !== null && (message as { topic?: unknown }).topic === RETIRE_CONNECTIONS_TOPIC;
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { topic?: unknown }).topic === RETIRE_CONNECTIONS_TOPIC
+  );
 }

@@ -34,8 +34,10 @@ export function accessLogLine(entry: AccessLogEntry): string {
   const time = typeof entry.time === 'string' ? entry.time : entry.time.toISOString();
   // JSON.stringify leaves an undefined property out; so does this.
   const remote = entry.remote === undefined ? '' : `,"remote":${JSON.stringify(entry.remote)}`;
-  return `{"time":"${time}","level":"info","msg":"request","worker":${JSON.stringify(entry.worker)},`
-    + `"requestId":${JSON.stringify(entry.requestId)},"method":${JSON.stringify(entry.method)},`
-    + `"route":${JSON.stringify(entry.route)},"status":${num(entry.status)},"durationMs":${num(tenths(entry.durationMs))},`
-    + `"poolWaitMs":${num(tenths(entry.poolWaitMs))},"bytes":${num(entry.bytes)}${remote}}\n`;
+  return (
+    `{"time":"${time}","level":"info","msg":"request","worker":${JSON.stringify(entry.worker)},` +
+    `"requestId":${JSON.stringify(entry.requestId)},"method":${JSON.stringify(entry.method)},` +
+    `"route":${JSON.stringify(entry.route)},"status":${num(entry.status)},"durationMs":${num(tenths(entry.durationMs))},` +
+    `"poolWaitMs":${num(tenths(entry.poolWaitMs))},"bytes":${num(entry.bytes)}${remote}}\n`
+  );
 }

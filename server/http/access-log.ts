@@ -55,18 +55,20 @@ export function accessLogMiddleware(options: AccessLogOptions): Middleware {
       const route = routeLabel(ctx);
       const status = answeredStatus(ctx);
       if (status < 400 && isHealthCheck(route)) return;
-      write(accessLogLine({
-        time: isoNow(),
-        worker,
-        requestId: String(ctx.state.requestId),
-        method: ctx.method,
-        route,
-        status,
-        durationMs: performance.now() - started,
-        poolWaitMs: context.poolWaitMs,
-        bytes: bodyBytesSent(ctx.res, ctx.method),
-        remote,
-      }));
+      write(
+        accessLogLine({
+          time: isoNow(),
+          worker,
+          requestId: String(ctx.state.requestId),
+          method: ctx.method,
+          route,
+          status,
+          durationMs: performance.now() - started,
+          poolWaitMs: context.poolWaitMs,
+          bytes: bodyBytesSent(ctx.res, ctx.method),
+          remote,
+        }),
+      );
     };
     // 'close' comes after 'finish' for a completed response, and alone when the connection went first.
     ctx.res.once('close', () => {

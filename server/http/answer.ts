@@ -13,7 +13,11 @@ export interface Answer {
 
 /** An HttpError as an answer: the JSON error body without the requestId, which belongs to each request. */
 export function errorAnswer(error: HttpError): Answer {
-  return { status: error.status, headers: { ...error.headers }, body: { error: error.code, message: error.message, ...error.details } };
+  return {
+    status: error.status,
+    headers: { ...error.headers },
+    body: { error: error.code, message: error.message, ...error.details },
+  };
 }
 
 /**

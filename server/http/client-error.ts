@@ -8,8 +8,10 @@ const LINGER_MS = 5_000;
 
 function reply(socket: Duplex, status: number, reason: string, body: Record<string, string>): void {
   const text = JSON.stringify(body);
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n`
-    + `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
 
@@ -41,8 +43,10 @@ export function answerClientErrorsAsJson(server: Server): void {
       // Node is already closing it (the last answer carried `Connection: close`).
       if (!socket.writable) return;
       if (error.code === 'HPE_HEADER_OVERFLOW') {
-        reply(socket, 431, 'Request Header Fields Too Large',
-          { error: 'headers_too_large', message: 'The request line and headers are larger than 16 KB.' });
+        reply(socket, 431, 'Request Header Fields Too Large', {
+          error: 'headers_too_large',
+          message: 'The request line and headers are larger than 16 KB.',
+        });
       } else {
         reply(socket, 400, 'Bad Request', { error: 'bad_request', message: 'The request is not valid HTTP.' });
       }
@@ -58,6 +62,9 @@ export function answerClientErrorsAsJson(server: Server): void {
   // CONNECT never reaches Koa, and without a listener Node closes the connection unanswered.
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => socket.destroy());
-    reply(socket, 501, 'Not Implemented', { error: 'not_implemented', message: 'CONNECT is not supported by this server.' });
+    reply(socket, 501, 'Not Implemented', {
+      error: 'not_implemented',
+      message: 'CONNECT is not supported by this server.',
+    });
   });
 }

@@ -3,7 +3,13 @@
 // (isClusterRefusal: not Primary, a write set it could not replicate, a failed causal wait), "too slow" (504) for a timed-out
 // statement. Other database errors stay unmapped and become a logged, bare 500.
 import {
-  GateRejectedError, OutcomeUnknownError, QueryTimeoutError, isClusterRefusal, isConnectionError, isLockConflict, isQueryInterrupted,
+  GateRejectedError,
+  OutcomeUnknownError,
+  QueryTimeoutError,
+  isClusterRefusal,
+  isConnectionError,
+  isLockConflict,
+  isQueryInterrupted,
 } from '../db/errors';
 import { HttpError, unavailable } from './errors';
 
@@ -17,19 +23,30 @@ export function httpErrorForDb(error: unknown): HttpError | undefined {
   }
   if (error instanceof OutcomeUnknownError) {
     // No Retry-After: repeating a write that may have been applied is the client's decision.
-    return new HttpError(504, 'outcome_unknown',
-      'The database did not confirm the write before its connection was lost or had to be closed; it may have been applied. Read the current state before retrying.');
+    return new HttpError(
+      504,
+      'outcome_unknown',
+      'The database did not confirm the write before its connection was lost or had to be closed; it may have been applied. Read the current state before retrying.',
+    );
   }
   if (error instanceof QueryTimeoutError) {
     return new HttpError(504, 'query_timeout', error.message);
   }
   if (isLockConflict(error)) {
-    return unavailable('row_locked', 'The row is locked by another transaction; nothing was changed. Retry shortly.', 1);
+    return unavailable(
+      'row_locked',
+      'The row is locked by another transaction; nothing was changed. Retry shortly.',
+      1,
+    );
   }
   if (isQueryInterrupted(error)) {
     // Someone else's KILL QUERY (the worker's own are answered 499 or 503 shutting_down): the server
     // rolled the statement back; a write interrupted in its COMMIT is outcome_unknown above.
-    return unavailable('query_interrupted', 'The database stopped the statement before it finished; nothing was changed. Retry shortly.', 1);
+    return unavailable(
+      'query_interrupted',
+      'The database stopped the statement before it finished; nothing was changed. Retry shortly.',
+      1,
+    );
   }
   if (isConnectionError(error) || isClusterRefusal(error)) {
     return unavailable('database_unavailable', 'The database is not reachable through HAProxy right now.', 1);

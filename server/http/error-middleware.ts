@@ -42,7 +42,10 @@ export function errorMiddleware(log: Logger): Middleware {
         ctx.body = errorBody(ctx, { error: 'not_found', message: `No route for ${ctx.method} ${ctx.path}.` });
       } else if (ctx.status === 501 && ctx.body == null) {
         // The router's answer to a method it knows no route for at all (TRACE, PROPFIND, ...).
-        ctx.body = errorBody(ctx, { error: 'not_implemented', message: `${ctx.method} is not supported by this server.` });
+        ctx.body = errorBody(ctx, {
+          error: 'not_implemented',
+          message: `${ctx.method} is not supported by this server.`,
+        });
       } else if (ctx.status === 405 && ctx.body == null) {
         ctx.status = 405;
         ctx.body = errorBody(ctx, {
@@ -67,8 +70,14 @@ export function errorMiddleware(log: Logger): Middleware {
       }
       ctx.status = 500;
       ctx.body = errorBody(ctx, { error: 'internal_error', message: 'Internal server error.' });
-      log({ level: 'error', msg: 'request failed', requestId: ctx.state.requestId, method: ctx.method,
-        path: ctx.path, error: raw instanceof Error ? raw.stack : String(raw) });
+      log({
+        level: 'error',
+        msg: 'request failed',
+        requestId: ctx.state.requestId,
+        method: ctx.method,
+        path: ctx.path,
+        error: raw instanceof Error ? raw.stack : String(raw),
+      });
     }
   };
 }

@@ -6,8 +6,13 @@ import type { Context } from 'koa';
 import { badRequest, HttpError } from './errors';
 
 function tooLarge(limitBytes: number): HttpError {
-  return new HttpError(413, 'payload_too_large', `The request body is larger than the limit of ${limitBytes} bytes.`, {},
-    { limitBytes });
+  return new HttpError(
+    413,
+    'payload_too_large',
+    `The request body is larger than the limit of ${limitBytes} bytes.`,
+    {},
+    { limitBytes },
+  );
 }
 
 function unsupported(message: string): HttpError {
@@ -58,14 +63,18 @@ function collect(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
 export async function readJsonBody(ctx: Context, limitBytes: number): Promise<unknown> {
   const encoding = ctx.get('Content-Encoding').trim().toLowerCase();
   if (encoding !== '' && encoding !== 'identity') {
-    throw unsupported(`Content-Encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported: send the JSON uncompressed.`);
+    throw unsupported(
+      `Content-Encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported: send the JSON uncompressed.`,
+    );
   }
   // is() answers null when the request has no body at all (no Content-Length, no Transfer-Encoding).
   const isJson = ctx.request.is('application/json', '+json');
   if (isJson === null) throw badRequest('A JSON body is required.', { field: 'body', rule: 'required' });
   if (isJson === false) {
     const type = ctx.get('Content-Type');
-    throw unsupported(`The body must be JSON (Content-Type: application/json), got ${type ? JSON.stringify(type.slice(0, 80)) : 'no Content-Type'}.`);
+    throw unsupported(
+      `The body must be JSON (Content-Type: application/json), got ${type ? JSON.stringify(type.slice(0, 80)) : 'no Content-Type'}.`,
+    );
   }
   const charset = ctx.request.charset.toLowerCase();
   if (charset !== '' && charset !== 'utf-8' && charset !== 'utf8') {
@@ -82,10 +91,14 @@ export async function readJsonBody(ctx: Context, limitBytes: number): Promise<un
   } catch {
     throw badRequest('The request body is not valid UTF-8.', { field: 'body', rule: 'utf8' });
   }
-  if (text.trim() === '') throw badRequest('The request body is empty: send a JSON object.', { field: 'body', rule: 'required' });
+  if (text.trim() === '')
+    throw badRequest('The request body is empty: send a JSON object.', { field: 'body', rule: 'required' });
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw badRequest(`The request body is not valid JSON: ${(error as Error).message}`, { field: 'body', rule: 'json' });
+    throw badRequest(`The request body is not valid JSON: ${(error as Error).message}`, {
+      field: 'body',
+      rule: 'json',
+    });
   }
 }

@@ -20,12 +20,18 @@ export function answerKeyedWrite(ctx: Context, outcome: KeyedWrite, metrics: Ide
       return;
     case 'mismatch':
       metrics.refused('mismatch');
-      throw new HttpError(422, 'idempotency_key_mismatch',
-        'This Idempotency-Key was already used for a different request (method, path, If-Match or body); nothing was written. Use a new key for a new request.');
+      throw new HttpError(
+        422,
+        'idempotency_key_mismatch',
+        'This Idempotency-Key was already used for a different request (method, path, If-Match or body); nothing was written. Use a new key for a new request.',
+      );
     case 'in_use':
       metrics.refused('in_use');
-      throw new HttpError(409, 'idempotency_key_in_use',
+      throw new HttpError(
+        409,
+        'idempotency_key_in_use',
         'A request with this Idempotency-Key is still being processed; nothing was written. Retry shortly with the same key to get its answer.',
-        { 'Retry-After': '1' });
+        { 'Retry-After': '1' },
+      );
   }
 }

@@ -19,7 +19,8 @@ export interface FingerprintedRequest {
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.keys(value).sort()
+    const entries = Object.keys(value)
+      .sort()
       .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
     return `{${entries.join(',')}}`;
   }
@@ -29,7 +30,12 @@ export function canonicalJson(value: unknown): string {
 /** sha256, hex: 64 characters, the width of test.idempotency_keys.fingerprint. */
 export function requestFingerprint(request: FingerprintedRequest): string {
   // A JSON array as the envelope: no separator inside one part can be mistaken for a boundary.
-  const envelope = JSON.stringify(['v1', request.method.toUpperCase(), request.path, request.ifMatch.trim(),
-    request.body === undefined ? null : canonicalJson(request.body)]);
+  const envelope = JSON.stringify([
+    'v1',
+    request.method.toUpperCase(),
+    request.path,
+    request.ifMatch.trim(),
+    request.body === undefined ? null : canonicalJson(request.body),
+  ]);
   return createHash('sha256').update(envelope, 'utf8').digest('hex');
 }

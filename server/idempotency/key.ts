@@ -25,8 +25,10 @@ export function parseIdempotencyKey(headersDistinct: Record<string, string[] | u
   if (list.length !== 1) throw refused('single', `${list.length} Idempotency-Key fields were sent`);
   const key = list[0]!;
   if (key === '') throw refused('not_empty', 'The Idempotency-Key is empty');
-  if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) throw refused('max_length', `The Idempotency-Key has ${key.length} characters`);
+  if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+    throw refused('max_length', `The Idempotency-Key has ${key.length} characters`);
   // Node hands header bytes over as latin1, one character per byte, so a UTF-8 byte shows up here too.
-  if (!PRINTABLE_ASCII.test(key)) throw refused('printable_ascii', 'The Idempotency-Key contains a character that is not printable ASCII');
+  if (!PRINTABLE_ASCII.test(key))
+    throw refused('printable_ascii', 'The Idempotency-Key contains a character that is not printable ASCII');
   return key;
 }

@@ -65,7 +65,7 @@ function decide(row: StoredRow, fingerprint: string): Claim {
     response: {
       status: row.response_status,
       headers: JSON.parse(row.response_headers ?? '{}') as Record<string, string>,
-      body: row.response_body === null ? undefined : JSON.parse(row.response_body) as unknown,
+      body: row.response_body === null ? undefined : (JSON.parse(row.response_body) as unknown),
     },
   };
 }
@@ -74,7 +74,10 @@ export class IdempotencyStore {
   private purging = false;
   private nextPurgeAt = 0;
 
-  constructor(private readonly db: Db, private readonly ttlSeconds: number) {}
+  constructor(
+    private readonly db: Db,
+    private readonly ttlSeconds: number,
+  ) {}
 
   /**
    * Runs `work` under `key` in one transaction named `name` (one query in the metrics): claims the key,
@@ -82,14 +85,25 @@ export class IdempotencyStore {
    * says why. Errors of `work` (or of the database) roll everything back, the key included, so the
    * client's retry with the same key runs the write afresh.
    */
-  async run(name: string, key: string, fingerprint: string, work: (tx: Transaction) => Promise<StoredResponse>): Promise<KeyedWrite> {
+  async run(
+    name: string,
+    key: string,
+    fingerprint: string,
+    work: (tx: Transaction) => Promise<StoredResponse>,
+  ): Promise<KeyedWrite> {
     const outcome = await this.db.transaction<KeyedWrite>(name, async (tx) => {
       const claim = await this.claim(tx, key, fingerprint);
       if (claim.kind !== 'claimed') return claim;
       const response = await work(tx);
       await tx.query<WriteResult>(
         'UPDATE idempotency_keys SET response_status = ?, response_headers = ?, response_body = ? WHERE idempotency_key = ?',
-        [response.status, JSON.stringify(response.headers), response.body === undefined ? null : JSON.stringify(response.body), key]);
+        [
+          response.status,
+          JSON.stringify(response.headers),
+          response.body === undefined ? null : JSON.stringify(response.body),
+          key,
+        ],
+      );
       return { kind: 'done', response };
     });
     if (outcome.kind === 'done') this.purgeSoon();
@@ -102,8 +116,10 @@ export class IdempotencyStore {
    * fails with 1205 and is simply skipped). Returns how many rows it deleted.
    */
   async purgeExpired(): Promise<number> {
-    const result = await this.db.query<WriteResult>('purge_idempotency_keys',
-      `${NO_WAIT} DELETE FROM idempotency_keys WHERE expires_at <= NOW(3) ORDER BY expires_at LIMIT ${PURGE_BATCH}`);
+    const result = await this.db.query<WriteResult>(
+      'purge_idempotency_keys',
+      `${NO_WAIT} DELETE FROM idempotency_keys WHERE expires_at <= NOW(3) ORDER BY expires_at LIMIT ${PURGE_BATCH}`,
+    );
     return result.affectedRows;
   }
 
@@ -115,10 +131,18 @@ export class IdempotencyStore {
   private purgeSoon(): void {
     if (this.purging || performance.now() < this.nextPurgeAt) return;
     this.purging = true;
-    this.purgeExpired().then(
-      (deleted) => { this.nextPurgeAt = deleted >= PURGE_BATCH ? 0 : performance.now() + PURGE_INTERVAL_MS; },
-      () => { this.nextPurgeAt = performance.now() + PURGE_INTERVAL_MS; },
-    ).finally(() => { this.purging = false; });
+    this.purgeExpired()
+      .then(
+        (deleted) => {
+          this.nextPurgeAt = deleted >= PURGE_BATCH ? 0 : performance.now() + PURGE_INTERVAL_MS;
+        },
+        () => {
+          this.nextPurgeAt = performance.now() + PURGE_INTERVAL_MS;
+        },
+      )
+      .finally(() => {
+        this.purging = false;
+      });
   }
 
   private async claim(tx: Transaction, key: string, fingerprint: string): Promise<Claim> {
@@ -128,15 +152,20 @@ export class IdempotencyStore {
     try {
       if (row) {
         // An expired key is free again: take its row over (the purge has not reached it yet).
-        const taken = await tx.query<WriteResult>(`${NO_WAIT} UPDATE idempotency_keys SET fingerprint = ?,
+        const taken = await tx.query<WriteResult>(
+          `${NO_WAIT} UPDATE idempotency_keys SET fingerprint = ?,
           response_status = NULL, response_headers = NULL, response_body = NULL, created_at = NOW(3),
           expires_at = NOW(3) + INTERVAL ? SECOND WHERE idempotency_key = ? AND expires_at <= NOW(3)`,
-        [fingerprint, this.ttlSeconds, key]);
+          [fingerprint, this.ttlSeconds, key],
+        );
         // Someone else took it over between the read and the update: theirs now.
         return taken.affectedRows === 1 ? { kind: 'claimed' } : { kind: 'in_use' };
       }
-      await tx.query<WriteResult>(`${NO_WAIT} INSERT INTO idempotency_keys (idempotency_key, fingerprint, expires_at)
-        VALUES (?, ?, NOW(3) + INTERVAL ? SECOND)`, [key, fingerprint, this.ttlSeconds]);
+      await tx.query<WriteResult>(
+        `${NO_WAIT} INSERT INTO idempotency_keys (idempotency_key, fingerprint, expires_at)
+        VALUES (?, ?, NOW(3) + INTERVAL ? SECOND)`,
+        [key, fingerprint, this.ttlSeconds],
+      );
       return { kind: 'claimed' };
     } catch (error) {
       if (isLockConflict(error)) return { kind: 'in_use' };

@@ -87,12 +87,15 @@ export function openWorkerLog(options: { worker: string; file?: LogFileOptions }
       if (copyErrorsToStderr && this.lastLevel >= ERROR_LEVEL) process.stderr.write(line);
     },
   };
-  const logger = pino({
-    base: { worker: options.worker },
-    messageKey: 'msg',
-    timestamp: () => `,"time":"${isoNow()}"`,
-    formatters: { level: (label) => ({ level: label }) },
-  }, destination);
+  const logger = pino(
+    {
+      base: { worker: options.worker },
+      messageKey: 'msg',
+      timestamp: () => `,"time":"${isoNow()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
 
   const line: LineLogger = ({ level, msg, time: _time, worker: _worker, ...fields }) => {
     const method = typeof level === 'string' && LEVELS.has(level) ? (level as pino.Level) : 'info';

@@ -20,7 +20,10 @@ class RouteFigures {
   sum = 0;
   count = 0;
 
-  constructor(readonly method: string, readonly route: string) {}
+  constructor(
+    readonly method: string,
+    readonly route: string,
+  ) {}
 }
 
 export class HttpFigures {
@@ -53,7 +56,10 @@ type HistogramData = Awaited<ReturnType<Histogram<'method' | 'route'>['get']>>;
  * Histogram (its get(), and getForPromString() that the text format reads), never fed by observe().
  */
 class DurationHistogram extends Histogram<'method' | 'route'> {
-  constructor(registry: Registry, private readonly figures: HttpFigures) {
+  constructor(
+    registry: Registry,
+    private readonly figures: HttpFigures,
+  ) {
     super({
       name: METRIC.httpDuration,
       help: DURATION_HELP,
@@ -67,7 +73,12 @@ class DurationHistogram extends Histogram<'method' | 'route'> {
   async getForPromString() {
     const name = METRIC.httpDuration;
     const bucketName = `${name}_bucket`;
-    const values: { labels: Record<string, string | number>; sharedLabels: Record<string, string>; value: number; metricName: string }[] = [];
+    const values: {
+      labels: Record<string, string | number>;
+      sharedLabels: Record<string, string>;
+      value: number;
+      metricName: string;
+    }[] = [];
     for (const f of this.figures.routes()) {
       const shared = { method: f.method, route: f.route };
       let cumulative = 0;
@@ -84,7 +95,10 @@ class DurationHistogram extends Histogram<'method' | 'route'> {
 
   override async get(): Promise<HistogramData> {
     const data = await this.getForPromString();
-    const values = data.values.map(({ labels, sharedLabels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } }));
+    const values = data.values.map(({ labels, sharedLabels, ...rest }) => ({
+      ...rest,
+      labels: { ...labels, ...sharedLabels },
+    }));
     return { ...data, values } as unknown as HistogramData;
   }
 }
@@ -132,8 +146,12 @@ export function httpMetricsMiddleware(registry: Registry): Middleware {
     figures.inFlight += 1;
     const record = () => {
       figures.inFlight -= 1;
-      figures.record(KNOWN_METHODS.has(ctx.method) ? ctx.method : 'OTHER', routeLabel(ctx), answeredStatus(ctx),
-        (performance.now() - started) / 1000);
+      figures.record(
+        KNOWN_METHODS.has(ctx.method) ? ctx.method : 'OTHER',
+        routeLabel(ctx),
+        answeredStatus(ctx),
+        (performance.now() - started) / 1000,
+      );
     };
     return next().then(record, (error: unknown) => {
       record();

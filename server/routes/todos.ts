@@ -32,9 +32,12 @@ function absent(id: number): HttpError {
 }
 
 function preconditionFailed(id: number, current: Todo): HttpError {
-  return new HttpError(412, 'precondition_failed',
+  return new HttpError(
+    412,
+    'precondition_failed',
     `Todo ${id} has changed since the If-Match entity tag was read; GET it again and retry with the current ETag.`,
-    { ETag: todoEtag(current) });
+    { ETag: todoEtag(current) },
+  );
 }
 
 function created(todo: Todo): Answer {
@@ -68,8 +71,13 @@ export function todoRoutes(todos: TodoRepository, options: TodoRouteOptions): Ro
    * A write with an Idempotency-Key: `work` runs in the key's transaction, and its answer (404 and 412
    * included: they are this request's outcome too) is stored there for the key's retries.
    */
-  const keyedWrite = async (ctx: Context, name: string, key: string, body: unknown,
-    work: (tx: Transaction) => Promise<Answer>): Promise<void> => {
+  const keyedWrite = async (
+    ctx: Context,
+    name: string,
+    key: string,
+    body: unknown,
+    work: (tx: Transaction) => Promise<Answer>,
+  ): Promise<void> => {
     const fingerprint = requestFingerprint({ method: ctx.method, path: ctx.path, ifMatch: ctx.get('If-Match'), body });
     answerKeyedWrite(ctx, await options.idempotency.run(name, key, fingerprint, work), options.idempotencyMetrics);
   };
@@ -110,7 +118,10 @@ export function todoRoutes(todos: TodoRepository, options: TodoRouteOptions): Ro
     const body = await readJsonBody(ctx, options.bodyLimitBytes);
     const patch = parseTodoPatch(body);
     if (key === undefined) respond(ctx, writeAnswer(id, await todos.update(id, patch, condition), patched));
-    else await keyedWrite(ctx, 'update_todo', key, body, async (tx) => writeAnswer(id, await todos.updateIn(tx, id, patch, condition), patched));
+    else
+      await keyedWrite(ctx, 'update_todo', key, body, async (tx) =>
+        writeAnswer(id, await todos.updateIn(tx, id, patch, condition), patched),
+      );
   });
 
   router.delete('/todos/:id', async (ctx) => {
@@ -118,7 +129,10 @@ export function todoRoutes(todos: TodoRepository, options: TodoRouteOptions): Ro
     const condition = conditionFrom(ctx.get('If-Match'));
     const key = parseIdempotencyKey(ctx.req.headersDistinct);
     if (key === undefined) respond(ctx, writeAnswer(id, await todos.remove(id, condition), deleted));
-    else await keyedWrite(ctx, 'delete_todo', key, undefined, async (tx) => writeAnswer(id, await todos.removeIn(tx, id, condition), deleted));
+    else
+      await keyedWrite(ctx, 'delete_todo', key, undefined, async (tx) =>
+        writeAnswer(id, await todos.removeIn(tx, id, condition), deleted),
+      );
   });
 
   return router;

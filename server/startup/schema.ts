@@ -16,7 +16,9 @@ export const SQL_DIR = findSqlDir(__dirname);
 const NUMBERED = /^V\d+__[A-Za-z0-9_-]+\.sql$/;
 
 export function latestMigration(dir: string = SQL_DIR): string {
-  const numbered = readdirSync(dir).filter((name) => NUMBERED.test(name)).sort();
+  const numbered = readdirSync(dir)
+    .filter((name) => NUMBERED.test(name))
+    .sort();
   const latest = numbered[numbered.length - 1];
   if (!latest) throw new Error(`No numbered migration (V001__name.sql) found in ${dir}.`);
   return latest;

@@ -15,8 +15,12 @@ export async function waitForDatabase(
   for (let attempt = 1; ; attempt += 1) {
     let problem: string;
     try {
-      const rows = await db.query<{ n: number }[]>('ping',
-        'SELECT COUNT(*) AS n FROM schema_migrations WHERE name = ?', [latestMigration], { timeoutMs: 2000 });
+      const rows = await db.query<{ n: number }[]>(
+        'ping',
+        'SELECT COUNT(*) AS n FROM schema_migrations WHERE name = ?',
+        [latestMigration],
+        { timeoutMs: 2000 },
+      );
       if (Number(rows[0]?.n) === 1) return;
       problem = `migration ${latestMigration} is not applied yet (npm run db:migrate applies it to an external database)`;
     } catch (error) {

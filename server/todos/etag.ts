@@ -5,7 +5,9 @@ import { createHash } from 'node:crypto';
 import type { Todo } from './repository';
 
 export function todoEtag(todo: Todo): string {
-  const digest = createHash('sha256').update(JSON.stringify([todo.id, todo.item, todo.status])).digest('base64url');
+  const digest = createHash('sha256')
+    .update(JSON.stringify([todo.id, todo.item, todo.status]))
+    .digest('base64url');
   // 132 bits: collisions between two states of one row are not a practical concern.
   return `"${digest.slice(0, 22)}"`;
 }

@@ -47,7 +47,10 @@ export class PageEncoder {
     const body = Buffer.from(this.stringify(keyed), 'utf8');
     const last = page[page.length - 1];
     const link = rows.length > query.limit && last ? `<${nextPageUrl(query, last.id)}>; rel="next"` : undefined;
-    const digest = createHash('sha256').update(body).update(`\n${link ?? ''}`).digest('base64url');
+    const digest = createHash('sha256')
+      .update(body)
+      .update(`\n${link ?? ''}`)
+      .digest('base64url');
     const encoded = { key, body, etag: `"${digest.slice(0, 22)}"`, link };
     this.encoded.set(rows, encoded);
     return encoded;

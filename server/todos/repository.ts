@@ -22,14 +22,14 @@ export interface Todo {
 export type WriteCondition = (current: Todo) => boolean;
 
 /** What a conditional write found: done, no such row, or a row the condition refused. */
-export type WriteOutcome<T> =
-  | { kind: 'done'; value: T }
-  | { kind: 'absent' }
-  | { kind: 'refused'; current: Todo };
+export type WriteOutcome<T> = { kind: 'done'; value: T } | { kind: 'absent' } | { kind: 'refused'; current: Todo };
 
 const COLUMNS = 'id, item, status';
 /** GET /todos/:id: reads of different ids queued together are coalesced into one IN (...) (Db.readByKey). */
-const TODO_BY_ID: KeyedRead<Todo> = { sql: (inList) => `SELECT ${COLUMNS} FROM todos WHERE id IN (${inList})`, keyOf: (row) => row.id };
+const TODO_BY_ID: KeyedRead<Todo> = {
+  sql: (inList) => `SELECT ${COLUMNS} FROM todos WHERE id IN (${inList})`,
+  keyOf: (row) => row.id,
+};
 /** One statement: INSERT ... RETURNING (MariaDB 10.5+) gives back the stored row with its new id. */
 const INSERT_TODO = `INSERT INTO todos (item, status) VALUES (?, ?) RETURNING ${COLUMNS}`;
 
@@ -61,7 +61,8 @@ export class TodoRepository {
    */
   async listPage(page: PageQuery, signal?: AbortSignal): Promise<readonly Todo[]> {
     const options = { idempotent: true, batch: true, signal };
-    if (page.status === undefined) return this.db.query<Todo[]>('list_todos', PAGE_SQL, [page.after, page.limit + 1], options);
+    if (page.status === undefined)
+      return this.db.query<Todo[]>('list_todos', PAGE_SQL, [page.after, page.limit + 1], options);
     return this.db.query<Todo[]>('list_todos', PAGE_BY_STATUS_SQL, [page.status, page.after, page.limit + 1], options);
   }
 
@@ -71,7 +72,9 @@ export class TodoRepository {
 
   /** One statement (INSERT ... RETURNING). */
   async create(todo: NewTodo): Promise<Todo> {
-    return insertedRow(await this.db.query<Todo[]>('create_todo', INSERT_TODO, [todo.item, todo.status], { write: true }));
+    return insertedRow(
+      await this.db.query<Todo[]>('create_todo', INSERT_TODO, [todo.item, todo.status], { write: true }),
+    );
   }
 
   /** create() as a statement of the caller's transaction. */
@@ -90,7 +93,12 @@ export class TodoRepository {
   }
 
   /** update() inside the caller's transaction. */
-  async updateIn(tx: Transaction, id: number, patch: TodoPatch, condition?: WriteCondition): Promise<WriteOutcome<Todo>> {
+  async updateIn(
+    tx: Transaction,
+    id: number,
+    patch: TodoPatch,
+    condition?: WriteCondition,
+  ): Promise<WriteOutcome<Todo>> {
     const current = await this.lockRow(tx, id);
     if (!current) return { kind: 'absent' };
     if (condition && !condition(current)) return { kind: 'refused', current };
@@ -105,7 +113,9 @@ export class TodoRepository {
    */
   async remove(id: number, condition?: WriteCondition): Promise<WriteOutcome<Todo | undefined>> {
     if (!condition) {
-      const result = await this.db.query<WriteResult>('delete_todo', 'DELETE FROM todos WHERE id = ?', [id], { write: true });
+      const result = await this.db.query<WriteResult>('delete_todo', 'DELETE FROM todos WHERE id = ?', [id], {
+        write: true,
+      });
       return result.affectedRows === 0 ? { kind: 'absent' } : { kind: 'done', value: undefined };
     }
     return this.db.transaction('delete_todo', (tx) => this.removeIn(tx, id, condition));

@@ -35,7 +35,10 @@ const NON_NEGATIVE = /^(0|[1-9][0-9]*)$/;
 function single(query: QueryValues, name: string, rule: string): string | undefined {
   const value = query[name];
   if (Array.isArray(value)) {
-    throw badRequest(`${name} is given ${value.length} times: give it once; ${rule}.`, { parameter: name, rule: 'single' });
+    throw badRequest(`${name} is given ${value.length} times: give it once; ${rule}.`, {
+      parameter: name,
+      rule: 'single',
+    });
   }
   return value;
 }
@@ -43,11 +46,14 @@ function single(query: QueryValues, name: string, rule: string): string | undefi
 /** A whole number in [min, max] written canonically, or the 400 naming `name` and its rule. */
 function wholeNumber(name: string, given: string, min: 0 | 1, max: number, rule: string): number {
   if (!(min === 0 ? NON_NEGATIVE : POSITIVE).test(given)) {
-    throw badRequest(`Invalid ${name} ${quote(given, 20)}: ${rule}.`,
-      { parameter: name, rule: min === 0 ? 'non_negative_integer' : 'positive_integer' });
+    throw badRequest(`Invalid ${name} ${quote(given, 20)}: ${rule}.`, {
+      parameter: name,
+      rule: min === 0 ? 'non_negative_integer' : 'positive_integer',
+    });
   }
   const value = Number(given); // a thousand digits become Infinity, still out of range
-  if (value > max) throw badRequest(`${name} ${quote(given, 20)} is out of range: ${rule}.`, { parameter: name, rule: 'range' });
+  if (value > max)
+    throw badRequest(`${name} ${quote(given, 20)} is out of range: ${rule}.`, { parameter: name, rule: 'range' });
   return value;
 }
 
@@ -55,8 +61,10 @@ function wholeNumber(name: string, given: string, min: 0 | 1, max: number, rule:
 export function parsePageQuery(query: QueryValues): PageQuery {
   const unknown = Object.keys(query).find((key) => !PARAMETERS.includes(key));
   if (unknown !== undefined) {
-    throw badRequest(`Unknown query parameter ${quote(unknown)}: GET /todos takes only status, limit and after.`,
-      { parameter: shortName(unknown), rule: 'unknown_parameter' });
+    throw badRequest(`Unknown query parameter ${quote(unknown)}: GET /todos takes only status, limit and after.`, {
+      parameter: shortName(unknown),
+      rule: 'unknown_parameter',
+    });
   }
   const page: PageQuery = { after: 0, limit: DEFAULT_PAGE_LIMIT };
   const status = single(query, 'status', STATUS_RULE);

@@ -8,7 +8,8 @@ const MAX_LENGTH = 20;
 
 export function parseSleepSeconds(raw: string | undefined, maxSeconds: number): number {
   const rule = `s must be a decimal number of seconds from 0 to ${maxSeconds} (for example 1 or 0.25)`;
-  if (raw === undefined || raw === '') throw badRequest(`Missing seconds: ${rule}.`, { parameter: 's', rule: 'required' });
+  if (raw === undefined || raw === '')
+    throw badRequest(`Missing seconds: ${rule}.`, { parameter: 's', rule: 'required' });
   if (raw.length > MAX_LENGTH || !DECIMAL.test(raw)) {
     throw badRequest(`Invalid seconds "${raw.slice(0, MAX_LENGTH)}": ${rule}.`, { parameter: 's', rule: 'decimal' });
   }

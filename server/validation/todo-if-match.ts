@@ -12,8 +12,10 @@ const LIST_ELEMENT = /[ \t]*(?:(W\/)?("[\x21\x23-\x7E\x80-\xFF]*"))?[ \t]*(?:,|$
 
 function malformed(raw: string) {
   const shown = raw.length > 80 ? `${raw.slice(0, 80)}…` : raw;
-  return badRequest(`Invalid If-Match ${JSON.stringify(shown)}: give * or entity tags as sent in ETag, e.g. If-Match: "abc".`,
-    { header: 'If-Match', rule: 'entity_tags' });
+  return badRequest(
+    `Invalid If-Match ${JSON.stringify(shown)}: give * or entity tags as sent in ETag, e.g. If-Match: "abc".`,
+    { header: 'If-Match', rule: 'entity_tags' },
+  );
 }
 
 /** Undefined when the header is absent or empty. */

@@ -66,10 +66,18 @@ export function parseTodoId(raw: string | undefined): number {
  */
 export function parseItem(value: unknown): string {
   if (typeof value !== 'string') {
-    throw fieldError('item', 'string', `item must be a string, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}: ${ITEM_RULE}.`);
+    throw fieldError(
+      'item',
+      'string',
+      `item must be a string, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}: ${ITEM_RULE}.`,
+    );
   }
   if (LONE_SURROGATE.test(value)) {
-    throw fieldError('item', 'unicode', `item contains an unpaired UTF-16 surrogate, which is not Unicode text and cannot be stored: ${ITEM_RULE}.`);
+    throw fieldError(
+      'item',
+      'unicode',
+      `item contains an unpaired UTF-16 surrogate, which is not Unicode text and cannot be stored: ${ITEM_RULE}.`,
+    );
   }
   if (value.trim() === '') {
     throw fieldError('item', 'not_blank', `item is empty or only whitespace: ${ITEM_RULE}.`);
@@ -83,7 +91,14 @@ export function parseItem(value: unknown): string {
 
 export function parseStatus(value: unknown): TodoStatus {
   if (typeof value === 'string' && (TODO_STATUSES as readonly string[]).includes(value)) return value as TodoStatus;
-  const shown = typeof value === 'string' ? quote(value) : value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+  const shown =
+    typeof value === 'string'
+      ? quote(value)
+      : value === null
+        ? 'null'
+        : Array.isArray(value)
+          ? 'an array'
+          : typeof value;
   throw fieldError('status', 'one_of', `Invalid status ${shown}: ${STATUS_RULE}.`);
 }
 
@@ -91,14 +106,21 @@ export function parseStatus(value: unknown): TodoStatus {
 function fieldsOf(body: unknown): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     const kind = body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body;
-    throw fieldError('body', 'object', `The body must be a JSON object such as {"item": "...", "status": "pending"}, got ${kind}.`);
+    throw fieldError(
+      'body',
+      'object',
+      `The body must be a JSON object such as {"item": "...", "status": "pending"}, got ${kind}.`,
+    );
   }
   const record = body as Record<string, unknown>;
   // Object.keys sees an own "__proto__" key too, which JSON.parse creates as plain data.
   const unknown = Object.keys(record).find((key) => !FIELDS.includes(key));
   if (unknown !== undefined) {
-    throw fieldError(shortName(unknown), 'unknown_field',
-      `Unknown field ${quote(unknown)}: a todo has only the fields item and status.`);
+    throw fieldError(
+      shortName(unknown),
+      'unknown_field',
+      `Unknown field ${quote(unknown)}: a todo has only the fields item and status.`,
+    );
   }
   return record;
 }

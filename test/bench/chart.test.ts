@@ -13,7 +13,10 @@ function checkWellFormed(xml: string): { root: string; tags: string[] } {
     const text = xml.slice(last, match.index);
     if (badText.test(text)) throw new Error(`unescaped text: ${text}`);
     last = match.index + match[0].length;
-    const tag = /^<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<&]*(?:&(?:amp|lt|gt|quot|apos);[^"<&]*)*")*)\s*(\/?)>$/.exec(match[0]);
+    const tag =
+      /^<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<&]*(?:&(?:amp|lt|gt|quot|apos);[^"<&]*)*")*)\s*(\/?)>$/.exec(
+        match[0],
+      );
     if (!tag) throw new Error(`malformed tag: ${match[0]}`);
     const [, closing, name, , selfClosing] = tag;
     if (closing) {
@@ -40,13 +43,34 @@ const input: ChartInput = {
     {
       title: 'throughput',
       yLabel: 'req/s',
-      series: [{ label: 'worker /todos', points: [{ x: 1, y: 900, low: 850, high: 950 }, { x: 8, y: 2100, low: 1900, high: 2300 }, { x: 64, y: 1500 }] }],
-      lines: [{ label: 'limit via HAProxy', y: 9000 }, { label: 'limit direct', y: 11000 }],
+      series: [
+        {
+          label: 'worker /todos',
+          points: [
+            { x: 1, y: 900, low: 850, high: 950 },
+            { x: 8, y: 2100, low: 1900, high: 2300 },
+            { x: 64, y: 1500 },
+          ],
+        },
+      ],
+      lines: [
+        { label: 'limit via HAProxy', y: 9000 },
+        { label: 'limit direct', y: 11000 },
+      ],
     },
     {
       title: 'p99',
       yLabel: 'ms',
-      series: [{ label: 'worker /todos', points: [{ x: 1, y: 1.5 }, { x: 8, y: 9 }, { x: 64, y: NaN }] }],
+      series: [
+        {
+          label: 'worker /todos',
+          points: [
+            { x: 1, y: 1.5 },
+            { x: 8, y: 9 },
+            { x: 64, y: NaN },
+          ],
+        },
+      ],
     },
   ],
   note: 'a "note" with <brackets>',
@@ -57,7 +81,9 @@ describe('bench/harness/chart.ts renderChart()', () => {
     const svg = renderChart(input);
     const { root } = checkWellFormed(svg);
     expect(root).to.equal('svg');
-    expect(svg).to.match(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="\d+" height="\d+" viewBox="0 0 \d+ \d+"/);
+    expect(svg).to.match(
+      /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="\d+" height="\d+" viewBox="0 0 \d+ \d+"/,
+    );
     expect(svg).to.include('&lt;one connection&gt; &amp; friends');
   });
 
@@ -75,7 +101,9 @@ describe('bench/harness/chart.ts renderChart()', () => {
 
   it('draws the limits as dashed horizontal lines above the series, and a legend entry for each label', () => {
     const svg = renderChart(input);
-    const references = [...svg.matchAll(/<line class="reference" x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"/g)];
+    const references = [
+      ...svg.matchAll(/<line class="reference" x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"/g),
+    ];
     expect(references).to.have.length(2);
     for (const [, x1, y1, x2, y2] of references) {
       expect(y1).to.equal(y2);
@@ -83,7 +111,8 @@ describe('bench/harness/chart.ts renderChart()', () => {
     }
     // 11000 is drawn above 9000, which is above every point of the series.
     expect(Number(references[1]![2])).to.be.lessThan(Number(references[0]![2]));
-    for (const label of ['worker /todos', 'limit via HAProxy', 'limit direct']) expect(svg).to.include(`>${label}</text>`);
+    for (const label of ['worker /todos', 'limit via HAProxy', 'limit direct'])
+      expect(svg).to.include(`>${label}</text>`);
     expect(svg.match(/stroke-dasharray/g)!.length).to.be.at.least(4);
   });
 

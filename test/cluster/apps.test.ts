@@ -34,24 +34,47 @@ describe('stackApps(settings)', () => {
       ['HAPROXY_PORT=127.0.0.1:5555', 'HAPROXY_STATS_PORT=127.0.0.1:8404', 'HTTP_PORT=127.0.0.1:8080'],
       ['WORKER_PORTS=127.0.0.1:9100'],
     ]);
-    expect(apps.map((app) => app.url)).to.deep.equal(['mysql://127.0.0.1:3307',
-      'http://127.0.0.1:8080  mysql://127.0.0.1:5555  stats http://127.0.0.1:8404/stats', 'http://127.0.0.1:9100']);
+    expect(apps.map((app) => app.url)).to.deep.equal([
+      'mysql://127.0.0.1:3307',
+      'http://127.0.0.1:8080  mysql://127.0.0.1:5555  stats http://127.0.0.1:8404/stats',
+      'http://127.0.0.1:9100',
+    ]);
   });
 
   it('a local Galera cluster: its nodes stop last and only report a change; the agent is replaced', () => {
     const apps = stackApps(loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' }));
-    expect(apps.filter((app) => app.kind === 'galera-node').map((app) => [app.name, app.node, app.stopOrder, app.onChange, app.ports.length]))
-      .to.deep.equal([['kh-galera-n1', 'n1', 3, 'report', 4], ['kh-galera-n2', 'n2', 3, 'report', 4], ['kh-galera-n3', 'n3', 3, 'report', 4]]);
-    expect(apps.find((app) => app.kind === 'galera-agent')).to.deep.include({ name: 'kh-galera-agent', stopOrder: 1, onChange: 'replace' });
+    expect(
+      apps
+        .filter((app) => app.kind === 'galera-node')
+        .map((app) => [app.name, app.node, app.stopOrder, app.onChange, app.ports.length]),
+    ).to.deep.equal([
+      ['kh-galera-n1', 'n1', 3, 'report', 4],
+      ['kh-galera-n2', 'n2', 3, 'report', 4],
+      ['kh-galera-n3', 'n3', 3, 'report', 4],
+    ]);
+    expect(apps.find((app) => app.kind === 'galera-agent')).to.deep.include({
+      name: 'kh-galera-agent',
+      stopOrder: 1,
+      onChange: 'replace',
+    });
     expect(apps.some((app) => app.kind === 'database')).to.equal(false);
   });
 
-  it('is what the pm2 list, the front door\'s server names and the Prometheus worker labels are built from', () => {
-    const settings = loadStackSettings({ STACK_DIR: stateDir, STACK_NAME: 't2', WORKER_PORTS: '9100,9101', MONITORING: '1' });
+  it("is what the pm2 list, the front door's server names and the Prometheus worker labels are built from", () => {
+    const settings = loadStackSettings({
+      STACK_DIR: stateDir,
+      STACK_NAME: 't2',
+      WORKER_PORTS: '9100,9101',
+      MONITORING: '1',
+    });
     const apps = stackApps(settings);
     expect(buildApps(settings, {}, apps).map((app) => app.name)).to.deep.equal(apps.map((app) => app.name));
     const workers = apps.filter((app) => app.kind === 'worker').map((app) => app.name);
-    expect(buildApps(settings, {}).filter((app) => workers.includes(app.name)).map((app) => app.env?.WORKER_NAME)).to.deep.equal(workers);
+    expect(
+      buildApps(settings, {})
+        .filter((app) => workers.includes(app.name))
+        .map((app) => app.env?.WORKER_NAME),
+    ).to.deep.equal(workers);
     const backend = renderWorkerBackend(settings);
     const prometheus = renderPrometheusConfig(settings);
     for (const name of workers) {

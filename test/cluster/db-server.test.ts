@@ -59,7 +59,11 @@ describe('cluster/database/server.ts, the pm2 entry for the embedded MariaDB', f
   }
 
   function npmRun(script: string, args: string[]): { status: number | null; stdout: string } {
-    const result = spawnSync('npm', ['run', '--silent', script, '--', ...args], { cwd: PROJECT_ROOT, env, encoding: 'utf8' });
+    const result = spawnSync('npm', ['run', '--silent', script, '--', ...args], {
+      cwd: PROJECT_ROOT,
+      env,
+      encoding: 'utf8',
+    });
     return { status: result.status, stdout: result.stdout };
   }
 
@@ -133,9 +137,9 @@ describe('cluster/database/server.ts, the pm2 entry for the embedded MariaDB', f
     await exited(first.child);
     wrapper = startWrapper();
     await wrapper.ready;
-    expect([alive(orphan), wrapper.output().includes('db-server: stopped a mariadbd left running on this datadir.')]).to.deep.equal([
-      false,
-      true,
-    ]);
+    expect([
+      alive(orphan),
+      wrapper.output().includes('db-server: stopped a mariadbd left running on this datadir.'),
+    ]).to.deep.equal([false, true]);
   });
 });

@@ -17,8 +17,11 @@ import { exited, killOnExit } from '../support/processes';
 
 /** What the earlier version ran: mariadb-install-db with a passwordless root. */
 function legacyInstallArgs(datadir: string): string[] {
-  return ['--no-defaults', '--auth-root-authentication-method=normal',
-    ...installDbArgs(datadir).filter((arg) => arg !== '--no-defaults' && !arg.startsWith('--auth-root-'))];
+  return [
+    '--no-defaults',
+    '--auth-root-authentication-method=normal',
+    ...installDbArgs(datadir).filter((arg) => arg !== '--no-defaults' && !arg.startsWith('--auth-root-')),
+  ];
 }
 
 describe('cluster/database/server.ts on a datadir from before unix_socket', function () {
@@ -34,14 +37,24 @@ describe('cluster/database/server.ts on a datadir from before unix_socket', func
     fs.mkdirSync(paths.dir, { recursive: true });
     execFileSync(systemBinary('mariadb-install-db'), legacyInstallArgs(paths.datadir));
     // The old version's server, accounts and data.
-    const old = spawn(systemBinary('mariadbd'), mariadbdArgs({
-      datadir: paths.datadir, port: Number(env.MYSQL_PORT), socket: paths.socket, pidFile: paths.pidFile,
-    }), { stdio: 'ignore' });
+    const old = spawn(
+      systemBinary('mariadbd'),
+      mariadbdArgs({
+        datadir: paths.datadir,
+        port: Number(env.MYSQL_PORT),
+        socket: paths.socket,
+        pidFile: paths.pidFile,
+      }),
+      { stdio: 'ignore' },
+    );
     killOnExit(old);
     const root = { socketPath: paths.socket, user: 'root', password: '' };
     await waitForMariaDb(root, 20_000);
     const oldSettings = loadStackSettings({
-      MYSQL_HOST: '127.0.0.1', MYSQL_PORT: env.MYSQL_PORT, DB_PASSWORD: 'tester', DB_EXPORTER_PASSWORD: 'exporter',
+      MYSQL_HOST: '127.0.0.1',
+      MYSQL_PORT: env.MYSQL_PORT,
+      DB_PASSWORD: 'tester',
+      DB_EXPORTER_PASSWORD: 'exporter',
     });
     await migrate(oldSettings, root);
     const connection = await mysql.createConnection(root);
@@ -59,7 +72,9 @@ describe('cluster/database/server.ts on a datadir from before unix_socket', func
   it('drops the passwordless root accounts and the TCP check account, keeps the rows, and makes the folder private', async function () {
     let output = '';
     const wrapper = fork(path.join(PROJECT_ROOT, 'cluster/database/server.ts'), [], {
-      execArgv: ['--require', require.resolve('tsx/cjs')], env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      execArgv: ['--require', require.resolve('tsx/cjs')],
+      env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     killOnExit(wrapper);
     wrapper.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -72,14 +87,20 @@ describe('cluster/database/server.ts on a datadir from before unix_socket', func
       const settings = loadStackSettings(env);
       const admin = await mysql.createConnection(adminConnectionOptions(settings));
       const [accounts] = await admin.query<mysql.RowDataPacket[]>(
-        "SELECT CONCAT(User, '@', Host, ' ', plugin) AS account FROM mysql.user ORDER BY User, Host");
+        "SELECT CONCAT(User, '@', Host, ' ', plugin) AS account FROM mysql.user ORDER BY User, Host",
+      );
       const [rows] = await admin.query<mysql.RowDataPacket[]>('SELECT item FROM test.todos ORDER BY id');
       await admin.end();
       const tcp = { host: '127.0.0.1', port: Number(env.MYSQL_PORT) };
-      const login = (user: string, password: string) => mysql.createConnection({ ...tcp, user, password })
-        .then((c) => c.end().then(() => 'logged in'), (e: { errno?: number }) => e.errno);
+      const login = (user: string, password: string) =>
+        mysql.createConnection({ ...tcp, user, password }).then(
+          (c) => c.end().then(() => 'logged in'),
+          (e: { errno?: number }) => e.errno,
+        );
       const datadirMode = (fs.statSync(embeddedPaths(stateDir).datadir).mode & 0o777).toString(8);
-      const tableMode = (fs.statSync(path.join(embeddedPaths(stateDir).datadir, 'test', 'todos.ibd')).mode & 0o777).toString(8);
+      const tableMode = (
+        fs.statSync(path.join(embeddedPaths(stateDir).datadir, 'test', 'todos.ibd')).mode & 0o777
+      ).toString(8);
       expect({
         accounts: accounts.map((row) => String(row.account)),
         rows: rows.map((row) => String(row.item)),

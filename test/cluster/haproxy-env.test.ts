@@ -4,7 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { WAIT_TIMEOUT_SECONDS } from '../../cluster/database/embedded';
-import { HAPROXY_CFG, haproxyArgs, haproxyPaths, renderMysqlBackend, renderWorkerBackend, writeHaproxyConfig } from '../../cluster/haproxy/config-files';
+import {
+  HAPROXY_CFG,
+  haproxyArgs,
+  haproxyPaths,
+  renderMysqlBackend,
+  renderWorkerBackend,
+  writeHaproxyConfig,
+} from '../../cluster/haproxy/config-files';
 import { haproxyEnv } from '../../cluster/haproxy/env';
 import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
 import { systemBinary } from '../../cluster/system-packages';
@@ -33,7 +40,10 @@ describe('haproxyEnv(settings)', function () {
   });
 
   it('names every variable haproxy.cfg uses, and no other', function () {
-    const config = `${readFileSync(HAPROXY_CFG, 'utf8')}\n${renderMysqlBackend(loadStackSettings({}))}`.replace(/^\s*#.*$/gm, '');
+    const config = `${readFileSync(HAPROXY_CFG, 'utf8')}\n${renderMysqlBackend(loadStackSettings({}))}`.replace(
+      /^\s*#.*$/gm,
+      '',
+    );
     const used = [...config.matchAll(/"\$\{([A-Z_]+)\}"/g)].map((m) => m[1]);
     expect([...new Set(used)].sort()).to.deep.equal(Object.keys(haproxyEnv(loadStackSettings({}))).sort());
   });
@@ -53,15 +63,30 @@ describe('the rendered HAProxy files', function () {
   afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
   function check(args: string[]): { status: number | null; output: string } {
-    const result = spawnSync(systemBinary('haproxy'), ['-c', ...args.filter((a) => a !== '-W' && a !== '-db')],
-      { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+    const result = spawnSync(systemBinary('haproxy'), ['-c', ...args.filter((a) => a !== '-W' && a !== '-db')], {
+      env: { PATH: process.env.PATH ?? '' },
+      encoding: 'utf8',
+    });
     return { status: result.status, output: `${result.stdout}${result.stderr}` };
   }
 
   it('runs haproxy in master-worker mode in the foreground: settings first, haproxy.cfg, then the worker list and the MySQL backend', function () {
     const settings = loadStackSettings({ STACK_DIR: stateDir });
     const paths = haproxyPaths(settings);
-    expect(haproxyArgs(settings)).to.deep.equal(['-W', '-db', '-p', paths.pid, '-f', paths.settings, '-f', HAPROXY_CFG, '-f', paths.workers, '-f', paths.mysql]);
+    expect(haproxyArgs(settings)).to.deep.equal([
+      '-W',
+      '-db',
+      '-p',
+      paths.pid,
+      '-f',
+      paths.settings,
+      '-f',
+      HAPROXY_CFG,
+      '-f',
+      paths.workers,
+      '-f',
+      paths.mysql,
+    ]);
   });
 
   it('are accepted by haproxy -c without a warning, with no variable taken from the environment', function () {
@@ -74,7 +99,11 @@ describe('the rendered HAProxy files', function () {
   it('with DB_TOPOLOGY=galera: one writer and backups checked by the agent, accepted by haproxy -c without a warning', function () {
     const settings = loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' });
     writeHaproxyConfig(settings);
-    expect(readFileSync(haproxyPaths(settings).mysql, 'utf8').split('\n').filter((line) => line.startsWith('    server '))).to.deep.equal([
+    expect(
+      readFileSync(haproxyPaths(settings).mysql, 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('    server ')),
+    ).to.deep.equal([
       '    server n1 127.0.0.1:3311 maxconn 10 check addr 127.0.0.1 port 9201',
       '    server n2 127.0.0.1:3312 maxconn 10 check addr 127.0.0.1 port 9202 backup',
       '    server n3 127.0.0.1:3313 maxconn 10 check addr 127.0.0.1 port 9203 backup',
@@ -85,7 +114,11 @@ describe('the rendered HAProxy files', function () {
 
   it('with external GALERA_SERVERS and no agent password: the login check as the documented fallback', function () {
     const settings = loadStackSettings({
-      STACK_DIR: stateDir, MYSQL_HOST: 'db1', DB_PASSWORD: 'p', DB_EXPORTER_PASSWORD: 'e', GALERA_SERVERS: 'db1:3306,db2,10.0.0.3:3307',
+      STACK_DIR: stateDir,
+      MYSQL_HOST: 'db1',
+      DB_PASSWORD: 'p',
+      DB_EXPORTER_PASSWORD: 'e',
+      GALERA_SERVERS: 'db1:3306,db2,10.0.0.3:3307',
     });
     writeHaproxyConfig(settings);
     const text = readFileSync(haproxyPaths(settings).mysql, 'utf8');
@@ -106,7 +139,11 @@ describe('the rendered HAProxy files', function () {
 
   it('list one front-door server per WORKER_PORTS entry, named like its pm2 app', function () {
     const settings = loadStackSettings({ STACK_DIR: stateDir, WORKER_PORTS: '8000,8001,8002', WORKER_HOST: '0.0.0.0' });
-    expect(renderWorkerBackend(settings).split('\n').filter((line) => line.startsWith('    server '))).to.deep.equal([
+    expect(
+      renderWorkerBackend(settings)
+        .split('\n')
+        .filter((line) => line.startsWith('    server ')),
+    ).to.deep.equal([
       '    server kh-worker-8000 127.0.0.1:8000 check',
       '    server kh-worker-8001 127.0.0.1:8001 check',
       '    server kh-worker-8002 127.0.0.1:8002 check',

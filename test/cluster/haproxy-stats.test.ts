@@ -21,7 +21,13 @@ describe('parseStatsCsv(csv)', () => {
 
 describe('formatUptime(ms)', () => {
   it('shows the two largest units', () => {
-    expect([0, 999, 45_000, 192_000, 11_520_000, 3 * 86_400_000 + 3_600_000].map(formatUptime))
-      .to.deep.equal(['0s', '0s', '45s', '3m12s', '3h12m', '3d1h']);
+    expect([0, 999, 45_000, 192_000, 11_520_000, 3 * 86_400_000 + 3_600_000].map(formatUptime)).to.deep.equal([
+      '0s',
+      '0s',
+      '45s',
+      '3m12s',
+      '3h12m',
+      '3d1h',
+    ]);
   });
 });

@@ -23,16 +23,26 @@ interface LoadResult {
 /** Keep-alive GET load on each URL at once, `connections` each, for `seconds`. */
 async function load(urls: string[], connections: number, seconds: number): Promise<LoadResult[]> {
   const results = await Promise.all(urls.map((url) => autocannon({ url, connections, duration: seconds })));
-  return results.map((r, i) => ({ url: urls[i]!, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts }));
+  return results.map((r, i) => ({
+    url: urls[i]!,
+    requests: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+  }));
 }
 
 function expectNoFailure(results: LoadResult[]): void {
   for (const result of results) {
     // The counts, for whoever reads the test log (the closing notes quote them).
-    console.log(`      load ${result.url}: ${result.requests} requests, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`);
+    console.log(
+      `      load ${result.url}: ${result.requests} requests, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
+    );
     expect(result.requests, `${result.url} served next to nothing`).to.be.above(500);
-    expect({ non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts }, JSON.stringify(result))
-      .to.deep.equal({ non2xx: 0, errors: 0, timeouts: 0 });
+    expect(
+      { non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts },
+      JSON.stringify(result),
+    ).to.deep.equal({ non2xx: 0, errors: 0, timeouts: 0 });
   }
 }
 
@@ -45,8 +55,10 @@ describe('operating the tier under pm2', function () {
   const worker = (port: number) => `ops-worker-${port}`;
   const frontDoor = (pathname: string) => `http://127.0.0.1:${env.HTTP_PORT}${pathname}`;
   const haproxyLog = () => fs.readFileSync(path.join(env.STACK_DIR!, 'logs', 'ops-haproxy.log'), 'utf8');
-  const frontDoorServers = async () => parseStatsCsv((await request(`http://127.0.0.1:${env.HAPROXY_STATS_PORT}/stats;csv`)).text)
-    .filter((s) => s.proxy === 'workers').map((s) => `${s.server}:${s.status}`);
+  const frontDoorServers = async () =>
+    parseStatsCsv((await request(`http://127.0.0.1:${env.HAPROXY_STATS_PORT}/stats;csv`)).text)
+      .filter((s) => s.proxy === 'workers')
+      .map((s) => `${s.server}:${s.status}`);
   const start = (extra: NodeJS.ProcessEnv = {}) => run([TSX_BIN, 'cluster/cli/start.ts'], { ...env, ...extra });
 
   before(async () => {
@@ -64,7 +76,11 @@ describe('operating the tier under pm2', function () {
   it('pm2 reload ecosystem.config.js under 20 s of load at 50 connections over both worker ports: all 2xx, no socket error, the database untouched', async () => {
     const before = await jlist(env);
     const reloadsBefore = haproxyLog().split('Former worker').length;
-    const loads = load(ports.map((port) => `http://127.0.0.1:${port}/todos`), 25, 20);
+    const loads = load(
+      ports.map((port) => `http://127.0.0.1:${port}/todos`),
+      25,
+      20,
+    );
     await sleep(4_000);
     const reload = await run([PM2_BIN, 'reload', 'ecosystem.config.js'], env);
     expect(reload.code, reload.output).to.equal(0);
@@ -104,7 +120,7 @@ describe('operating the tier under pm2', function () {
     expectNoFailure(await loads);
   });
 
-  it('the front door passes a valid X-Request-Id through, sets one otherwise, and its log and the worker\'s carry it', async () => {
+  it("the front door passes a valid X-Request-Id through, sets one otherwise, and its log and the worker's carry it", async () => {
     const given = await request(frontDoor('/todos/1'), { headers: { 'X-Request-Id': 'ops-trace-42' } });
     expect(given.status).to.equal(200);
     expect(given.headers.get('x-request-id')).to.equal('ops-trace-42');
@@ -112,7 +128,10 @@ describe('operating the tier under pm2', function () {
     const generated = invalid.headers.get('x-request-id')!;
     expect(generated).to.match(/^[0-9a-f-]{36}$/);
     await sleep(300);
-    const logs = fs.readdirSync(path.join(env.STACK_DIR!, 'logs')).map((f) => fs.readFileSync(path.join(env.STACK_DIR!, 'logs', f), 'utf8')).join('\n');
+    const logs = fs
+      .readdirSync(path.join(env.STACK_DIR!, 'logs'))
+      .map((f) => fs.readFileSync(path.join(env.STACK_DIR!, 'logs', f), 'utf8'))
+      .join('\n');
     for (const id of ['ops-trace-42', generated]) {
       expect(logs).to.contain(`"proxy":"front-door","requestId":"${id}"`);
       expect(logs).to.match(new RegExp(`"msg":"request".*"requestId":"${id}"`));
@@ -131,8 +150,13 @@ describe('operating the tier under pm2', function () {
     expect(app(await jlist(env), 'ops-mariadb').pid).to.equal(app(before, 'ops-mariadb').pid);
     // Unset again: back to the default of 60 s.
     expect((await start()).code).to.equal(0);
-    expect((await request(`http://127.0.0.1:${ports[1]}/sleep/6`, { signal: AbortSignal.timeout(1000) }).catch(() => ({ status: 'slow' }))).status)
-      .to.equal('slow');
+    expect(
+      (
+        await request(`http://127.0.0.1:${ports[1]}/sleep/6`, { signal: AbortSignal.timeout(1000) }).catch(() => ({
+          status: 'slow',
+        }))
+      ).status,
+    ).to.equal('slow');
   });
 
   it('WORKER_PORTS with a third port: npm start adds its worker without touching the other two, and the front door and status list it', async () => {
@@ -142,14 +166,23 @@ describe('operating the tier under pm2', function () {
     expect(scaled.code, scaled.output).to.equal(0);
     expect(scaled.output).to.contain(`Starting: ${worker(third)}.`);
     const after = await jlist(env);
-    for (const name of [...ports.map(worker), 'ops-mariadb', 'ops-haproxy']) expect(app(after, name).pid).to.equal(app(before, name).pid);
+    for (const name of [...ports.map(worker), 'ops-mariadb', 'ops-haproxy'])
+      expect(app(after, name).pid).to.equal(app(before, name).pid);
     expect((await request(`http://127.0.0.1:${third}/todos/1`)).status).to.equal(200);
     expect(await frontDoorServers()).to.deep.equal([...ports, third].map((port) => `${worker(port)}:UP`));
-    const status = await run([TSX_BIN, 'cluster/cli/status.ts', '--json'], { ...env, WORKER_PORTS: [...ports, third].join(',') });
+    const status = await run([TSX_BIN, 'cluster/cli/status.ts', '--json'], {
+      ...env,
+      WORKER_PORTS: [...ports, third].join(','),
+    });
     expect(status.code, status.output).to.equal(0);
-    const rows = JSON.parse(status.output) as { name: string; ready: boolean | null; haproxy: { status: string } | null }[];
-    expect(rows.filter((r) => r.name.startsWith('ops-worker-')).map((r) => `${r.name}:${r.ready}:${r.haproxy?.status}`))
-      .to.deep.equal([...ports, third].map((port) => `${worker(port)}:true:UP`));
+    const rows = JSON.parse(status.output) as {
+      name: string;
+      ready: boolean | null;
+      haproxy: { status: string } | null;
+    }[];
+    expect(
+      rows.filter((r) => r.name.startsWith('ops-worker-')).map((r) => `${r.name}:${r.ready}:${r.haproxy?.status}`),
+    ).to.deep.equal([...ports, third].map((port) => `${worker(port)}:true:UP`));
 
     // Without it again: the third worker is drained and removed, and the front door forgets it.
     const shrunk = await start();
@@ -161,7 +194,11 @@ describe('operating the tier under pm2', function () {
 
   it('MONITORING=1 npm start adds Prometheus and the exporter without restarting anything, scraping every worker', async () => {
     const before = await jlist(env);
-    const monitoring = { MONITORING: '1', PROMETHEUS_PORT: String(await freePort()), MYSQLD_EXPORTER_PORT: String(await freePort()) };
+    const monitoring = {
+      MONITORING: '1',
+      PROMETHEUS_PORT: String(await freePort()),
+      MYSQLD_EXPORTER_PORT: String(await freePort()),
+    };
     const started = await start(monitoring);
     expect(started.code, started.output).to.equal(0);
     const after = await jlist(env);

@@ -29,7 +29,10 @@ async function pollStatus(url: string, wanted: number, deadlineMs: number): Prom
   const deadline = Date.now() + deadlineMs;
   let status = 0;
   while (Date.now() < deadline) {
-    status = await request(url, { signal: AbortSignal.timeout(5000) }).then((reply) => reply.status, () => 0);
+    status = await request(url, { signal: AbortSignal.timeout(5000) }).then(
+      (reply) => reply.status,
+      () => 0,
+    );
     if (status === wanted) break;
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
@@ -77,16 +80,28 @@ describe('the stack under pm2', function () {
         expect(await pollTodos(`http://127.0.0.1:${port}/todos`, 120_000)).to.deep.equal(SEEDED);
       }
       const list = await run([PM2_BIN, 'jlist'], env);
-      const apps = (JSON.parse(list.output.trim().split('\n').pop()!) as { name: string; pm2_env: { status: string } }[])
-        .map((app) => `${app.name}:${app.pm2_env.status}`).sort();
-      expect(apps).to.deep.equal([
-        'e2e-haproxy:online', 'e2e-mariadb:online', `e2e-worker-${ports[0]}:online`, `e2e-worker-${ports[1]}:online`,
-      ].sort());
+      const apps = (
+        JSON.parse(list.output.trim().split('\n').pop()!) as { name: string; pm2_env: { status: string } }[]
+      )
+        .map((app) => `${app.name}:${app.pm2_env.status}`)
+        .sort();
+      expect(apps).to.deep.equal(
+        [
+          'e2e-haproxy:online',
+          'e2e-mariadb:online',
+          `e2e-worker-${ports[0]}:online`,
+          `e2e-worker-${ports[1]}:online`,
+        ].sort(),
+      );
     });
 
     it('restarts a worker that crashed, and it serves again', async () => {
-      const jlist = async () => JSON.parse((await run([PM2_BIN, 'jlist'], env)).output.trim().split('\n').pop()!) as
-        { name: string; pid: number; pm2_env: { status: string; restart_time: number } }[];
+      const jlist = async () =>
+        JSON.parse((await run([PM2_BIN, 'jlist'], env)).output.trim().split('\n').pop()!) as {
+          name: string;
+          pid: number;
+          pm2_env: { status: string; restart_time: number };
+        }[];
       const name = `e2e-worker-${ports[0]}`;
       const before = (await jlist()).find((app) => app.name === name)!;
       process.kill(before.pid, 'SIGKILL');
@@ -140,7 +155,11 @@ describe('the stack under pm2', function () {
       const started = await run([TSX_BIN, 'cluster/cli/start.ts'], env);
       expect(started.code, started.output).to.equal(0);
       for (const port of ports) {
-        expect(started.output).to.match(new RegExp(`npmstart-worker-${port} +online .* ready +0/1 used, 1 idle, 0 pending +UP, \\d+ sess, 0 queued +http://127\\.0\\.0\\.1:${port}`));
+        expect(started.output).to.match(
+          new RegExp(
+            `npmstart-worker-${port} +online .* ready +0/1 used, 1 idle, 0 pending +UP, \\d+ sess, 0 queued +http://127\\.0\\.0\\.1:${port}`,
+          ),
+        );
       }
       expect(await pollTodos(`http://127.0.0.1:${ports[1]}/todos`, 5_000)).to.deep.equal(SEEDED);
     });
@@ -184,7 +203,10 @@ describe('the stack under pm2', function () {
       await admin.end();
       ({ env, ports, home } = await isolatedEnv('ext'));
       Object.assign(env, {
-        MYSQL_HOST: '127.0.0.1', MYSQL_PORT: String(external.port), MYSQL_ADMIN_USER: 'ext_admin', MYSQL_ADMIN_PASSWORD: 'ext-admin-secret',
+        MYSQL_HOST: '127.0.0.1',
+        MYSQL_PORT: String(external.port),
+        MYSQL_ADMIN_USER: 'ext_admin',
+        MYSQL_ADMIN_PASSWORD: 'ext-admin-secret',
         ...EXTERNAL_PASSWORDS,
       });
     });
@@ -219,7 +241,11 @@ describe('the stack under pm2', function () {
 
     before(async () => {
       ({ env, home } = await isolatedEnv('mon'));
-      Object.assign(env, { MONITORING: '1', PROMETHEUS_PORT: String(await freePort()), MYSQLD_EXPORTER_PORT: String(await freePort()) });
+      Object.assign(env, {
+        MONITORING: '1',
+        PROMETHEUS_PORT: String(await freePort()),
+        MYSQLD_EXPORTER_PORT: String(await freePort()),
+      });
     });
 
     after(async () => {
@@ -238,7 +264,8 @@ describe('the stack under pm2', function () {
       while (Date.now() < deadline) {
         try {
           const reply = await request(api, { signal: AbortSignal.timeout(2000) });
-          const targets = (reply.body as { data: { activeTargets: { labels: { job: string }; health: string }[] } }).data.activeTargets;
+          const targets = (reply.body as { data: { activeTargets: { labels: { job: string }; health: string }[] } })
+            .data.activeTargets;
           health = targets.map((t) => `${t.labels.job}:${t.health}`).sort();
           if (health.length === 5 && health.every((h) => h.endsWith(':up'))) break;
         } catch {
@@ -270,7 +297,7 @@ describe('the stack under pm2', function () {
       const starting = run([PM2_BIN, 'start', 'ecosystem.config.js'], env);
       const ports = env.WORKER_PORTS!.split(',').map(Number);
       for (const port of ports) {
-        expect((await pollStatus(`http://127.0.0.1:${port}/readyz`, 503, 20_000))).to.equal(503);
+        expect(await pollStatus(`http://127.0.0.1:${port}/readyz`, 503, 20_000)).to.equal(503);
       }
       const stopped = await run([TSX_BIN, 'cluster/cli/stop.ts'], env, 60_000);
       expect(stopped.code, stopped.output).to.equal(0);
@@ -279,7 +306,10 @@ describe('the stack under pm2', function () {
       const list = await run([PM2_BIN, 'jlist'], env);
       expect(list.output.trim().split('\n').pop()).to.equal('[]');
       for (const port of ports) {
-        const answer = await request(`http://127.0.0.1:${port}/healthz`).then(() => 'answered', () => 'refused');
+        const answer = await request(`http://127.0.0.1:${port}/healthz`).then(
+          () => 'answered',
+          () => 'refused',
+        );
         expect(answer, `a worker still listens on ${port}`).to.equal('refused');
       }
     });
@@ -299,7 +329,11 @@ describe('the stack under pm2', function () {
     });
 
     it('pm2 start ecosystem.config.js with bad values prints every problem alone, not pm2\'s "malformated" and a stack trace', async () => {
-      const started = await run([PM2_BIN, 'start', 'ecosystem.config.js'], { ...env, WORKER_PORTS: '80a', DB_QUEUE_LIMIT: 'abc' });
+      const started = await run([PM2_BIN, 'start', 'ecosystem.config.js'], {
+        ...env,
+        WORKER_PORTS: '80a',
+        DB_QUEUE_LIMIT: 'abc',
+      });
       expect(started.code, started.output).to.not.equal(0);
       expect(started.output).to.contain('WORKER_PORTS must be a comma-separated list of TCP ports, got "80a".');
       expect(started.output).to.contain('DB_QUEUE_LIMIT');
@@ -307,9 +341,14 @@ describe('the stack under pm2', function () {
       expect(started.output).to.not.match(/^\s+at /m);
     });
 
-    it('npm start gives up after START_TIMEOUT_MS, not behind pm2\'s own 60 s ready wait', async () => {
+    it("npm start gives up after START_TIMEOUT_MS, not behind pm2's own 60 s ready wait", async () => {
       // An external database nobody listens on: the workers start but never become ready.
-      const unreachable = { MYSQL_HOST: '127.0.0.1', MYSQL_PORT: String(await freePort()), START_TIMEOUT_MS: '5000', ...EXTERNAL_PASSWORDS };
+      const unreachable = {
+        MYSQL_HOST: '127.0.0.1',
+        MYSQL_PORT: String(await freePort()),
+        START_TIMEOUT_MS: '5000',
+        ...EXTERNAL_PASSWORDS,
+      };
       const started = performance.now();
       const result = await run([TSX_BIN, 'cluster/cli/start.ts'], { ...env, ...unreachable });
       const seconds = (performance.now() - started) / 1000;
@@ -344,7 +383,9 @@ describe('the stack under pm2', function () {
       const port = env.WORKER_PORTS!.split(',')[1];
       expect(started.code, started.output).to.equal(1);
       expect(started.output).to.contain('Nothing was started');
-      expect(started.output).to.contain(`Port ${port} (WORKER_PORTS, for broken-worker-${port}) is already in use by node (pid ${process.pid})`);
+      expect(started.output).to.contain(
+        `Port ${port} (WORKER_PORTS, for broken-worker-${port}) is already in use by node (pid ${process.pid})`,
+      );
       // Nothing is left crash-looping under pm2.
       const list = await run([PM2_BIN, 'jlist'], env);
       expect(list.output.trim().split('\n').pop()).to.equal('[]');

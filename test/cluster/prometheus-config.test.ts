@@ -3,15 +3,23 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { buildApps } from '../../cluster/ecosystem';
 import {
-  COMMITTED_PROMETHEUS_CONFIG, renderCommittedPrometheusConfig, renderPrometheusConfig, scrapeTarget,
+  COMMITTED_PROMETHEUS_CONFIG,
+  renderCommittedPrometheusConfig,
+  renderPrometheusConfig,
+  scrapeTarget,
 } from '../../cluster/monitoring/prometheus-config';
 import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
 
 const settings = loadStackSettings({
-  WORKER_PORTS: '9100,9101,9102', STACK_NAME: 't1', HAPROXY_STATS_PORT: '9404', MYSQLD_EXPORTER_PORT: '9504',
-  PROMETHEUS_PORT: '9604', STACK_DIR: '/tmp/t1-stack',
+  WORKER_PORTS: '9100,9101,9102',
+  STACK_NAME: 't1',
+  HAPROXY_STATS_PORT: '9404',
+  MYSQLD_EXPORTER_PORT: '9504',
+  PROMETHEUS_PORT: '9604',
+  STACK_DIR: '/tmp/t1-stack',
   // Given, so no secret is generated in a folder this test never creates.
-  DB_PASSWORD: 'app-secret', DB_EXPORTER_PASSWORD: 'exporter-secret',
+  DB_PASSWORD: 'app-secret',
+  DB_EXPORTER_PASSWORD: 'exporter-secret',
 });
 
 // The value lines of one job's block, which ends at the blank line before the next job.
@@ -45,19 +53,25 @@ describe('renderPrometheusConfig(settings)', () => {
     const workers = jobBlock(config, 'workers');
     expect(workers.match(/- targets:/g)).to.have.length(3);
     for (const port of [9100, 9101, 9102]) {
-      expect(workers).to.include(`- targets: ["127.0.0.1:${port}"]\n        labels:\n          worker: "t1-worker-${port}"`);
+      expect(workers).to.include(
+        `- targets: ["127.0.0.1:${port}"]\n        labels:\n          worker: "t1-worker-${port}"`,
+      );
     }
     expect(workers).to.include('honor_labels: true');
   });
 
   it('labels each worker with the name cluster/ecosystem.ts gives its pm2 app', () => {
     const labels = [...config.matchAll(/worker: "([^"]+)"/g)].map((match) => match[1]);
-    const workerApps = buildApps(settings, {}).filter((app) => app.script === path.join(PROJECT_ROOT, 'cluster/worker/pm2-entry.js'));
+    const workerApps = buildApps(settings, {}).filter(
+      (app) => app.script === path.join(PROJECT_ROOT, 'cluster/worker/pm2-entry.js'),
+    );
     expect(labels).to.deep.equal(workerApps.map((app) => app.name));
   });
 
   it('scrapes HAProxy on its stats port, mysqld-exporter and Prometheus on loopback', () => {
-    expect(jobBlock(config, 'haproxy')).to.include('metrics_path: /metrics').and.include('- targets: ["127.0.0.1:9404"]');
+    expect(jobBlock(config, 'haproxy'))
+      .to.include('metrics_path: /metrics')
+      .and.include('- targets: ["127.0.0.1:9404"]');
     expect(jobBlock(config, 'mysqld')).to.include('- targets: ["127.0.0.1:9504"]');
     expect(jobBlock(config, 'prometheus')).to.include('- targets: ["127.0.0.1:9604"]');
   });
@@ -65,7 +79,9 @@ describe('renderPrometheusConfig(settings)', () => {
   it('loads the rules by absolute path unless told a rules directory', () => {
     const rules = path.join(PROJECT_ROOT, 'monitoring', 'rules');
     expect(config).to.include(`rule_files:\n  - "${rules}/recording.yml"\n  - "${rules}/alerts.yml"\n`);
-    expect(renderPrometheusConfig(settings, { rulesDir: 'rules' })).to.include('rule_files:\n  - "rules/recording.yml"\n  - "rules/alerts.yml"\n');
+    expect(renderPrometheusConfig(settings, { rulesDir: 'rules' })).to.include(
+      'rule_files:\n  - "rules/recording.yml"\n  - "rules/alerts.yml"\n',
+    );
   });
 });
 

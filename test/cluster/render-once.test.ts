@@ -13,10 +13,20 @@ describe('ecosystem.config.js and the state folder', () => {
   beforeEach(() => (home = fs.mkdtempSync(path.join(os.tmpdir(), 'kh-render-once-'))));
   afterEach(() => fs.rmSync(home, { recursive: true, force: true }));
 
-  const load = (extra: NodeJS.ProcessEnv) => runNode(['-e', 'require("./ecosystem.config.js")'],
-    { PATH: process.env.PATH, HOME: process.env.HOME, STACK_DIR: path.join(home, 'stack'), MONITORING: '1', ...extra }, 120_000);
+  const load = (extra: NodeJS.ProcessEnv) =>
+    runNode(
+      ['-e', 'require("./ecosystem.config.js")'],
+      {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        STACK_DIR: path.join(home, 'stack'),
+        MONITORING: '1',
+        ...extra,
+      },
+      120_000,
+    );
 
-  it('renders HAProxy\'s files and the monitoring configs when loaded alone', async function () {
+  it("renders HAProxy's files and the monitoring configs when loaded alone", async function () {
     this.timeout(150_000);
     expect((await load({})).code).to.equal(0);
     expect(fs.existsSync(path.join(home, 'stack', 'haproxy', 'workers.cfg'))).to.equal(true);

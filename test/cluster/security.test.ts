@@ -72,7 +72,11 @@ describe('security of the embedded stack (issue 11)', function () {
 
   before(async function () {
     ({ env, home } = await isolatedEnv('sec'));
-    Object.assign(env, { MONITORING: '1', PROMETHEUS_PORT: String(await freePort()), MYSQLD_EXPORTER_PORT: String(await freePort()) });
+    Object.assign(env, {
+      MONITORING: '1',
+      PROMETHEUS_PORT: String(await freePort()),
+      MYSQLD_EXPORTER_PORT: String(await freePort()),
+    });
     stateDir = env.STACK_DIR!;
     socket = path.join(stateDir, 'mariadb', 'mysqld.sock');
     // mkdtemp made the test's folder 0700, which alone would keep every other user out: open it, so what
@@ -80,8 +84,9 @@ describe('security of the embedded stack (issue 11)', function () {
     fs.chmodSync(home, 0o755);
     const started = keep(await run([TSX_BIN, 'cluster/cli/start.ts'], env));
     expect(started.code, started.output).to.equal(0);
-    passwords = ['db-password', 'db-exporter-password']
-      .map((name) => fs.readFileSync(path.join(stateDir, 'secrets', name), 'utf8').trim());
+    passwords = ['db-password', 'db-exporter-password'].map((name) =>
+      fs.readFileSync(path.join(stateDir, 'secrets', name), 'utf8').trim(),
+    );
   });
 
   after(async function () {
@@ -98,11 +103,28 @@ describe('security of the embedded stack (issue 11)', function () {
       await loginOutcome({ ...tcp, user: 'haproxy_check', password: '' }),
       await loginOutcome({ ...tcp, user: 'haproxy_user', password: 'tester' }),
     ];
-    const shell = keep(await run([TSX_BIN, 'cluster/cli/db-shell.ts', '-N', '-B', '-e',
-      "SELECT CONCAT(User, '@', Host, ' ', plugin, ' ', IF(authentication_string = '', 'no-password', 'password'), ' ', Super_priv) "
-      + 'FROM mysql.user ORDER BY User, Host'], env));
+    const shell = keep(
+      await run(
+        [
+          TSX_BIN,
+          'cluster/cli/db-shell.ts',
+          '-N',
+          '-B',
+          '-e',
+          "SELECT CONCAT(User, '@', Host, ' ', plugin, ' ', IF(authentication_string = '', 'no-password', 'password'), ' ', Super_priv) " +
+            'FROM mysql.user ORDER BY User, Host',
+        ],
+        env,
+      ),
+    );
     expect({ outcomes, accounts: shell.output.trim().split('\n') }).to.deep.equal({
-      outcomes: [ACCESS_DENIED_NO_PASSWORD, ACCESS_DENIED_NO_PASSWORD, ACCESS_DENIED_NO_PASSWORD, ACCESS_DENIED, ACCESS_DENIED],
+      outcomes: [
+        ACCESS_DENIED_NO_PASSWORD,
+        ACCESS_DENIED_NO_PASSWORD,
+        ACCESS_DENIED_NO_PASSWORD,
+        ACCESS_DENIED,
+        ACCESS_DENIED,
+      ],
       accounts: [
         'haproxy_check@localhost mysql_native_password no-password N', // the socket only: HAProxy's check
         'haproxy_user@% mysql_native_password password N',
@@ -125,7 +147,14 @@ describe('security of the embedded stack (issue 11)', function () {
         list: as(['ls', stateDir]).status,
         readLog: as(['cat', log]).status,
         readSecret: as(['cat', path.join(stateDir, 'secrets', 'db-password')]).status,
-        socket: as(['mariadb', '--no-defaults', `--socket=${socket}`, `--user=${user}`, '-e', 'SELECT 1']).stderr.includes('(13'),
+        socket: as([
+          'mariadb',
+          '--no-defaults',
+          `--socket=${socket}`,
+          `--user=${user}`,
+          '-e',
+          'SELECT 1',
+        ]).stderr.includes('(13'),
       };
       // The same commands as the stack's own user succeed, so the refusals above are about the user.
       const asOwner = [spawnSync('cat', [log]).status, fs.existsSync(socket)];
@@ -143,13 +172,23 @@ describe('security of the embedded stack (issue 11)', function () {
   it('binds every listener of the stack to loopback', async function () {
     const daemon = Number(fs.readFileSync(path.join(env.PM2_HOME!, 'pm2.pid'), 'utf8'));
     const stack = processTree(daemon);
-    const listening = execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' }).trim().split('\n')
-      .map((line) => ({ local: line.split(/\s+/)[3]!, pids: [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])) }))
+    const listening = execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((line) => ({
+        local: line.split(/\s+/)[3]!,
+        pids: [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])),
+      }))
       .filter((socketLine) => socketLine.pids.some((pid) => stack.has(pid)));
     const ports = new Set(listening.map((l) => Number(l.local.slice(l.local.lastIndexOf(':') + 1))));
     const expected = [
-      ...env.WORKER_PORTS!.split(','), env.HAPROXY_PORT, env.HAPROXY_STATS_PORT, env.HTTP_PORT, env.MYSQL_PORT,
-      env.PROMETHEUS_PORT, env.MYSQLD_EXPORTER_PORT,
+      ...env.WORKER_PORTS!.split(','),
+      env.HAPROXY_PORT,
+      env.HAPROXY_STATS_PORT,
+      env.HTTP_PORT,
+      env.MYSQL_PORT,
+      env.PROMETHEUS_PORT,
+      env.MYSQLD_EXPORTER_PORT,
     ].map(Number);
     expect({
       everyPortSeen: expected.filter((port) => !ports.has(port)),
@@ -157,14 +196,19 @@ describe('security of the embedded stack (issue 11)', function () {
     }).to.deep.equal({ everyPortSeen: [], offLoopback: [] });
   });
 
-  it('shows no password in a log line, an error body, npm run status, /pool, /metrics or pm2\'s stored env', async function () {
+  it("shows no password in a log line, an error body, npm run status, /pool, /metrics or pm2's stored env", async function () {
     const ports = env.WORKER_PORTS!.split(',');
     const urls = [
       ...ports.flatMap((port) => [
-        `http://127.0.0.1:${port}/todos`, `http://127.0.0.1:${port}/pool`, `http://127.0.0.1:${port}/metrics`,
-        `http://127.0.0.1:${port}/sleep/abc`, `http://127.0.0.1:${port}/todos/999999`, `http://127.0.0.1:${port}/nope`,
+        `http://127.0.0.1:${port}/todos`,
+        `http://127.0.0.1:${port}/pool`,
+        `http://127.0.0.1:${port}/metrics`,
+        `http://127.0.0.1:${port}/sleep/abc`,
+        `http://127.0.0.1:${port}/todos/999999`,
+        `http://127.0.0.1:${port}/nope`,
       ]),
-      `http://127.0.0.1:${env.HTTP_PORT}/todos/abc`, `http://127.0.0.1:${env.HAPROXY_STATS_PORT}/metrics`,
+      `http://127.0.0.1:${env.HTTP_PORT}/todos/abc`,
+      `http://127.0.0.1:${env.HAPROXY_STATS_PORT}/metrics`,
       `http://127.0.0.1:${env.MYSQLD_EXPORTER_PORT}/metrics`,
     ];
     const statuses: number[] = [];
@@ -187,7 +231,8 @@ describe('security of the embedded stack (issue 11)', function () {
     keep(await run([PM2_BIN, 'env', '2'], env));
     // The refusal of an external server without passwords, which must not echo the embedded ones either.
     const refused = keep(await run([TSX_BIN, 'cluster/cli/status.ts'], { ...env, MYSQL_HOST: '127.0.0.1' }));
-    for (const name of fs.readdirSync(path.join(stateDir, 'logs'))) said.push(fs.readFileSync(path.join(stateDir, 'logs', name), 'utf8'));
+    for (const name of fs.readdirSync(path.join(stateDir, 'logs')))
+      said.push(fs.readFileSync(path.join(stateDir, 'logs', name), 'utf8'));
     const everything = said.join('\n');
     expect({
       statuses: statuses.filter((status) => status >= 400).length,

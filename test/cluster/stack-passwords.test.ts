@@ -7,7 +7,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { loadStackSettings } from '../../cluster/settings';
 
-describe('the stack\'s passwords', () => {
+describe("the stack's passwords", () => {
   let stateDir: string;
   beforeEach(() => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kh-passwords-'));
@@ -43,15 +43,19 @@ describe('the stack\'s passwords', () => {
     const file = path.join(stateDir, 'exporter.txt');
     fs.writeFileSync(file, 'from-a-file\n');
     const settings = loadStackSettings({ STACK_DIR: stateDir, DB_PASSWORD: 'given', DB_EXPORTER_PASSWORD_FILE: file });
-    expect([settings.appPassword, settings.appPasswordFile, settings.exporterPassword, fs.existsSync(path.join(stateDir, 'secrets'))])
-      .to.deep.equal(['given', undefined, 'from-a-file', false]);
+    expect([
+      settings.appPassword,
+      settings.appPasswordFile,
+      settings.exporterPassword,
+      fs.existsSync(path.join(stateDir, 'secrets')),
+    ]).to.deep.equal(['given', undefined, 'from-a-file', false]);
   });
 
   it('refuses an external MYSQL_HOST without its passwords, naming both, rather than run on a default', () => {
     expect(() => loadStackSettings({ STACK_DIR: stateDir, MYSQL_HOST: 'db.example' })).to.throw(
-      '  - MYSQL_HOST is set, so DB_PASSWORD (or DB_PASSWORD_FILE) must be set: the stack generates passwords only for '
-      + 'its embedded MariaDB and never runs an external one on a default.\n'
-      + '  - MYSQL_HOST is set, so DB_EXPORTER_PASSWORD (or DB_EXPORTER_PASSWORD_FILE) must be set',
+      '  - MYSQL_HOST is set, so DB_PASSWORD (or DB_PASSWORD_FILE) must be set: the stack generates passwords only for ' +
+        'its embedded MariaDB and never runs an external one on a default.\n' +
+        '  - MYSQL_HOST is set, so DB_EXPORTER_PASSWORD (or DB_EXPORTER_PASSWORD_FILE) must be set',
     );
     expect(fs.existsSync(path.join(stateDir, 'secrets'))).to.equal(false);
   });

@@ -8,8 +8,16 @@ import { planIsEmpty, planStack } from '../../cluster/stack-plan';
 /** What pm2 would list for the apps `env` gives, all online. */
 function running(env: Record<string, string>): Pm2Process[] {
   return buildApps(loadStackSettings(env), env).map((app, i) => ({
-    name: app.name, pid: 100 + i, status: 'online', restarts: 0, uptimeMs: 1000, memoryBytes: 0, cpuPercent: 0,
-    execMode: `${app.exec_mode}_mode`, args: Array.isArray(app.args) ? app.args.map(String) : [], env: { ...app.env },
+    name: app.name,
+    pid: 100 + i,
+    status: 'online',
+    restarts: 0,
+    uptimeMs: 1000,
+    memoryBytes: 0,
+    cpuPercent: 0,
+    execMode: `${app.exec_mode}_mode`,
+    args: Array.isArray(app.args) ? app.args.map(String) : [],
+    env: { ...app.env },
   }));
 }
 
@@ -28,23 +36,45 @@ describe('planStack(apps, processes)', () => {
   });
 
   it('starts only a new worker port and removes only a dropped one', () => {
-    expect(plan({ WORKER_PORTS: '8000,8001,8002' }, running({}))).to.deep.include({ start: ['kh-worker-8002'], remove: [], reload: [], replace: [] });
-    expect(plan({ WORKER_PORTS: '8000' }, running({}))).to.deep.include({ start: [], remove: ['kh-worker-8001'], reload: [], replace: [] });
+    expect(plan({ WORKER_PORTS: '8000,8001,8002' }, running({}))).to.deep.include({
+      start: ['kh-worker-8002'],
+      remove: [],
+      reload: [],
+      replace: [],
+    });
+    expect(plan({ WORKER_PORTS: '8000' }, running({}))).to.deep.include({
+      start: [],
+      remove: ['kh-worker-8001'],
+      reload: [],
+      replace: [],
+    });
   });
 
   it('reloads the workers whose settings changed, naming the variables, and touches nothing else', () => {
     const result = plan({ SLEEP_MAX_SECONDS: '5' }, running({}));
     expect(result.reload).to.deep.equal([
-      { name: 'kh-worker-8000', changed: ['SLEEP_MAX_SECONDS'] }, { name: 'kh-worker-8001', changed: ['SLEEP_MAX_SECONDS'] },
+      { name: 'kh-worker-8000', changed: ['SLEEP_MAX_SECONDS'] },
+      { name: 'kh-worker-8001', changed: ['SLEEP_MAX_SECONDS'] },
     ]);
     expect(result).to.deep.include({ start: [], remove: [], replace: [] });
     // Unsetting a variable is a change too (pm2 would keep the old value if it were left out).
-    expect(plan({}, running({ SLEEP_MAX_SECONDS: '5' })).reload.map((c) => c.name)).to.deep.equal(['kh-worker-8000', 'kh-worker-8001']);
+    expect(plan({}, running({ SLEEP_MAX_SECONDS: '5' })).reload.map((c) => c.name)).to.deep.equal([
+      'kh-worker-8000',
+      'kh-worker-8001',
+    ]);
   });
 
   it('adds the monitoring apps alone with MONITORING=1, and removes them alone without it', () => {
-    expect(plan({ MONITORING: '1' }, running({}))).to.deep.include({ start: ['kh-prometheus', 'kh-mysqld-exporter'], reload: [], replace: [], remove: [] });
-    expect(plan({}, running({ MONITORING: '1' }))).to.deep.include({ start: [], remove: ['kh-prometheus', 'kh-mysqld-exporter'] });
+    expect(plan({ MONITORING: '1' }, running({}))).to.deep.include({
+      start: ['kh-prometheus', 'kh-mysqld-exporter'],
+      reload: [],
+      replace: [],
+      remove: [],
+    });
+    expect(plan({}, running({ MONITORING: '1' }))).to.deep.include({
+      start: [],
+      remove: ['kh-prometheus', 'kh-mysqld-exporter'],
+    });
   });
 
   it('never restarts the database: a change to its settings is only reported', () => {
@@ -58,7 +88,8 @@ describe('planStack(apps, processes)', () => {
     processes[1]!.status = 'errored';
     processes[2]!.execMode = 'fork_mode';
     expect(plan({}, processes).replace).to.deep.equal([
-      { name: 'kh-haproxy', changed: ['errored'] }, { name: 'kh-worker-8000', changed: ['exec_mode'] },
+      { name: 'kh-haproxy', changed: ['errored'] },
+      { name: 'kh-worker-8000', changed: ['exec_mode'] },
     ]);
   });
 

@@ -18,7 +18,8 @@ describe('prepareStateDir(settings)', function () {
     fs.rmSync(repo, { recursive: true, force: true });
   });
 
-  const untracked = () => execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: repo, encoding: 'utf8' });
+  const untracked = () =>
+    execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: repo, encoding: 'utf8' });
 
   it('keeps a STACK_DIR of any name inside a git work tree out of git status', function () {
     const stateDir = path.join(repo, 'my-state');

@@ -21,7 +21,11 @@ describe('findSystemBinary(name, pathEnv, exists)', function () {
   });
 
   it('prefers PATH over the system folders', function () {
-    const found = findSystemBinary('haproxy', '/opt/ha/bin', (file) => file === '/opt/ha/bin/haproxy' || file === '/usr/sbin/haproxy');
+    const found = findSystemBinary(
+      'haproxy',
+      '/opt/ha/bin',
+      (file) => file === '/opt/ha/bin/haproxy' || file === '/usr/sbin/haproxy',
+    );
     expect(found).to.equal('/opt/ha/bin/haproxy');
   });
 
@@ -43,18 +47,50 @@ describe('systemBinary(name)', function () {
 });
 
 describe('missingPackages(topologies, probe)', function () {
-  const EVERY_BINARY = ['haproxy', 'mariadbd', 'mariadb-install-db', 'wsrep_sst_rsync', 'wsrep_sst_common', 'mariadb', 'prometheus',
-    'promtool', 'prometheus-mysqld-exporter', 'ss', 'rsync', 'stunnel'];
-  const EVERY_PACKAGE = ['haproxy', 'mariadb-server', 'mariadb-server-core', 'mariadb-client', 'prometheus', 'prometheus-mysqld-exporter',
-    'iproute2', 'galera-4', 'rsync', 'stunnel4'];
+  const EVERY_BINARY = [
+    'haproxy',
+    'mariadbd',
+    'mariadb-install-db',
+    'wsrep_sst_rsync',
+    'wsrep_sst_common',
+    'mariadb',
+    'prometheus',
+    'promtool',
+    'prometheus-mysqld-exporter',
+    'ss',
+    'rsync',
+    'stunnel',
+  ];
+  const EVERY_PACKAGE = [
+    'haproxy',
+    'mariadb-server',
+    'mariadb-server-core',
+    'mariadb-client',
+    'prometheus',
+    'prometheus-mysqld-exporter',
+    'iproute2',
+    'galera-4',
+    'rsync',
+    'stunnel4',
+  ];
 
   /** A machine with these binaries, and dpkg listing these packages as installed (undefined: no dpkg). */
-  function machine(binaries: string[], installed: string[] | undefined, others: Record<string, string> = {}): PackageProbe {
+  function machine(
+    binaries: string[],
+    installed: string[] | undefined,
+    others: Record<string, string> = {},
+  ): PackageProbe {
     const present = new Set(binaries);
     return {
       find: (binary) => (present.has(binary) ? `/usr/bin/${binary}` : undefined),
-      statuses: (names) => (installed === undefined ? undefined
-        : new Map([...installed.map((name) => [name, 'installed'] as const), ...Object.entries(others)].filter(([name]) => names.includes(name)))),
+      statuses: (names) =>
+        installed === undefined
+          ? undefined
+          : new Map(
+              [...installed.map((name) => [name, 'installed'] as const), ...Object.entries(others)].filter(([name]) =>
+                names.includes(name),
+              ),
+            ),
     };
   }
 
@@ -71,21 +107,45 @@ describe('missingPackages(topologies, probe)', function () {
     // The probe's machine: `apt-get remove mariadb-server galera-4` (mariadb-server-core stays).
     const binaries = EVERY_BINARY.filter((b) => b !== 'wsrep_sst_rsync' && b !== 'wsrep_sst_common');
     const installed = EVERY_PACKAGE.filter((p) => p !== 'mariadb-server' && p !== 'galera-4');
-    expect(missingPackages(['galera'], machine(binaries, installed, { 'mariadb-server': 'config-files' })))
-      .to.deep.equal(['mariadb-server', 'galera-4']);
+    expect(
+      missingPackages(['galera'], machine(binaries, installed, { 'mariadb-server': 'config-files' })),
+    ).to.deep.equal(['mariadb-server', 'galera-4']);
   });
 
   it('lists galera-4 for galera when dpkg has it removed, though every binary is there', function () {
-    expect(missingPackages(['galera'], machine(EVERY_BINARY, EVERY_PACKAGE.filter((p) => p !== 'galera-4')))).to.deep.equal(['galera-4']);
+    expect(
+      missingPackages(
+        ['galera'],
+        machine(
+          EVERY_BINARY,
+          EVERY_PACKAGE.filter((p) => p !== 'galera-4'),
+        ),
+      ),
+    ).to.deep.equal(['galera-4']);
   });
 
   it('does not ask for the Galera packages when the topology is embedded', function () {
-    expect(missingPackages(['embedded'], machine(EVERY_BINARY.filter((b) => b !== 'rsync'), EVERY_PACKAGE.filter((p) => p !== 'galera-4' && p !== 'rsync'))))
-      .to.deep.equal([]);
+    expect(
+      missingPackages(
+        ['embedded'],
+        machine(
+          EVERY_BINARY.filter((b) => b !== 'rsync'),
+          EVERY_PACKAGE.filter((p) => p !== 'galera-4' && p !== 'rsync'),
+        ),
+      ),
+    ).to.deep.equal([]);
   });
 
   it('lists rsync for galera when its binary is gone', function () {
-    expect(missingPackages(['galera'], machine(EVERY_BINARY.filter((b) => b !== 'rsync'), EVERY_PACKAGE))).to.deep.equal(['rsync']);
+    expect(
+      missingPackages(
+        ['galera'],
+        machine(
+          EVERY_BINARY.filter((b) => b !== 'rsync'),
+          EVERY_PACKAGE,
+        ),
+      ),
+    ).to.deep.equal(['rsync']);
   });
 
   it('lists nothing on this machine, where every package of every topology is installed', function () {
@@ -95,8 +155,12 @@ describe('missingPackages(topologies, probe)', function () {
 
 describe('parseDpkgStatuses(output)', function () {
   it("reads dpkg-query's lines, multi-arch names under the package name", function () {
-    expect([...parseDpkgStatuses('galera-4\tinstalled\nmariadb-server\tconfig-files\nlibc6:amd64\tinstalled\n')]).to.deep.equal([
-      ['galera-4', 'installed'], ['mariadb-server', 'config-files'], ['libc6', 'installed'],
+    expect([
+      ...parseDpkgStatuses('galera-4\tinstalled\nmariadb-server\tconfig-files\nlibc6:amd64\tinstalled\n'),
+    ]).to.deep.equal([
+      ['galera-4', 'installed'],
+      ['mariadb-server', 'config-files'],
+      ['libc6', 'installed'],
     ]);
   });
 

@@ -47,7 +47,9 @@ describe('ensureWorkerBuildSync()', function () {
     expect(workerBuildIsStale()).to.equal(false);
     expect(fs.existsSync(`${WORKER_BUILD_MAIN}.map`)).to.equal(true);
     const run = spawnSync(process.execPath, ['--enable-source-maps', WORKER_BUILD_MAIN], {
-      env: { PATH: process.env.PATH ?? '', PORT: 'x', DB_PASSWORD: 'p' }, encoding: 'utf8', timeout: 20_000,
+      env: { PATH: process.env.PATH ?? '', PORT: 'x', DB_PASSWORD: 'p' },
+      encoding: 'utf8',
+      timeout: 20_000,
     });
     expect(run.status).to.equal(1);
     expect(run.stdout + run.stderr).to.contain('PORT must be a whole number');

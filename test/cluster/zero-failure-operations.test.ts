@@ -34,28 +34,45 @@ const CLIENTS_PER_TARGET = 3;
 const PAUSE_MS = 5;
 const REQUEST_TIMEOUT_MS = 20_000;
 
-function post(url: string, agent: http.Agent, item: string, keyed: boolean): Promise<{ status: number | string; json: boolean; error?: string }> {
+function post(
+  url: string,
+  agent: http.Agent,
+  item: string,
+  keyed: boolean,
+): Promise<{ status: number | string; json: boolean; error?: string }> {
   const body = JSON.stringify({ item });
   return new Promise((resolve) => {
-    const req = http.request(`${url}/todos`, {
-      method: 'POST', agent, timeout: REQUEST_TIMEOUT_MS,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(keyed ? { 'idempotency-key': item } : {}) },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        let json = (res.headers['content-type'] ?? '').includes('application/json');
-        let error: string | undefined;
-        try {
-          error = (JSON.parse(text) as { error?: string }).error;
-        } catch {
-          json = false;
-        }
-        resolve({ status: res.statusCode ?? 0, json, error });
-      });
-      res.on('error', (error: NodeJS.ErrnoException) => resolve({ status: error.code ?? error.message, json: false }));
-    });
+    const req = http.request(
+      `${url}/todos`,
+      {
+        method: 'POST',
+        agent,
+        timeout: REQUEST_TIMEOUT_MS,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          ...(keyed ? { 'idempotency-key': item } : {}),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          let json = (res.headers['content-type'] ?? '').includes('application/json');
+          let error: string | undefined;
+          try {
+            error = (JSON.parse(text) as { error?: string }).error;
+          } catch {
+            json = false;
+          }
+          resolve({ status: res.statusCode ?? 0, json, error });
+        });
+        res.on('error', (error: NodeJS.ErrnoException) =>
+          resolve({ status: error.code ?? error.message, json: false }),
+        );
+      },
+    );
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
     req.on('error', (error: NodeJS.ErrnoException) => resolve({ status: error.code ?? error.message, json: false }));
     req.end(body);
@@ -67,18 +84,20 @@ function writeLoad(targets: string[], tag: string): { outcomes: Outcome[]; stop:
   const outcomes: Outcome[] = [];
   let running = true;
   let n = 0;
-  const clients = targets.flatMap((target) => Array.from({ length: CLIENTS_PER_TARGET }, async () => {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    let keyed = false;
-    while (running) {
-      keyed = !keyed;
-      const item = `zf-${tag}-${(n += 1)}`;
-      const answer = await post(target, agent, item, keyed);
-      outcomes.push({ target, keyed, item, ...answer });
-      await sleep(PAUSE_MS);
-    }
-    agent.destroy();
-  }));
+  const clients = targets.flatMap((target) =>
+    Array.from({ length: CLIENTS_PER_TARGET }, async () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      let keyed = false;
+      while (running) {
+        keyed = !keyed;
+        const item = `zf-${tag}-${(n += 1)}`;
+        const answer = await post(target, agent, item, keyed);
+        outcomes.push({ target, keyed, item, ...answer });
+        await sleep(PAUSE_MS);
+      }
+      agent.destroy();
+    }),
+  );
   return {
     outcomes,
     stop: async () => {
@@ -126,13 +145,22 @@ describe('operations under write load (npm start under pm2)', function () {
     // The front door last: the tally names targets by port.
     const targets = [...ports.map((port) => `http://127.0.0.1:${port}`), `http://127.0.0.1:${env.HTTP_PORT}`];
     const load = writeLoad(targets, tag);
-    await waitFor('answers from every target', () => (targets.every((t) => load.outcomes.filter((o) => o.target === t).length >= 5) ? true : undefined), 30_000);
+    await waitFor(
+      'answers from every target',
+      () => (targets.every((t) => load.outcomes.filter((o) => o.target === t).length >= 5) ? true : undefined),
+      30_000,
+    );
     const former = haproxyProcesses();
     await operation();
-    await waitFor('the HAProxy processes from before the operation to exit', () => {
-      const now = haproxyProcesses();
-      return now.length > 0 && !now.some((pid) => former.includes(pid)) ? true : undefined;
-    }, 45_000, 200);
+    await waitFor(
+      'the HAProxy processes from before the operation to exit',
+      () => {
+        const now = haproxyProcesses();
+        return now.length > 0 && !now.some((pid) => former.includes(pid)) ? true : undefined;
+      },
+      45_000,
+      200,
+    );
     await sleep(1_000);
     const outcomes = await load.stop();
 
@@ -145,7 +173,9 @@ describe('operations under write load (npm start under pm2)', function () {
     console.log(`      ${tag}: ${outcomes.length} writes: ${[...tally].map(([k, v]) => `${k}: ${v}`).join(', ')}`);
 
     const [rows] = await db.query<mysql.RowDataPacket[]>(
-      'SELECT item, COUNT(*) AS n FROM todos WHERE item LIKE ? GROUP BY item', [`zf-${tag}-%`]);
+      'SELECT item, COUNT(*) AS n FROM todos WHERE item LIKE ? GROUP BY item',
+      [`zf-${tag}-%`],
+    );
     const written = new Map(rows.map((row) => [row.item as string, Number(row.n)]));
     const failed = outcomes.filter((o) => !(o.json && (o.status === 201 || (o.keyed && o.status === 409))));
     const keyedTwice = outcomes.filter((o) => o.keyed && (written.get(o.item) ?? 0) > 1);
@@ -155,8 +185,16 @@ describe('operations under write load (npm start under pm2)', function () {
     const unkeyed201 = unkeyed.filter((o) => o.status === 201).length;
     expect(outcomes.length, 'writes done').to.be.above(100);
     expect({
-      failed: failed.slice(0, 10).map((o) => `${o.target} ${o.keyed ? 'keyed' : 'unkeyed'} ${o.status} ${o.error ?? ''}${o.json ? '' : ' not JSON'}`),
-      failedCount: failed.length, keyedTwice: keyedTwice.length, keyed201Missing: keyed201Missing.length, unkeyedRows,
+      failed: failed
+        .slice(0, 10)
+        .map(
+          (o) =>
+            `${o.target} ${o.keyed ? 'keyed' : 'unkeyed'} ${o.status} ${o.error ?? ''}${o.json ? '' : ' not JSON'}`,
+        ),
+      failedCount: failed.length,
+      keyedTwice: keyedTwice.length,
+      keyed201Missing: keyed201Missing.length,
+      unkeyedRows,
     }).to.deep.equal({ failed: [], failedCount: 0, keyedTwice: 0, keyed201Missing: 0, unkeyedRows: unkeyed201 });
   }
 
@@ -167,7 +205,7 @@ describe('operations under write load (npm start under pm2)', function () {
     });
   });
 
-  it('an in-place HAProxy reload (npm run reload -- --haproxy): every write answered 201 in JSON, each once, also past the old process\'s hard stop', async () => {
+  it("an in-place HAProxy reload (npm run reload -- --haproxy): every write answered 201 in JSON, each once, also past the old process's hard stop", async () => {
     await underWrites('haproxy', async () => {
       const reload = await run([TSX_BIN, 'cluster/cli/reload.ts', '--haproxy'], env);
       expect(reload.code, reload.output).to.equal(0);
@@ -186,13 +224,17 @@ describe('operations under write load (npm start under pm2)', function () {
     await db.query('LOCK TABLES todos WRITE');
     try {
       const answer = post(frontDoor, agent, item, true);
-      const holder = await waitFor('the worker running the POST', async () => {
-        for (const port of ports) {
-          const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-          if (/^db_pool_connections\{[^}]*state="used"[^}]*\} 1$/m.test(metrics)) return port;
-        }
-        return undefined;
-      }, 10_000);
+      const holder = await waitFor(
+        'the worker running the POST',
+        async () => {
+          for (const port of ports) {
+            const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+            if (/^db_pool_connections\{[^}]*state="used"[^}]*\} 1$/m.test(metrics)) return port;
+          }
+          return undefined;
+        },
+        10_000,
+      );
       const victim = (await jlist(env)).find((app) => app.name === `zf-worker-${holder}`)!;
       process.kill(victim.pid, 'SIGKILL');
       const alive = (pid: number) => {
@@ -216,10 +258,22 @@ describe('operations under write load (npm start under pm2)', function () {
       await db.query('UNLOCK TABLES');
       agent.destroy();
       // pm2 restarts the killed worker: every worker ready again before the next test.
-      await waitFor('every worker ready again', async () => {
-        const statuses = await Promise.all(ports.map((port) => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0)));
-        return statuses.every((status) => status === 200) ? true : undefined;
-      }, 60_000, 250);
+      await waitFor(
+        'every worker ready again',
+        async () => {
+          const statuses = await Promise.all(
+            ports.map((port) =>
+              fetch(`http://127.0.0.1:${port}/readyz`).then(
+                (r) => r.status,
+                () => 0,
+              ),
+            ),
+          );
+          return statuses.every((status) => status === 200) ? true : undefined;
+        },
+        60_000,
+        250,
+      );
     }
   });
 

@@ -26,7 +26,12 @@ describe('adminConnectionOptions(settings)', function () {
   });
 
   it('reaches an external MYSQL_HOST over TCP with the admin credentials', function () {
-    expect(adminConnectionOptions(external)).to.deep.equal({ host: 'db.internal', port: 3310, user: 'admin', password: 's3cret' });
+    expect(adminConnectionOptions(external)).to.deep.equal({
+      host: 'db.internal',
+      port: 3310,
+      user: 'admin',
+      password: 's3cret',
+    });
   });
 });
 

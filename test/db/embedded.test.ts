@@ -2,7 +2,13 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { embeddedPaths, initDatadir, installDbArgs, mariadbdArgs, waitForMariaDb } from '../../cluster/database/embedded';
+import {
+  embeddedPaths,
+  initDatadir,
+  installDbArgs,
+  mariadbdArgs,
+  waitForMariaDb,
+} from '../../cluster/database/embedded';
 import { freePort } from '../../cluster/free-port';
 
 const asRoot = process.geteuid?.() === 0 ? ['--user=root'] : [];
@@ -37,7 +43,13 @@ describe('installDbArgs(datadir)', function () {
 
 describe('mariadbdArgs(options)', function () {
   it('runs a small foreground server on 127.0.0.1 that outlives HAProxy idle timeouts', function () {
-    const args = mariadbdArgs({ datadir: '/d/data', port: 3307, socket: '/d/s.sock', pidFile: '/d/p.pid', logFile: '/d/err.log' });
+    const args = mariadbdArgs({
+      datadir: '/d/data',
+      port: 3307,
+      socket: '/d/s.sock',
+      pidFile: '/d/p.pid',
+      logFile: '/d/err.log',
+    });
     expect(args).to.deep.equal([
       '--no-defaults',
       '--datadir=/d/data',

@@ -14,8 +14,13 @@ describe('migrate(settings, admin) re-applying the grants', function () {
   let admin: mysql.Connection;
 
   async function grantsFor(user: string, host = '%'): Promise<string[]> {
-    const [rows] = await admin.query<mysql.RowDataPacket[]>(`SHOW GRANTS FOR ${admin.escape(user)}@${admin.escape(host)}`);
-    return rows.map((row) => Object.values(row)[0] as string).filter((line) => !line.startsWith('GRANT USAGE')).sort();
+    const [rows] = await admin.query<mysql.RowDataPacket[]>(
+      `SHOW GRANTS FOR ${admin.escape(user)}@${admin.escape(host)}`,
+    );
+    return rows
+      .map((row) => Object.values(row)[0] as string)
+      .filter((line) => !line.startsWith('GRANT USAGE'))
+      .sort();
   }
 
   before(async function () {
@@ -30,9 +35,17 @@ describe('migrate(settings, admin) re-applying the grants', function () {
   });
 
   it(`never refuses the app user a write while it runs ${MIGRATIONS} times`, async function () {
-    const writers = await Promise.all(Array.from({ length: WRITERS }, () => mysql.createConnection({
-      host: '127.0.0.1', port: db.port, user: settings.appUser, password: settings.appPassword, database: 'test',
-    })));
+    const writers = await Promise.all(
+      Array.from({ length: WRITERS }, () =>
+        mysql.createConnection({
+          host: '127.0.0.1',
+          port: db.port,
+          user: settings.appUser,
+          password: settings.appPassword,
+          database: 'test',
+        }),
+      ),
+    );
     const refusals: string[] = [];
     let inserts = 0;
     let migrating = true;
@@ -82,7 +95,9 @@ describe('migrate(settings, admin) re-applying the grants', function () {
   it('keeps a privilege granted under an older name (REPLICATION CLIENT is BINLOG MONITOR)', async function () {
     expect(await grantsFor(settings.exporterUser)).to.have.length(2);
     await migrate(settings, db.admin);
-    expect((await grantsFor(settings.exporterUser))[0]).to.match(/^GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON \*\.\*/);
+    expect((await grantsFor(settings.exporterUser))[0]).to.match(
+      /^GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON \*\.\*/,
+    );
   });
 });
 
@@ -91,17 +106,24 @@ describe('declaredAccounts(sql, params)', function () {
 
   it('reads each privilege of each GRANT, the versioned comment included', function () {
     const [account] = declaredAccounts(
-      'CREATE USER IF NOT EXISTS :u@:h;\nGRANT PROCESS, REPLICATION CLIENT /*M!100509 , SLAVE MONITOR */ ON *.* TO :u@:h;\n'
-      + 'GRANT SELECT ON test.todos TO :u@:h WITH GRANT OPTION;', params);
+      'CREATE USER IF NOT EXISTS :u@:h;\nGRANT PROCESS, REPLICATION CLIENT /*M!100509 , SLAVE MONITOR */ ON *.* TO :u@:h;\n' +
+        'GRANT SELECT ON test.todos TO :u@:h WITH GRANT OPTION;',
+      params,
+    );
     expect(account?.user).to.equal('app');
     expect([...account!.privileges].sort()).to.deep.equal([
-      'BINLOG MONITOR ON *.*', 'GRANT OPTION ON `test`.`todos`', 'PROCESS ON *.*', 'SELECT ON `test`.`todos`', 'SLAVE MONITOR ON *.*',
+      'BINLOG MONITOR ON *.*',
+      'GRANT OPTION ON `test`.`todos`',
+      'PROCESS ON *.*',
+      'SELECT ON `test`.`todos`',
+      'SLAVE MONITOR ON *.*',
     ]);
   });
 
   it('refuses ALL PRIVILEGES, which would hide what is extra', function () {
-    expect(() => declaredAccounts('CREATE USER IF NOT EXISTS :u@:h;\nGRANT ALL PRIVILEGES ON test.* TO :u@:h;', params))
-      .to.throw('name each privilege');
+    expect(() =>
+      declaredAccounts('CREATE USER IF NOT EXISTS :u@:h;\nGRANT ALL PRIVILEGES ON test.* TO :u@:h;', params),
+    ).to.throw('name each privilege');
   });
 
   it('refuses a GRANT to an account the file does not create', function () {

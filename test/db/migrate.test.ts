@@ -7,7 +7,13 @@ import { migrate } from '../../cluster/database/migrate';
 import { loadStackSettings } from '../../cluster/settings';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 
-const ALL = ['V001__create_todos.sql', 'V002__seed_todos.sql', 'V003__idempotency_keys.sql', 'V004__todos_status_id_index.sql', 'R__users.sql'];
+const ALL = [
+  'V001__create_todos.sql',
+  'V002__seed_todos.sql',
+  'V003__idempotency_keys.sql',
+  'V004__todos_status_id_index.sql',
+  'R__users.sql',
+];
 
 describe('migrate(settings, admin)', function () {
   const settings = loadStackSettings({});
@@ -78,7 +84,14 @@ describe('migrate(settings, admin)', function () {
   it('applies each numbered file exactly once when two runs race on a fresh database', async function () {
     await admin.query('DROP DATABASE test');
     const results = await Promise.all([migrate(settings, db.admin), migrate(settings, db.admin)]);
-    expect(results.flat().sort()).to.deep.equal(['R__users.sql', 'R__users.sql', 'V001__create_todos.sql', 'V002__seed_todos.sql', 'V003__idempotency_keys.sql', 'V004__todos_status_id_index.sql']);
+    expect(results.flat().sort()).to.deep.equal([
+      'R__users.sql',
+      'R__users.sql',
+      'V001__create_todos.sql',
+      'V002__seed_todos.sql',
+      'V003__idempotency_keys.sql',
+      'V004__todos_status_id_index.sql',
+    ]);
     expect(await rows('SELECT COUNT(*) AS n FROM test.todos')).to.deep.equal([{ n: 2 }]);
   });
 
@@ -86,7 +99,9 @@ describe('migrate(settings, admin)', function () {
     const unreachable = { host: '127.0.0.1', port: 1, user: 'root' };
     let error: Error | undefined;
     await migrate(loadStackSettings({ DB_USER: 'root' }), unreachable).catch((err: Error) => (error = err));
-    expect(error?.message).to.equal('DB_USER is "root", the administrative account; the stack\'s accounts must be separate ones.');
+    expect(error?.message).to.equal(
+      'DB_USER is "root", the administrative account; the stack\'s accounts must be separate ones.',
+    );
   });
 
   describe('with a folder of its own', function () {
@@ -116,7 +131,7 @@ describe('migrate(settings, admin)', function () {
 
     it('applies numbered files by number, not by name (V2 before V10)', async function () {
       await writeFile(path.join(dir, 'V10__b.sql'), 'DO 1;');
-      await writeFile(path.join(dir, 'V2__a.sql'), '-- a comment with an apostrophe: it\'s ignored\nDO 1;');
+      await writeFile(path.join(dir, 'V2__a.sql'), "-- a comment with an apostrophe: it's ignored\nDO 1;");
       await admin.query("DELETE FROM test.schema_migrations WHERE name IN ('V2__a.sql', 'V10__b.sql')");
       expect(await migrate(settings, db.admin, dir)).to.deep.equal(['V2__a.sql', 'V10__b.sql']);
     });

@@ -15,12 +15,16 @@ describe('migrate(settings, admin) and the accounts the settings no longer name'
   /** user@host of every account on the server except MariaDB's own (root, mariadb.sys). */
   async function accounts(): Promise<string[]> {
     const [rows] = await admin.query<mysql.RowDataPacket[]>(
-      "SELECT CONCAT(User, '@', Host) AS account FROM mysql.user WHERE User NOT IN ('root', 'mariadb.sys') ORDER BY account");
+      "SELECT CONCAT(User, '@', Host) AS account FROM mysql.user WHERE User NOT IN ('root', 'mariadb.sys') ORDER BY account",
+    );
     return rows.map((row) => row.account as string);
   }
 
   async function grantsErrno(user: string, host: string): Promise<number | undefined> {
-    return admin.query('SHOW GRANTS FOR ?@?', [user, host]).then(() => undefined, (err: { errno?: number }) => err.errno);
+    return admin.query('SHOW GRANTS FOR ?@?', [user, host]).then(
+      () => undefined,
+      (err: { errno?: number }) => err.errno,
+    );
   }
 
   before(async function () {
@@ -47,7 +51,11 @@ describe('migrate(settings, admin) and the accounts the settings no longer name'
   it('drops the accounts of the old DB_USER_HOST once it changes', async function () {
     await migrate(loadStackSettings({ DB_USER_HOST: '127.0.0.1' }), db.admin);
     // The embedded server's check account stays on the socket (localhost) whatever DB_USER_HOST says.
-    expect(await accounts()).to.deep.equal(['haproxy_check@localhost', 'haproxy_user@127.0.0.1', 'mysqld_exporter@127.0.0.1']);
+    expect(await accounts()).to.deep.equal([
+      'haproxy_check@localhost',
+      'haproxy_user@127.0.0.1',
+      'mysqld_exporter@127.0.0.1',
+    ]);
   });
 
   it('never drops an account that existed before the settings named it', async function () {

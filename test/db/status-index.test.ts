@@ -13,7 +13,8 @@ describe('sql/V004__todos_status_id_index.sql', function () {
 
   async function indexColumns(): Promise<string[]> {
     const [rows] = await database.admin.query<mysql.RowDataPacket[]>(
-      "SHOW INDEX FROM test.todos WHERE Key_name = 'todos_status_id'");
+      "SHOW INDEX FROM test.todos WHERE Key_name = 'todos_status_id'",
+    );
     return rows.map((row) => `${row.Seq_in_index}:${row.Column_name}`);
   }
 

@@ -27,7 +27,9 @@ describe('sql/R__users.sql (applied by migrate)', function () {
   }
 
   async function grantsFor(user: string, host = '%'): Promise<string[]> {
-    const [rows] = await admin.query<mysql.RowDataPacket[]>(`SHOW GRANTS FOR ${admin.escape(user)}@${admin.escape(host)}`);
+    const [rows] = await admin.query<mysql.RowDataPacket[]>(
+      `SHOW GRANTS FOR ${admin.escape(user)}@${admin.escape(host)}`,
+    );
     return rows.map((row) => Object.values(row)[0] as string);
   }
 
@@ -59,9 +61,13 @@ describe('sql/R__users.sql (applied by migrate)', function () {
     it('can SELECT, INSERT, UPDATE and DELETE rows of test.todos', async function () {
       const [inserted] = await app.query<mysql.ResultSetHeader>("INSERT INTO test.todos (item) VALUES ('grants')");
       await app.query("UPDATE test.todos SET status = 'done' WHERE id = ?", [inserted.insertId]);
-      const [rows] = await app.query<mysql.RowDataPacket[]>('SELECT item, status FROM test.todos WHERE id = ?', [inserted.insertId]);
+      const [rows] = await app.query<mysql.RowDataPacket[]>('SELECT item, status FROM test.todos WHERE id = ?', [
+        inserted.insertId,
+      ]);
       expect(rows.map((row) => ({ ...row }))).to.deep.equal([{ item: 'grants', status: 'done' }]);
-      const [deleted] = await app.query<mysql.ResultSetHeader>('DELETE FROM test.todos WHERE id = ?', [inserted.insertId]);
+      const [deleted] = await app.query<mysql.ResultSetHeader>('DELETE FROM test.todos WHERE id = ?', [
+        inserted.insertId,
+      ]);
       expect(deleted.affectedRows).to.equal(1);
     });
 
@@ -84,8 +90,9 @@ describe('sql/R__users.sql (applied by migrate)', function () {
     });
 
     it('is refused test.stack_accounts, so it cannot name an account for migrate to drop', async function () {
-      expect(await errnoOf(app.query("INSERT INTO test.stack_accounts (user, host) VALUES ('root', 'localhost')")))
-        .to.equal(TABLE_ACCESS_DENIED);
+      expect(
+        await errnoOf(app.query("INSERT INTO test.stack_accounts (user, host) VALUES ('root', 'localhost')")),
+      ).to.equal(TABLE_ACCESS_DENIED);
       expect(await errnoOf(app.query('SELECT * FROM test.stack_accounts'))).to.equal(TABLE_ACCESS_DENIED);
     });
 
@@ -129,7 +136,9 @@ describe('sql/R__users.sql (applied by migrate)', function () {
     });
 
     it('holds no privilege at all', async function () {
-      expect(await grantsFor('haproxy_check', 'localhost')).to.deep.equal(['GRANT USAGE ON *.* TO `haproxy_check`@`localhost`']);
+      expect(await grantsFor('haproxy_check', 'localhost')).to.deep.equal([
+        'GRANT USAGE ON *.* TO `haproxy_check`@`localhost`',
+      ]);
     });
 
     it('is refused reading test.todos', async function () {

@@ -30,8 +30,15 @@ function verify(ca: string, cert: string): string {
 }
 
 function subject(cert: string): string {
-  return execFileSync('openssl', ['x509', '-noout', '-subject', '-ext', 'subjectAltName,extendedKeyUsage', '-in', cert], { encoding: 'utf8' })
-    .split('\n').map((line) => line.trim()).filter(Boolean).join(' | ');
+  return execFileSync(
+    'openssl',
+    ['x509', '-noout', '-subject', '-ext', 'subjectAltName,extendedKeyUsage', '-in', cert],
+    { encoding: 'utf8' },
+  )
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' | ');
 }
 
 describe('ensureGaleraCertificates(layout)', function () {
@@ -66,8 +73,8 @@ describe('ensureGaleraCertificates(layout)', function () {
     });
     for (const node of layout.nodes) expect(verify(layout.tls.ca, node.tls.cert)).to.equal(`0: ${node.tls.cert}: OK`);
     expect(subject(layout.nodes[1]!.tls.cert)).to.equal(
-      'subject=CN = n2.certs-galera | X509v3 Extended Key Usage: | TLS Web Server Authentication, TLS Web Client Authentication | '
-      + 'X509v3 Subject Alternative Name: | IP Address:127.0.0.1, DNS:localhost',
+      'subject=CN = n2.certs-galera | X509v3 Extended Key Usage: | TLS Web Server Authentication, TLS Web Client Authentication | ' +
+        'X509v3 Subject Alternative Name: | IP Address:127.0.0.1, DNS:localhost',
     );
   });
 
@@ -77,7 +84,10 @@ describe('ensureGaleraCertificates(layout)', function () {
     const ca = fs.readFileSync(layout.tls.ca, 'utf8');
     const grown = galeraLayout({ stateDir, ports: portsFromBase(5), stackName: 'certs' });
     await ensureGaleraCertificates(grown);
-    expect([fs.readFileSync(layout.nodes[0]!.tls.cert, 'utf8') === before, fs.readFileSync(layout.tls.ca, 'utf8') === ca]).to.deep.equal([true, true]);
+    expect([
+      fs.readFileSync(layout.nodes[0]!.tls.cert, 'utf8') === before,
+      fs.readFileSync(layout.tls.ca, 'utf8') === ca,
+    ]).to.deep.equal([true, true]);
     expect(verify(grown.tls.ca, grown.nodes[4]!.tls.cert)).to.equal(`0: ${grown.nodes[4]!.tls.cert}: OK`);
   });
 
@@ -88,7 +98,7 @@ describe('ensureGaleraCertificates(layout)', function () {
     for (const node of layout.nodes) expect(verify(layout.tls.ca, node.tls.cert)).to.equal(`0: ${node.tls.cert}: OK`);
   });
 
-  it('a certificate of another stack\'s CA does not verify against this one', async function () {
+  it("a certificate of another stack's CA does not verify against this one", async function () {
     const other = galeraLayout({ stateDir: path.join(stateDir, 'other'), ports: portsFromBase(3), stackName: 'other' });
     await Promise.all([ensureGaleraCertificates(layout), ensureGaleraCertificates(other)]);
     expect(verify(layout.tls.ca, other.nodes[0]!.tls.cert)).to.match(/^2: .*verification failed/);
@@ -99,6 +109,8 @@ describe('ensureGaleraCertificates(layout)', function () {
     fs.rmSync(layout.nodes[2]!.tls.cert);
     let message = '';
     await ensureGaleraCertificates(layout).catch((error: Error) => (message = error.message));
-    expect(message).to.equal(`${layout.nodes[2]!.tls.dir} has no cert.pem or key.pem: remove the folder to make n3 a new certificate.`);
+    expect(message).to.equal(
+      `${layout.nodes[2]!.tls.dir} has no cert.pem or key.pem: remove the folder to make n3 a new certificate.`,
+    );
   });
 });

@@ -57,7 +57,10 @@ async function query<T = mysql.RowDataPacket[]>(node: GaleraNode, sql: string, v
   }
 }
 
-async function agentStatus(agent: HealthAgent, node: GaleraNode): Promise<{ status: number; body: Record<string, unknown> }> {
+async function agentStatus(
+  agent: HealthAgent,
+  node: GaleraNode,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`http://127.0.0.1:${agent.ports[node.name]}/`, { signal: AbortSignal.timeout(5000) });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
@@ -66,7 +69,8 @@ function killByPidFiles(cluster: GaleraLayout): void {
   for (const node of cluster.nodes) {
     try {
       const pid = Number(readFileSync(node.pidFile, 'utf8').trim());
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`--datadir=${node.datadir}`)) process.kill(pid, 'SIGKILL');
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`--datadir=${node.datadir}`))
+        process.kill(pid, 'SIGKILL');
     } catch {
       // no pid file, or the process is gone
     }
@@ -131,7 +135,9 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const ready = new Promise<void>((resolve, reject) => {
       child.on('message', (message) => message === 'ready' && resolve());
-      child.once('exit', (code) => reject(new Error(`node-server ${node.name} exited with ${code} before ready:\n${output}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`node-server ${node.name} exited with ${code} before ready:\n${output}`)),
+      );
     });
     ready.catch(() => undefined); // awaited by the test; an exit after 'ready' is no rejection to report
     const runner = { child, ready, output: () => output, exitCode: async () => (await exited(child), child.exitCode) };
@@ -191,17 +197,30 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
   it('bootstraps three nodes from empty datadirs (n1 new cluster, n2 and n3 by SST): all Synced, cluster size 3, the agent answers 200 for each', async function () {
     for (const node of layout.nodes) {
       const status = await readWsrepStatus(nodeAdminLogin(node), 2000);
-      expect([node.name, status.wsrep_local_state_comment, status.wsrep_cluster_size, status.wsrep_cluster_status]).to.deep.equal([
-        node.name, 'Synced', '3', 'Primary',
-      ]);
+      expect([
+        node.name,
+        status.wsrep_local_state_comment,
+        status.wsrep_cluster_size,
+        status.wsrep_cluster_status,
+      ]).to.deep.equal([node.name, 'Synced', '3', 'Primary']);
       const answer = await agentStatus(agent as HealthAgent, node);
-      expect([answer.status, answer.body.node, answer.body.ok, answer.body.wsrep_ready]).to.deep.equal([200, node.name, true, 'ON']);
+      expect([answer.status, answer.body.node, answer.body.ok, answer.body.wsrep_ready]).to.deep.equal([
+        200,
+        node.name,
+        true,
+        'ON',
+      ]);
     }
     for (const joiner of [n2, n3]) expect(await logSince(joiner, 0)).to.match(/rsync SST completed on joiner/);
   });
 
   it('the agent reads the status with a USAGE-only account, and /<name> asks about any node', async function () {
-    const connection = await mysql.createConnection({ host: '127.0.0.1', port: n3.ports.client, user: checkUser, password: checkPassword });
+    const connection = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: n3.ports.client,
+      user: checkUser,
+      password: checkPassword,
+    });
     try {
       const [grants] = await connection.query<mysql.RowDataPacket[]>('SHOW GRANTS');
       expect(grants.map((row) => String(Object.values(row)[0]).replace(/ IDENTIFIED BY .*/, ''))).to.deep.equal([
@@ -224,7 +243,10 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
       let missed = 0;
       for (let i = 0; i < 50; i += 1) {
         await writer.query('INSERT INTO galera_test.t (v) VALUES (?)', [`row ${i}`]);
-        const [rows] = await reader.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM galera_test.t WHERE v = ?', [`row ${i}`]);
+        const [rows] = await reader.query<mysql.RowDataPacket[]>(
+          'SELECT COUNT(*) AS n FROM galera_test.t WHERE v = ?',
+          [`row ${i}`],
+        );
         if (Number(rows[0]?.n) !== 1) missed += 1;
       }
       expect(missed).to.equal(0);
@@ -243,10 +265,17 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
     expect(String(answer.body.reason)).to.match(/^Cannot read the node's status/);
     for (const node of [n1, n3]) expect((await agentStatus(agent as HealthAgent, node)).status).to.equal(200);
     // Evicted after evs.suspect_timeout (5 s by default); the survivors keep quorum (2 of 3).
-    await waitFor('n1 and n3 to see a cluster of 2', async () => {
-      const sizes = await Promise.all([n1, n3].map(async (node) => (await readWsrepStatus(nodeAdminLogin(node), 2000)).wsrep_cluster_size));
-      return sizes.every((size) => size === '2') ? true : undefined;
-    }, 30_000, 250);
+    await waitFor(
+      'n1 and n3 to see a cluster of 2',
+      async () => {
+        const sizes = await Promise.all(
+          [n1, n3].map(async (node) => (await readWsrepStatus(nodeAdminLogin(node), 2000)).wsrep_cluster_size),
+        );
+        return sizes.every((size) => size === '2') ? true : undefined;
+      },
+      30_000,
+      250,
+    );
     timings['n2 evicted after SIGKILL'] = `${Math.round(performance.now() - killedAt)} ms`;
     for (const node of [n1, n3]) {
       const answer3 = await agentStatus(agent as HealthAgent, node);
@@ -260,7 +289,10 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
   it('n2 restarted with the recovery logic (--wsrep-recover, --wsrep-start-position) rejoins by IST, not SST, and is Synced', async function () {
     const offset = await logSize(n2);
     const start = await startNode(n2);
-    expect([start.kind, start.plan.kind === 'start' ? start.plan.bootstrap : 'none']).to.deep.equal(['join', undefined]);
+    expect([start.kind, start.plan.kind === 'start' ? start.plan.bootstrap : 'none']).to.deep.equal([
+      'join',
+      undefined,
+    ]);
     expect(start.startPosition).to.match(/^[0-9a-f-]{36}:\d+$/);
     const log = await logSince(n2, offset);
     // MariaDB runs the SST script for an IST too (it only waits for the IST); what it then logs tells
@@ -278,7 +310,11 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
     // n1 first, n3 last: Galera marks the last member to leave safe_to_bootstrap.
     for (const node of [n1, n2, n3]) await stopNode(node);
     const states = await Promise.all(layout.nodes.map((node) => readGrastate(node)));
-    expect(states.map((state) => [state?.seqno !== -1, state?.safeToBootstrap])).to.deep.equal([[true, false], [true, false], [true, true]]);
+    expect(states.map((state) => [state?.seqno !== -1, state?.safeToBootstrap])).to.deep.equal([
+      [true, false],
+      [true, false],
+      [true, true],
+    ]);
     for (const node of layout.nodes) expect((await agentStatus(agent as HealthAgent, node)).status).to.equal(503);
 
     const started = performance.now();
@@ -292,7 +328,7 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
     }
   });
 
-  it('the pm2 entry (node-server.ts): three runners restart the stopped cluster on their own; SIGINT, pm2\'s stop signal, stops each cleanly', async function () {
+  it("the pm2 entry (node-server.ts): three runners restart the stopped cluster on their own; SIGINT, pm2's stop signal, stops each cleanly", async function () {
     for (const node of [n3, n2, n1]) await stopNode(node); // n1 last: it bootstraps this time
     const started = performance.now();
     const runners = layout.nodes.map((node) => startRunner(node));
@@ -317,7 +353,10 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
   it('a grastate.dat a failed SST left (empty on n2, no uuid line on n3) is set aside at the next start: n1 bootstraps, n2 and n3 come back by SST', async function () {
     // The cluster is stopped (previous test). What a joiner killed during its SST leaves behind.
     await writeFile(path.join(n2.datadir, 'grastate.dat'), '');
-    await writeFile(path.join(n3.datadir, 'grastate.dat'), '# GALERA saved state\nversion: 2.1\nseqno:   -1\nsafe_to_bootstrap: 0\n');
+    await writeFile(
+      path.join(n3.datadir, 'grastate.dat'),
+      '# GALERA saved state\nversion: 2.1\nseqno:   -1\nsafe_to_bootstrap: 0\n',
+    );
     const offsets = await Promise.all([n2, n3].map((node) => logSize(node)));
     const started = performance.now();
     const starts = await Promise.all(layout.nodes.map((node) => startNode(node)));
@@ -325,7 +364,9 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
     expect(starts.map((start) => start.kind)).to.deep.equal(['bootstrap', 'join', 'join']);
     for (const [i, joiner] of [n2, n3].entries()) {
       expect(await logSince(joiner, offsets[i]!)).to.match(/rsync SST completed on joiner/);
-      expect((await readdir(joiner.datadir)).filter((name) => name.startsWith('grastate.dat.invalid-'))).to.have.length(1);
+      expect((await readdir(joiner.datadir)).filter((name) => name.startsWith('grastate.dat.invalid-'))).to.have.length(
+        1,
+      );
     }
     for (const node of layout.nodes) {
       expect((await agentStatus(agent as HealthAgent, node)).status).to.equal(200);
@@ -346,20 +387,30 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
         await running.get(node.name)?.kill();
         running.delete(node.name);
       }
-      await waitFor('n1 to refuse as non-Primary (1047)', async () => {
-        const answers = await Promise.all([[reader, select], [writer, insert]].map(async ([connection, sql]) => {
-          try {
-            await (connection as mysql.Connection).query({ sql: sql as string, timeout: 20_000 });
-            return undefined;
-          } catch (error) {
-            const answer = httpErrorForDb(withStatement(error, sql as string));
-            const label = `${(error as { errno?: number }).errno} -> ${answer?.status ?? 500} ${answer?.code ?? 'internal_error'}`;
-            seen[label] = (seen[label] ?? 0) + 1;
-            return (error as { errno?: number }).errno;
-          }
-        }));
-        return answers.includes(1047) ? true : undefined;
-      }, 60_000, 50);
+      await waitFor(
+        'n1 to refuse as non-Primary (1047)',
+        async () => {
+          const answers = await Promise.all(
+            [
+              [reader, select],
+              [writer, insert],
+            ].map(async ([connection, sql]) => {
+              try {
+                await (connection as mysql.Connection).query({ sql: sql as string, timeout: 20_000 });
+                return undefined;
+              } catch (error) {
+                const answer = httpErrorForDb(withStatement(error, sql as string));
+                const label = `${(error as { errno?: number }).errno} -> ${answer?.status ?? 500} ${answer?.code ?? 'internal_error'}`;
+                seen[label] = (seen[label] ?? 0) + 1;
+                return (error as { errno?: number }).errno;
+              }
+            }),
+          );
+          return answers.includes(1047) ? true : undefined;
+        },
+        60_000,
+        50,
+      );
     } finally {
       await reader.end().catch(() => undefined);
       await writer.end().catch(() => undefined);

@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { formatPosition, markSafeToBootstrap, parseGrastate, parseRecoveredPosition } from '../../cluster/database/galera/grastate';
+import {
+  formatPosition,
+  markSafeToBootstrap,
+  parseGrastate,
+  parseRecoveredPosition,
+} from '../../cluster/database/galera/grastate';
 
 const GRASTATE = `# GALERA saved state
 version: 2.1
@@ -10,8 +15,14 @@ safe_to_bootstrap: 0
 
 describe('grastate.dat and --wsrep-recover output', function () {
   it('parses uuid, seqno and safe_to_bootstrap', function () {
-    expect(parseGrastate(GRASTATE)).to.deep.equal({ uuid: '5b7da98a-e9f2-11f1-acb2-e6b84ded841a', seqno: -1, safeToBootstrap: false });
-    expect(parseGrastate(GRASTATE.replace('seqno:   -1', 'seqno:   1234').replace('bootstrap: 0', 'bootstrap: 1'))).to.deep.equal({
+    expect(parseGrastate(GRASTATE)).to.deep.equal({
+      uuid: '5b7da98a-e9f2-11f1-acb2-e6b84ded841a',
+      seqno: -1,
+      safeToBootstrap: false,
+    });
+    expect(
+      parseGrastate(GRASTATE.replace('seqno:   -1', 'seqno:   1234').replace('bootstrap: 0', 'bootstrap: 1')),
+    ).to.deep.equal({
       uuid: '5b7da98a-e9f2-11f1-acb2-e6b84ded841a',
       seqno: 1234,
       safeToBootstrap: true,
@@ -37,7 +48,9 @@ describe('grastate.dat and --wsrep-recover output', function () {
     ].join('\n');
     const position = parseRecoveredPosition(log);
     expect(position).to.deep.equal({ uuid: '2739b1c6-e9f3-11f1-9fdb-fe0e56482d34', seqno: 3 });
-    expect(formatPosition(position as { uuid: string; seqno: number })).to.equal('2739b1c6-e9f3-11f1-9fdb-fe0e56482d34:3');
+    expect(formatPosition(position as { uuid: string; seqno: number })).to.equal(
+      '2739b1c6-e9f3-11f1-9fdb-fe0e56482d34:3',
+    );
     expect(parseRecoveredPosition('[ERROR] Aborting')).to.equal(undefined);
     expect(parseRecoveredPosition('WSREP: Recovered position: 00000000-0000-0000-0000-000000000000:-1')).to.deep.equal({
       uuid: '00000000-0000-0000-0000-000000000000',

@@ -20,28 +20,52 @@ describe('DB_TOPOLOGY=galera in the stack', function () {
 
   it('settings: embedded by default, external with MYSQL_HOST, galera on request with a generated check password', function () {
     expect(loadStackSettings({ STACK_DIR: stateDir }).dbTopology).to.equal('embedded');
-    expect(loadStackSettings({ MYSQL_HOST: 'db', DB_PASSWORD: 'p', DB_EXPORTER_PASSWORD: 'e' }).dbTopology).to.equal('external');
+    expect(loadStackSettings({ MYSQL_HOST: 'db', DB_PASSWORD: 'p', DB_EXPORTER_PASSWORD: 'e' }).dbTopology).to.equal(
+      'external',
+    );
     const galera = loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' });
-    expect([galera.dbTopology, galera.embeddedDb, galera.galera?.nodes, galera.galeraCheckUser, galera.galeraCheckUserHost])
-      .to.deep.equal(['galera', false, 3, 'galera_check', '127.0.0.1']);
+    expect([
+      galera.dbTopology,
+      galera.embeddedDb,
+      galera.galera?.nodes,
+      galera.galeraCheckUser,
+      galera.galeraCheckUserHost,
+    ]).to.deep.equal(['galera', false, 3, 'galera_check', '127.0.0.1']);
     expect(galera.galeraCheckPassword).to.match(/^[A-Za-z0-9_-]{32}$/);
     expect(galera.galeraCheckPasswordFile).to.equal(path.join(stateDir, 'secrets', 'galera-check-password'));
   });
 
   it('settings: refuses an even node count, a clash with another port and MYSQL_HOST with galera', function () {
-    expect(() => loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera', GALERA_NODES: '4' })).to.throw('GALERA_NODES must be an odd number of at least 3, got 4.');
-    expect(() => loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera', GALERA_CLIENT_PORT: '8000' }))
-      .to.throw('Port 8000 is given to WORKER_PORTS and GALERA_CLIENT_PORT (n1)');
-    expect(() => loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera', MYSQL_HOST: 'db' })).to.throw('MYSQL_HOST is set, which means DB_TOPOLOGY=external');
+    expect(() => loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera', GALERA_NODES: '4' })).to.throw(
+      'GALERA_NODES must be an odd number of at least 3, got 4.',
+    );
+    expect(() =>
+      loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera', GALERA_CLIENT_PORT: '8000' }),
+    ).to.throw('Port 8000 is given to WORKER_PORTS and GALERA_CLIENT_PORT (n1)');
+    expect(() => loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera', MYSQL_HOST: 'db' })).to.throw(
+      'MYSQL_HOST is set, which means DB_TOPOLOGY=external',
+    );
   });
 
   it('pm2 apps: one per node (wait_ready, kill_timeout >= 30 s, exit 75 not restarted) and the agent; no single MariaDB; no password in env', function () {
     const settings = loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' });
     const apps = buildApps(settings, {});
-    expect(apps.map((app) => app.name)).to.deep.equal(['kh-galera-n1', 'kh-galera-n2', 'kh-galera-n3', 'kh-galera-agent', 'kh-haproxy', 'kh-worker-8000', 'kh-worker-8001']);
+    expect(apps.map((app) => app.name)).to.deep.equal([
+      'kh-galera-n1',
+      'kh-galera-n2',
+      'kh-galera-n3',
+      'kh-galera-agent',
+      'kh-haproxy',
+      'kh-worker-8000',
+      'kh-worker-8001',
+    ]);
     for (const app of apps.filter((a) => /galera-n/.test(a.name))) {
-      expect([app.wait_ready, (app.kill_timeout ?? 0) >= 30_000, app.stop_exit_codes, String(app.script).endsWith('galera/pm2-entry.js')])
-        .to.deep.equal([true, true, [75], true]);
+      expect([
+        app.wait_ready,
+        (app.kill_timeout ?? 0) >= 30_000,
+        app.stop_exit_codes,
+        String(app.script).endsWith('galera/pm2-entry.js'),
+      ]).to.deep.equal([true, true, [75], true]);
     }
     expect(apps.map((app) => app.args)).to.deep.include.members([['n1'], ['n2'], ['n3'], ['agent']]);
     expect(JSON.stringify(apps)).not.to.include(settings.galeraCheckPassword);
@@ -51,24 +75,56 @@ describe('DB_TOPOLOGY=galera in the stack', function () {
   it('the stack plan reports changed node settings and restarts none; a stopped node is started again', function () {
     const settings = loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' });
     const apps = buildApps(settings, {});
-    const processes: Pm2Process[] = apps.map((app, i) => ({
-      name: app.name, pid: 100 + i, status: app.name === 'kh-galera-n3' ? 'stopped' : 'online', restarts: 0, uptimeMs: 1, memoryBytes: 1, cpuPercent: 0,
-      execMode: app.exec_mode === 'cluster' ? 'cluster_mode' : 'fork_mode', args: Array.isArray(app.args) ? app.args.map(String) : [],
-      env: { ...(app.env ?? {}), GALERA_NODES: app.name.includes('galera-n') ? 'changed' : (app.env?.GALERA_NODES ?? '') },
-    } as unknown as Pm2Process));
+    const processes: Pm2Process[] = apps.map(
+      (app, i) =>
+        ({
+          name: app.name,
+          pid: 100 + i,
+          status: app.name === 'kh-galera-n3' ? 'stopped' : 'online',
+          restarts: 0,
+          uptimeMs: 1,
+          memoryBytes: 1,
+          cpuPercent: 0,
+          execMode: app.exec_mode === 'cluster' ? 'cluster_mode' : 'fork_mode',
+          args: Array.isArray(app.args) ? app.args.map(String) : [],
+          env: {
+            ...(app.env ?? {}),
+            GALERA_NODES: app.name.includes('galera-n') ? 'changed' : (app.env?.GALERA_NODES ?? ''),
+          },
+        }) as unknown as Pm2Process,
+    );
     const plan = planStack(apps, processes, 'kh', stackApps(settings));
     expect(plan.restartGaleraNodes?.map((c) => c.name)).to.deep.equal(['kh-galera-n1', 'kh-galera-n2']);
     expect(plan.replace.map((c) => c.name)).to.deep.equal(['kh-galera-n3']);
     expect([plan.reload, plan.start]).to.deep.equal([[], []]);
   });
 
-  it('the agent exports each node\'s wsrep state for Prometheus', function () {
+  it("the agent exports each node's wsrep state for Prometheus", function () {
     const text = renderAgentMetrics([
-      { node: 'n1', health: { ok: true, status: { wsrep_local_state: '4', wsrep_cluster_size: '3', wsrep_cluster_status: 'Primary', wsrep_ready: 'ON', wsrep_connected: 'ON' } } },
+      {
+        node: 'n1',
+        health: {
+          ok: true,
+          status: {
+            wsrep_local_state: '4',
+            wsrep_cluster_size: '3',
+            wsrep_cluster_status: 'Primary',
+            wsrep_ready: 'ON',
+            wsrep_connected: 'ON',
+          },
+        },
+      },
       { node: 'n2', health: { ok: false, reason: 'gone', status: {} } },
     ]);
-    for (const line of ['galera_cluster_expected_size 2', 'galera_node_ready{node="n1"} 1', 'galera_node_ready{node="n2"} 0', 'galera_node_up{node="n2"} 0',
-      'galera_wsrep_local_state{node="n1"} 4', 'galera_wsrep_cluster_size{node="n1"} 3', 'galera_wsrep_cluster_status_primary{node="n1"} 1']) {
+    for (const line of [
+      'galera_cluster_expected_size 2',
+      'galera_node_ready{node="n1"} 1',
+      'galera_node_ready{node="n2"} 0',
+      'galera_node_up{node="n2"} 0',
+      'galera_wsrep_local_state{node="n1"} 4',
+      'galera_wsrep_cluster_size{node="n1"} 3',
+      'galera_wsrep_cluster_status_primary{node="n1"} 1',
+    ]) {
       expect(text.split('\n')).to.include(line);
     }
     expect(text).not.to.include('galera_wsrep_cluster_size{node="n2"}');

@@ -38,12 +38,16 @@ async function query<T = mysql.RowDataPacket[]>(node: GaleraNode, sql: string, v
 }
 
 async function clusterSizes(layout: GaleraLayout): Promise<string[]> {
-  return Promise.all(layout.nodes.map(async (node) => (await readWsrepStatus(nodeAdminLogin(node), 2000)).wsrep_cluster_size ?? '?'));
+  return Promise.all(
+    layout.nodes.map(async (node) => (await readWsrepStatus(nodeAdminLogin(node), 2000)).wsrep_cluster_size ?? '?'),
+  );
 }
 
 /** What `ps` shows every local user of a process: its command line. Read as the intruder. */
 function psArgs(pid: number): string {
-  const result = spawnSync('runuser', ['-u', INTRUDER, '--', 'ps', '-ww', '-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+  const result = spawnSync('runuser', ['-u', INTRUDER, '--', 'ps', '-ww', '-o', 'args=', '-p', String(pid)], {
+    encoding: 'utf8',
+  });
   if (result.status !== 0) throw new Error(`ps as ${INTRUDER} failed: ${result.stderr}`);
   return result.stdout.trim();
 }
@@ -68,7 +72,10 @@ interface Intruder {
  * address as ps shows them, rsync SST into its empty datadir; `tlsOptions` adds its provider's socket.ssl_*.
  * It gives up after 10 s without a Primary component (Galera's default is 30 s).
  */
-async function startIntruder(cluster: { name: string; address: string }, prepare?: (folder: string) => string[]): Promise<Intruder> {
+async function startIntruder(
+  cluster: { name: string; address: string },
+  prepare?: (folder: string) => string[],
+): Promise<Intruder> {
   const folder = await mkdtemp(path.join(os.tmpdir(), 'kh-galera-intruder-'));
   removeOnExit(folder);
   const datadir = path.join(folder, 'data');
@@ -77,23 +84,47 @@ async function startIntruder(cluster: { name: string; address: string }, prepare
   const uid = Number(spawnSync('id', ['-u', INTRUDER], { encoding: 'utf8' }).stdout.trim());
   const gid = Number(spawnSync('id', ['-g', INTRUDER], { encoding: 'utf8' }).stdout.trim());
   fs.chmodSync(folder, 0o755);
-  for (const entry of [folder, datadir, ...fs.readdirSync(folder).map((name) => path.join(folder, name))]) fs.chownSync(entry, uid, gid);
+  for (const entry of [folder, datadir, ...fs.readdirSync(folder).map((name) => path.join(folder, name))])
+    fs.chownSync(entry, uid, gid);
   const [client, group, ist, sst] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const logFile = path.join(folder, 'mysqld.err');
   const args = [
-    '--no-defaults', `--datadir=${datadir}`, `--port=${client}`, '--bind-address=127.0.0.1', `--socket=${path.join(folder, 'mysqld.sock')}`,
-    `--pid-file=${path.join(folder, 'mysqld.pid')}`, `--log-error=${logFile}`, `--tmpdir=${folder}`, '--innodb-buffer-pool-size=32M',
-    '--wsrep-on=ON', `--wsrep-provider=${galeraProvider()}`, `--wsrep-cluster-name=${cluster.name}`,
-    `--wsrep-cluster-address=${cluster.address}`, '--wsrep-node-name=intruder', `--wsrep-node-address=127.0.0.1:${group}`,
-    `--wsrep-provider-options=${[`gmcast.listen_addr=tcp://127.0.0.1:${group}`, `ist.recv_addr=127.0.0.1:${ist}`, 'gcache.size=8M',
-      'pc.wait_prim_timeout=PT10S', ...ssl].join(';')}`,
-    '--wsrep-sst-method=rsync', `--wsrep-sst-receive-address=127.0.0.1:${sst}`, '--binlog-format=ROW', '--innodb-autoinc-lock-mode=2',
+    '--no-defaults',
+    `--datadir=${datadir}`,
+    `--port=${client}`,
+    '--bind-address=127.0.0.1',
+    `--socket=${path.join(folder, 'mysqld.sock')}`,
+    `--pid-file=${path.join(folder, 'mysqld.pid')}`,
+    `--log-error=${logFile}`,
+    `--tmpdir=${folder}`,
+    '--innodb-buffer-pool-size=32M',
+    '--wsrep-on=ON',
+    `--wsrep-provider=${galeraProvider()}`,
+    `--wsrep-cluster-name=${cluster.name}`,
+    `--wsrep-cluster-address=${cluster.address}`,
+    '--wsrep-node-name=intruder',
+    `--wsrep-node-address=127.0.0.1:${group}`,
+    `--wsrep-provider-options=${[
+      `gmcast.listen_addr=tcp://127.0.0.1:${group}`,
+      `ist.recv_addr=127.0.0.1:${ist}`,
+      'gcache.size=8M',
+      'pc.wait_prim_timeout=PT10S',
+      ...ssl,
+    ].join(';')}`,
+    '--wsrep-sst-method=rsync',
+    `--wsrep-sst-receive-address=127.0.0.1:${sst}`,
+    '--binlog-format=ROW',
+    '--innodb-autoinc-lock-mode=2',
   ];
   // setpriv execs mariadbd itself (runuser would stay its parent), so killing the child kills the server.
-  const child = spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', systemBinary('mariadbd'), ...args], {
-    stdio: 'ignore',
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-  });
+  const child = spawn(
+    'setpriv',
+    [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', systemBinary('mariadbd'), ...args],
+    {
+      stdio: 'ignore',
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    },
+  );
   killOnExit(child);
   const done = exited(child).then(() => child.exitCode);
   return { folder, datadir, logFile, child, done };
@@ -130,7 +161,9 @@ function groupHandshake(port: number, options: tls.ConnectionOptions): Promise<{
       if (ended) return;
       ended = true;
       const peer = socket.getPeerCertificate(true);
-      const issuer = peer?.issuerCertificate?.raw ? new X509Certificate(peer.issuerCertificate.raw).toString() : undefined;
+      const issuer = peer?.issuerCertificate?.raw
+        ? new X509Certificate(peer.issuerCertificate.raw).toString()
+        : undefined;
       socket.destroy();
       resolve({ outcome, ...(issuer === undefined ? {} : { serverCa: issuer }) });
     };
@@ -145,8 +178,29 @@ function groupHandshake(port: number, options: tls.ConnectionOptions): Promise<{
 function selfSigned(folder: string): { key: string; cert: string } {
   const key = path.join(folder, 'key.pem');
   const cert = path.join(folder, 'cert.pem');
-  const result = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-noenc', '-days', '1',
-    '-subj', '/CN=intruder', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { encoding: 'utf8' });
+  const result = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-noenc',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=intruder',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { encoding: 'utf8' },
+  );
   if (result.status !== 0) throw new Error(`openssl failed: ${result.stderr}`);
   return { key, cert };
 }
@@ -177,12 +231,14 @@ describe('a Galera cluster and a node without its certificates (another local us
     });
     n1 = layout.nodes[0]!;
     // As the node runners do (node-server.ts): n1 bootstraps, n2 and n3 join by SST.
-    await Promise.all(layout.nodes.map(async (node) => {
-      const start = await decideOwnStart(layout, node, { timeoutMs: SYNCED_TIMEOUT_MS });
-      const handle = await spawnNode(layout, node, start, { onSpawn: killOnExit });
-      running.set(node.name, handle);
-      await waitUntilSynced(handle, SYNCED_TIMEOUT_MS);
-    }));
+    await Promise.all(
+      layout.nodes.map(async (node) => {
+        const start = await decideOwnStart(layout, node, { timeoutMs: SYNCED_TIMEOUT_MS });
+        const handle = await spawnNode(layout, node, start, { onSpawn: killOnExit });
+        running.set(node.name, handle);
+        await waitUntilSynced(handle, SYNCED_TIMEOUT_MS);
+      }),
+    );
     await query(n1, 'CREATE DATABASE intruder_test');
     await query(n1, 'CREATE TABLE intruder_test.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(60) NOT NULL)');
     await query(n1, 'INSERT INTO intruder_test.t (v) VALUES (?)', [marker]);
@@ -205,26 +261,35 @@ describe('a Galera cluster and a node without its certificates (another local us
     }
   });
 
-  it('is named after STACK_NAME, and its joiners received their SST through stunnel, verifying the donor\'s certificate chain', async function () {
-    const status = await query(n1, "SELECT @@wsrep_cluster_name AS name");
+  it("is named after STACK_NAME, and its joiners received their SST through stunnel, verifying the donor's certificate chain", async function () {
+    const status = await query(n1, 'SELECT @@wsrep_cluster_name AS name');
     expect(status[0]?.name).to.equal(`${stackName}-galera`);
     for (const joiner of layout.nodes.slice(1)) {
       const log = await readFile(joiner.logFile, 'utf8');
-      expect([joiner.name, /Using stunnel for SSL encryption: .*ssl-mode='VERIFY_CA'/.test(log), /rsync SST completed on joiner/.test(log)])
-        .to.deep.equal([joiner.name, true, true]);
+      expect([
+        joiner.name,
+        /Using stunnel for SSL encryption: .*ssl-mode='VERIFY_CA'/.test(log),
+        /rsync SST completed on joiner/.test(log),
+      ]).to.deep.equal([joiner.name, true, true]);
     }
   });
 
-  it('the group port completes a TLS handshake only for a client certificate of the cluster\'s CA', async function () {
+  it("the group port completes a TLS handshake only for a client certificate of the cluster's CA", async function () {
     const n2 = layout.nodes[1]!;
-    const own = { cert: fs.readFileSync(n2.tls.cert), key: fs.readFileSync(n2.tls.key), ca: fs.readFileSync(layout.tls.ca) };
+    const own = {
+      cert: fs.readFileSync(n2.tls.cert),
+      key: fs.readFileSync(n2.tls.key),
+      ca: fs.readFileSync(layout.tls.ca),
+    };
     const scratch = await mkdtemp(path.join(os.tmpdir(), 'kh-galera-selfsigned-'));
     try {
       const other = selfSigned(scratch);
       const outcomes = {
         member: (await groupHandshake(n1.ports.group, { ...own, checkServerIdentity: () => undefined })).outcome,
         noCertificate: (await groupHandshake(n1.ports.group, {})).outcome,
-        otherCa: (await groupHandshake(n1.ports.group, { cert: fs.readFileSync(other.cert), key: fs.readFileSync(other.key) })).outcome,
+        otherCa: (
+          await groupHandshake(n1.ports.group, { cert: fs.readFileSync(other.cert), key: fs.readFileSync(other.key) })
+        ).outcome,
       };
       expect(outcomes).to.deep.equal({
         member: 'secure',
@@ -245,12 +310,19 @@ describe('a Galera cluster and a node without its certificates (another local us
     let exitCode: number | null | undefined;
     void current.done.then((code) => (exitCode = code));
     // Either the intruder gives up (refused) or it joins and the SST lands the cluster's data in its datadir.
-    const seen = await waitFor('the intruder to give up or receive the data', () => {
-      if (exitCode !== undefined) return `exited ${exitCode}`;
-      const arrived = fs.existsSync(path.join(current.datadir, 'intruder_test')) && !fs.existsSync(path.join(current.datadir, 'sst_in_progress'));
-      if (arrived) return 'the cluster\'s data arrived by SST';
-      return undefined;
-    }, 120_000, 250);
+    const seen = await waitFor(
+      'the intruder to give up or receive the data',
+      () => {
+        if (exitCode !== undefined) return `exited ${exitCode}`;
+        const arrived =
+          fs.existsSync(path.join(current.datadir, 'intruder_test')) &&
+          !fs.existsSync(path.join(current.datadir, 'sst_in_progress'));
+        if (arrived) return "the cluster's data arrived by SST";
+        return undefined;
+      },
+      120_000,
+      250,
+    );
     const sizes = await clusterSizes(layout);
     const files = filesUnder(current.datadir);
     const clusterUuid = String((await readWsrepStatus(nodeAdminLogin(n1), 2000)).wsrep_cluster_state_uuid);
@@ -261,7 +333,13 @@ describe('a Galera cluster and a node without its certificates (another local us
       files: files.map((file) => file.name).sort(),
       marker: files.filter((file) => file.content.includes(marker)).map((file) => file.name),
       clusterUuid: files.filter((file) => file.content.includes(clusterUuid)).map((file) => file.name),
-    }).to.deep.equal({ seen: 'exited 1', sizes: ['3', '3', '3'], files: ['galera.cache', 'grastate.dat'], marker: [], clusterUuid: [] });
+    }).to.deep.equal({
+      seen: 'exited 1',
+      sizes: ['3', '3', '3'],
+      files: ['galera.cache', 'grastate.dat'],
+      marker: [],
+      clusterUuid: [],
+    });
     const rows = await query(n1, 'SELECT COUNT(*) AS n FROM intruder_test.t');
     expect(Number(rows[0]?.n)).to.equal(1);
     return readFile(current.logFile, 'utf8');

@@ -35,12 +35,22 @@ describe('planStart(nodes): who bootstraps, who joins and from where', function 
   });
 
   it('clean stop with writes after the first nodes left: the highest seqno wins (it is also the safe one)', function () {
-    const plan = planStart([node('n1', { grastate: clean(40) }), node('n2', { grastate: clean(44, true) }), node('n3', { grastate: clean(41) })]);
+    const plan = planStart([
+      node('n1', { grastate: clean(40) }),
+      node('n2', { grastate: clean(44, true) }),
+      node('n3', { grastate: clean(41) }),
+    ]);
     expect(plan.kind === 'start' && plan.bootstrap).to.equal('n2');
   });
 
   it('all SIGKILLed (seqno -1 everywhere), not yet recovered: recover every node first', function () {
-    expect(planStart([node('n1', { grastate: crashed }), node('n2', { grastate: crashed }), node('n3', { grastate: crashed })])).to.deep.equal({
+    expect(
+      planStart([
+        node('n1', { grastate: crashed }),
+        node('n2', { grastate: crashed }),
+        node('n3', { grastate: crashed }),
+      ]),
+    ).to.deep.equal({
       kind: 'recover-first',
       nodes: ['n1', 'n2', 'n3'],
       reason: 'n1, n2, n3 stopped without saving a position (seqno -1): run mariadbd --wsrep-recover first.',
@@ -88,12 +98,20 @@ describe('planStart(nodes): who bootstraps, who joins and from where', function 
   });
 
   it('one node down after a clean stop while the others run: it joins with what grastate.dat says', function () {
-    const plan = planStart([node('n1', { running: true }), node('n2', { grastate: clean(5) }), node('n3', { running: true })]);
+    const plan = planStart([
+      node('n1', { running: true }),
+      node('n2', { grastate: clean(5) }),
+      node('n3', { running: true }),
+    ]);
     expect(plan.kind === 'start' && plan.actions.n2).to.deep.equal({ kind: 'join' });
   });
 
   it('a crashed node still needs recovering while others run (to rejoin by IST rather than SST)', function () {
-    const plan = planStart([node('n1', { running: true }), node('n2', { grastate: crashed }), node('n3', { running: true })]);
+    const plan = planStart([
+      node('n1', { running: true }),
+      node('n2', { grastate: crashed }),
+      node('n3', { running: true }),
+    ]);
     expect(plan.kind === 'recover-first' && plan.nodes).to.deep.equal(['n2']);
   });
 
@@ -103,11 +121,18 @@ describe('planStart(nodes): who bootstraps, who joins and from where', function 
       node('n2', { grastate: crashed, recovered: { uuid: UUID, seqno: -1 } }),
       node('n3'),
     ]);
-    expect(plan.kind === 'start' && [plan.bootstrap, plan.actions.n2, plan.actions.n3]).to.deep.equal(['n1', { kind: 'join' }, { kind: 'join' }]);
+    expect(plan.kind === 'start' && [plan.bootstrap, plan.actions.n2, plan.actions.n3]).to.deep.equal([
+      'n1',
+      { kind: 'join' },
+      { kind: 'join' },
+    ]);
   });
 
   it('states from different clusters: refuses to choose', function () {
-    const plan = planStart([node('n1', { grastate: clean(3) }), node('n2', { grastate: { uuid: OTHER, seqno: 9, safeToBootstrap: true } })]);
+    const plan = planStart([
+      node('n1', { grastate: clean(3) }),
+      node('n2', { grastate: { uuid: OTHER, seqno: 9, safeToBootstrap: true } }),
+    ]);
     expect(plan).to.deep.equal({
       kind: 'refuse',
       reason: `The nodes' states belong to different clusters (n1 ${UUID}:3, n2 ${OTHER}:9); choose one by hand.`,

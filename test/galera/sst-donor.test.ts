@@ -7,7 +7,9 @@ describe('sstDonors(layout, node): who sends a rejoining node its state', functi
   it('names the last other node, so the writer (the first node up) donates only when that one cannot', function () {
     const layout = galeraLayout({ stateDir: '/tmp/kh-donors', ports: portsFromBase(3) });
     expect(layout.nodes.map((node) => [node.name, sstDonors(layout, node)])).to.deep.equal([
-      ['n1', 'n3,'], ['n2', 'n3,'], ['n3', 'n2,'],
+      ['n1', 'n3,'],
+      ['n2', 'n3,'],
+      ['n3', 'n2,'],
     ]);
   });
 
@@ -40,7 +42,15 @@ describe('preferredDonor(layout, self, running, writer): the donor of this start
 describe('galeraMariadbdArgs(layout, node, { sstDonor })', function () {
   it('names the donor chosen for this start after the static preference (mariadbd keeps the last)', function () {
     const layout = galeraLayout({ stateDir: '/tmp/kh-donors', ports: portsFromBase(3) });
-    const args = galeraMariadbdArgs(layout, layout.nodes[0]!, { kind: 'join', sstDonor: 'n2' }, '/usr/lib/galera/libgalera_smm.so');
-    expect(args.filter((arg) => arg.startsWith('--wsrep-sst-donor='))).to.deep.equal(['--wsrep-sst-donor=n3,', '--wsrep-sst-donor=n2,']);
+    const args = galeraMariadbdArgs(
+      layout,
+      layout.nodes[0]!,
+      { kind: 'join', sstDonor: 'n2' },
+      '/usr/lib/galera/libgalera_smm.so',
+    );
+    expect(args.filter((arg) => arg.startsWith('--wsrep-sst-donor='))).to.deep.equal([
+      '--wsrep-sst-donor=n3,',
+      '--wsrep-sst-donor=n2,',
+    ]);
   });
 });

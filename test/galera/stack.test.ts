@@ -46,12 +46,23 @@ const REQUEST_TIMEOUT_MS = 20_000;
  * set. A write is retried with its key after a 503 or 504 until it is acknowledged.
  */
 function keyedLoad(ports: number[], loops: number, tag: string): { stop: () => Promise<LoadResult> } {
-  const result: LoadResult = { acknowledged: [], unknown: 0, unavailable: 0, failures: [], reads: 0, codes: {}, startedAt: performance.now() };
+  const result: LoadResult = {
+    acknowledged: [],
+    unknown: 0,
+    unavailable: 0,
+    failures: [],
+    reads: 0,
+    codes: {},
+    startedAt: performance.now(),
+  };
   let stopping = false;
   const now = () => Math.round(performance.now() - result.startedAt);
-  const error = () => { if (result.firstErrorAt === undefined) result.firstErrorAt = now(); };
+  const error = () => {
+    if (result.firstErrorAt === undefined) result.firstErrorAt = now();
+  };
   const success = () => {
-    if (result.firstErrorAt !== undefined && result.firstSuccessAfterErrorAt === undefined) result.firstSuccessAfterErrorAt = now();
+    if (result.firstErrorAt !== undefined && result.firstSuccessAfterErrorAt === undefined)
+      result.firstSuccessAfterErrorAt = now();
   };
   async function loop(i: number): Promise<void> {
     const port = ports[i % ports.length] as number;
@@ -89,14 +100,15 @@ function keyedLoad(ports: number[], loops: number, tag: string): { stop: () => P
         await sleep(100);
       }
       try {
-        const response = await fetch(`http://127.0.0.1:${port}/todos`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        const response = await fetch(`http://127.0.0.1:${port}/todos`, {
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
         await response.arrayBuffer();
         if (response.status === 200) result.reads += 1;
         else if (response.status === 503) {
           result.unavailable += 1;
           result.codes[`GET 503`] = (result.codes['GET 503'] ?? 0) + 1;
-        }
-        else result.failures.push(`GET /todos: ${response.status}`);
+        } else result.failures.push(`GET /todos: ${response.status}`);
       } catch (e) {
         result.failures.push(`GET /todos: ${e instanceof Error ? e.name : String(e)}`);
       }
@@ -124,7 +136,8 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
   const nodeNamed = (name: string) => layout.nodes.find((node) => node.name === name) as GaleraNode;
   const pidOf = (node: GaleraNode) => Number(fs.readFileSync(node.pidFile, 'utf8').trim());
   const logSize = (node: GaleraNode) => fs.statSync(node.logFile).size;
-  const logSince = (node: GaleraNode, offset: number) => fs.readFileSync(node.logFile).subarray(offset).toString('utf8');
+  const logSince = (node: GaleraNode, offset: number) =>
+    fs.readFileSync(node.logFile).subarray(offset).toString('utf8');
 
   async function query(sql: string, node?: GaleraNode): Promise<mysql.RowDataPacket[]> {
     for (const candidate of node ? [node] : layout.nodes) {
@@ -162,7 +175,15 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
     const count = new Map(rows.map((row) => [String(row.item), Number(row.n)]));
     const present = result.acknowledged.filter((key) => count.get(key) === 1).length;
     const doubled = [...count.values()].filter((n) => n > 1).length;
-    const counts = { acknowledged: result.acknowledged.length, unknown: result.unknown, unavailable: result.unavailable, present, doubled, reads: result.reads, ...result.codes };
+    const counts = {
+      acknowledged: result.acknowledged.length,
+      unknown: result.unknown,
+      unavailable: result.unavailable,
+      present,
+      doubled,
+      reads: result.reads,
+      ...result.codes,
+    };
     expect(result.failures, 'no 500, no other status, no hang or socket error').to.deep.equal([]);
     expect([present, doubled]).to.deep.equal([result.acknowledged.length, 0]);
     expect(result.acknowledged.length).to.be.greaterThan(20);
@@ -173,7 +194,11 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
    * Runs the load, applies `fault` to `victim`, waits for the writes to succeed on another node and the
    * victim to be Synced again; checks IST (not SST) when `ist`. Returns the timeline (ms from the fault).
    */
-  async function underLoad(tag: string, victimOf: (writerName: string) => string, fault: (node: GaleraNode) => Promise<void>): Promise<Record<string, unknown>> {
+  async function underLoad(
+    tag: string,
+    victimOf: (writerName: string) => string,
+    fault: (node: GaleraNode) => Promise<void>,
+  ): Promise<Record<string, unknown>> {
     const before = await writer();
     const victim = nodeNamed(victimOf(before));
     const offset = logSize(victim);
@@ -183,20 +208,33 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
     await fault(victim);
     let newWriter = before;
     if (victim.name === before) {
-      newWriter = await waitFor('HAProxy to write to another node', async () => {
-        const now = await stickTableServer(socket());
-        return now !== undefined && now !== victim.name ? now : undefined;
-      }, 30_000, 100);
+      newWriter = await waitFor(
+        'HAProxy to write to another node',
+        async () => {
+          const now = await stickTableServer(socket());
+          return now !== undefined && now !== victim.name ? now : undefined;
+        },
+        30_000,
+        100,
+      );
     }
     const writerMovedMs = Math.round(performance.now() - faultAt);
     await sleep(2000); // writes on the new writer
     return {
-      victim: victim.name, writerBefore: before, writerAfter: newWriter, writerMovedMs,
+      victim: victim.name,
+      writerBefore: before,
+      writerAfter: newWriter,
+      writerMovedMs,
       finish: async (rejoin: () => Promise<void>) => {
         await rejoin();
         // A frozen node still says Synced right after SIGCONT, until it learns it was evicted: wait for
         // every node to see the whole cluster again.
-        await waitFor(`${victim.name} to be Synced again`, async () => ((await synced(victim)) && (await wholeCluster()) ? true : undefined), 120_000, 200);
+        await waitFor(
+          `${victim.name} to be Synced again`,
+          async () => ((await synced(victim)) && (await wholeCluster()) ? true : undefined),
+          120_000,
+          200,
+        );
         const rejoinedMs = Math.round(performance.now() - faultAt);
         await sleep(1000);
         const result = await load.stop();
@@ -204,10 +242,22 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
         const counts = await verify(result, tag);
         const log = logSince(victim, offset);
         return {
-          firstErrorMs: shift(result.firstErrorAt), firstSuccessAfterErrorMs: shift(result.firstSuccessAfterErrorAt), rejoinedMs,
-          ist: /IST received/.test(log), sst: /rsync SST completed/.test(log),
-          waitedForEviction: /still list this node/.test(fs.readFileSync(path.join(env.STACK_DIR as string, 'logs', `gal-galera-${victim.name}.log`), 'utf8')),
-          donor: [...log.matchAll(new RegExp(`\\(${victim.name}\\) requested state transfer from '[^']*'\\. Selected [\\d.]+ \\(([^)]+)\\)`, 'g'))].at(-1)?.[1],
+          firstErrorMs: shift(result.firstErrorAt),
+          firstSuccessAfterErrorMs: shift(result.firstSuccessAfterErrorAt),
+          rejoinedMs,
+          ist: /IST received/.test(log),
+          sst: /rsync SST completed/.test(log),
+          waitedForEviction: /still list this node/.test(
+            fs.readFileSync(path.join(env.STACK_DIR as string, 'logs', `gal-galera-${victim.name}.log`), 'utf8'),
+          ),
+          donor: [
+            ...log.matchAll(
+              new RegExp(
+                `\\(${victim.name}\\) requested state transfer from '[^']*'\\. Selected [\\d.]+ \\(([^)]+)\\)`,
+                'g',
+              ),
+            ),
+          ].at(-1)?.[1],
           ...counts,
         };
       },
@@ -220,8 +270,11 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
     const base = await freeGaleraBasePorts();
     Object.assign(env, {
       DB_TOPOLOGY: 'galera',
-      GALERA_CLIENT_PORT: String(base.client), GALERA_GROUP_PORT: String(base.group), GALERA_IST_PORT: String(base.ist),
-      GALERA_SST_PORT: String(base.sst), GALERA_AGENT_PORT: String(base.agent),
+      GALERA_CLIENT_PORT: String(base.client),
+      GALERA_GROUP_PORT: String(base.group),
+      GALERA_IST_PORT: String(base.ist),
+      GALERA_SST_PORT: String(base.sst),
+      GALERA_AGENT_PORT: String(base.agent),
       START_TIMEOUT_MS: '150000',
     });
     layout = galeraLayoutFromEnv(env);
@@ -234,36 +287,64 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
   after(async function () {
     this.timeout(90_000);
     for (const node of layout?.nodes ?? []) {
-      try { process.kill(pidOf(node), 'SIGCONT'); } catch { /* gone */ }
+      try {
+        process.kill(pidOf(node), 'SIGCONT');
+      } catch {
+        /* gone */
+      }
     }
     await run([PM2_BIN, 'kill'], env, 60_000);
     for (const node of layout?.nodes ?? []) {
-      try { process.kill(pidOf(node), 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(pidOf(node), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     fs.rmSync(home, { recursive: true, force: true });
     console.log('      measured:', JSON.stringify(timeline, null, 2).replace(/\n/g, '\n      '));
   });
 
   it('serves /todos through both workers and the front door; status shows each node Synced and the writer', async function () {
-    for (const url of [...ports.map((port) => `http://127.0.0.1:${port}/todos`), `http://127.0.0.1:${env.HTTP_PORT}/todos`]) {
+    for (const url of [
+      ...ports.map((port) => `http://127.0.0.1:${port}/todos`),
+      `http://127.0.0.1:${env.HTTP_PORT}/todos`,
+    ]) {
       expect((await fetch(url)).status, url).to.equal(200);
     }
     const status = await run([TSX_BIN, 'cluster/cli/status.ts', '--json'], env);
     expect(status.code, status.output).to.equal(0);
-    const rows = JSON.parse(status.output) as { name: string; galera?: { state: string; clusterSize: string; writer: boolean } }[];
+    const rows = JSON.parse(status.output) as {
+      name: string;
+      galera?: { state: string; clusterSize: string; writer: boolean };
+    }[];
     const nodes = rows.filter((row) => row.galera);
     expect(nodes.map((row) => [row.name, row.galera?.state, row.galera?.clusterSize])).to.deep.equal(
-      layout.nodes.map((node) => [`gal-galera-${node.name}`, 'Synced', '3']));
-    expect(nodes.filter((row) => row.galera?.writer).map((row) => row.name)).to.deep.equal([`gal-galera-${await writer()}`]);
+      layout.nodes.map((node) => [`gal-galera-${node.name}`, 'Synced', '3']),
+    );
+    expect(nodes.filter((row) => row.galera?.writer).map((row) => row.name)).to.deep.equal([
+      `gal-galera-${await writer()}`,
+    ]);
     // The migrations ran once, on the bootstrapping node.
-    const migrated = layout.nodes.filter((node) => /bootstrapped the cluster; applied V001/.test(
-      fs.readFileSync(path.join(env.STACK_DIR as string, 'logs', `gal-galera-${node.name}.log`), 'utf8')));
+    const migrated = layout.nodes.filter((node) =>
+      /bootstrapped the cluster; applied V001/.test(
+        fs.readFileSync(path.join(env.STACK_DIR as string, 'logs', `gal-galera-${node.name}.log`), 'utf8'),
+      ),
+    );
     expect(migrated.map((node) => node.name)).to.deep.equal(['n1']);
   });
 
   it('SIGKILL of the writer: writes move to a backup after a short gap, nothing lost or doubled, the node rejoins by IST', async function () {
-    const run1 = await underLoad('kw', (w) => w, async (node) => { process.kill(pidOf(node), 'SIGKILL'); });
-    const { finish, ...moved } = run1 as { finish: (r: () => Promise<void>) => Promise<Record<string, unknown>> } & Record<string, unknown>;
+    const run1 = await underLoad(
+      'kw',
+      (w) => w,
+      async (node) => {
+        process.kill(pidOf(node), 'SIGKILL');
+      },
+    );
+    const { finish, ...moved } = run1 as {
+      finish: (r: () => Promise<void>) => Promise<Record<string, unknown>>;
+    } & Record<string, unknown>;
     const measured = await finish(async () => undefined);
     timeline['SIGKILL writer'] = { ...moved, ...measured };
     expect(moved.writerAfter).to.not.equal(moved.victim);
@@ -276,9 +357,16 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
   });
 
   it('SIGKILL of a node HAProxy does not write to: the writes go on, the node rejoins by IST', async function () {
-    const run2 = await underLoad('kn', (w) => layout.nodes.find((node) => node.name !== w)?.name as string,
-      async (node) => { process.kill(pidOf(node), 'SIGKILL'); });
-    const { finish, ...moved } = run2 as { finish: (r: () => Promise<void>) => Promise<Record<string, unknown>> } & Record<string, unknown>;
+    const run2 = await underLoad(
+      'kn',
+      (w) => layout.nodes.find((node) => node.name !== w)?.name as string,
+      async (node) => {
+        process.kill(pidOf(node), 'SIGKILL');
+      },
+    );
+    const { finish, ...moved } = run2 as {
+      finish: (r: () => Promise<void>) => Promise<Record<string, unknown>>;
+    } & Record<string, unknown>;
     const measured = await finish(async () => undefined);
     timeline['SIGKILL non-writer'] = { ...moved, ...measured };
     expect(moved.writerAfter).to.equal(moved.writerBefore);
@@ -288,15 +376,31 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
 
   it('SIGSTOP of the writer: it loses the writer role, the writes go on elsewhere; after SIGCONT it is Synced again', async function () {
     let frozen = 0;
-    const run3 = await underLoad('sw', (w) => w, async (node) => { frozen = pidOf(node); process.kill(frozen, 'SIGSTOP'); });
-    const { finish, ...moved } = run3 as { finish: (r: () => Promise<void>) => Promise<Record<string, unknown>> } & Record<string, unknown>;
-    const measured = await finish(async () => { process.kill(frozen, 'SIGCONT'); });
+    const run3 = await underLoad(
+      'sw',
+      (w) => w,
+      async (node) => {
+        frozen = pidOf(node);
+        process.kill(frozen, 'SIGSTOP');
+      },
+    );
+    const { finish, ...moved } = run3 as {
+      finish: (r: () => Promise<void>) => Promise<Record<string, unknown>>;
+    } & Record<string, unknown>;
+    const measured = await finish(async () => {
+      process.kill(frozen, 'SIGCONT');
+    });
     timeline['SIGSTOP writer (SIGCONT after the writes moved)'] = { ...moved, ...measured };
     expect(moved.writerAfter).to.not.equal(moved.victim);
   });
 
   it('npm run restart-db: a rolling restart, one node at a time, the writer last, under load without a failed write', async function () {
-    await waitFor('every node Synced in a cluster of 3', async () => ((await wholeCluster()) ? true : undefined), 60_000, 200);
+    await waitFor(
+      'every node Synced in a cluster of 3',
+      async () => ((await wholeCluster()) ? true : undefined),
+      60_000,
+      200,
+    );
     const load = keyedLoad(ports, 2, 'rr');
     const startedAt = performance.now();
     const restarted = await run([TSX_BIN, 'cluster/cli/restart-db.ts'], env, 200_000);
@@ -304,15 +408,24 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
     const result = await load.stop();
     expect(restarted.code, restarted.output).to.equal(0);
     expect(restarted.output.match(/n\d is Synced again after/g)?.length).to.equal(3);
-    timeline['npm run restart-db (rolling)'] = { ms, lines: restarted.output.trim().split('\n'), ...(await verify(result, 'rr')) };
+    timeline['npm run restart-db (rolling)'] = {
+      ms,
+      lines: restarted.output.trim().split('\n'),
+      ...(await verify(result, 'rr')),
+    };
   });
 
   it('npm stop, then npm start: the cluster restarts from its saved positions with its data', async function () {
     const [before] = await query('SELECT COUNT(*) AS n FROM test.todos');
     const stopped = await run([TSX_BIN, 'cluster/cli/stop.ts'], env, 120_000);
     expect(stopped.code, stopped.output).to.equal(0);
-    const states = layout.nodes.map((node) => /seqno:\s+(-?\d+)/.exec(fs.readFileSync(path.join(node.datadir, 'grastate.dat'), 'utf8'))?.[1]);
-    expect(states.every((seqno) => Number(seqno) >= 0), `seqnos ${states.join(', ')}`).to.equal(true);
+    const states = layout.nodes.map(
+      (node) => /seqno:\s+(-?\d+)/.exec(fs.readFileSync(path.join(node.datadir, 'grastate.dat'), 'utf8'))?.[1],
+    );
+    expect(
+      states.every((seqno) => Number(seqno) >= 0),
+      `seqnos ${states.join(', ')}`,
+    ).to.equal(true);
     const startedAt = performance.now();
     const started = await start();
     expect(started.code, started.output).to.equal(0);
@@ -334,7 +447,9 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
     const [after] = await query('SELECT COUNT(*) AS n FROM test.todos');
     expect(Number(after?.n)).to.equal(Number(before?.n));
     const keyed = await fetch(`http://127.0.0.1:${ports[1]}/todos`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() }, body: JSON.stringify({ item: 'after the crash' }),
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
+      body: JSON.stringify({ item: 'after the crash' }),
     });
     expect(keyed.status).to.equal(201);
   });

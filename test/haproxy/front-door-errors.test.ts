@@ -30,7 +30,10 @@ http.createServer((req, res) => {
 `;
 
 function startFailingWorker(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-e', FAILING_WORKER], { env: { PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, ['-e', FAILING_WORKER], {
+    env: { PORT: String(port) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   killOnExit(child);
   return new Promise((resolve, reject) => {
     child.once('message', () => resolve(child));
@@ -54,8 +57,13 @@ function freshRequest(url: string, method: string, headers: Record<string, strin
     const req = http.request(url, { method, headers, agent: false, timeout: 10_000 }, (res) => {
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers,
-        body: (res.headers['content-type'] ?? '').includes('json') ? JSON.parse(text) : text }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: (res.headers['content-type'] ?? '').includes('json') ? JSON.parse(text) : text,
+        }),
+      );
     });
     req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer in 10 s`)));
     req.on('error', reject);
@@ -75,7 +83,7 @@ function rawExchange(port: number, bytes: string): Promise<string> {
   });
 }
 
-describe('the front door\'s own error answers', function () {
+describe("the front door's own error answers", function () {
   this.timeout(30_000);
   let settings: StackSettings;
   let haproxy: HaproxyHandle;
@@ -101,8 +109,12 @@ describe('the front door\'s own error answers', function () {
     worker = await startFailingWorker(workerPort);
     haproxy = await startHaproxy(settings, { frontDoor: true });
     frontDoor = `http://127.0.0.1:${settings.httpPort}`;
-    await waitFor('the stand-in worker UP behind the front door', async () =>
-      ((await request(`${frontDoor}/healthz`)).status === 200 ? true : undefined), 10_000, 100);
+    await waitFor(
+      'the stand-in worker UP behind the front door',
+      async () => ((await request(`${frontDoor}/healthz`)).status === 200 ? true : undefined),
+      10_000,
+      100,
+    );
   });
 
   after(async function () {
@@ -117,7 +129,9 @@ describe('the front door\'s own error answers', function () {
     expect(reply.headers['content-type']).to.equal('application/json');
     expect(reply.headers['x-request-id']).to.equal('reset-1');
     expect(reply.body).to.deep.equal({
-      error: 'bad_gateway', message: 'The worker failed before it answered; the request may or may not have been applied.', requestId: 'reset-1',
+      error: 'bad_gateway',
+      message: 'The worker failed before it answered; the request may or may not have been applied.',
+      requestId: 'reset-1',
     });
   });
 
@@ -139,7 +153,9 @@ describe('the front door\'s own error answers', function () {
     const id = after.headers['x-request-id'];
     expect(id).to.match(/^[0-9a-f-]{36}$/);
     expect(after.body).to.deep.equal({
-      error: 'no_worker_available', message: 'No worker is up behind the front door right now; retry shortly.', requestId: id,
+      error: 'no_worker_available',
+      message: 'No worker is up behind the front door right now; retry shortly.',
+      requestId: id,
     });
   });
 

@@ -16,7 +16,12 @@ async function serverColumn(settings: StackSettings, column: string): Promise<st
   return row?.[columns.indexOf(column)] ?? 'missing';
 }
 
-async function waitForColumn(settings: StackSettings, column: string, wanted: string, timeoutMs: number): Promise<string> {
+async function waitForColumn(
+  settings: StackSettings,
+  column: string,
+  wanted: string,
+  timeoutMs: number,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let value = await serverColumn(settings, column);
   while (value !== wanted && Date.now() < deadline) {
@@ -61,16 +66,22 @@ describe('haproxy/haproxy.cfg in front of MariaDB', function () {
   });
 
   it('answers on the front door, with no worker up, 503 no_worker_available as JSON with the request id', async function () {
-    const given = await fetch(`http://127.0.0.1:${settings.httpPort}/todos`, { headers: { 'X-Request-Id': 'front-door-42' } });
+    const given = await fetch(`http://127.0.0.1:${settings.httpPort}/todos`, {
+      headers: { 'X-Request-Id': 'front-door-42' },
+    });
     expect(given.status).to.equal(503);
     expect(given.headers.get('content-type')).to.equal('application/json');
     expect(given.headers.get('retry-after')).to.equal('1');
     expect(await given.json()).to.deep.equal({
-      error: 'no_worker_available', message: 'No worker is up behind the front door right now; retry shortly.', requestId: 'front-door-42',
+      error: 'no_worker_available',
+      message: 'No worker is up behind the front door right now; retry shortly.',
+      requestId: 'front-door-42',
     });
     expect(given.headers.get('x-request-id')).to.equal('front-door-42');
-    const generated = await fetch(`http://127.0.0.1:${settings.httpPort}/todos`, { headers: { 'X-Request-Id': 'not valid' } });
-    const body = await generated.json() as { requestId: string };
+    const generated = await fetch(`http://127.0.0.1:${settings.httpPort}/todos`, {
+      headers: { 'X-Request-Id': 'not valid' },
+    });
+    const body = (await generated.json()) as { requestId: string };
     expect(generated.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
     expect(body.requestId).to.equal(generated.headers.get('x-request-id'));
   });
@@ -78,7 +89,9 @@ describe('haproxy/haproxy.cfg in front of MariaDB', function () {
   it('lets the app user run SELECT 1 on the MariaDB behind the listener', async function () {
     const connection = await connectThroughProxy();
     try {
-      const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT 1 AS one, @@port AS port, CURRENT_USER() AS user');
+      const [rows] = await connection.query<mysql.RowDataPacket[]>(
+        'SELECT 1 AS one, @@port AS port, CURRENT_USER() AS user',
+      );
       expect(rows.map((row) => ({ ...row }))).to.deep.equal([{ one: 1, port: db.port, user: 'haproxy_user@%' }]);
     } finally {
       await connection.end();

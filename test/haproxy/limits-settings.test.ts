@@ -9,8 +9,9 @@ import { loadStackSettings } from '../../cluster/settings';
 describe('listenerMaxconn(settings)', function () {
   it('gives the front door HAPROXY_HTTP_MAXCONN, the MySQL listener twice HAPROXY_SERVER_MAXCONN, and the global limit their sum', function () {
     expect(listenerMaxconn(loadStackSettings({}))).to.deep.equal({ http: 1500, mysql: 20, stats: 20, global: 1550 });
-    expect(listenerMaxconn(loadStackSettings({ HAPROXY_HTTP_MAXCONN: '100', HAPROXY_SERVER_MAXCONN: '30' })))
-      .to.deep.equal({ http: 100, mysql: 60, stats: 20, global: 190 });
+    expect(
+      listenerMaxconn(loadStackSettings({ HAPROXY_HTTP_MAXCONN: '100', HAPROXY_SERVER_MAXCONN: '30' })),
+    ).to.deep.equal({ http: 100, mysql: 60, stats: 20, global: 190 });
   });
 
   it('refuses a front door that takes no connection', function () {
@@ -27,9 +28,11 @@ describe('fdLimitProblem(settings, hardLimit, isRoot)', function () {
   });
 
   it('says what to change when the hard limit is too low for a user', function () {
-    expect(fdLimitProblem(settings, 1024, false)).to.equal('HAProxy needs about 3164 open files for its maxconn 1550 '
-      + '(HAPROXY_HTTP_MAXCONN 1500 and the other listeners), but this user may open at most 1024 (ulimit -Hn). '
-      + 'Lower HAPROXY_HTTP_MAXCONN or raise the hard limit (limits.conf, LimitNOFILE).');
+    expect(fdLimitProblem(settings, 1024, false)).to.equal(
+      'HAProxy needs about 3164 open files for its maxconn 1550 ' +
+        '(HAPROXY_HTTP_MAXCONN 1500 and the other listeners), but this user may open at most 1024 (ulimit -Hn). ' +
+        'Lower HAPROXY_HTTP_MAXCONN or raise the hard limit (limits.conf, LimitNOFILE).',
+    );
   });
 
   it('accepts a hard limit that is high enough, and root, which raises its own', function () {
@@ -43,8 +46,11 @@ describe('hardFdLimit(limits)', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kh-limits-'));
     try {
       const file = path.join(dir, 'limits');
-      fs.writeFileSync(file, 'Limit                     Soft Limit           Hard Limit           Units     \n'
-        + 'Max open files            1024                 4096                 files     \n');
+      fs.writeFileSync(
+        file,
+        'Limit                     Soft Limit           Hard Limit           Units     \n' +
+          'Max open files            1024                 4096                 files     \n',
+      );
       expect(hardFdLimit(file)).to.equal(4096);
       expect(hardFdLimit(path.join(dir, 'missing'))).to.equal(undefined);
     } finally {

@@ -26,7 +26,10 @@ class IdleConnections {
   private stopped = false;
   connected = 0;
 
-  constructor(private readonly port: number, count: number) {
+  constructor(
+    private readonly port: number,
+    count: number,
+  ) {
     for (let i = 0; i < count; i += 1) this.open();
   }
 
@@ -131,8 +134,12 @@ describe('HAProxy listener limits', function () {
       DB_PASSWORD: settings.appPassword,
     });
     // The front door's health check finds the worker ready (rise 1, every second while DOWN).
-    await waitFor('the worker UP behind the front door', async () =>
-      ((await request(`http://127.0.0.1:${settings.httpPort}/healthz`)).status === 200 ? true : undefined), 10_000, 100);
+    await waitFor(
+      'the worker UP behind the front door',
+      async () => ((await request(`http://127.0.0.1:${settings.httpPort}/healthz`)).status === 200 ? true : undefined),
+      10_000,
+      100,
+    );
   });
 
   after(async function () {
@@ -151,8 +158,12 @@ describe('HAProxy listener limits', function () {
       idle = new IdleConnections(settings.httpPort, IDLE);
       // Accepted by HAProxy, not only waiting in the kernel's backlog. Not asserted here: a proxy whose
       // front door is full leaves some unaccepted, and the answers below are what a user would see.
-      await waitFor('the idle connections accepted', async () => ((await frontDoor(settings)).sessions >= IDLE ? true : undefined), 15_000, 100)
-        .catch(() => undefined);
+      await waitFor(
+        'the idle connections accepted',
+        async () => ((await frontDoor(settings)).sessions >= IDLE ? true : undefined),
+        15_000,
+        100,
+      ).catch(() => undefined);
 
       const front = await timed(`http://127.0.0.1:${settings.httpPort}/todos`, 2_000);
       expect(front, 'GET /todos through the front door').to.include({ status: 200 });
@@ -164,7 +175,9 @@ describe('HAProxy listener limits', function () {
       const admin = await mysql.createConnection(db.admin);
       try {
         const [rows] = await admin.query<mysql.RowDataPacket[]>(
-          'SELECT id FROM information_schema.processlist WHERE user = ?', [settings.appUser]);
+          'SELECT id FROM information_schema.processlist WHERE user = ?',
+          [settings.appUser],
+        );
         expect(rows).to.have.length(1);
         await admin.query(`KILL ${Number(rows[0]!.id)}`);
       } finally {
@@ -188,8 +201,13 @@ describe('HAProxy listener limits', function () {
     before(async function () {
       smallSettings = await stackSettings(worker.port, { HAPROXY_HTTP_MAXCONN: '20' });
       small = await startHaproxy(smallSettings, { frontDoor: true });
-      await waitFor('the worker UP behind the small front door', async () =>
-        ((await request(`http://127.0.0.1:${smallSettings.httpPort}/healthz`)).status === 200 ? true : undefined), 10_000, 100);
+      await waitFor(
+        'the worker UP behind the small front door',
+        async () =>
+          (await request(`http://127.0.0.1:${smallSettings.httpPort}/healthz`)).status === 200 ? true : undefined,
+        10_000,
+        100,
+      );
     });
 
     after(() => clients.forEach((client) => client.socket.destroy()));
@@ -198,7 +216,9 @@ describe('HAProxy listener limits', function () {
       const socket = net.connect(smallSettings.httpPort, '127.0.0.1');
       let received = '';
       socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
-      const connectedAt = await new Promise<number>((resolve) => socket.on('connect', () => resolve(performance.now())));
+      const connectedAt = await new Promise<number>((resolve) =>
+        socket.on('connect', () => resolve(performance.now())),
+      );
       const closedAt = await new Promise<number>((resolve) => socket.on('close', () => resolve(performance.now())));
       expect(closedAt - connectedAt).to.be.within(4_000, 7_000);
       expect(received).to.equal('');
@@ -206,7 +226,11 @@ describe('HAProxy listener limits', function () {
 
     it('lets a new client in once the idle ones time out, 2 s after their answers', async function () {
       for (let i = 0; i < 20; i += 1) clients.push(keepAliveClient(smallSettings.httpPort, '/healthz'));
-      await waitFor('20 keep-alive clients answered', () => (clients.every((c) => c.answeredAt !== undefined) ? true : undefined), 10_000);
+      await waitFor(
+        '20 keep-alive clients answered',
+        () => (clients.every((c) => c.answeredAt !== undefined) ? true : undefined),
+        10_000,
+      );
       expect(await frontDoor(smallSettings)).to.deep.equal({ proxy: 'http', sessions: 20, limit: 20 });
 
       // Waits in the kernel's backlog until HAProxy closes an idle client and accepts it.
@@ -216,7 +240,11 @@ describe('HAProxy listener limits', function () {
       // What the workers announce (5 s) is replaced with the front door's own limit.
       expect(late.headers?.get('keep-alive')).to.equal('timeout=2');
 
-      await waitFor('every idle client closed', () => (clients.every((c) => c.closedAt !== undefined) ? true : undefined), 15_000);
+      await waitFor(
+        'every idle client closed',
+        () => (clients.every((c) => c.closedAt !== undefined) ? true : undefined),
+        15_000,
+      );
       const idleFor = clients.map((c) => c.closedAt! - c.answeredAt!);
       expect(Math.min(...idleFor)).to.be.at.least(1_500);
       expect(Math.max(...idleFor)).to.be.below(4_000);

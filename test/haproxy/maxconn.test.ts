@@ -10,11 +10,14 @@ import type { WorkerHandle } from '../support/worker';
 async function haproxyQueue(stack: TestStack): Promise<number> {
   const csv = (await request(`http://127.0.0.1:${stack.settings.haproxyStatsPort}/stats;csv`)).text;
   const header = csv.split('\n')[0]!.replace(/^# /, '').split(',');
-  const row = csv.split('\n').find((line) => line.startsWith('mysql,mysql1,'))!.split(',');
+  const row = csv
+    .split('\n')
+    .find((line) => line.startsWith('mysql,mysql1,'))!
+    .split(',');
   return Number(row[header.indexOf('qcur')]);
 }
 
-describe('HAProxy maxconn 3 with one worker, a reload\'s second process, a cancellation and a third worker', function () {
+describe("HAProxy maxconn 3 with one worker, a reload's second process, a cancellation and a third worker", function () {
   this.timeout(60_000);
   let stack: TestStack;
   let extra: WorkerHandle;
@@ -39,16 +42,23 @@ describe('HAProxy maxconn 3 with one worker, a reload\'s second process, a cance
     const second = await stack.addWorker();
     expect((await request(`${second.url}/pool`)).body).to.include({ open: 1, idle: 1 });
     // The third slot: a cancellation's side connection (the app's account through HAProxy), held open.
-    side = await mysql.createConnection({ host: stack.settings.haproxyHost, port: stack.settings.haproxyPort,
-      user: stack.settings.appUser, password: stack.settings.appPassword });
+    side = await mysql.createConnection({
+      host: stack.settings.haproxyHost,
+      port: stack.settings.haproxyPort,
+      user: stack.settings.appUser,
+      password: stack.settings.appPassword,
+    });
     extra = await stack.addWorker({}, 'listening');
 
     const started = performance.now();
     const reply = await request(`${extra.url}/todos`);
     const elapsed = performance.now() - started;
     expect(reply.status).to.equal(503);
-    expect(reply.body).to.deep.equal({ error: 'database_unavailable', message: 'The database is not reachable through HAProxy right now.',
-      requestId: reply.headers.get('x-request-id') });
+    expect(reply.body).to.deep.equal({
+      error: 'database_unavailable',
+      message: 'The database is not reachable through HAProxy right now.',
+      requestId: reply.headers.get('x-request-id'),
+    });
     expect(reply.headers.get('retry-after')).to.equal('1');
     // At most two of HAProxy's `timeout queue` (2 s each): the worker's own start-up check may hold its
     // pool slot for one, this request's connect takes the other (and is not retried).

@@ -19,7 +19,14 @@ describe('dashboardQueries(dashboard)', () => {
     const queries = dashboardQueries({
       panels: [
         { title: 'One', targets: [{ refId: 'A', expr: 'up' }] },
-        { title: 'Two', targets: [{ refId: 'A', expr: 'a' }, { refId: 'B', expr: 'b' }, { refId: 'C', expr: '' }] },
+        {
+          title: 'Two',
+          targets: [
+            { refId: 'A', expr: 'a' },
+            { refId: 'B', expr: 'b' },
+            { refId: 'C', expr: '' },
+          ],
+        },
         { title: 'Text', type: 'text' },
       ],
     });
@@ -38,22 +45,29 @@ describe('dashboardQueries(dashboard)', () => {
   });
 
   it('walks the panels inside a collapsed row', () => {
-    const queries = dashboardQueries({ panels: [{ title: 'Row', type: 'row', panels: [{ title: 'Inner', targets: [{ expr: 'up' }] }] }] });
+    const queries = dashboardQueries({
+      panels: [{ title: 'Row', type: 'row', panels: [{ title: 'Inner', targets: [{ expr: 'up' }] }] }],
+    });
     expect(queries).to.deep.equal([{ title: 'Inner', expr: 'up' }]);
   });
 
   it('throws when a panel uses a variable it cannot replace', () => {
-    expect(() => dashboardQueries({ panels: [{ title: 'P', targets: [{ expr: 'up{job="$job"}' }] }] }))
-      .to.throw('Panel "P" uses the variable $job, which dashboardQueries does not know how to replace.');
+    expect(() => dashboardQueries({ panels: [{ title: 'P', targets: [{ expr: 'up{job="$job"}' }] }] })).to.throw(
+      'Panel "P" uses the variable $job, which dashboardQueries does not know how to replace.',
+    );
   });
 
   it('throws when $worker is matched with = instead of =~', () => {
-    expect(() => dashboardQueries({ panels: [{ title: 'P', targets: [{ expr: 'up{worker="$worker"}' }] }] }))
-      .to.throw(/Panel "P" matches \$worker with "="/);
+    expect(() => dashboardQueries({ panels: [{ title: 'P', targets: [{ expr: 'up{worker="$worker"}' }] }] })).to.throw(
+      /Panel "P" matches \$worker with "="/,
+    );
   });
 
   it('throws a TypeError for something that is not a dashboard', () => {
-    expect(() => dashboardQueries({ title: 'no panels' })).to.throw(TypeError, 'dashboardQueries needs a Grafana dashboard object with a panels array.');
+    expect(() => dashboardQueries({ title: 'no panels' })).to.throw(
+      TypeError,
+      'dashboardQueries needs a Grafana dashboard object with a panels array.',
+    );
   });
 });
 
@@ -78,12 +92,22 @@ describe('monitoring/grafana/dashboard.json', () => {
   });
 
   it('charts the pool, query latency, HTTP traffic, rejections and HAProxy mysql series', () => {
-    const exprs = dashboardQueries(load()).map((query) => query.expr).join('\n');
+    const exprs = dashboardQueries(load())
+      .map((query) => query.expr)
+      .join('\n');
     for (const metric of [
-      'db_pool_connections{', 'db_pool_pending_requests{', 'db_pool_connections_max{', 'db_pool_wait_seconds_bucket{',
-      'db_query_duration_seconds_bucket{', 'http_requests_total{', 'status=~"5.."', 'db_pool_rejected_total{',
-      'haproxy_server_current_sessions{proxy="mysql"}', 'haproxy_server_limit_sessions{proxy="mysql"}',
+      'db_pool_connections{',
+      'db_pool_pending_requests{',
+      'db_pool_connections_max{',
+      'db_pool_wait_seconds_bucket{',
+      'db_query_duration_seconds_bucket{',
+      'http_requests_total{',
+      'status=~"5.."',
+      'db_pool_rejected_total{',
+      'haproxy_server_current_sessions{proxy="mysql"}',
+      'haproxy_server_limit_sessions{proxy="mysql"}',
       'haproxy_server_current_queue{proxy="mysql"}',
-    ]) expect(exprs).to.include(metric);
+    ])
+      expect(exprs).to.include(metric);
   });
 });

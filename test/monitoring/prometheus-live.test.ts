@@ -66,7 +66,10 @@ describe('monitoring against a live Prometheus', function () {
       const ready = await request(`${promUrl}/-/ready`).catch(() => undefined);
       if (ready?.status === 200) break;
       if (Date.now() > readyBy) {
-        const log = fs.readFileSync(path.join(settings.stateDir, 'logs', `${settings.appPrefix}-prometheus.log`), 'utf8');
+        const log = fs.readFileSync(
+          path.join(settings.stateDir, 'logs', `${settings.appPrefix}-prometheus.log`),
+          'utf8',
+        );
         throw new Error(`Prometheus did not become ready:\n${log.slice(-3000)}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -100,12 +103,14 @@ describe('monitoring against a live Prometheus', function () {
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     const summary = up.map((series) => `${series.metric.job}:${series.metric.instance}=${series.value[1]}`).sort();
-    expect(summary).to.deep.equal([
-      `haproxy:127.0.0.1:${settings.haproxyStatsPort}=1`,
-      `mysqld:127.0.0.1:${settings.mysqldExporterPort}=1`,
-      `prometheus:127.0.0.1:${settings.prometheusPort}=1`,
-      ...stack.workers.map((worker) => `workers:127.0.0.1:${worker.port}=1`),
-    ].sort());
+    expect(summary).to.deep.equal(
+      [
+        `haproxy:127.0.0.1:${settings.haproxyStatsPort}=1`,
+        `mysqld:127.0.0.1:${settings.mysqldExporterPort}=1`,
+        `prometheus:127.0.0.1:${settings.prometheusPort}=1`,
+        ...stack.workers.map((worker) => `workers:127.0.0.1:${worker.port}=1`),
+      ].sort(),
+    );
   });
 
   it('holds the pool series of every worker, labelled by worker', async () => {
@@ -118,7 +123,7 @@ describe('monitoring against a live Prometheus', function () {
     );
   });
 
-  it('sees HAProxy\'s MySQL server UP and its session limit', async () => {
+  it("sees HAProxy's MySQL server UP and its session limit", async () => {
     const status = await eventually('haproxy_server_status{proxy="mysql",server="mysql1",state="UP"} == 1');
     expect(status).to.have.length(1);
     const limit = await eventually('haproxy_server_limit_sessions{proxy="mysql",server="mysql1"}');
@@ -139,13 +144,20 @@ describe('monitoring against a live Prometheus', function () {
     const readme = fs.readFileSync(path.join(__dirname, '../../docs/monitoring.md'), 'utf8');
     const blocks = [...readme.matchAll(/```promql\n([\s\S]*?)```/g)].map((match) => match[1]!);
     // Queries are separated by comment lines; a query may span several lines.
-    const queries = blocks.flatMap((block) => block.split(/^#.*$/m).map((q) => q.trim()).filter((q) => q !== ''));
+    const queries = blocks.flatMap((block) =>
+      block
+        .split(/^#.*$/m)
+        .map((q) => q.trim())
+        .filter((q) => q !== ''),
+    );
     expect(queries).to.have.length(3);
     for (const expr of queries) expect(await eventually(expr, 30_000), expr).to.have.length.above(0);
   });
 
   it('returns data for every dashboard panel query', async () => {
-    const dashboard: unknown = JSON.parse(fs.readFileSync(path.join(__dirname, '../../monitoring/grafana/dashboard.json'), 'utf8'));
+    const dashboard: unknown = JSON.parse(
+      fs.readFileSync(path.join(__dirname, '../../monitoring/grafana/dashboard.json'), 'utf8'),
+    );
     const queries = dashboardQueries(dashboard);
     expect(queries.length).to.be.greaterThan(0);
     const empty: string[] = [];

@@ -28,7 +28,8 @@ function withTempDir<T>(body: (dir: string) => T): T {
 }
 
 const ruleFiles = RULE_FILES.map((file) => path.join('monitoring', 'rules', file));
-const testFiles = fs.readdirSync(path.join(MONITORING, 'tests'))
+const testFiles = fs
+  .readdirSync(path.join(MONITORING, 'tests'))
   .filter((file) => file.endsWith('.yml'))
   .map((file) => path.join('monitoring', 'tests', file));
 
@@ -76,7 +77,14 @@ describe('dashboardQueries(monitoring/grafana/dashboard.json) under promtool', (
     const dashboard: unknown = JSON.parse(fs.readFileSync(path.join(MONITORING, 'grafana', 'dashboard.json'), 'utf8'));
     const queries = dashboardQueries(dashboard);
     // Each query becomes a recording rule so promtool parses it; JSON is valid YAML.
-    const rules = { groups: [{ name: 'dashboard', rules: queries.map((query, i) => ({ record: `dashboard:query_${i}:check`, expr: query.expr })) }] };
+    const rules = {
+      groups: [
+        {
+          name: 'dashboard',
+          rules: queries.map((query, i) => ({ record: `dashboard:query_${i}:check`, expr: query.expr })),
+        },
+      ],
+    };
     withTempDir((dir) => {
       const file = path.join(dir, 'dashboard-rules.yml');
       fs.writeFileSync(file, JSON.stringify(rules, null, 2));

@@ -40,13 +40,20 @@ describe('alertNames()', () => {
     const names = alertNames();
     for (const name of names) expect(name).to.match(/^([A-Z][a-z0-9]*)+$/);
     expect(names).to.include.members([
-      'WorkerDown', 'DbPoolSaturated', 'DbPoolAcquireRejections', 'DbQueryLatencyHigh',
-      'HaproxyMysqlServerDown', 'HaproxyMysqlQueue', 'HaproxyMysqlSessionsNearLimit',
+      'WorkerDown',
+      'DbPoolSaturated',
+      'DbPoolAcquireRejections',
+      'DbQueryLatencyHigh',
+      'HaproxyMysqlServerDown',
+      'HaproxyMysqlQueue',
+      'HaproxyMysqlSessionsNearLimit',
     ]);
   });
 
   it('gives every alert a severity, a summary and a description', () => {
-    const chunks = read(path.join(RULES_DIR, 'alerts.yml')).split(/^\s*- alert: /m).slice(1);
+    const chunks = read(path.join(RULES_DIR, 'alerts.yml'))
+      .split(/^\s*- alert: /m)
+      .slice(1);
     expect(chunks).to.have.length(alertNames().length);
     for (const chunk of chunks) {
       const name = chunk.split('\n')[0];
@@ -57,11 +64,19 @@ describe('alertNames()', () => {
   });
 
   it('has a firing and a silent promtool case for every alert', () => {
-    const cases = read(path.join(TESTS_DIR, 'alerts.test.yml')).split(/^\s*- alertname: /m).slice(1);
+    const cases = read(path.join(TESTS_DIR, 'alerts.test.yml'))
+      .split(/^\s*- alertname: /m)
+      .slice(1);
     for (const name of alertNames()) {
       const own = cases.filter((testCase) => testCase.startsWith(`${name}\n`));
-      expect(own.some((testCase) => /exp_alerts: \[\]/.test(testCase)), `${name} silent case`).to.equal(true);
-      expect(own.some((testCase) => /exp_alerts:\s*\n\s*- exp_labels:/.test(testCase)), `${name} firing case`).to.equal(true);
+      expect(
+        own.some((testCase) => /exp_alerts: \[\]/.test(testCase)),
+        `${name} silent case`,
+      ).to.equal(true);
+      expect(
+        own.some((testCase) => /exp_alerts:\s*\n\s*- exp_labels:/.test(testCase)),
+        `${name} firing case`,
+      ).to.equal(true);
     }
   });
 });

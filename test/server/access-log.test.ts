@@ -47,7 +47,8 @@ function logText(worker: WorkerHandle): string {
 }
 
 function accessLines(worker: WorkerHandle, text = logText(worker)): AccessLine[] {
-  return text.split('\n')
+  return text
+    .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as AccessLine)
     .filter((line) => line.msg === 'request');
@@ -61,7 +62,11 @@ async function healthChecksCounted(worker: WorkerHandle, route: string, status: 
 
 /** The one access line of `requestId`: waits for it (the file is written after the response), then for a duplicate. */
 async function lineOf(worker: WorkerHandle, requestId: string): Promise<AccessLine> {
-  await waitFor(`the access line of ${requestId}`, () => accessLines(worker).find((l) => l.requestId === requestId), 3_000);
+  await waitFor(
+    `the access line of ${requestId}`,
+    () => accessLines(worker).find((l) => l.requestId === requestId),
+    3_000,
+  );
   await new Promise((resolve) => setTimeout(resolve, 100));
   const lines = accessLines(worker).filter((l) => l.requestId === requestId);
   expect(lines, `access lines of ${requestId}`).to.have.length(1);
@@ -110,18 +115,42 @@ describe('access log', function () {
         const requestId = uniqueId('fields');
         const startedAt = Date.now();
         // fetch itself, not the JSON-parsing helper: a HEAD answer has JSON headers and no body.
-        const reply = await fetch(`${worker.url}${c.path}`, { method: c.method, headers: { 'x-request-id': requestId } });
+        const reply = await fetch(`${worker.url}${c.path}`, {
+          method: c.method,
+          headers: { 'x-request-id': requestId },
+        });
         const bodyBytes = (await reply.arrayBuffer()).byteLength;
         expect(reply.status).to.equal(c.status);
         const line = await lineOf(worker, requestId);
-        expect(line).to.have.all.keys('time', 'level', 'msg', 'worker', 'requestId', 'method', 'route', 'status',
-          'durationMs', 'poolWaitMs', 'bytes', 'remote');
-        expect(line).to.include({ level: 'info', msg: 'request', worker: `test-worker-${worker.port}`, requestId,
-          method: c.method, route: c.route, status: c.status });
+        expect(line).to.have.all.keys(
+          'time',
+          'level',
+          'msg',
+          'worker',
+          'requestId',
+          'method',
+          'route',
+          'status',
+          'durationMs',
+          'poolWaitMs',
+          'bytes',
+          'remote',
+        );
+        expect(line).to.include({
+          level: 'info',
+          msg: 'request',
+          worker: `test-worker-${worker.port}`,
+          requestId,
+          method: c.method,
+          route: c.route,
+          status: c.status,
+        });
         expect(line.bytes).to.equal(bodyBytes);
         if (c.method === 'GET') expect(line.bytes).to.be.above(0);
         expect(Date.parse(line.time)).to.be.within(startedAt, Date.now());
-        expect(line.durationMs).to.be.a('number').within(0, Date.now() - startedAt);
+        expect(line.durationMs)
+          .to.be.a('number')
+          .within(0, Date.now() - startedAt);
         // Tenths of a millisecond: at most one decimal.
         expect(Math.round(line.durationMs * 10)).to.be.closeTo(line.durationMs * 10, 1e-6);
         expect(line.remote).to.match(/127\.0\.0\.1$/);
@@ -185,8 +214,11 @@ describe('access log', function () {
       const holderId = uniqueId('holder');
       const waiterId = uniqueId('waiter');
       const holder = get(worker, '/sleep/0.6', holderId);
-      await waitFor('the sleep to hold the connection', async () =>
-        ((await request(`${worker.url}/pool`)).body as { used: number }).used === 1 ? true : undefined, 2_000);
+      await waitFor(
+        'the sleep to hold the connection',
+        async () => (((await request(`${worker.url}/pool`)).body as { used: number }).used === 1 ? true : undefined),
+        2_000,
+      );
       const queuedAt = performance.now();
       const waiter = await get(worker, '/todos', waiterId);
       const waiterMs = performance.now() - queuedAt;
@@ -209,7 +241,9 @@ describe('access log', function () {
       await wait(200);
       const abandonedId = uniqueId('queued-499');
       const controller = new AbortController();
-      const abandoned = get(worker, '/sleep/0.01', abandonedId, { signal: controller.signal }).catch((e: Error) => e.name);
+      const abandoned = get(worker, '/sleep/0.01', abandonedId, { signal: controller.signal }).catch(
+        (e: Error) => e.name,
+      );
       await wait(300);
       controller.abort();
       expect(await abandoned).to.equal('AbortError');
@@ -223,7 +257,9 @@ describe('access log', function () {
       const logged499 = () => accessLines(worker).filter((l) => l.status === 499 && l.route === '/sleep/:s').length;
       const counted499 = async () => {
         const metrics = (await request(`${worker.url}/metrics`)).text;
-        return Number(/^http_requests_total\{method="GET",route="\/sleep\/:s",status="499"[^}]*\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+        return Number(
+          /^http_requests_total\{method="GET",route="\/sleep\/:s",status="499"[^}]*\} (\d+)$/m.exec(metrics)?.[1] ?? 0,
+        );
       };
       const loggedBefore = logged499();
       const countedBefore = await counted499();
@@ -239,7 +275,7 @@ describe('access log', function () {
       // server (KILL QUERY as the client left): after the abort, long before the 3 s sleep would end.
       expect(line.durationMs).to.be.within(140, 2500);
       expect(logged499() - loggedBefore).to.equal(1);
-      expect(await counted499() - countedBefore).to.equal(1);
+      expect((await counted499()) - countedBefore).to.equal(1);
     });
   });
 
@@ -250,8 +286,11 @@ describe('access log', function () {
       try {
         const requestId = uniqueId('not-ready');
         expect((await get(worker, '/readyz', requestId)).status).to.equal(503);
-        const line = await waitFor(`the access line of ${requestId}`,
-          () => accessLines(worker, worker.output()).find((l) => l.requestId === requestId), 3_000);
+        const line = await waitFor(
+          `the access line of ${requestId}`,
+          () => accessLines(worker, worker.output()).find((l) => l.requestId === requestId),
+          3_000,
+        );
         expect(line).to.include({ route: '/readyz', status: 503 });
         expect(await healthChecksCounted(worker, '/readyz', 503)).to.equal(1);
       } finally {

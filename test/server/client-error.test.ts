@@ -49,16 +49,23 @@ describe('requests Node refuses, on a connection that also carries a valid one',
   // Before: every further chunk raised the parse error again, the second one destroyed the socket with
   // unread bytes, and the reset took the 400 with it.
   it('answers 400 JSON to Content-Length with Transfer-Encoding while a 10 MB body is still arriving', async () => {
-    const head = 'POST /todos HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const head =
+      'POST /todos HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\nTransfer-Encoding: chunked\r\n\r\n';
     const { responses } = await exchange(Buffer.concat([Buffer.from(head), Buffer.alloc(10 * 1024 * 1024, 'a')]));
     expect(responses.map((r) => r.status)).to.deep.equal([400]);
-    expect(JSON.parse(responses[0]!.body.toString())).to.deep.equal({ error: 'bad_request', message: 'The request is not valid HTTP.' });
+    expect(JSON.parse(responses[0]!.body.toString())).to.deep.equal({
+      error: 'bad_request',
+      message: 'The request is not valid HTTP.',
+    });
   });
 
   // Before: Node closed the connection without a word (no 'connect' listener).
   it('answers CONNECT with 501 JSON instead of closing the connection', async () => {
     const { responses } = await exchange('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
     expect(responses.map((r) => r.status)).to.deep.equal([501]);
-    expect(JSON.parse(responses[0]!.body.toString())).to.deep.equal({ error: 'not_implemented', message: 'CONNECT is not supported by this server.' });
+    expect(JSON.parse(responses[0]!.body.toString())).to.deep.equal({
+      error: 'not_implemented',
+      message: 'CONNECT is not supported by this server.',
+    });
   });
 });

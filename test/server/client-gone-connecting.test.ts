@@ -36,20 +36,30 @@ describe('a client that goes away while the pool connects', function () {
 
   async function appStatements(): Promise<string[]> {
     const [rows] = await admin.query<mysql.RowDataPacket[]>(
-      'SELECT INFO FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO IS NOT NULL', [stack.settings.appUser]);
+      'SELECT INFO FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO IS NOT NULL',
+      [stack.settings.appUser],
+    );
     return rows.map((row) => String(row.INFO));
   }
 
   it('never sends its statement once the connection arrives, answers 499, and leaves the connection free', async () => {
     expect((await request(`${worker.url}/todos`)).status).to.equal(200);
     const [sessions] = await admin.query<mysql.RowDataPacket[]>(
-      'SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?', [stack.settings.appUser]);
+      'SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?',
+      [stack.settings.appUser],
+    );
     for (const session of sessions) await admin.query(`KILL ${Number(session.ID)}`);
-    await waitFor('the pool to notice its connection is gone', async () => ((await pool()).open === 0 ? true : undefined), 3_000);
+    await waitFor(
+      'the pool to notice its connection is gone',
+      async () => ((await pool()).open === 0 ? true : undefined),
+      3_000,
+    );
 
     stack.haproxy.pause();
     const controller = new AbortController();
-    const abandoned = request(`${worker.url}/sleep/5`, { signal: controller.signal }).catch((error: Error) => error.name);
+    const abandoned = request(`${worker.url}/sleep/5`, { signal: controller.signal }).catch(
+      (error: Error) => error.name,
+    );
     await waitFor('the request to be connecting', async () => ((await pool()).pending === 1 ? true : undefined), 1_000);
     controller.abort();
     expect(await abandoned).to.equal('AbortError');
@@ -69,7 +79,9 @@ describe('a client that goes away while the pool connects', function () {
     expect(performance.now() - started).to.be.below(500);
 
     const metrics = (await request(`${worker.url}/metrics`)).text;
-    expect(counter(metrics, /^http_requests_total\{method="GET",route="\/sleep\/:s",status="499"[^}]*\} (\d+)$/m)).to.equal(1);
+    expect(
+      counter(metrics, /^http_requests_total\{method="GET",route="\/sleep\/:s",status="499"[^}]*\} (\d+)$/m),
+    ).to.equal(1);
     expect(metrics).not.to.match(/^http_requests_total\{method="GET",route="\/sleep\/:s",status="200"/m);
     expect(metrics).not.to.match(/^db_query_duration_seconds_count\{[^}]*query="sleep"/m);
   });

@@ -29,7 +29,9 @@ describe('a client that goes away', function () {
     const holder = request(`${worker.url}/sleep/1.5`);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const controller = new AbortController();
-    const abandoned = request(`${worker.url}/sleep/0.01`, { signal: controller.signal }).catch((error: Error) => error.name);
+    const abandoned = request(`${worker.url}/sleep/0.01`, { signal: controller.signal }).catch(
+      (error: Error) => error.name,
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect((await request(`${worker.url}/pool`)).body).to.include({ used: 1, pending: 1 });
 
@@ -45,22 +47,36 @@ describe('a client that goes away', function () {
     expect(counter(metrics, /^db_query_duration_seconds_count\{[^}]*query="sleep",outcome="ok"\} (\d+)$/m)).to.equal(1);
     expect(metrics).not.to.match(/query="sleep",outcome="cancelled"/);
     expect(counter(metrics, /^db_pool_rejected_total\{reason="timeout"[^}]*\} (\d+)$/m)).to.equal(0);
-    expect(counter(metrics, /^http_requests_total\{method="GET",route="\/sleep\/:s",status="499"[^}]*\} (\d+)$/m)).to.equal(1);
+    expect(
+      counter(metrics, /^http_requests_total\{method="GET",route="\/sleep\/:s",status="499"[^}]*\} (\d+)$/m),
+    ).to.equal(1);
   });
 
   it('while its read runs has it stopped on the server, counts it as cancelled and keeps the connection', async () => {
     const controller = new AbortController();
-    const abandoned = request(`${worker.url}/sleep/0.5`, { signal: controller.signal }).catch((error: Error) => error.name);
+    const abandoned = request(`${worker.url}/sleep/0.5`, { signal: controller.signal }).catch(
+      (error: Error) => error.name,
+    );
     await new Promise((resolve) => setTimeout(resolve, 150));
     controller.abort();
     expect(await abandoned).to.equal('AbortError');
     await new Promise((resolve) => setTimeout(resolve, 600));
     const metrics = (await request(`${worker.url}/metrics`)).text;
-    expect(counter(metrics, /^db_query_duration_seconds_count\{[^}]*query="sleep",outcome="cancelled"\} (\d+)$/m)).to.equal(1);
-    expect(counter(metrics, /^db_query_cancellations_total\{reason="client_gone",result="killed"[^}]*\} (\d+)$/m)).to.equal(1);
+    expect(
+      counter(metrics, /^db_query_duration_seconds_count\{[^}]*query="sleep",outcome="cancelled"\} (\d+)$/m),
+    ).to.equal(1);
+    expect(
+      counter(metrics, /^db_query_cancellations_total\{reason="client_gone",result="killed"[^}]*\} (\d+)$/m),
+    ).to.equal(1);
     // Stopped for a client that left: not a query error, and its connection stays open.
     expect(metrics).not.to.match(/^db_query_errors_total\{[^}]*query="sleep"/m);
-    expect((await request(`${worker.url}/pool`)).body).to.include({ used: 0, idle: 1, pending: 0, open: 1, created: 1 });
+    expect((await request(`${worker.url}/pool`)).body).to.include({
+      used: 0,
+      idle: 1,
+      pending: 0,
+      open: 1,
+      created: 1,
+    });
   });
 });
 

@@ -18,7 +18,12 @@ const ANSWERS_BETWEEN_KILLS = 30;
 const MAX_POSTS = 40_000;
 
 const ACCEPTABLE = new Set([
-  '201', '409 idempotency_key_in_use', '503 database_unavailable', '503 pool_timeout', '503 pool_queue_full', '504 outcome_unknown',
+  '201',
+  '409 idempotency_key_in_use',
+  '503 database_unavailable',
+  '503 pool_timeout',
+  '503 pool_queue_full',
+  '504 outcome_unknown',
 ]);
 
 describe('POST /todos while mariadbd is SIGKILLed and restarted ten times', function () {
@@ -51,10 +56,16 @@ describe('POST /todos while mariadbd is SIGKILLed and restarted ten times', func
         let answer: string;
         try {
           const reply = await request(`${stack.workers[n % 2]!.url}/todos`, {
-            method: 'POST', headers, body: JSON.stringify({ item }), signal: AbortSignal.timeout(20_000),
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ item }),
+            signal: AbortSignal.timeout(20_000),
           });
           const body = reply.body as { error?: string; message?: string };
-          answer = reply.status === 201 ? '201' : `${reply.status} ${typeof reply.body === 'object' ? body.error : 'not JSON'}`;
+          answer =
+            reply.status === 201
+              ? '201'
+              : `${reply.status} ${typeof reply.body === 'object' ? body.error : 'not JSON'}`;
           if (!ACCEPTABLE.has(answer)) failures.push(`${answer}: ${body.message ?? reply.text.slice(0, 200)}`);
         } catch (error) {
           answer = `no answer (${(error as Error).name})`;
@@ -95,10 +106,19 @@ describe('POST /todos while mariadbd is SIGKILLed and restarted ten times', func
     expect(counts['201']).to.be.above(KILLS * ANSWERS_BETWEEN_KILLS);
     const admin = await stack.admin();
     try {
-      const [rows] = await admin.query<mysql.RowDataPacket[]>('SELECT item, COUNT(*) AS n FROM todos WHERE item LIKE ? GROUP BY item', [`${tag}-%`]);
+      const [rows] = await admin.query<mysql.RowDataPacket[]>(
+        'SELECT item, COUNT(*) AS n FROM todos WHERE item LIKE ? GROUP BY item',
+        [`${tag}-%`],
+      );
       const stored = new Map(rows.map((row) => [String(row.item), Number(row.n)]));
-      expect([...stored].filter(([, n]) => n > 1), 'rows stored twice').to.deep.equal([]);
-      expect(acknowledged.filter((item) => !stored.has(item)), 'answered 201 but not stored').to.deep.equal([]);
+      expect(
+        [...stored].filter(([, n]) => n > 1),
+        'rows stored twice',
+      ).to.deep.equal([]);
+      expect(
+        acknowledged.filter((item) => !stored.has(item)),
+        'answered 201 but not stored',
+      ).to.deep.equal([]);
     } finally {
       await admin.end();
     }

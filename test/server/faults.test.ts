@@ -63,11 +63,16 @@ describe('worker faults', function () {
   async function expectPoolIdle(handle: WorkerHandle = worker): Promise<Record<string, unknown>> {
     // HAProxy's front door checks every worker's /readyz each second, and an idle worker answers it with
     // a 1 ms SELECT 1: give such a probe its moment rather than catch it holding the connection.
-    const idle = await waitFor('the pool to be idle', async () => {
-      const pool = (await request(`${handle.url}/pool`)).body as Record<string, unknown>;
-      return pool.used === 0 && pool.pending === 0 ? pool : undefined;
-    }, 3_000, 20).catch(() => undefined);
-    const pool = idle ?? (await request(`${handle.url}/pool`)).body as Record<string, unknown>;
+    const idle = await waitFor(
+      'the pool to be idle',
+      async () => {
+        const pool = (await request(`${handle.url}/pool`)).body as Record<string, unknown>;
+        return pool.used === 0 && pool.pending === 0 ? pool : undefined;
+      },
+      3_000,
+      20,
+    ).catch(() => undefined);
+    const pool = idle ?? ((await request(`${handle.url}/pool`)).body as Record<string, unknown>);
     expect(pool).to.include({ used: 0, pending: 0 });
     return pool;
   }
@@ -75,19 +80,28 @@ describe('worker faults', function () {
   /** Polls GET /todos until it answers 200; returns how long that took. */
   async function recovery(what: string, timeoutMs: number): Promise<number> {
     const started = performance.now();
-    const reply = await waitFor(`GET /todos to answer 200 after ${what}`, async () => {
-      const r = await request(url('/todos'), { signal: AbortSignal.timeout(5_000) });
-      return r.status === 200 ? r : undefined;
-    }, timeoutMs, 100);
+    const reply = await waitFor(
+      `GET /todos to answer 200 after ${what}`,
+      async () => {
+        const r = await request(url('/todos'), { signal: AbortSignal.timeout(5_000) });
+        return r.status === 200 ? r : undefined;
+      },
+      timeoutMs,
+      100,
+    );
     expect(reply.body).to.deep.equal({ 1: { item: 'task1', status: 'pending' }, 2: { item: 'task2', status: 'done' } });
     return performance.now() - started;
   }
 
   async function waitForPool(expected: Record<string, number>, timeoutMs = 3_000): Promise<void> {
-    await waitFor(`the pool to reach ${JSON.stringify(expected)}`, async () => {
-      const pool = (await request(url('/pool'))).body as Record<string, number>;
-      return Object.entries(expected).every(([key, value]) => pool[key] === value) ? true : undefined;
-    }, timeoutMs);
+    await waitFor(
+      `the pool to reach ${JSON.stringify(expected)}`,
+      async () => {
+        const pool = (await request(url('/pool'))).body as Record<string, number>;
+        return Object.entries(expected).every(([key, value]) => pool[key] === value) ? true : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   describe('when HAProxy is killed', () => {
@@ -98,10 +112,15 @@ describe('worker faults', function () {
       down = stack.haproxy;
       const killedAt = performance.now();
       // The first request after the kill may still find the old HAProxy alive for a moment.
-      const reply = await waitFor('GET /todos to fail', async () => {
-        const r = await request(url('/todos'), { signal: AbortSignal.timeout(5_000) });
-        return r.status === 200 ? undefined : r;
-      }, 3_000, 10);
+      const reply = await waitFor(
+        'GET /todos to fail',
+        async () => {
+          const r = await request(url('/todos'), { signal: AbortSignal.timeout(5_000) });
+          return r.status === 200 ? undefined : r;
+        },
+        3_000,
+        10,
+      );
       measured.haproxyKillTo503 = Math.round(performance.now() - killedAt);
       expectSafeError(reply, 503, 'database_unavailable', 'The database is not reachable through HAProxy right now.');
       expectRetryAfter(reply, '1');
@@ -146,10 +165,15 @@ describe('worker faults', function () {
       stack.mariadb.kill();
       down = stack.mariadb;
       const killedAt = performance.now();
-      const reply = await waitFor('GET /todos to fail', async () => {
-        const r = await request(url('/todos'), { signal: AbortSignal.timeout(10_000) });
-        return r.status === 200 ? undefined : r;
-      }, 8_000, 10);
+      const reply = await waitFor(
+        'GET /todos to fail',
+        async () => {
+          const r = await request(url('/todos'), { signal: AbortSignal.timeout(10_000) });
+          return r.status === 200 ? undefined : r;
+        },
+        8_000,
+        10,
+      );
       measured.mariadbKillTo503 = Math.round(performance.now() - killedAt);
       expectSafeError(reply, 503, 'database_unavailable', 'The database is not reachable through HAProxy right now.');
       expectRetryAfter(reply, '1');
@@ -158,7 +182,12 @@ describe('worker faults', function () {
       // worker's 3 s connect timeout.
       expect(measured.mariadbKillTo503).to.be.below(5_000);
       expect((await request(url('/healthz'))).status).to.equal(200);
-      expectSafeError(await request(url('/readyz')), 503, 'not_ready', 'The database is not reachable through HAProxy.');
+      expectSafeError(
+        await request(url('/readyz')),
+        503,
+        'not_ready',
+        'The database is not reachable through HAProxy.',
+      );
       // /readyz may have given up on its probe (2 s) while that probe's connect is still failing
       // (DB_CONNECT_TIMEOUT_MS, 3 s) on a loaded machine: wait for it to end.
       await waitForPool({ used: 0, pending: 0 }, 8_000);
@@ -229,7 +258,11 @@ describe('worker faults', function () {
 
     before(async () => {
       // /sleep is capped at 1 s and row-lock waits at 1 s here, so a 1.5 s query timeout is valid configuration.
-      slowWorker = await stack.addWorker({ SLEEP_MAX_SECONDS: '1', DB_QUERY_TIMEOUT_MS: '1500', DB_LOCK_WAIT_TIMEOUT_SECONDS: '1' });
+      slowWorker = await stack.addWorker({
+        SLEEP_MAX_SECONDS: '1',
+        DB_QUERY_TIMEOUT_MS: '1500',
+        DB_LOCK_WAIT_TIMEOUT_SECONDS: '1',
+      });
     });
 
     after(async () => {
@@ -246,7 +279,12 @@ describe('worker faults', function () {
       const started = performance.now();
       const reply = await request(`${slowWorker.url}/todos`);
       measured.queryTimeout504 = Math.round(performance.now() - started);
-      expectSafeError(reply, 504, 'query_timeout', 'Query "list_todos" did not finish within 1500 ms; the database stopped it.');
+      expectSafeError(
+        reply,
+        504,
+        'query_timeout',
+        'Query "list_todos" did not finish within 1500 ms; the database stopped it.',
+      );
       expect(reply.headers.get('retry-after')).to.equal(null);
       expect(measured.queryTimeout504).to.be.at.least(1_450).and.below(2_500);
 
@@ -255,7 +293,9 @@ describe('worker faults', function () {
       const pool = await expectPoolIdle(slowWorker);
       expect(pool).to.deep.include({ open: 1, idle: 1, created: 1 });
       expect(pool.closed).to.deep.equal({ error: 0, destroyed: 0, remote: 0, shutdown: 0 });
-      const [waiting] = await admin.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT id, item, status FROM todos%'");
+      const [waiting] = await admin.query(
+        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT id, item, status FROM todos%'",
+      );
       expect((waiting as { n: number }[])[0]!.n).to.equal(0);
       // Statements that do not touch the locked table go through on the same connection meanwhile.
       const sleep = await request(`${slowWorker.url}/sleep/0`);
@@ -264,7 +304,10 @@ describe('worker faults', function () {
       await admin.query('UNLOCK TABLES');
       const after = await request(`${slowWorker.url}/todos`);
       expect(after.status).to.equal(200);
-      expect(after.body).to.deep.equal({ 1: { item: 'task1', status: 'pending' }, 2: { item: 'task2', status: 'done' } });
+      expect(after.body).to.deep.equal({
+        1: { item: 'task1', status: 'pending' },
+        2: { item: 'task2', status: 'done' },
+      });
       expect(await expectPoolIdle(slowWorker)).to.include({ open: 1, idle: 1, created: 1 });
       expectWorkerAlive(slowWorker);
     });

@@ -21,7 +21,8 @@ import { describeRequest, fuzzRequest, ROUTER_METHODS, serialize, type FuzzReque
 import { ownStack, tableState, type TableState, type Todo } from './todos-helpers';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 500);
-const SEED = process.env.FUZZ_SEED === undefined ? Math.floor(Math.random() * 0x7fffffff) : Number(process.env.FUZZ_SEED);
+const SEED =
+  process.env.FUZZ_SEED === undefined ? Math.floor(Math.random() * 0x7fffffff) : Number(process.env.FUZZ_SEED);
 const PATH = process.env.FUZZ_PATH || undefined;
 /** The whole run (with shrinking) stops here; the cases run so far still count. */
 const TIME_LIMIT_MS = 90_000;
@@ -33,14 +34,17 @@ const CUT_OFF_WAIT_MS = 150;
 // Sent after each request on the same connection: its answer (or the close) shows the server is done
 // with the fuzzed bytes, without waiting for a keep-alive timeout.
 const SENTINEL_ID = 'fuzz-sentinel';
-const SENTINEL = Buffer.from(`GET /healthz HTTP/1.1\r\nHost: fuzz\r\nX-Request-Id: ${SENTINEL_ID}\r\nConnection: close\r\n\r\n`);
+const SENTINEL = Buffer.from(
+  `GET /healthz HTTP/1.1\r\nHost: fuzz\r\nX-Request-Id: ${SENTINEL_ID}\r\nConnection: close\r\n\r\n`,
+);
 const isSentinel = (response: RawResponse) => response.headers['x-request-id'] === SENTINEL_ID;
 
 function asTodo(body: Buffer): Todo | undefined {
   try {
     const value = JSON.parse(body.toString('utf8')) as Partial<Todo>;
     return typeof value.id === 'number' && typeof value.item === 'string' && typeof value.status === 'string'
-      ? { id: value.id, item: value.item, status: value.status } : undefined;
+      ? { id: value.id, item: value.item, status: value.status }
+      : undefined;
   } catch {
     return undefined;
   }
@@ -50,25 +54,39 @@ const sameRow = (a: Todo, b: Todo) => a.id === b.id && a.item === b.item && a.st
 
 /** The changes from `before` to `after` that no 2xx answer on the connection accounts for. */
 function unexplainedChanges(before: TableState, after: TableState, responses: RawResponse[]): string[] {
-  const created = responses.filter((r) => r.status === 201).map((r) => asTodo(r.body)).filter((t) => t !== undefined);
-  const written = responses.filter((r) => r.status === 200 || r.status === 201).map((r) => asTodo(r.body)).filter((t) => t !== undefined);
+  const created = responses
+    .filter((r) => r.status === 201)
+    .map((r) => asTodo(r.body))
+    .filter((t) => t !== undefined);
+  const written = responses
+    .filter((r) => r.status === 200 || r.status === 201)
+    .map((r) => asTodo(r.body))
+    .filter((t) => t !== undefined);
   const deletes = responses.filter((r) => r.status === 204).length;
   const problems: string[] = [];
   if (after.autoIncrement !== before.autoIncrement + created.length) {
-    problems.push(`AUTO_INCREMENT went from ${before.autoIncrement} to ${after.autoIncrement} with ${created.length} todo(s) answered 201`);
+    problems.push(
+      `AUTO_INCREMENT went from ${before.autoIncrement} to ${after.autoIncrement} with ${created.length} todo(s) answered 201`,
+    );
   }
   const old = new Map(before.rows.map((row) => [row.id, row]));
   for (const row of after.rows) {
     const previous = old.get(row.id);
     if (previous && sameRow(previous, row)) continue;
     if (!written.some((todo) => sameRow(todo, row))) {
-      problems.push(previous ? `row ${JSON.stringify(previous)} became ${JSON.stringify(row)} with no 2xx answer carrying it`
-        : `row ${JSON.stringify(row)} appeared with no 201 answer carrying it`);
+      problems.push(
+        previous
+          ? `row ${JSON.stringify(previous)} became ${JSON.stringify(row)} with no 2xx answer carrying it`
+          : `row ${JSON.stringify(row)} appeared with no 201 answer carrying it`,
+      );
     }
   }
   const kept = new Set(after.rows.map((row) => row.id));
   const removed = before.rows.filter((row) => !kept.has(row.id));
-  if (removed.length > deletes) problems.push(`${removed.length} row(s) deleted (${removed.map((r) => r.id).join(', ')}) with ${deletes} answer(s) 204`);
+  if (removed.length > deletes)
+    problems.push(
+      `${removed.length} row(s) deleted (${removed.map((r) => r.id).join(', ')}) with ${deletes} answer(s) 204`,
+    );
   return problems;
 }
 
@@ -85,7 +103,11 @@ function logProblems(output: string): string[] {
       continue;
     }
     if (entry.level === 'error' || entry.level === 'fatal') problems.push(`the worker logged: ${line.slice(0, 500)}`);
-    if (entry.msg === 'request' && (entry.status ?? 0) >= 500 && !(entry.status === 501 && !ROUTER_METHODS.includes(entry.method ?? ''))) {
+    if (
+      entry.msg === 'request' &&
+      (entry.status ?? 0) >= 500 &&
+      !(entry.status === 501 && !ROUTER_METHODS.includes(entry.method ?? ''))
+    ) {
       problems.push(`the worker answered ${entry.status}: ${line.slice(0, 300)}`);
     }
   }
@@ -118,7 +140,7 @@ describe('fuzzing every route (fast-check, raw HTTP against live workers)', func
     const { bytes, cutOff } = serialize(req);
     const upgrade = req.headers.some(([name]) => name.toLowerCase() === 'upgrade');
     const sentMethod = bytes.subarray(0, Math.max(0, bytes.indexOf(' '))).toString('latin1');
-    const before = table ?? await tableState(admin);
+    const before = table ?? (await tableState(admin));
     const logFrom = worker.output().length;
 
     const exchange: RawExchange = await sendRaw(worker.port, cutOff ? bytes : Buffer.concat([bytes, SENTINEL]), {
@@ -132,20 +154,26 @@ describe('fuzzing every route (fast-check, raw HTTP against live workers)', func
     const key = `${req.family} ${answers[0]?.status ?? (exchange.closed ? 'closed' : 'open')}`;
     tally.set(key, (tally.get(key) ?? 0) + 1);
     const problems: string[] = [];
-    if (!exchange.closed && !exchange.stopped) problems.push(`no answer and no close within ${ANSWER_TIMEOUT_MS} ms (a hang)`);
+    if (!exchange.closed && !exchange.stopped)
+      problems.push(`no answer and no close within ${ANSWER_TIMEOUT_MS} ms (a hang)`);
     // Only a request cut off by the client, or an HTTP/2 preface (PRI), may be dropped without an answer;
     // and a body past the limit on a connection that closes after the answer (`Connection: close`,
     // HTTP/1.0): Node closes right after the early 413, and the bytes still arriving reset the connection,
     // which can take the answer with it (a known limit: no lingering close).
-    const closesAfter = req.headers.some(([name, value]) => /^connection$/i.test(name) && /close/i.test(value))
-      || !bytes.subarray(0, bytes.indexOf('\r\n')).toString('latin1').endsWith(' HTTP/1.1');
+    const closesAfter =
+      req.headers.some(([name, value]) => /^connection$/i.test(name) && /close/i.test(value)) ||
+      !bytes.subarray(0, bytes.indexOf('\r\n')).toString('latin1').endsWith(' HTTP/1.1');
     const bigBody = bytes.length - bytes.indexOf('\r\n\r\n') > 16_384;
-    if (answers.length === 0 && !cutOff && sentMethod !== 'PRI' && !(closesAfter && bigBody)) problems.push('the connection closed without an answer');
+    if (answers.length === 0 && !cutOff && sentMethod !== 'PRI' && !(closesAfter && bigBody))
+      problems.push('the connection closed without an answer');
     for (const r of exchange.responses) {
-      if (r.status >= 500 && !(r.status === 501 && !ROUTER_METHODS.includes(sentMethod))) problems.push(`answered ${r.status}: ${r.body.toString('utf8').slice(0, 300)}`);
+      if (r.status >= 500 && !(r.status === 501 && !ROUTER_METHODS.includes(sentMethod)))
+        problems.push(`answered ${r.status}: ${r.body.toString('utf8').slice(0, 300)}`);
     }
     if (req.family === 'refused' && answers[0] && (answers[0].status < 400 || answers[0].status > 499)) {
-      problems.push(`a request invalid by construction was answered ${answers[0].status}: ${answers[0].body.toString('utf8').slice(0, 300)}`);
+      problems.push(
+        `a request invalid by construction was answered ${answers[0].status}: ${answers[0].body.toString('utf8').slice(0, 300)}`,
+      );
     }
 
     if (!alive(worker)) {
@@ -153,12 +181,14 @@ describe('fuzzing every route (fast-check, raw HTTP against live workers)', func
       return [...problems, dead];
     }
     const health = await request(`${worker.url}/healthz`).catch((error: Error) => ({ status: 0, text: error.message }));
-    if (health.status !== 200) problems.push(`GET /healthz then answered ${health.status}: ${health.text.slice(0, 200)}`);
+    if (health.status !== 200)
+      problems.push(`GET /healthz then answered ${health.status}: ${health.text.slice(0, 200)}`);
 
     const after = await tableState(admin);
     // A cut-off request that got no answer may have been complete, and run: nobody can tell what it did.
     // One built to be refused must not have changed anything even then.
-    if (!(cutOff && answers.length === 0 && req.family === 'random')) problems.push(...unexplainedChanges(before, after, exchange.responses));
+    if (!(cutOff && answers.length === 0 && req.family === 'random'))
+      problems.push(...unexplainedChanges(before, after, exchange.responses));
     table = after;
     problems.push(...logProblems(worker.output().slice(logFrom)));
     return problems;
@@ -176,16 +206,23 @@ describe('fuzzing every route (fast-check, raw HTTP against live workers)', func
       }
     });
     const details = await fc.check(property, {
-      numRuns: RUNS, seed: SEED, ...(PATH ? { path: PATH } : {}),
+      numRuns: RUNS,
+      seed: SEED,
+      ...(PATH ? { path: PATH } : {}),
       plugins: [fc.interruptAfterTimeLimit(TIME_LIMIT_MS)],
     });
     if (details.failed) {
       const rerun = `Rerun: FUZZ_SEED=${details.seed} FUZZ_PATH=${details.counterexamplePath ?? ''} npx mocha test/server/fuzz.test.ts`;
-      const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-      throw new Error(`${fc.defaultReportMessage(details) ?? 'The fuzz failed.'}\n\nWhat went wrong (for the counterexample):\n${cause}\n\n${rerun}`);
+      const cause =
+        details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+      throw new Error(
+        `${fc.defaultReportMessage(details) ?? 'The fuzz failed.'}\n\nWhat went wrong (for the counterexample):\n${cause}\n\n${rerun}`,
+      );
     }
     if (process.env.FUZZ_VERBOSE) console.log(`seed ${SEED}, ${cases} cases:`, Object.fromEntries([...tally].sort()));
-    expect(cases, `only ${cases} cases ran within ${TIME_LIMIT_MS} ms (seed ${SEED})`).to.be.at.least(Math.min(RUNS, 100));
+    expect(cases, `only ${cases} cases ran within ${TIME_LIMIT_MS} ms (seed ${SEED})`).to.be.at.least(
+      Math.min(RUNS, 100),
+    );
   });
 
   it('leaves both workers running, serving and with no error in their logs', async () => {

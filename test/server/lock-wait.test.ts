@@ -16,7 +16,9 @@ describe('PATCH /todos/:id on a row another transaction holds locked', function 
     const locker = await stack.admin();
     let id = 0;
     try {
-      const [inserted] = await admin.query<ResultSetHeader>("INSERT INTO todos (item, status) VALUES ('locked row', 'pending')");
+      const [inserted] = await admin.query<ResultSetHeader>(
+        "INSERT INTO todos (item, status) VALUES ('locked row', 'pending')",
+      );
       id = inserted.insertId;
       await locker.query('START TRANSACTION');
       await locker.query('SELECT * FROM todos WHERE id = ? FOR UPDATE', [id]);
@@ -27,7 +29,8 @@ describe('PATCH /todos/:id on a row another transaction holds locked', function 
       expect(reply.status).to.equal(503);
       expect(reply.headers.get('retry-after')).to.equal('1');
       expect(reply.body).to.deep.equal({
-        error: 'row_locked', message: 'The row is locked by another transaction; nothing was changed. Retry shortly.',
+        error: 'row_locked',
+        message: 'The row is locked by another transaction; nothing was changed. Retry shortly.',
         requestId: reply.headers.get('x-request-id'),
       });
       expect(elapsed).to.be.at.least(900).and.below(3_000);

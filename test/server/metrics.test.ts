@@ -85,11 +85,18 @@ describe('GET /metrics', function () {
 
   it('shows used 1 and pending 1 while a /sleep/3 holds the connection and a second request waits', async () => {
     const sleeping = request(`${worker.url}/sleep/3`);
-    await waitFor('the sleep to hold the connection', async () =>
-      ((await request(`${worker.url}/pool`)).body as { used: number }).used === 1 ? true : undefined, 2_000);
+    await waitFor(
+      'the sleep to hold the connection',
+      async () => (((await request(`${worker.url}/pool`)).body as { used: number }).used === 1 ? true : undefined),
+      2_000,
+    );
     const waiting = request(`${worker.url}/todos`);
-    await waitFor('the second request to queue', async () =>
-      ((await request(`${worker.url}/pool`)).body as { pending: number }).pending === 1 ? true : undefined, 2_000);
+    await waitFor(
+      'the second request to queue',
+      async () =>
+        ((await request(`${worker.url}/pool`)).body as { pending: number }).pending === 1 ? true : undefined,
+      2_000,
+    );
 
     const during = (await scrape()).samples;
     expect(value(during, 'db_pool_connections', { state: 'used' })).to.equal(1);
@@ -129,7 +136,9 @@ describe('GET /metrics', function () {
     expect((await request(`${worker.url}/sleep/0.01`)).status).to.equal(200);
     expect((await request(`${worker.url}/no/such/path-12345`)).status).to.equal(404);
     const { text, samples } = await scrape();
-    expect(value(samples, 'http_requests_total', { method: 'GET', route: '/sleep/:s', status: '200' })).to.be.at.least(1);
+    expect(value(samples, 'http_requests_total', { method: 'GET', route: '/sleep/:s', status: '200' })).to.be.at.least(
+      1,
+    );
     expect(value(samples, 'http_requests_total', { method: 'GET', route: 'unmatched', status: '404' })).to.equal(1);
     expect(text).to.not.include('/sleep/0.01');
     expect(text).to.not.include('path-12345');

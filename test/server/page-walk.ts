@@ -35,7 +35,11 @@ export async function readPage(base: string, path: string): Promise<{ rows: Page
  * Every row of GET `start` (e.g. `/todos?status=done&limit=50`), page after page; `via(n)` picks the
  * worker for the n-th page (so a walk may cross workers). Fails past `maxPages`.
  */
-export async function walkPages(via: (page: number) => string, start = '/todos', maxPages = 10_000): Promise<PageRow[]> {
+export async function walkPages(
+  via: (page: number) => string,
+  start = '/todos',
+  maxPages = 10_000,
+): Promise<PageRow[]> {
   const rows: PageRow[] = [];
   let path: string | undefined = start;
   for (let page = 0; path !== undefined; page += 1) {

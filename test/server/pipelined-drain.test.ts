@@ -44,7 +44,10 @@ describe('a worker stopping with pipelined requests in its connections', functio
     const stack = await sharedStack();
     const tag = `pl-${Date.now()}`;
     const requests = [0, 1, 2].flatMap((i) => [postTodo(`${tag}-${i}`), 'GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n']);
-    const reply = await pipeline(stack.workers[0]!.port, [...requests, 'GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n']);
+    const reply = await pipeline(stack.workers[0]!.port, [
+      ...requests,
+      'GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n',
+    ]);
     expect(statusLines(reply), reply).to.deep.equal([201, 200, 201, 200, 201, 200, 200]);
   });
 
@@ -55,25 +58,42 @@ describe('a worker stopping with pipelined requests in its connections', functio
     const connections = [0, 1, 2];
     // Each connection: a request in flight when the worker is told to stop, then three POSTs behind it.
     const items = connections.map((c) => [0, 1, 2].map((i) => `${tag}-${c}-${i}`));
-    const replies = Promise.all(connections.map((c) => pipeline(worker.port, ['GET /sleep/1 HTTP/1.1\r\nHost: t\r\n\r\n', ...items[c]!.map(postTodo)])));
+    const replies = Promise.all(
+      connections.map((c) =>
+        pipeline(worker.port, ['GET /sleep/1 HTTP/1.1\r\nHost: t\r\n\r\n', ...items[c]!.map(postTodo)]),
+      ),
+    );
     const admin = await stack.admin();
     try {
-      await waitFor('a SLEEP running on the worker\'s connection', async () => {
-        const [rows] = await admin.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP%'");
-        return Number(rows[0]!.n) > 0 ? true : undefined;
-      }, 10_000);
+      await waitFor(
+        "a SLEEP running on the worker's connection",
+        async () => {
+          const [rows] = await admin.query<RowDataPacket[]>(
+            "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP%'",
+          );
+          return Number(rows[0]!.n) > 0 ? true : undefined;
+        },
+        10_000,
+      );
       await worker.stop('SIGTERM');
       const answered = (await replies).map(statusLines);
       const [rows] = await admin.query<RowDataPacket[]>('SELECT item FROM todos WHERE item LIKE ?', [`${tag}-%`]);
       const written = new Set(rows.map((row) => row.item as string));
       // The first answer of each connection is its /sleep, with `Connection: close`; what follows it was not answered.
-      const unansweredButWritten = connections.flatMap((c) => items[c]!.filter((item, i) => i + 1 >= answered[c]!.length && written.has(item)));
-      const unanswered = connections.reduce((sum, c) => sum + items[c]!.length - Math.max(0, answered[c]!.length - 1), 0);
+      const unansweredButWritten = connections.flatMap((c) =>
+        items[c]!.filter((item, i) => i + 1 >= answered[c]!.length && written.has(item)),
+      );
+      const unanswered = connections.reduce(
+        (sum, c) => sum + items[c]!.length - Math.max(0, answered[c]!.length - 1),
+        0,
+      );
       expect(unanswered, 'POSTs left unanswered by the stopping worker').to.be.above(0);
       expect(unansweredButWritten).to.deep.equal([]);
       // And every POST that was answered 201 did write its row.
       for (const c of connections) {
-        answered[c]!.slice(1).forEach((status, i) => expect(status === 201 && written.has(items[c]![i]!), `${items[c]![i]} answered ${status}`).to.equal(true));
+        answered[c]!.slice(1).forEach((status, i) =>
+          expect(status === 201 && written.has(items[c]![i]!), `${items[c]![i]} answered ${status}`).to.equal(true),
+        );
       }
     } finally {
       await admin.end();

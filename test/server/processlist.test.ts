@@ -17,11 +17,14 @@ interface Socket {
 /** Every established TCP socket with its owning process, from `ss -tnpH` (run as root here). */
 async function sockets(): Promise<Socket[]> {
   const { stdout } = await promisify(execFile)('ss', ['-tnpH', 'state', 'established']);
-  return stdout.split('\n').filter((line) => line.trim() !== '').map((line) => {
-    // With a state filter ss drops the State column: Recv-Q Send-Q Local Peer Process
-    const [, , local, peer, ...rest] = line.trim().split(/\s+/);
-    return { local: local!, peer: peer!, process: rest.join(' ') };
-  });
+  return stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      // With a state filter ss drops the State column: Recv-Q Send-Q Local Peer Process
+      const [, , local, peer, ...rest] = line.trim().split(/\s+/);
+      return { local: local!, peer: peer!, process: rest.join(' ') };
+    });
 }
 
 /** HAProxy's own count of current sessions to the MariaDB server, from its stats CSV. */
@@ -57,15 +60,21 @@ describe('50 concurrent GET /sleep/1 over two workers', function () {
     }
 
     // While they run: both workers' connections are busy sleeping.
-    const sessions = await waitFor('both app sessions to run SLEEP', async () => {
-      const [rows] = await admin.query<mysql.RowDataPacket[]>(
-        'SELECT ID AS id, HOST AS host, INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ? ORDER BY ID',
-        [stack.settings.appUser],
-      );
-      return rows.length === 2 && rows.every((row) => /SLEEP/i.test(String(row.info))) ? rows : undefined;
-    }, 5_000);
+    const sessions = await waitFor(
+      'both app sessions to run SLEEP',
+      async () => {
+        const [rows] = await admin.query<mysql.RowDataPacket[]>(
+          'SELECT ID AS id, HOST AS host, INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ? ORDER BY ID',
+          [stack.settings.appUser],
+        );
+        return rows.length === 2 && rows.every((row) => /SLEEP/i.test(String(row.info))) ? rows : undefined;
+      },
+      5_000,
+    );
     const [rows] = await admin.query<mysql.RowDataPacket[]>(
-      'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [stack.settings.appUser]);
+      'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?',
+      [stack.settings.appUser],
+    );
     expect(Number(rows[0]!.n), 'app sessions while 50 requests are in flight').to.equal(2);
 
     // Each session's client end is a socket owned by haproxy, connected to MariaDB's port.
@@ -80,8 +89,9 @@ describe('50 concurrent GET /sleep/1 over two workers', function () {
     }
     // And each worker holds exactly one connection to HAProxy's MySQL port.
     for (const worker of stack.workers) {
-      const mine = all.filter((s) => s.peer === `127.0.0.1:${stack.settings.haproxyPort}`
-        && s.process.includes(`pid=${worker.child.pid},`));
+      const mine = all.filter(
+        (s) => s.peer === `127.0.0.1:${stack.settings.haproxyPort}` && s.process.includes(`pid=${worker.child.pid},`),
+      );
       expect(mine, `worker ${worker.port}'s connections to HAProxy`).to.have.length(1);
     }
     expect(await haproxyServerSessions(stack)).to.equal(2);
@@ -113,6 +123,8 @@ describe('50 concurrent GET /sleep/1 over two workers', function () {
     expect(counts.pool_queue_full).to.equal(0);
     for (const ok of okPerWorker) expect(ok).to.be.at.most(12);
     expect(elapsedMs).to.be.below(15_000);
-    console.log(`      answers: ${JSON.stringify(counts)}, 200s per worker ${okPerWorker.join('/')}, all in ${Math.round(elapsedMs)} ms`);
+    console.log(
+      `      answers: ${JSON.stringify(counts)}, 200s per worker ${okPerWorker.join('/')}, all in ${Math.round(elapsedMs)} ms`,
+    );
   });
 });

@@ -61,8 +61,18 @@ describe('worker routes', function () {
         expect(reply.status).to.equal(200);
         const pool = reply.body as Record<string, unknown>;
         expect(pool).to.include({ limit: 1, used: 0, idle: 1, pending: 0, open: 1 });
-        expect(pool).to.have.all.keys('limit', 'used', 'idle', 'pending', 'open', 'queueLimit', 'acquireTimeoutMs',
-          'created', 'closed', 'rejected');
+        expect(pool).to.have.all.keys(
+          'limit',
+          'used',
+          'idle',
+          'pending',
+          'open',
+          'queueLimit',
+          'acquireTimeoutMs',
+          'created',
+          'closed',
+          'rejected',
+        );
       });
 
       it('GET /metrics answers Prometheus text with pool and query series', async () => {
@@ -71,13 +81,19 @@ describe('worker routes', function () {
         expect(reply.headers.get('content-type')).to.match(/^text\/plain; version=0\.0\.4/);
         expect(reply.text).to.match(/^db_pool_connections\{state="used",worker="test-worker-\d+"\} 0$/m);
         expect(reply.text).to.match(/^db_pool_connections_max\{worker="test-worker-\d+"\} 1$/m);
-        expect(reply.text).to.match(/^db_query_duration_seconds_count\{worker="test-worker-\d+",query="ping",outcome="ok"\} \d+$/m);
+        expect(reply.text).to.match(
+          /^db_query_duration_seconds_count\{worker="test-worker-\d+",query="ping",outcome="ok"\} \d+$/m,
+        );
       });
 
       it('an unknown route answers 404 JSON', async () => {
         const reply = await request(url('/nope'));
         expect(reply.status).to.equal(404);
-        expect(reply.body).to.deep.equal({ error: 'not_found', message: 'No route for GET /nope.', requestId: reply.headers.get('x-request-id') });
+        expect(reply.body).to.deep.equal({
+          error: 'not_found',
+          message: 'No route for GET /nope.',
+          requestId: reply.headers.get('x-request-id'),
+        });
       });
 
       it('a wrong method answers 405 JSON with Allow', async () => {
@@ -101,28 +117,38 @@ describe('requests the router or Node refuse', function () {
     const stack = await sharedStack();
     const reply = await request(`${stack.workers[0]!.url}/todos`, { method: 'PROPFIND' });
     expect(reply.status).to.equal(501);
-    expect(reply.body).to.deep.equal({ error: 'not_implemented', message: 'PROPFIND is not supported by this server.',
-      requestId: reply.headers.get('x-request-id') });
+    expect(reply.body).to.deep.equal({
+      error: 'not_implemented',
+      message: 'PROPFIND is not supported by this server.',
+      requestId: reply.headers.get('x-request-id'),
+    });
   });
 
   it('answers headers over 16 KB with 431 JSON', async () => {
     const stack = await sharedStack();
     const reply = await request(`${stack.workers[0]!.url}/todos`, { headers: { 'x-big': 'a'.repeat(20_000) } });
     expect(reply.status).to.equal(431);
-    expect(reply.body).to.deep.equal({ error: 'headers_too_large', message: 'The request line and headers are larger than 16 KB.' });
+    expect(reply.body).to.deep.equal({
+      error: 'headers_too_large',
+      message: 'The request line and headers are larger than 16 KB.',
+    });
   });
 
   it('answers a malformed request line with 400 JSON', async () => {
     const stack = await sharedStack();
     const net = await import('node:net');
     const raw = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(stack.workers[0]!.port, '127.0.0.1', () => socket.write('G@T /todos HTTP/1.1\r\nHost: x\r\n\r\n'));
+      const socket = net.connect(stack.workers[0]!.port, '127.0.0.1', () =>
+        socket.write('G@T /todos HTTP/1.1\r\nHost: x\r\n\r\n'),
+      );
       let data = '';
       socket.on('data', (chunk) => (data += chunk.toString()));
       socket.on('end', () => resolve(data));
       socket.on('error', reject);
     });
     expect(raw).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/);
-    expect(raw.slice(raw.indexOf('\r\n\r\n') + 4)).to.equal('{"error":"bad_request","message":"The request is not valid HTTP."}');
+    expect(raw.slice(raw.indexOf('\r\n\r\n') + 4)).to.equal(
+      '{"error":"bad_request","message":"The request is not valid HTTP."}',
+    );
   });
 });

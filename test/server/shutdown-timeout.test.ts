@@ -32,12 +32,17 @@ describe('a worker asked to stop while work outlasts SHUTDOWN_TIMEOUT_MS', funct
 
   async function appStatements(): Promise<string[]> {
     const [rows] = await admin.query<mysql.RowDataPacket[]>(
-      'SELECT INFO FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO IS NOT NULL', [stack.settings.appUser]);
+      'SELECT INFO FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO IS NOT NULL',
+      [stack.settings.appUser],
+    );
     return rows.map((row) => String(row.INFO));
   }
 
   /** SIGTERM; resolves with the exit code and how long the exit took, or 'still running' after `limitMs`. */
-  function terminate(worker: WorkerHandle, limitMs: number): Promise<{ code: number | null | 'still running'; ms: number }> {
+  function terminate(
+    worker: WorkerHandle,
+    limitMs: number,
+  ): Promise<{ code: number | null | 'still running'; ms: number }> {
     const started = performance.now();
     const exited = new Promise<number | null>((resolve) => worker.child.once('exit', (code) => resolve(code)));
     worker.child.kill('SIGTERM');
@@ -57,8 +62,11 @@ describe('a worker asked to stop while work outlasts SHUTDOWN_TIMEOUT_MS', funct
     const worker = await stack.addWorker({ SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) });
     try {
       const inFlight = request(`${worker.url}/sleep/30`).catch((error: Error) => error.message);
-      await waitFor('the SLEEP to run on the server', async () =>
-        ((await appStatements()).some((info) => info.includes('SLEEP')) ? true : undefined), 3_000);
+      await waitFor(
+        'the SLEEP to run on the server',
+        async () => ((await appStatements()).some((info) => info.includes('SLEEP')) ? true : undefined),
+        3_000,
+      );
 
       const exit = await terminate(worker, SHUTDOWN_TIMEOUT_MS + 3_000);
       measured.sleepingWorkerExit = exit.ms;
@@ -78,14 +86,23 @@ describe('a worker asked to stop while work outlasts SHUTDOWN_TIMEOUT_MS', funct
       // The pool's connection is gone, so the next request must open one: through a frozen HAProxy, that
       // takes until DB_CONNECT_TIMEOUT_MS (3 s), past the shutdown timeout.
       const [sessions] = await admin.query<mysql.RowDataPacket[]>(
-        'SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?', [stack.settings.appUser]);
+        'SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?',
+        [stack.settings.appUser],
+      );
       for (const session of sessions) await admin.query(`KILL ${Number(session.ID)}`);
-      await waitFor('the pool to notice its connection is gone', async () =>
-        ((await request(`${worker.url}/pool`)).body as { open: number }).open === 0 ? true : undefined, 3_000);
+      await waitFor(
+        'the pool to notice its connection is gone',
+        async () => (((await request(`${worker.url}/pool`)).body as { open: number }).open === 0 ? true : undefined),
+        3_000,
+      );
       stack.haproxy.pause();
       const connecting = request(`${worker.url}/todos`).catch((error: Error) => error.message);
-      await waitFor('the request to be connecting', async () =>
-        ((await request(`${worker.url}/pool`)).body as { pending: number }).pending === 1 ? true : undefined, 1_000);
+      await waitFor(
+        'the request to be connecting',
+        async () =>
+          ((await request(`${worker.url}/pool`)).body as { pending: number }).pending === 1 ? true : undefined,
+        1_000,
+      );
 
       const exit = await terminate(worker, SHUTDOWN_TIMEOUT_MS + 3_000);
       measured.connectingWorkerExit = exit.ms;

@@ -17,7 +17,10 @@ describe('a worker asked to stop', function () {
       worker.child.kill(signal);
       await new Promise((resolve) => setTimeout(resolve, 100));
       // No new connections are accepted while it drains.
-      const refused = await request(`${worker.url}/healthz`).then(() => 'answered', (error: Error) => error.message);
+      const refused = await request(`${worker.url}/healthz`).then(
+        () => 'answered',
+        (error: Error) => error.message,
+      );
       expect(refused).to.equal('fetch failed');
 
       const reply = await inFlight;

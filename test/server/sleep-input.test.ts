@@ -3,8 +3,28 @@ import { expect } from 'chai';
 import { request } from '../support/http';
 import { sharedStack, type TestStack } from '../support/stack';
 
-const REJECTED = ['abc', '-1', '1e9', '0x10', 'NaN', 'Infinity', '1;DROP TABLE todos', '1%20', '%201', '1.', '.', '+1',
-  '61', '60.001', '1,5', '0b1', '1_000', '9'.repeat(30), "1' OR '1'='1", '%00'];
+const REJECTED = [
+  'abc',
+  '-1',
+  '1e9',
+  '0x10',
+  'NaN',
+  'Infinity',
+  '1;DROP TABLE todos',
+  '1%20',
+  '%201',
+  '1.',
+  '.',
+  '+1',
+  '61',
+  '60.001',
+  '1,5',
+  '0b1',
+  '1_000',
+  '9'.repeat(30),
+  "1' OR '1'='1",
+  '%00',
+];
 
 describe('GET /sleep/:s with bad input', function () {
   this.timeout(60_000);

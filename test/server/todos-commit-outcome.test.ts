@@ -29,7 +29,9 @@ describe('PATCH /todos/:id while commits are held up', function () {
   });
 
   beforeEach(async () => {
-    const [inserted] = await admin.query<ResultSetHeader>("INSERT INTO todos (item, status) VALUES ('original', 'pending')");
+    const [inserted] = await admin.query<ResultSetHeader>(
+      "INSERT INTO todos (item, status) VALUES ('original', 'pending')",
+    );
     id = inserted.insertId;
   });
 
@@ -55,14 +57,18 @@ describe('PATCH /todos/:id while commits are held up', function () {
   /** What the app's sessions are running now. */
   async function appStatements(): Promise<string[]> {
     const [rows] = await admin.query<mysql.RowDataPacket[]>(
-      'SELECT INFO FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO IS NOT NULL', [stack.settings.appUser]);
+      'SELECT INFO FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO IS NOT NULL',
+      [stack.settings.appUser],
+    );
     return rows.map((row) => String(row.INFO));
   }
 
   function expectNoFalseFailure(reply: Reply, stored: string): void {
     const error = (reply.body as { error?: string }).error ?? '';
-    expect(PLAIN_FAILURES.has(error) && stored === 'patched',
-      `told ${reply.status} ${error}, yet the row holds the PATCH's value`).to.equal(false);
+    expect(
+      PLAIN_FAILURES.has(error) && stored === 'patched',
+      `told ${reply.status} ${error}, yet the row holds the PATCH's value`,
+    ).to.equal(false);
   }
 
   it('has the server stop a COMMIT that outlasts the query timeout: 504 query_timeout, and the row keeps its value', async () => {
@@ -88,7 +94,8 @@ describe('PATCH /todos/:id while commits are held up', function () {
     expectNoFalseFailure(reply, stored);
     expect(reply.status, reply.text).to.equal(504);
     expect(reply.body).to.include({
-      error: 'query_timeout', message: 'Query "update_todo" did not finish within 6000 ms; the database stopped it.',
+      error: 'query_timeout',
+      message: 'Query "update_todo" did not finish within 6000 ms; the database stopped it.',
     });
     // The server's limit, not the worker's backstop a second later.
     expect(measured.commitHeldReply).to.be.at.least(5_900).and.below(6_800);
@@ -98,14 +105,21 @@ describe('PATCH /todos/:id while commits are held up', function () {
   });
 
   it('answers 504 outcome_unknown when the COMMIT may have gone through after the worker gave up on it', async () => {
-    const worker = await stack.addWorker({ SLEEP_MAX_SECONDS: '1', DB_QUERY_TIMEOUT_MS: '3000', DB_LOCK_WAIT_TIMEOUT_SECONDS: '1' });
+    const worker = await stack.addWorker({
+      SLEEP_MAX_SECONDS: '1',
+      DB_QUERY_TIMEOUT_MS: '3000',
+      DB_LOCK_WAIT_TIMEOUT_SECONDS: '1',
+    });
     await backup.query('BACKUP STAGE START');
     await backup.query('BACKUP STAGE BLOCK_COMMIT');
 
     const started = performance.now();
     const patched = sendJson(`${worker.url}/todos/${id}`, 'PATCH', { item: 'patched' });
-    await waitFor('the PATCH to wait in its COMMIT', async () =>
-      ((await appStatements()).some((info) => info.endsWith('COMMIT')) ? true : undefined), 3_000);
+    await waitFor(
+      'the PATCH to wait in its COMMIT',
+      async () => ((await appStatements()).some((info) => info.endsWith('COMMIT')) ? true : undefined),
+      3_000,
+    );
     // The server commits, but its answer stays in the frozen proxy: the worker never learns of it.
     stack.haproxy.pause();
     await backup.query('BACKUP STAGE END');
@@ -120,7 +134,8 @@ describe('PATCH /todos/:id while commits are held up', function () {
     expect(reply.headers.get('retry-after')).to.equal(null);
     expect(reply.body).to.include({
       error: 'outcome_unknown',
-      message: 'The database did not confirm the write before its connection was lost or had to be closed; it may have been applied. Read the current state before retrying.',
+      message:
+        'The database did not confirm the write before its connection was lost or had to be closed; it may have been applied. Read the current state before retrying.',
     });
     // The worker's backstop: the 3 s budget and 1 s more.
     expect(measured.unconfirmedCommitReply).to.be.at.least(3_900).and.below(4_800);

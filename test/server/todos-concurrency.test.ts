@@ -28,7 +28,10 @@ describe('/todos under concurrent writes from both workers', function () {
       expect(ra.body).to.deep.equal({ id: todo.id, ...a });
       expect(rb.body).to.deep.equal({ id: todo.id, ...b });
       const final = (await request(`${two}/todos/${todo.id}`)).body;
-      expect([{ id: todo.id, ...a }, { id: todo.id, ...b }]).to.deep.include(final);
+      expect([
+        { id: todo.id, ...a },
+        { id: todo.id, ...b },
+      ]).to.deep.include(final);
     }
   });
 
@@ -93,7 +96,12 @@ describe('/todos under concurrent writes from both workers', function () {
     it('PATCH with If-Match listing the current ETag among others answers 200', async () => {
       const [one, two] = urls();
       const { todo, etag } = await createTodo(one, { item: 'listed tag' });
-      const reply = await sendJson(`${two}/todos/${todo.id}`, 'PATCH', { item: 'ok' }, { 'if-match': `"other", ${etag}` });
+      const reply = await sendJson(
+        `${two}/todos/${todo.id}`,
+        'PATCH',
+        { item: 'ok' },
+        { 'if-match': `"other", ${etag}` },
+      );
       expect(reply.status).to.equal(200);
     });
 
@@ -107,7 +115,9 @@ describe('/todos under concurrent writes from both workers', function () {
     it('PATCH with If-Match: * answers 200 for an existing row and 404 for an absent one', async () => {
       const [one, two] = urls();
       const { todo } = await createTodo(one, { item: 'star' });
-      expect((await sendJson(`${two}/todos/${todo.id}`, 'PATCH', { status: 'done' }, { 'if-match': '*' })).status).to.equal(200);
+      expect(
+        (await sendJson(`${two}/todos/${todo.id}`, 'PATCH', { status: 'done' }, { 'if-match': '*' })).status,
+      ).to.equal(200);
       const absent = await sendJson(`${two}/todos/4294967295`, 'PATCH', { status: 'done' }, { 'if-match': '*' });
       expect(absent.status).to.equal(404);
     });
@@ -120,7 +130,10 @@ describe('/todos under concurrent writes from both workers', function () {
       expect(refused.status).to.equal(412);
       expect(refused.headers.get('etag')).to.equal(current.headers.get('etag'));
       expect((await request(`${one}/todos/${todo.id}`)).status).to.equal(200);
-      const deleted = await request(`${two}/todos/${todo.id}`, { method: 'DELETE', headers: { 'if-match': current.headers.get('etag')! } });
+      const deleted = await request(`${two}/todos/${todo.id}`, {
+        method: 'DELETE',
+        headers: { 'if-match': current.headers.get('etag')! },
+      });
       expect(deleted.status).to.equal(204);
       expect((await request(`${one}/todos/${todo.id}`)).status).to.equal(404);
     });

@@ -33,12 +33,21 @@ export function ownStack(options: TestStackOptions = {}): () => TestStack {
 }
 
 /** Sends `body` as given (a string is sent as UTF-8), declared as JSON unless `headers` say otherwise. */
-export function send(url: string, method: string, body?: string,
-  headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<Reply> {
+export function send(
+  url: string,
+  method: string,
+  body?: string,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<Reply> {
   return request(url, { method, headers, body });
 }
 
-export function sendJson(url: string, method: string, payload: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+export function sendJson(
+  url: string,
+  method: string,
+  payload: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   return send(url, method, JSON.stringify(payload), { 'content-type': 'application/json', ...headers });
 }
 
@@ -61,8 +70,12 @@ export interface TableState {
 export async function tableState(admin: mysql.Connection): Promise<TableState> {
   const [rows] = await admin.query<mysql.RowDataPacket[]>('SELECT id, item, status FROM test.todos ORDER BY id');
   const [tables] = await admin.query<mysql.RowDataPacket[]>(
-    "SELECT AUTO_INCREMENT AS next FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'test' AND TABLE_NAME = 'todos'");
-  return { rows: rows.map((row) => ({ id: row.id, item: row.item, status: row.status })), autoIncrement: Number(tables[0]!.next) };
+    "SELECT AUTO_INCREMENT AS next FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'test' AND TABLE_NAME = 'todos'",
+  );
+  return {
+    rows: rows.map((row) => ({ id: row.id, item: row.item, status: row.status })),
+    autoIncrement: Number(tables[0]!.next),
+  };
 }
 
 /** How often each write query ran on one worker, any outcome, from its /metrics. */
@@ -79,6 +92,9 @@ export async function writeQueryCounts(base: string): Promise<Record<string, num
 /** How often `query` finished with `outcome` on one worker. */
 export async function queryCount(base: string, query: string, outcome = 'ok'): Promise<number> {
   const text = (await request(`${base}/metrics`)).text;
-  const pattern = new RegExp(`^db_query_duration_seconds_count\\{[^}]*query="${query}",outcome="${outcome}"\\} (\\d+)$`, 'm');
+  const pattern = new RegExp(
+    `^db_query_duration_seconds_count\\{[^}]*query="${query}",outcome="${outcome}"\\} (\\d+)$`,
+    'm',
+  );
   return Number(pattern.exec(text)?.[1] ?? 0);
 }

@@ -48,9 +48,12 @@ async function postUntilDone(urls: string[], index: number, log: RequestLog): Pr
     try {
       // Retries go to the other worker too, as a client behind the front door would.
       const response = await fetch(`${urls[(index + attempt) % urls.length]}/todos`, {
-        method: 'POST', headers, body: JSON.stringify({ item: log.tag }), signal: AbortSignal.timeout(20_000),
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ item: log.tag }),
+        signal: AbortSignal.timeout(20_000),
       });
-      const body = await response.json() as { id?: number; error?: string };
+      const body = (await response.json()) as { id?: number; error?: string };
       label = response.status < 300 ? String(response.status) : `${response.status} ${body.error}`;
       if (response.status === 201) {
         log.answers.push(label);
@@ -81,8 +84,10 @@ describe('a burst of POSTs through a MariaDB crash', function () {
 
   before(async function () {
     this.timeout(60_000);
-    stack = await startTestStack({ workers: 2,
-      workerEnv: { SLEEP_MAX_SECONDS: '1', DB_QUERY_TIMEOUT_MS: '3000', DB_LOCK_WAIT_TIMEOUT_SECONDS: '1' } });
+    stack = await startTestStack({
+      workers: 2,
+      workerEnv: { SLEEP_MAX_SECONDS: '1', DB_QUERY_TIMEOUT_MS: '3000', DB_LOCK_WAIT_TIMEOUT_SECONDS: '1' },
+    });
     admin = await stack.admin();
   });
 
@@ -101,13 +106,24 @@ describe('a burst of POSTs through a MariaDB crash', function () {
     const backup = await stack.admin();
     await backup.query('BACKUP STAGE START');
     await backup.query('BACKUP STAGE BLOCK_COMMIT');
-    const waitingCommits = async () => Number((await backup.query<mysql.RowDataPacket[]>(
-      "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ? AND STATE = 'Waiting for backup lock'",
-      [stack.settings.appUser]))[0][0]!.n);
-    const held = await waitFor('a commit waiting on each worker', async () => {
-      const n = await waitingCommits();
-      return n >= stack.workers.length ? n : undefined;
-    }, 5_000, 5);
+    const waitingCommits = async () =>
+      Number(
+        (
+          await backup.query<mysql.RowDataPacket[]>(
+            "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ? AND STATE = 'Waiting for backup lock'",
+            [stack.settings.appUser],
+          )
+        )[0][0]!.n,
+      );
+    const held = await waitFor(
+      'a commit waiting on each worker',
+      async () => {
+        const n = await waitingCommits();
+        return n >= stack.workers.length ? n : undefined;
+      },
+      5_000,
+      5,
+    );
     stack.haproxy.pause();
     await backup.query('BACKUP STAGE END');
     // Past the workers' backstop for the held COMMITs: 3 s budget + 1 s, from before the hold.
@@ -124,7 +140,9 @@ describe('a burst of POSTs through a MariaDB crash', function () {
   async function burst(run: string, withKeys: boolean): Promise<BurstResult> {
     const urls = stack.workers.map((worker) => worker.url);
     const logs: RequestLog[] = Array.from({ length: REQUESTS }, (_, i) => ({
-      tag: `burst-${run}-${i}`, key: withKeys ? `burst-${run}-key-${i}` : undefined, answers: [],
+      tag: `burst-${run}-${i}`,
+      key: withKeys ? `burst-${run}-key-${i}` : undefined,
+      answers: [],
     }));
     let next = 0;
     let done = 0;
@@ -141,7 +159,9 @@ describe('a burst of POSTs through a MariaDB crash', function () {
     counts[run] = { heldCommits: await crash! };
     await admin.end().catch(() => undefined);
     admin = await stack.admin();
-    const [found] = await admin.query<mysql.RowDataPacket[]>('SELECT id, item FROM todos WHERE item LIKE ?', [`burst-${run}-%`]);
+    const [found] = await admin.query<mysql.RowDataPacket[]>('SELECT id, item FROM todos WHERE item LIKE ?', [
+      `burst-${run}-%`,
+    ]);
     const rows = new Map<string, number[]>();
     for (const row of found) rows.set(String(row.item), [...(rows.get(String(row.item)) ?? []), Number(row.id)]);
     return { logs, rows };
@@ -171,11 +191,19 @@ describe('a burst of POSTs through a MariaDB crash', function () {
     const { logs, rows } = await burst('keyed', true);
     const tallied = tally(logs);
     const [keyRows] = await admin.query<mysql.RowDataPacket[]>(
-      "SELECT idempotency_key, response_body FROM idempotency_keys WHERE idempotency_key LIKE 'burst-keyed-key-%'");
-    const keys = new Map(keyRows.map((row) => [String(row.idempotency_key), JSON.parse(String(row.response_body)) as { id: number }]));
+      "SELECT idempotency_key, response_body FROM idempotency_keys WHERE idempotency_key LIKE 'burst-keyed-key-%'",
+    );
+    const keys = new Map(
+      keyRows.map((row) => [String(row.idempotency_key), JSON.parse(String(row.response_body)) as { id: number }]),
+    );
     const rowsPerTag = [...rows.values()].map((ids) => ids.length);
-    counts.keyed = { ...counts.keyed, ...tallied, rows: rowsPerTag.reduce((a, b) => a + b, 0), tagsWithOneRow: rowsPerTag.filter((n) => n === 1).length,
-      keyRows: keys.size };
+    counts.keyed = {
+      ...counts.keyed,
+      ...tallied,
+      rows: rowsPerTag.reduce((a, b) => a + b, 0),
+      tagsWithOneRow: rowsPerTag.filter((n) => n === 1).length,
+      keyRows: keys.size,
+    };
 
     // The crash happened in the middle: some answers were failures, and the stack came back.
     expect(tallied.retries, JSON.stringify(tallied)).to.be.greaterThan(0);
@@ -191,8 +219,10 @@ describe('a burst of POSTs through a MariaDB crash', function () {
     // that left the outcome open (504 outcome_unknown, or a lost connection). Counted by the workers alike.
     const replayed = logs.filter((log) => log.replayed);
     for (const log of replayed) {
-      expect(log.answers.slice(0, -1).some((label) => label === '504 outcome_unknown' || label === 'connection error'),
-        `${log.tag} was replayed after ${log.answers.join(', ')}`).to.equal(true);
+      expect(
+        log.answers.slice(0, -1).some((label) => label === '504 outcome_unknown' || label === 'connection error'),
+        `${log.tag} was replayed after ${log.answers.join(', ')}`,
+      ).to.equal(true);
     }
     expect(await replayMetric()).to.equal(replayed.length);
     // Freezing the proxy around the kill makes "committed but not told" happen: some retries were replays.
@@ -204,7 +234,12 @@ describe('a burst of POSTs through a MariaDB crash', function () {
     const tallied = tally(logs);
     const total = [...rows.values()].reduce((sum, ids) => sum + ids.length, 0);
     const created = logs.filter((log) => log.id !== undefined);
-    counts.plain = { ...counts.plain, ...tallied, rows: total, tagsWithMoreThanOneRow: [...rows.values()].filter((ids) => ids.length > 1).length };
+    counts.plain = {
+      ...counts.plain,
+      ...tallied,
+      rows: total,
+      tagsWithMoreThanOneRow: [...rows.values()].filter((ids) => ids.length > 1).length,
+    };
 
     expect(tallied.retries, JSON.stringify(tallied)).to.be.greaterThan(0);
     expect(created.length, JSON.stringify(tallied)).to.equal(REQUESTS);

@@ -26,10 +26,16 @@ function rawRequest(port: number, head: string, body = ''): Promise<{ status: nu
     let received = '';
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => (received += chunk));
-    socket.on('end', () => resolve({ status: Number(received.slice(9, 12)), text: received.slice(received.indexOf('\r\n\r\n') + 4) }));
+    socket.on('end', () =>
+      resolve({ status: Number(received.slice(9, 12)), text: received.slice(received.indexOf('\r\n\r\n') + 4) }),
+    );
     socket.on('error', reject);
-    socket.end(Buffer.concat([Buffer.from(`${head}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`, 'latin1'),
-      Buffer.from(body, 'utf8')]));
+    socket.end(
+      Buffer.concat([
+        Buffer.from(`${head}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`, 'latin1'),
+        Buffer.from(body, 'utf8'),
+      ]),
+    );
   });
 }
 
@@ -51,15 +57,24 @@ describe('Idempotency-Key on todo writes', function () {
     await admin?.end();
   });
 
-  function keyed(url: string, method: string, key: string, payload?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  function keyed(
+    url: string,
+    method: string,
+    key: string,
+    payload?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Reply> {
     if (payload === undefined) return request(url, { method, headers: { 'idempotency-key': key, ...headers } });
     return sendJson(url, method, payload, { 'idempotency-key': key, ...headers });
   }
 
   async function keyRows(key?: string): Promise<KeyRow[]> {
-    const [rows] = key === undefined
-      ? await admin.query<mysql.RowDataPacket[]>('SELECT * FROM test.idempotency_keys ORDER BY idempotency_key')
-      : await admin.query<mysql.RowDataPacket[]>('SELECT * FROM test.idempotency_keys WHERE idempotency_key = ?', [key]);
+    const [rows] =
+      key === undefined
+        ? await admin.query<mysql.RowDataPacket[]>('SELECT * FROM test.idempotency_keys ORDER BY idempotency_key')
+        : await admin.query<mysql.RowDataPacket[]>('SELECT * FROM test.idempotency_keys WHERE idempotency_key = ?', [
+            key,
+          ]);
     return rows as KeyRow[];
   }
 
@@ -70,7 +85,8 @@ describe('Idempotency-Key on todo writes', function () {
 
   function expectSameAnswer(replay: Reply, first: Reply): void {
     expect(replay.status, replay.text).to.equal(first.status);
-    for (const header of ['location', 'etag', 'content-type']) expect(replay.headers.get(header), header).to.equal(first.headers.get(header));
+    for (const header of ['location', 'etag', 'content-type'])
+      expect(replay.headers.get(header), header).to.equal(first.headers.get(header));
     expect(replay.text).to.equal(first.text);
   }
 
@@ -84,8 +100,11 @@ describe('Idempotency-Key on todo writes', function () {
       const after = await tableState(admin);
 
       // The same object serialised with its keys in another order is the same request.
-      const retry = await request(`${b.url}/todos`, { method: 'POST', body: '{ "status": "pending", "item": "keyed milk" }',
-        headers: { 'content-type': 'application/json', 'idempotency-key': key } });
+      const retry = await request(`${b.url}/todos`, {
+        method: 'POST',
+        body: '{ "status": "pending", "item": "keyed milk" }',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      });
       expectSameAnswer(retry, first);
       expect(retry.headers.get('idempotent-replayed')).to.equal('true');
       expect(retry.headers.get('x-request-id')).to.not.equal(first.headers.get('x-request-id'));
@@ -95,7 +114,10 @@ describe('Idempotency-Key on todo writes', function () {
 
       const [stored] = await keyRows(key);
       expect(stored).to.include({ response_status: 201 });
-      expect(JSON.parse(stored!.response_headers)).to.deep.equal({ Location: first.headers.get('location'), ETag: first.headers.get('etag') });
+      expect(JSON.parse(stored!.response_headers)).to.deep.equal({
+        Location: first.headers.get('location'),
+        ETag: first.headers.get('etag'),
+      });
       expect(JSON.parse(stored!.response_body!)).to.deep.equal(first.body);
     });
 
@@ -129,7 +151,10 @@ describe('Idempotency-Key on todo writes', function () {
       const holder = await stack().admin();
       try {
         await holder.query('START TRANSACTION');
-        await holder.query("INSERT INTO idempotency_keys (idempotency_key, fingerprint, expires_at) VALUES (?, REPEAT('0', 64), NOW() + INTERVAL 1 HOUR)", [key]);
+        await holder.query(
+          "INSERT INTO idempotency_keys (idempotency_key, fingerprint, expires_at) VALUES (?, REPEAT('0', 64), NOW() + INTERVAL 1 HOUR)",
+          [key],
+        );
         const before = await tableState(admin);
         const started = performance.now();
         const busy = await keyed(`${a.url}/todos`, 'POST', key, { item: 'while held' });
@@ -165,9 +190,17 @@ describe('Idempotency-Key on todo writes', function () {
       for (const [rule, pending] of cases) {
         const reply = await pending;
         expect(reply.status, reply.text).to.equal(400);
-        expect(JSON.parse(reply.text), reply.text).to.include({ error: 'bad_request', header: 'Idempotency-Key', rule });
+        expect(JSON.parse(reply.text), reply.text).to.include({
+          error: 'bad_request',
+          header: 'Idempotency-Key',
+          rule,
+        });
       }
-      const patch = await rawRequest(a.port, 'PATCH /todos/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nIdempotency-Key:\r\n', '{"item":"x"}');
+      const patch = await rawRequest(
+        a.port,
+        'PATCH /todos/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nIdempotency-Key:\r\n',
+        '{"item":"x"}',
+      );
       expect(JSON.parse(patch.text)).to.include({ rule: 'not_empty' });
       const del = await rawRequest(a.port, 'DELETE /todos/1 HTTP/1.1\r\nHost: x\r\nIdempotency-Key: \xff\r\n');
       expect(JSON.parse(del.text)).to.include({ rule: 'printable_ascii' });
@@ -188,7 +221,7 @@ describe('Idempotency-Key on todo writes', function () {
   });
 
   describe('PATCH and DELETE /todos/:id', () => {
-    it('replays a PATCH\'s answer even after the row changed since, and takes If-Match as part of the request', async () => {
+    it("replays a PATCH's answer even after the row changed since, and takes If-Match as part of the request", async () => {
       const { todo, etag } = await createTodo(a.url, { item: 'to patch' });
       const key = newKey();
       const first = await keyed(`${a.url}/todos/${todo.id}`, 'PATCH', key, { status: 'done' }, { 'if-match': etag });
@@ -198,14 +231,23 @@ describe('Idempotency-Key on todo writes', function () {
       const retry = await keyed(`${b.url}/todos/${todo.id}`, 'PATCH', key, { status: 'done' }, { 'if-match': etag });
       expectSameAnswer(retry, first);
       expect(retry.headers.get('idempotent-replayed')).to.equal('true');
-      expect((await tableState(admin)).rows.find((row) => row.id === todo.id)).to.deep.equal(
-        { id: todo.id, item: 'changed by someone else', status: 'done' });
+      expect((await tableState(admin)).rows.find((row) => row.id === todo.id)).to.deep.equal({
+        id: todo.id,
+        item: 'changed by someone else',
+        status: 'done',
+      });
 
-      const otherCondition = await keyed(`${b.url}/todos/${todo.id}`, 'PATCH', key, { status: 'done' }, { 'if-match': '*' });
+      const otherCondition = await keyed(
+        `${b.url}/todos/${todo.id}`,
+        'PATCH',
+        key,
+        { status: 'done' },
+        { 'if-match': '*' },
+      );
       expect(otherCondition.status).to.equal(422);
     });
 
-    it('replays a DELETE\'s 204 (without a key the retry would be told 404)', async () => {
+    it("replays a DELETE's 204 (without a key the retry would be told 404)", async () => {
       const { todo } = await createTodo(a.url, { item: 'to delete' });
       const key = newKey();
       const first = await keyed(`${a.url}/todos/${todo.id}`, 'DELETE', key);
@@ -229,9 +271,13 @@ describe('Idempotency-Key on todo writes', function () {
 
       const { todo } = await createTodo(a.url, { item: 'stale tag' });
       const staleKey = newKey();
-      const refused = await keyed(`${a.url}/todos/${todo.id}`, 'DELETE', staleKey, undefined, { 'if-match': '"stale"' });
+      const refused = await keyed(`${a.url}/todos/${todo.id}`, 'DELETE', staleKey, undefined, {
+        'if-match': '"stale"',
+      });
       expect(refused.status).to.equal(412);
-      const replayed = await keyed(`${b.url}/todos/${todo.id}`, 'DELETE', staleKey, undefined, { 'if-match': '"stale"' });
+      const replayed = await keyed(`${b.url}/todos/${todo.id}`, 'DELETE', staleKey, undefined, {
+        'if-match': '"stale"',
+      });
       expect(replayed.status).to.equal(412);
       expect(replayed.headers.get('etag')).to.equal(refused.headers.get('etag'));
       expect(replayed.headers.get('idempotent-replayed')).to.equal('true');
@@ -248,12 +294,18 @@ describe('Idempotency-Key on todo writes', function () {
         await locker.query('SELECT id FROM todos WHERE id = ? FOR UPDATE', [todo.id]);
         // The first PATCH claims the key, then waits for the row lock (up to 5 s).
         const firstPending = keyed(`${patient.url}/todos/${todo.id}`, 'PATCH', key, { status: 'done' });
-        await waitFor('the first PATCH to wait for the row lock', async () => {
-          const [rows] = await admin.query<mysql.RowDataPacket[]>(
-            "SELECT 1 FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO LIKE '%FROM todos WHERE id = ? FOR UPDATE'",
-            [stack().settings.appUser]);
-          return rows.length > 0 ? true : undefined;
-        }, 4_000, 10);
+        await waitFor(
+          'the first PATCH to wait for the row lock',
+          async () => {
+            const [rows] = await admin.query<mysql.RowDataPacket[]>(
+              "SELECT 1 FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO LIKE '%FROM todos WHERE id = ? FOR UPDATE'",
+              [stack().settings.appUser],
+            );
+            return rows.length > 0 ? true : undefined;
+          },
+          4_000,
+          10,
+        );
         const retry = await keyed(`${b.url}/todos/${todo.id}`, 'PATCH', key, { status: 'done' });
         expect(retry.status, retry.text).to.equal(409);
         expect(retry.body).to.include({ error: 'idempotency_key_in_use' });
@@ -307,7 +359,9 @@ describe('Idempotency-Key on todo writes', function () {
       const first = await keyed(`${shortLived.url}/todos`, 'POST', key, { item: 'short-lived' });
       expect(first.status).to.equal(201);
       const [row] = await admin.query<mysql.RowDataPacket[]>(
-        'SELECT TIMESTAMPDIFF(MICROSECOND, created_at, expires_at) / 1e6 AS ttl FROM idempotency_keys WHERE idempotency_key = ?', [key]);
+        'SELECT TIMESTAMPDIFF(MICROSECOND, created_at, expires_at) / 1e6 AS ttl FROM idempotency_keys WHERE idempotency_key = ?',
+        [key],
+      );
       expect(Number(row[0]!.ttl)).to.equal(1);
       await new Promise((resolve) => setTimeout(resolve, 1_100));
       const reused = await keyed(`${shortLived.url}/todos`, 'POST', key, { item: 'another request' });
@@ -322,21 +376,35 @@ describe('Idempotency-Key on todo writes', function () {
       await admin.query("DELETE FROM idempotency_keys WHERE idempotency_key LIKE 'expired-%'");
       const expired = Array.from({ length: 150 }, (_, i) => `expired-${String(i).padStart(3, '0')}`);
       await admin.query<ResultSetHeader>(
-        "INSERT INTO idempotency_keys (idempotency_key, fingerprint, response_status, response_headers, expires_at) VALUES ?",
-        [expired.map((key, i) => [key, '0'.repeat(64), 204, '{}', new Date(Date.now() - 3_600_000 + i)])]);
+        'INSERT INTO idempotency_keys (idempotency_key, fingerprint, response_status, response_headers, expires_at) VALUES ?',
+        [expired.map((key, i) => [key, '0'.repeat(64), 204, '{}', new Date(Date.now() - 3_600_000 + i)])],
+      );
       // Keys that stay live throughout (an earlier test's 1 s keys may expire, and be purged, meanwhile).
       const [liveRows] = await admin.query<mysql.RowDataPacket[]>(
-        "SELECT idempotency_key FROM idempotency_keys WHERE idempotency_key NOT LIKE 'expired-%' AND expires_at > NOW(3) + INTERVAL 5 MINUTE");
+        "SELECT idempotency_key FROM idempotency_keys WHERE idempotency_key NOT LIKE 'expired-%' AND expires_at > NOW(3) + INTERVAL 5 MINUTE",
+      );
       const live = liveRows.map((row) => row.idempotency_key as string);
-      const countExpired = async () => Number((await admin.query<mysql.RowDataPacket[]>(
-        "SELECT COUNT(*) AS n FROM idempotency_keys WHERE idempotency_key LIKE 'expired-%'"))[0][0]!.n);
+      const countExpired = async () =>
+        Number(
+          (
+            await admin.query<mysql.RowDataPacket[]>(
+              "SELECT COUNT(*) AS n FROM idempotency_keys WHERE idempotency_key LIKE 'expired-%'",
+            )
+          )[0][0]!.n,
+        );
 
       // A worker that has not purged yet purges after its first keyed write: one batch, the oldest first.
       const fresh = await stack().addWorker();
       try {
         expect((await keyed(`${fresh.url}/todos`, 'POST', newKey(), { item: 'purger' })).status).to.equal(201);
-        await waitFor('the first batch to be purged', async () => ((await countExpired()) === 50 ? true : undefined), 5_000);
-        const [left] = await admin.query<mysql.RowDataPacket[]>("SELECT MIN(idempotency_key) AS first FROM idempotency_keys WHERE idempotency_key LIKE 'expired-%'");
+        await waitFor(
+          'the first batch to be purged',
+          async () => ((await countExpired()) === 50 ? true : undefined),
+          5_000,
+        );
+        const [left] = await admin.query<mysql.RowDataPacket[]>(
+          "SELECT MIN(idempotency_key) AS first FROM idempotency_keys WHERE idempotency_key LIKE 'expired-%'",
+        );
         expect(left[0]!.first).to.equal('expired-100');
         // A full batch means a backlog: the next keyed write purges again at once.
         expect((await keyed(`${fresh.url}/todos`, 'POST', newKey(), { item: 'purger' })).status).to.equal(201);

@@ -8,7 +8,13 @@ import { expect } from 'chai';
 import type mysql from 'mysql2/promise';
 import { request, type Reply } from '../support/http';
 import {
-  createTodo, DEFAULT_BODY_LIMIT, ownStack, send, tableState, writeQueryCounts, type Todo,
+  createTodo,
+  DEFAULT_BODY_LIMIT,
+  ownStack,
+  send,
+  tableState,
+  writeQueryCounts,
+  type Todo,
 } from './todos-helpers';
 
 type Expected = Record<string, unknown>;
@@ -62,65 +68,145 @@ function chunked(bytes: Buffer): () => ReadableStream<Uint8Array> {
 /** Refusals of the JSON body that POST and PATCH share. */
 const BODY_REFUSALS: Refusal[] = [
   ...['[]', 'null', '"walk the dog"', '42', 'true', '[{"item": "x"}]'].map((body) =>
-    bad(`the JSON ${body} (not an object)`, body, { field: 'body', rule: 'object' }, 'The body must be a JSON object')),
+    bad(`the JSON ${body} (not an object)`, body, { field: 'body', rule: 'object' }, 'The body must be a JSON object'),
+  ),
   ...['1', 'null', '["a"]', '{"a": 1}', 'true', '1.5'].map((item) =>
-    bad(`item ${item} (not a string)`, `{"item": ${item}}`, { field: 'item', rule: 'string' }, ITEM_RULE)),
+    bad(`item ${item} (not a string)`, `{"item": ${item}}`, { field: 'item', rule: 'string' }, ITEM_RULE),
+  ),
   ...['""', '" "', '"\\t\\n\\r"', '"\\u00a0\\u3000\\ufeff"', '"\\u2028"'].map((item) =>
-    bad(`item ${item} (blank once trimmed)`, `{"item": ${item}}`, { field: 'item', rule: 'not_blank' }, ITEM_RULE)),
-  bad('item of 256 ASCII characters', JSON.stringify({ item: 'a'.repeat(256) }), { field: 'item', rule: 'max_length' },
-    'item has 256 characters'),
-  bad('item of 256 emoji', JSON.stringify({ item: '😀'.repeat(256) }), { field: 'item', rule: 'max_length' },
-    'item has 256 characters'),
-  bad('item of 255 characters plus a trailing space (length counts what is stored)',
-    JSON.stringify({ item: `${'b'.repeat(255)} ` }), { field: 'item', rule: 'max_length' }),
+    bad(`item ${item} (blank once trimmed)`, `{"item": ${item}}`, { field: 'item', rule: 'not_blank' }, ITEM_RULE),
+  ),
+  bad(
+    'item of 256 ASCII characters',
+    JSON.stringify({ item: 'a'.repeat(256) }),
+    { field: 'item', rule: 'max_length' },
+    'item has 256 characters',
+  ),
+  bad(
+    'item of 256 emoji',
+    JSON.stringify({ item: '😀'.repeat(256) }),
+    { field: 'item', rule: 'max_length' },
+    'item has 256 characters',
+  ),
+  bad(
+    'item of 255 characters plus a trailing space (length counts what is stored)',
+    JSON.stringify({ item: `${'b'.repeat(255)} ` }),
+    { field: 'item', rule: 'max_length' },
+  ),
   ...['"\\ud83d"', '"x\\udc00"', '"\\ude00\\ud83d"'].map((item) =>
-    bad(`item ${item} (an unpaired surrogate)`, `{"item": ${item}}`, { field: 'item', rule: 'unicode' })),
+    bad(`item ${item} (an unpaired surrogate)`, `{"item": ${item}}`, { field: 'item', rule: 'unicode' }),
+  ),
   ...['"DONE"', '"Done"', '""', '"done "', 'null', '1', 'true', '"archived"', '["done"]'].map((status) =>
-    bad(`status ${status}`, `{"item": "x", "status": ${status}}`, { field: 'status', rule: 'one_of' }, STATUS_RULE)),
+    bad(`status ${status}`, `{"item": "x", "status": ${status}}`, { field: 'status', rule: 'one_of' }, STATUS_RULE),
+  ),
   ...['extra', 'id', 'Item', '__proto__', 'constructor', ''].map((key) =>
-    bad(`the unknown field ${JSON.stringify(key)}`, `{"item": "x", ${JSON.stringify(key)}: {"status": "done"}}`,
-      { field: key, rule: 'unknown_field' }, 'a todo has only the fields item and status')),
-  bad('an unknown field beside a bad item (the unknown field is named)', '{"item": "", "done": true}',
-    { field: 'done', rule: 'unknown_field' }),
-  ...['{', '{"item": "x",}', "{'item': 'x'}", '{"item": "x"} trailing', '{"item": "x"}{"item": "y"}', 'NaN',
-    '{"item": "x\u0001"}', '{item: "x"}'].map((body) =>
-    bad(`malformed JSON ${JSON.stringify(body)}`, body, { field: 'body', rule: 'json' }, 'not valid JSON')),
-  ...['', '  \n'].map((body) => bad(`an empty body ${JSON.stringify(body)}`, body, { field: 'body', rule: 'required' })),
-  bad('bytes that are not UTF-8 (0xC3 0x28)', concat('{"item": "', [0xc3, 0x28], '"}'), { field: 'body', rule: 'utf8' }),
-  bad('a UTF-8-encoded surrogate (CESU-8, 0xED 0xA0 0xBD)', concat('{"item": "', [0xed, 0xa0, 0xbd], '"}'),
-    { field: 'body', rule: 'utf8' }),
+    bad(
+      `the unknown field ${JSON.stringify(key)}`,
+      `{"item": "x", ${JSON.stringify(key)}: {"status": "done"}}`,
+      { field: key, rule: 'unknown_field' },
+      'a todo has only the fields item and status',
+    ),
+  ),
+  bad('an unknown field beside a bad item (the unknown field is named)', '{"item": "", "done": true}', {
+    field: 'done',
+    rule: 'unknown_field',
+  }),
+  ...[
+    '{',
+    '{"item": "x",}',
+    "{'item': 'x'}",
+    '{"item": "x"} trailing',
+    '{"item": "x"}{"item": "y"}',
+    'NaN',
+    '{"item": "x\u0001"}',
+    '{item: "x"}',
+  ].map((body) =>
+    bad(`malformed JSON ${JSON.stringify(body)}`, body, { field: 'body', rule: 'json' }, 'not valid JSON'),
+  ),
+  ...['', '  \n'].map((body) =>
+    bad(`an empty body ${JSON.stringify(body)}`, body, { field: 'body', rule: 'required' }),
+  ),
+  bad('bytes that are not UTF-8 (0xC3 0x28)', concat('{"item": "', [0xc3, 0x28], '"}'), {
+    field: 'body',
+    rule: 'utf8',
+  }),
+  bad('a UTF-8-encoded surrogate (CESU-8, 0xED 0xA0 0xBD)', concat('{"item": "', [0xed, 0xa0, 0xbd], '"}'), {
+    field: 'body',
+    rule: 'utf8',
+  }),
   bad('a lone 0xFF byte', concat('{"item": "', [0xff], '"}'), { field: 'body', rule: 'utf8' }),
 ];
 
 /** Refusals of the request as a whole (media type, encoding, size) that POST and PATCH share. */
 const TRANSPORT_REFUSALS: Refusal[] = [
-  ...['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx',
-    'text/json', 'application/json; charset=iso-8859-1', 'application/json; charset=utf-16'].map((type) => ({
-    what: `Content-Type ${type}`, status: 415, error: { error: 'unsupported_media_type' }, body: '{"item": "x"}',
+  ...[
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/jsonx',
+    'text/json',
+    'application/json; charset=iso-8859-1',
+    'application/json; charset=utf-16',
+  ].map((type) => ({
+    what: `Content-Type ${type}`,
+    status: 415,
+    error: { error: 'unsupported_media_type' },
+    body: '{"item": "x"}',
     headers: { 'content-type': type },
   })),
-  { what: 'a body without Content-Type', status: 415, error: { error: 'unsupported_media_type' },
-    message: 'no Content-Type', body: new TextEncoder().encode('{"item": "x"}'), headers: {} },
-  { what: 'a gzip-compressed body', status: 415, error: { error: 'unsupported_media_type' }, message: 'gzip',
-    body: gzipSync('{"item": "x"}'), headers: { ...JSON_TYPE, 'content-encoding': 'gzip' } },
-  { what: 'no body at all', status: 400, error: { error: 'bad_request', field: 'body', rule: 'required' }, headers: JSON_TYPE },
+  {
+    what: 'a body without Content-Type',
+    status: 415,
+    error: { error: 'unsupported_media_type' },
+    message: 'no Content-Type',
+    body: new TextEncoder().encode('{"item": "x"}'),
+    headers: {},
+  },
+  {
+    what: 'a gzip-compressed body',
+    status: 415,
+    error: { error: 'unsupported_media_type' },
+    message: 'gzip',
+    body: gzipSync('{"item": "x"}'),
+    headers: { ...JSON_TYPE, 'content-encoding': 'gzip' },
+  },
+  {
+    what: 'no body at all',
+    status: 400,
+    error: { error: 'bad_request', field: 'body', rule: 'required' },
+    headers: JSON_TYPE,
+  },
   ...[DEFAULT_BODY_LIMIT + 1, 1024 * 1024].map((size): Refusal => ({
-    what: `a ${size}-byte body with Content-Length`, status: 413,
+    what: `a ${size}-byte body with Content-Length`,
+    status: 413,
     error: { error: 'payload_too_large', limitBytes: DEFAULT_BODY_LIMIT },
-    message: 'larger than the limit of 16384 bytes', body: paddedBody(size), headers: JSON_TYPE,
+    message: 'larger than the limit of 16384 bytes',
+    body: paddedBody(size),
+    headers: JSON_TYPE,
   })),
   ...[DEFAULT_BODY_LIMIT + 1, 1024 * 1024].map((size): Refusal => ({
-    what: `a ${size}-byte chunked body (no Content-Length)`, status: 413,
+    what: `a ${size}-byte chunked body (no Content-Length)`,
+    status: 413,
     error: { error: 'payload_too_large', limitBytes: DEFAULT_BODY_LIMIT },
-    body: chunked(Buffer.from(paddedBody(size))), headers: JSON_TYPE,
+    body: chunked(Buffer.from(paddedBody(size))),
+    headers: JSON_TYPE,
   })),
 ];
 
 const BAD_IDS: [string, string][] = [
-  ['abc', 'positive_integer'], ['0', 'positive_integer'], ['-1', 'positive_integer'], ['%2B1', 'positive_integer'],
-  ['1.5', 'positive_integer'], ['01', 'positive_integer'], ['1e3', 'positive_integer'], ['0x10', 'positive_integer'],
-  ['%201', 'positive_integer'], ['1%00', 'positive_integer'], ["1'%20OR%20'1'='1", 'positive_integer'],
-  ['4294967296', 'range'], ['99999999999999999999', 'range'],
+  ['abc', 'positive_integer'],
+  ['0', 'positive_integer'],
+  ['-1', 'positive_integer'],
+  ['%2B1', 'positive_integer'],
+  ['1.5', 'positive_integer'],
+  ['01', 'positive_integer'],
+  ['1e3', 'positive_integer'],
+  ['0x10', 'positive_integer'],
+  ['%201', 'positive_integer'],
+  ['1%00', 'positive_integer'],
+  ["1'%20OR%20'1'='1", 'positive_integer'],
+  ['4294967296', 'range'],
+  ['99999999999999999999', 'range'],
 ];
 
 const BAD_LIST_QUERIES: [string, Expected][] = [
@@ -150,7 +236,9 @@ describe('/todos refusing bad input', function () {
     const writesBefore = await writeQueryCounts(base);
     const body = typeof refusal.body === 'function' ? refusal.body() : refusal.body;
     const reply = await request(`${base}${path}`, {
-      method, headers: refusal.headers, body,
+      method,
+      headers: refusal.headers,
+      body,
       ...(typeof refusal.body === 'function' ? { duplex: 'half' } : {}),
     } as RequestInit);
     expect(reply.status, reply.text).to.equal(refusal.status);
@@ -172,12 +260,22 @@ describe('/todos refusing bad input', function () {
 
       before(async () => {
         // Written through the other worker, so the refusals below meet a row this worker never saw.
-        target = (await createTodo(stack().workers[1 - index]!.url, { item: `target of worker ${index + 1}`, status: 'pending' })).todo;
+        target = (
+          await createTodo(stack().workers[1 - index]!.url, {
+            item: `target of worker ${index + 1}`,
+            status: 'pending',
+          })
+        ).todo;
       });
 
       describe('POST /todos', () => {
         for (const refusal of [
-          bad('an empty object (item is required)', '{}', { field: 'item', rule: 'required' }, `item is required: ${ITEM_RULE}`),
+          bad(
+            'an empty object (item is required)',
+            '{}',
+            { field: 'item', rule: 'required' },
+            `item is required: ${ITEM_RULE}`,
+          ),
           bad('a status without item', '{"status": "done"}', { field: 'item', rule: 'required' }),
           ...BODY_REFUSALS,
           ...TRANSPORT_REFUSALS,
@@ -190,8 +288,12 @@ describe('/todos refusing bad input', function () {
 
       describe('PATCH /todos/:id', () => {
         for (const refusal of [
-          bad('an empty object (nothing to change)', '{}', { field: 'body', rule: 'not_empty' },
-            'The body must set at least one of item and status'),
+          bad(
+            'an empty object (nothing to change)',
+            '{}',
+            { field: 'body', rule: 'not_empty' },
+            'The body must set at least one of item and status',
+          ),
           ...BODY_REFUSALS,
           ...TRANSPORT_REFUSALS,
         ]) {
@@ -202,16 +304,28 @@ describe('/todos refusing bad input', function () {
 
         for (const [id, rule] of BAD_IDS) {
           it(`answers 400 (rule ${rule}) for the id ${JSON.stringify(decodeURIComponent(id))} and changes nothing`, async () => {
-            await expectRefused(base(), 'PATCH', `/todos/${id}`,
-              bad('', '{"status": "done"}', { parameter: 'id', rule }, 'id must be a whole number from 1 to 4294967295'));
+            await expectRefused(
+              base(),
+              'PATCH',
+              `/todos/${id}`,
+              bad(
+                '',
+                '{"status": "done"}',
+                { parameter: 'id', rule },
+                'id must be a whole number from 1 to 4294967295',
+              ),
+            );
           });
         }
 
         for (const header of ['abc', '"unterminated', '"a" "b"', '*, "a"']) {
           it(`answers 400 for the malformed If-Match ${header} and changes nothing`, async () => {
             await expectRefused(base(), 'PATCH', `/todos/${target.id}`, {
-              what: '', status: 400, error: { error: 'bad_request', header: 'If-Match', rule: 'entity_tags' },
-              body: '{"status": "done"}', headers: { ...JSON_TYPE, 'if-match': header },
+              what: '',
+              status: 400,
+              error: { error: 'bad_request', header: 'If-Match', rule: 'entity_tags' },
+              body: '{"status": "done"}',
+              headers: { ...JSON_TYPE, 'if-match': header },
             });
           });
         }
@@ -220,14 +334,19 @@ describe('/todos refusing bad input', function () {
       describe('DELETE /todos/:id', () => {
         for (const [id, rule] of BAD_IDS) {
           it(`answers 400 (rule ${rule}) for the id ${JSON.stringify(decodeURIComponent(id))} and deletes nothing`, async () => {
-            await expectRefused(base(), 'DELETE', `/todos/${id}`,
-              { what: '', status: 400, error: { error: 'bad_request', parameter: 'id', rule } });
+            await expectRefused(base(), 'DELETE', `/todos/${id}`, {
+              what: '',
+              status: 400,
+              error: { error: 'bad_request', parameter: 'id', rule },
+            });
           });
         }
 
         it('answers 400 for a malformed If-Match and deletes nothing', async () => {
           await expectRefused(base(), 'DELETE', `/todos/${target.id}`, {
-            what: '', status: 400, error: { error: 'bad_request', header: 'If-Match', rule: 'entity_tags' },
+            what: '',
+            status: 400,
+            error: { error: 'bad_request', header: 'If-Match', rule: 'entity_tags' },
             headers: { 'if-match': 'W/' },
           });
         });
@@ -236,8 +355,11 @@ describe('/todos refusing bad input', function () {
       describe('GET /todos/:id', () => {
         for (const [id, rule] of BAD_IDS) {
           it(`answers 400 (rule ${rule}) for the id ${JSON.stringify(decodeURIComponent(id))}`, async () => {
-            await expectRefused(base(), 'GET', `/todos/${id}`,
-              { what: '', status: 400, error: { error: 'bad_request', parameter: 'id', rule } });
+            await expectRefused(base(), 'GET', `/todos/${id}`, {
+              what: '',
+              status: 400,
+              error: { error: 'bad_request', parameter: 'id', rule },
+            });
           });
         }
       });
@@ -245,7 +367,11 @@ describe('/todos refusing bad input', function () {
       describe('GET /todos', () => {
         for (const [query, error] of BAD_LIST_QUERIES) {
           it(`answers 400 for ?${query}`, async () => {
-            await expectRefused(base(), 'GET', `/todos?${query}`, { what: '', status: 400, error: { error: 'bad_request', ...error } });
+            await expectRefused(base(), 'GET', `/todos?${query}`, {
+              what: '',
+              status: 400,
+              error: { error: 'bad_request', ...error },
+            });
           });
         }
       });
@@ -264,7 +390,9 @@ describe('/todos refusing bad input', function () {
       const writesBefore = await writeQueryCounts(worker.url);
       const socket = net.connect(worker.port, '127.0.0.1');
       await new Promise((resolve) => socket.once('connect', resolve));
-      socket.write('POST /todos HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"item": "cut');
+      socket.write(
+        'POST /todos HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"item": "cut',
+      );
       await sleep(100);
       socket.destroy();
       await sleep(100);
@@ -294,8 +422,12 @@ describe('/todos refusing bad input', function () {
 
     it('answers 413 naming the configured limit for 257 bytes, and writes nothing', async () => {
       await expectRefused(base, 'POST', '/todos', {
-        what: '', status: 413, error: { error: 'payload_too_large', limitBytes: 256 },
-        message: 'larger than the limit of 256 bytes', body: paddedBody(257), headers: JSON_TYPE,
+        what: '',
+        status: 413,
+        error: { error: 'payload_too_large', limitBytes: 256 },
+        message: 'larger than the limit of 256 bytes',
+        body: paddedBody(257),
+        headers: JSON_TYPE,
       });
     });
   });

@@ -18,7 +18,11 @@ import { waitFor } from '../support/wait';
 const SEED = '{"1":{"item":"task1","status":"pending"},"2":{"item":"task2","status":"done"}}';
 
 describe('PageEncoder.encode(rows, query)', () => {
-  const rows: Todo[] = [{ id: 4, item: 'a "quoted" ✓', status: 'done' }, { id: 9, item: 'b', status: 'pending' }, { id: 12, item: 'c', status: 'done' }];
+  const rows: Todo[] = [
+    { id: 4, item: 'a "quoted" ✓', status: 'done' },
+    { id: 9, item: 'b', status: 'pending' },
+    { id: 12, item: 'c', status: 'done' },
+  ];
 
   it('encodes an array once, however often it is asked, and gives back the same Buffer', () => {
     const calls: unknown[] = [];
@@ -27,7 +31,9 @@ describe('PageEncoder.encode(rows, query)', () => {
       return JSON.stringify(value);
     });
     const first = encoder.encode(rows, { after: 0, limit: 2 });
-    expect(first.body.toString()).to.equal('{"4":{"item":"a \\"quoted\\" ✓","status":"done"},"9":{"item":"b","status":"pending"}}');
+    expect(first.body.toString()).to.equal(
+      '{"4":{"item":"a \\"quoted\\" ✓","status":"done"},"9":{"item":"b","status":"pending"}}',
+    );
     expect(first.link).to.equal('</todos?limit=2&after=9>; rel="next"');
     for (let i = 0; i < 5; i += 1) expect(encoder.encode(rows, { after: 0, limit: 2 }).body).to.equal(first.body);
     expect(calls).to.have.length(1);
@@ -41,7 +47,9 @@ describe('PageEncoder.encode(rows, query)', () => {
 
   it('keeps the status in the next link and gives none when no row follows the page', () => {
     const encoder = new PageEncoder();
-    expect(encoder.encode(rows, { status: 'done', after: 3, limit: 2 }).link).to.equal('</todos?status=done&limit=2&after=9>; rel="next"');
+    expect(encoder.encode(rows, { status: 'done', after: 3, limit: 2 }).link).to.equal(
+      '</todos?status=done&limit=2&after=9>; rel="next"',
+    );
     const whole = encoder.encode(rows, { after: 0, limit: 3 });
     expect(whole.link).to.equal(undefined);
     expect(Object.keys(JSON.parse(whole.body.toString()) as object)).to.deep.equal(['4', '9', '12']);
@@ -68,10 +76,21 @@ describe('GET /todos with read batching: one JSON encoding per batch', function 
       return text;
     }) as typeof JSON.stringify;
     observer = new RecordingObserver();
-    pool = new DbPool({
-      host: '127.0.0.1', port: database.mariadb.port, user: database.settings.appUser, password: database.settings.appPassword, database: 'test',
-      limit: 1, queueLimit: 100, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000, readBatching: true,
-    }, observer);
+    pool = new DbPool(
+      {
+        host: '127.0.0.1',
+        port: database.mariadb.port,
+        user: database.settings.appUser,
+        password: database.settings.appPassword,
+        database: 'test',
+        limit: 1,
+        queueLimit: 100,
+        acquireTimeoutMs: 10_000,
+        connectTimeoutMs: 3_000,
+        readBatching: true,
+      },
+      observer,
+    );
     const db = new Db(pool, observer, 10_000);
     const app = createApp({ db, log: () => undefined, sleepMaxSeconds: 10, bodyLimitBytes: 16_384 });
     server = http.createServer(app.callback());
@@ -96,11 +115,19 @@ describe('GET /todos with read batching: one JSON encoding per batch', function 
       await lock.query("SELECT GET_LOCK('page-encoding', 10)");
       const held = pool.stats().used;
       const db = new Db(pool, observer, 10_000);
-      const holder = db.query('hold', "SELECT GET_LOCK('page-encoding', 10) AS got, RELEASE_LOCK('page-encoding') AS released");
+      const holder = db.query(
+        'hold',
+        "SELECT GET_LOCK('page-encoding', 10) AS got, RELEASE_LOCK('page-encoding') AS released",
+      );
       await waitFor('the connection to be held', () => (pool.stats().used === held + 1 ? true : undefined), 5_000, 5);
       produced = texts;
       const replies = Promise.all(paths.map((path) => request(`${base}${path}`)));
-      await waitFor(`${paths.length} requests to queue`, () => (pool.stats().pending === paths.length ? true : undefined), 10_000, 5);
+      await waitFor(
+        `${paths.length} requests to queue`,
+        () => (pool.stats().pending === paths.length ? true : undefined),
+        10_000,
+        5,
+      );
       await lock.query("SELECT RELEASE_LOCK('page-encoding')");
       await holder;
       const answered = await replies;
@@ -117,17 +144,27 @@ describe('GET /todos with read batching: one JSON encoding per batch', function 
   it('serializes 8 identical page reads once, and each other page once', async () => {
     const batchesBefore = observer.batches.length;
     const { replies, encodings } = await queuedTogether([
-      ...Array.from({ length: 8 }, () => '/todos'), '/todos?limit=1', '/todos?limit=1', '/todos?status=done'],
-    );
+      ...Array.from({ length: 8 }, () => '/todos'),
+      '/todos?limit=1',
+      '/todos?limit=1',
+      '/todos?status=done',
+    ]);
     expect(replies.map((reply) => reply.status)).to.deep.equal(Array.from({ length: 11 }, () => 200));
     expect(replies.slice(0, 8).map((reply) => reply.text)).to.deep.equal(Array.from({ length: 8 }, () => SEED));
     expect(replies[8]!.text).to.equal('{"1":{"item":"task1","status":"pending"}}');
     expect(replies[8]!.headers.get('link')).to.equal('</todos?limit=1&after=1>; rel="next"');
     expect(replies[10]!.text).to.equal('{"2":{"item":"task2","status":"done"}}');
     // Three statements (one per distinct page), and one encoding of each: the 8 share one body.
-    expect(observer.batches.slice(batchesBefore).map(([, size]) => size).sort()).to.deep.equal([1, 2, 8]);
+    expect(
+      observer.batches
+        .slice(batchesBefore)
+        .map(([, size]) => size)
+        .sort(),
+    ).to.deep.equal([1, 2, 8]);
     expect(Object.fromEntries(encodings)).to.deep.equal({
-      [SEED]: 1, '{"1":{"item":"task1","status":"pending"}}': 1, '{"2":{"item":"task2","status":"done"}}': 1,
+      [SEED]: 1,
+      '{"1":{"item":"task1","status":"pending"}}': 1,
+      '{"2":{"item":"task2","status":"done"}}': 1,
     });
   });
 });

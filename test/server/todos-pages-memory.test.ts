@@ -32,7 +32,9 @@ describe('GET /todos pages over 1,000,000 rows', function () {
     stack = await startTestStack({ workers: 0 });
     admin = await stack.admin();
     // Rows 3..1,000,002 behind the two seed rows, every other one done (a few seconds).
-    await admin.query(`INSERT INTO todos (item, status) SELECT CONCAT('t', seq), IF(seq % 2, 'done', 'pending') FROM seq_1_to_${ROWS}`);
+    await admin.query(
+      `INSERT INTO todos (item, status) SELECT CONCAT('t', seq), IF(seq % 2, 'done', 'pending') FROM seq_1_to_${ROWS}`,
+    );
     worker = await stack.addWorker({ DB_QUEUE_LIMIT: '100' });
   });
 
@@ -54,8 +56,12 @@ describe('GET /todos pages over 1,000,000 rows', function () {
     expect(done.next).to.equal('/todos?status=done&limit=2&after=500003');
     // In the middle of the table too: a range from (status, after), not a scan of the status from its start.
     for (const after of [10, 500_000, 999_000]) {
-      expect(await statusPagePlan(admin, 'pending', after, 1000))
-        .to.deep.equal({ access: 'range', key: 'todos_status_id', keyParts: ['status', 'id'], filesort: false });
+      expect(await statusPagePlan(admin, 'pending', after, 1000)).to.deep.equal({
+        access: 'range',
+        key: 'todos_status_id',
+        keyParts: ['status', 'id'],
+        filesort: false,
+      });
     }
   });
 
@@ -71,7 +77,9 @@ describe('GET /todos pages over 1,000,000 rows', function () {
     // half read pages of the largest size from all over the table, so no two of them share a statement.
     const starts = Array.from({ length: WALKERS }, (_, i) => {
       const status = i % 2 === 0 ? '' : 'status=done&';
-      return i < WALKERS / 2 ? `/todos${status ? '?status=done' : ''}` : `/todos?${status}limit=1000&after=${(i - WALKERS / 2) * 120_000}`;
+      return i < WALKERS / 2
+        ? `/todos${status ? '?status=done' : ''}`
+        : `/todos?${status}limit=1000&after=${(i - WALKERS / 2) * 120_000}`;
     });
     const walk = async (start: string): Promise<PageRow[]> => {
       const rows: PageRow[] = [];
@@ -87,7 +95,9 @@ describe('GET /todos pages over 1,000,000 rows', function () {
     try {
       walks = await Promise.race([
         Promise.all(starts.map(walk)),
-        new Promise<never>((_, reject) => over.signal.addEventListener('abort', () => reject(over.signal.reason as Error))),
+        new Promise<never>((_, reject) =>
+          over.signal.addEventListener('abort', () => reject(over.signal.reason as Error)),
+        ),
       ]);
     } finally {
       clearInterval(sampler);
@@ -99,7 +109,11 @@ describe('GET /todos pages over 1,000,000 rows', function () {
       const limit = i < WALKERS / 2 ? 100 : 1000;
       expect(rows, starts[i]).to.have.length(limit * PAGES_PER_WALKER);
       for (let k = 1; k < rows.length; k += 1) expect(rows[k]!.id).to.be.above(rows[k - 1]!.id);
-      if (i % 2 === 1) expect(rows.every((row) => row.status === 'done'), starts[i]).to.equal(true);
+      if (i % 2 === 1)
+        expect(
+          rows.every((row) => row.status === 'done'),
+          starts[i],
+        ).to.equal(true);
     });
   });
 });

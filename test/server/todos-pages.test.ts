@@ -27,7 +27,9 @@ describe('GET /todos, a page at a time', function () {
         expect(reply.headers.get('link')).to.equal(null);
       }
       expect((await request(url(0, '/todos?status=done'))).text).to.equal('{"2":{"item":"task2","status":"done"}}');
-      expect((await request(url(1, '/todos?status=pending&limit=1'))).text).to.equal('{"1":{"item":"task1","status":"pending"}}');
+      expect((await request(url(1, '/todos?status=pending&limit=1'))).text).to.equal(
+        '{"1":{"item":"task1","status":"pending"}}',
+      );
     });
 
     it('links to the next page only while more rows follow', async () => {
@@ -57,16 +59,27 @@ describe('GET /todos, a page at a time', function () {
 
   describe('bad limit and after', () => {
     for (const [query, parameter, rule] of [
-      ['limit=0', 'limit', 'positive_integer'], ['limit=abc', 'limit', 'positive_integer'], ['limit=', 'limit', 'positive_integer'],
-      ['limit=1001', 'limit', 'range'], ['limit=1&limit=2', 'limit', 'single'],
-      ['after=-1', 'after', 'non_negative_integer'], ['after=1.5', 'after', 'non_negative_integer'],
-      ['after=4294967296', 'after', 'range'], ['after=1&after=2', 'after', 'single'], ['cursor=abc', 'cursor', 'unknown_parameter'],
+      ['limit=0', 'limit', 'positive_integer'],
+      ['limit=abc', 'limit', 'positive_integer'],
+      ['limit=', 'limit', 'positive_integer'],
+      ['limit=1001', 'limit', 'range'],
+      ['limit=1&limit=2', 'limit', 'single'],
+      ['after=-1', 'after', 'non_negative_integer'],
+      ['after=1.5', 'after', 'non_negative_integer'],
+      ['after=4294967296', 'after', 'range'],
+      ['after=1&after=2', 'after', 'single'],
+      ['cursor=abc', 'cursor', 'unknown_parameter'],
     ] as const) {
       it(`answers 400 JSON naming ${parameter} and the rule ${rule} for ?${query}`, async () => {
         const reply = await request(url(0, `/todos?${query}`));
         expect(reply.status).to.equal(400);
         const body = reply.body as Record<string, unknown>;
-        expect(body).to.include({ error: 'bad_request', parameter, rule, requestId: reply.headers.get('x-request-id') });
+        expect(body).to.include({
+          error: 'bad_request',
+          parameter,
+          rule,
+          requestId: reply.headers.get('x-request-id'),
+        });
         expect(body.message).to.be.a('string').and.match(/\.$/);
         expect(Object.keys(body).sort()).to.deep.equal(['error', 'message', 'parameter', 'requestId', 'rule']);
       });
@@ -80,16 +93,23 @@ describe('GET /todos, a page at a time', function () {
       expect(etag).to.match(/^"[A-Za-z0-9_-]{22}"$/);
       const again = await request(url(1, '/todos?limit=2'), { headers: { 'if-none-match': etag } });
       expect([again.status, again.text, again.headers.get('etag')]).to.deep.equal([304, '', etag]);
-      expect((await request(url(1, '/todos?limit=2'), { headers: { 'if-none-match': '"other"' } })).status).to.equal(200);
+      expect((await request(url(1, '/todos?limit=2'), { headers: { 'if-none-match': '"other"' } })).status).to.equal(
+        200,
+      );
       for (const listed of [`"other", ${etag}`, `W/${etag}`, '*']) {
-        expect((await request(url(0, '/todos?limit=2'), { headers: { 'if-none-match': listed } })).status, listed).to.equal(304);
+        expect(
+          (await request(url(0, '/todos?limit=2'), { headers: { 'if-none-match': listed } })).status,
+          listed,
+        ).to.equal(304);
       }
       expect((await request(url(0, '/todos?limit=1'), { headers: { 'if-none-match': etag } })).status).to.equal(200); // another page
 
       expect((await sendJson(url(0, '/todos/1'), 'PATCH', { item: 'task1 changed' })).status).to.equal(200);
       const changed = await request(url(1, '/todos?limit=2'), { headers: { 'if-none-match': etag } });
       expect(changed.status).to.equal(200);
-      expect(changed.text).to.equal('{"1":{"item":"task1 changed","status":"pending"},"2":{"item":"task2","status":"done"}}');
+      expect(changed.text).to.equal(
+        '{"1":{"item":"task1 changed","status":"pending"},"2":{"item":"task2","status":"done"}}',
+      );
       expect(changed.headers.get('etag')).to.not.equal(etag);
       expect((await sendJson(url(0, '/todos/1'), 'PATCH', { item: 'task1' })).status).to.equal(200);
       expect((await request(url(0, '/todos?limit=2'))).headers.get('etag')).to.equal(etag); // the same page again
@@ -119,8 +139,9 @@ describe('GET /todos, a page at a time', function () {
     before(async () => {
       admin = await stack().admin();
       // Stable rows interleaved with volatile ones (every third), so deletes land in every page.
-      const rows = Array.from({ length: STABLE * 3 / 2 }, (_, i) => (i % 3 === 2
-        ? [`volatile ${i}`, 'pending'] : [`stable ${i} ✓`, i % 2 === 0 ? 'done' : 'pending']));
+      const rows = Array.from({ length: (STABLE * 3) / 2 }, (_, i) =>
+        i % 3 === 2 ? [`volatile ${i}`, 'pending'] : [`stable ${i} ✓`, i % 2 === 0 ? 'done' : 'pending'],
+      );
       await admin.query('INSERT INTO todos (item, status) VALUES ?', [rows]);
       const [all] = await admin.query<mysql.RowDataPacket[]>('SELECT id, item, status FROM todos ORDER BY id');
       for (const row of all) {
@@ -137,22 +158,31 @@ describe('GET /todos, a page at a time', function () {
     it('serves ?status= pages by a range scan of todos_status_id on both its parts', async () => {
       for (const status of ['done', 'pending']) {
         for (const after of [0, 900, 1700]) {
-          expect(await statusPagePlan(admin, status, after, 100))
-            .to.deep.equal({ access: 'range', key: 'todos_status_id', keyParts: ['status', 'id'], filesort: false });
+          expect(await statusPagePlan(admin, status, after, 100)).to.deep.equal({
+            access: 'range',
+            key: 'todos_status_id',
+            keyParts: ['status', 'id'],
+            filesort: false,
+          });
         }
       }
     });
 
     it('walks every row exactly once, in id order, across both workers, for each limit and status', async () => {
       const [all] = await admin.query<mysql.RowDataPacket[]>('SELECT id, item, status FROM todos ORDER BY id');
-      const expected = all.map((row) => ({ id: row.id as number, item: row.item as string, status: row.status as string }));
+      const expected = all.map((row) => ({
+        id: row.id as number,
+        item: row.item as string,
+        status: row.status as string,
+      }));
       for (const limit of [1000, 100, 7]) {
         expect(await walkPages((page) => url(page % 2, ''), `/todos?limit=${limit}`)).to.deep.equal(expected);
       }
       expect(await walkPages((page) => url(page % 2, ''))).to.deep.equal(expected); // the default limit
       for (const status of ['done', 'pending']) {
-        expect(await walkPages((page) => url(page % 2, ''), `/todos?status=${status}&limit=50`))
-          .to.deep.equal(expected.filter((row) => row.status === status));
+        expect(await walkPages((page) => url(page % 2, ''), `/todos?status=${status}&limit=50`)).to.deep.equal(
+          expected.filter((row) => row.status === status),
+        );
       }
     });
 
@@ -162,7 +192,10 @@ describe('GET /todos, a page at a time', function () {
       const added: number[] = [];
       const mutator = async (worker: number) => {
         while (walking) {
-          const { todo } = await createTodo(url(worker, ''), { item: `volatile new ${mutations}`, status: mutations % 2 ? 'done' : 'pending' });
+          const { todo } = await createTodo(url(worker, ''), {
+            item: `volatile new ${mutations}`,
+            status: mutations % 2 ? 'done' : 'pending',
+          });
           added.push(todo.id);
           volatile.push(todo.id);
           const victim = volatile.splice(Math.floor(Math.random() * volatile.length), 1)[0]!;
@@ -187,17 +220,27 @@ describe('GET /todos, a page at a time', function () {
       const mutators = [mutator(0), mutator(1)];
       let walks: PageRow[][];
       try {
-        walks = await Promise.all([walk('/todos?limit=40', 0), walk('/todos?limit=40', 1),
-          walk('/todos?status=done&limit=30', 0), walk('/todos?status=pending&limit=30', 1)]);
+        walks = await Promise.all([
+          walk('/todos?limit=40', 0),
+          walk('/todos?limit=40', 1),
+          walk('/todos?status=done&limit=30', 0),
+          walk('/todos?status=pending&limit=30', 1),
+        ]);
       } finally {
         walking = false;
         await Promise.all(mutators);
       }
       expect(mutations).to.be.above(100);
-      const filters: ((row: PageRow) => boolean)[] = [() => true, () => true, (row) => row.status === 'done', (row) => row.status === 'pending'];
+      const filters: ((row: PageRow) => boolean)[] = [
+        () => true,
+        () => true,
+        (row) => row.status === 'done',
+        (row) => row.status === 'pending',
+      ];
       walks.forEach((rows, i) => {
         const ids = rows.map((row) => row.id);
-        for (let k = 1; k < ids.length; k += 1) expect(ids[k], `walk ${i}: ids in order, none twice`).to.be.above(ids[k - 1]!);
+        for (let k = 1; k < ids.length; k += 1)
+          expect(ids[k], `walk ${i}: ids in order, none twice`).to.be.above(ids[k - 1]!);
         const stableSeen = rows.filter((row) => stable.has(row.id));
         expect(stableSeen, `walk ${i}: every stable row once`).to.deep.equal([...stable.values()].filter(filters[i]!));
         for (const row of rows) {

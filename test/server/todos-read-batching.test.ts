@@ -13,8 +13,11 @@ const FILLER_ROWS = 2000;
 /** Requests served per batched statement on one worker so far: sum and count of db_read_batch_size. */
 async function batchSizes(base: string): Promise<{ sum: number; count: number }> {
   const text = (await request(`${base}/metrics`)).text;
-  const total = (series: string) => text.split('\n').filter((line) => line.startsWith(`${series}{`))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  const total = (series: string) =>
+    text
+      .split('\n')
+      .filter((line) => line.startsWith(`${series}{`))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
   return { sum: total('db_read_batch_size_sum'), count: total('db_read_batch_size_count') };
 }
 
@@ -40,7 +43,10 @@ describe('/todos with read batching on: read-your-writes under concurrent load',
    * back through `readVia` (the row, and the list), and a new row of its own (POST, then GET). READERS
    * more clients keep GET /todos and GET /todos/:id busy meanwhile, so reads queue and share statements.
    */
-  async function writeThenRead(writeVia: (client: number) => string, readVia: (client: number) => string): Promise<void> {
+  async function writeThenRead(
+    writeVia: (client: number) => string,
+    readVia: (client: number) => string,
+  ): Promise<void> {
     const own: Todo[] = [];
     for (let client = 0; client < WRITERS; client += 1) {
       own.push((await createTodo(writeVia(client), { item: `start ${client}`, status: 'pending' })).todo);
@@ -56,11 +62,16 @@ describe('/todos with read batching on: read-your-writes under concurrent load',
         const item = `client ${client} round ${round} ${Math.random().toString(36).slice(2)}`;
         const patched = await sendJson(`${writeVia(client)}/todos/${id}`, 'PATCH', { item });
         expect(patched.status, patched.text).to.equal(200);
-        const [one, all] = await Promise.all([request(`${readVia(client)}/todos/${id}`), request(`${readVia(client)}${list}`)]);
+        const [one, all] = await Promise.all([
+          request(`${readVia(client)}/todos/${id}`),
+          request(`${readVia(client)}${list}`),
+        ]);
         expect([one.status, all.status]).to.deep.equal([200, 200]);
-        if ((one.body as Todo).item !== item) misses.push(`GET /todos/${id} gave ${JSON.stringify(one.body)} after writing "${item}"`);
+        if ((one.body as Todo).item !== item)
+          misses.push(`GET /todos/${id} gave ${JSON.stringify(one.body)} after writing "${item}"`);
         const listed = (all.body as Record<string, { item: string }>)[String(id)];
-        if (listed?.item !== item) misses.push(`GET ${list} gave ${JSON.stringify(listed)} for ${id} after writing "${item}"`);
+        if (listed?.item !== item)
+          misses.push(`GET ${list} gave ${JSON.stringify(listed)} for ${id} after writing "${item}"`);
         if (round % 3 === 0) {
           const { todo } = await createTodo(writeVia(client), { item, status: 'done' });
           const fresh = await request(`${readVia(client)}/todos/${todo.id}`);
@@ -71,7 +82,10 @@ describe('/todos with read batching on: read-your-writes under concurrent load',
     const reader = async (client: number) => {
       while (writing) {
         const target = own[client % own.length]!.id;
-        const replies = await Promise.all([request(`${readVia(client)}${list}`), request(`${readVia(client)}/todos/${target}`)]);
+        const replies = await Promise.all([
+          request(`${readVia(client)}${list}`),
+          request(`${readVia(client)}/todos/${target}`),
+        ]);
         for (const reply of replies) expect(reply.status, reply.text).to.equal(200);
       }
     };
@@ -88,7 +102,10 @@ describe('/todos with read batching on: read-your-writes under concurrent load',
   it('through one worker: each client sees its write in its next read, and statements were shared', async () => {
     const { url } = stack().workers[0]!;
     const before = await batchSizes(url);
-    await writeThenRead(() => url, () => url);
+    await writeThenRead(
+      () => url,
+      () => url,
+    );
     const after = await batchSizes(url);
     // More requests served than statements sent: reads did share statements during the run.
     expect(after.sum - before.sum).to.be.above(after.count - before.count);
@@ -97,7 +114,10 @@ describe('/todos with read batching on: read-your-writes under concurrent load',
   it('across two workers: written through one, read through the other, seen at once', async () => {
     const urls = stack().workers.map((worker) => worker.url);
     const before = await Promise.all(urls.map(batchSizes));
-    await writeThenRead((client) => urls[client % 2]!, (client) => urls[(client + 1) % 2]!);
+    await writeThenRead(
+      (client) => urls[client % 2]!,
+      (client) => urls[(client + 1) % 2]!,
+    );
     const after = await Promise.all(urls.map(batchSizes));
     const shared = after.reduce((n, a, i) => n + (a.sum - before[i]!.sum) - (a.count - before[i]!.count), 0);
     expect(shared).to.be.above(0);

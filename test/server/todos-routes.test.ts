@@ -4,14 +4,24 @@ import { expect } from 'chai';
 import { request } from '../support/http';
 import { walkPages } from './page-walk';
 import {
-  createTodo, DEFAULT_BODY_LIMIT, ownStack, queryCount, send, sendJson, tableState, type Todo,
+  createTodo,
+  DEFAULT_BODY_LIMIT,
+  ownStack,
+  queryCount,
+  send,
+  sendJson,
+  tableState,
+  type Todo,
 } from './todos-helpers';
 
 describe('/todos as a resource', function () {
   this.timeout(60_000);
   const stack = ownStack();
 
-  for (const [writer, reader] of [[0, 1], [1, 0]] as const) {
+  for (const [writer, reader] of [
+    [0, 1],
+    [1, 0],
+  ] as const) {
     describe(`written through worker ${writer + 1}, read through worker ${reader + 1}`, () => {
       const w = (path: string) => `${stack().workers[writer]!.url}${path}`;
       const r = (path: string) => `${stack().workers[reader]!.url}${path}`;
@@ -49,7 +59,11 @@ describe('/todos as a resource', function () {
       });
 
       it('POST /todos accepts a +json media type and an explicit UTF-8 charset', async () => {
-        for (const type of ['application/json; charset=utf-8', 'application/merge-patch+json', 'Application/JSON;Charset="UTF-8"']) {
+        for (const type of [
+          'application/json; charset=utf-8',
+          'application/merge-patch+json',
+          'Application/JSON;Charset="UTF-8"',
+        ]) {
           const reply = await send(w('/todos'), 'POST', '{"item": "typed"}', { 'content-type': type });
           expect(reply.status, type).to.equal(201);
         }
@@ -58,8 +72,11 @@ describe('/todos as a resource', function () {
       it('GET /todos/:id answers 404 JSON for an id no row has', async () => {
         const reply = await request(r('/todos/4294967295'));
         expect(reply.status).to.equal(404);
-        expect(reply.body).to.deep.equal({ error: 'not_found', message: 'Todo 4294967295 does not exist.',
-          requestId: reply.headers.get('x-request-id') });
+        expect(reply.body).to.deep.equal({
+          error: 'not_found',
+          message: 'Todo 4294967295 does not exist.',
+          requestId: reply.headers.get('x-request-id'),
+        });
       });
 
       it('HEAD /todos/:id answers 200 with the ETag and no body', async () => {
@@ -76,7 +93,9 @@ describe('/todos as a resource', function () {
         const byStatus = await sendJson(r(`/todos/${todo.id}`), 'PATCH', { status: 'done' });
         expect(byStatus.status).to.equal(200);
         expect(byStatus.body).to.deep.equal({ id: todo.id, item: 'patch me', status: 'done' });
-        expect(byStatus.headers.get('etag')).to.match(/^"[A-Za-z0-9_-]{22}"$/).and.not.equal(etag);
+        expect(byStatus.headers.get('etag'))
+          .to.match(/^"[A-Za-z0-9_-]{22}"$/)
+          .and.not.equal(etag);
 
         const byItem = await sendJson(w(`/todos/${todo.id}`), 'PATCH', { item: 'patched' });
         expect(byItem.body).to.deep.equal({ id: todo.id, item: 'patched', status: 'done' });
@@ -103,8 +122,11 @@ describe('/todos as a resource', function () {
           const before = await tableState(admin);
           const reply = await sendJson(r('/todos/4294967295'), 'PATCH', { status: 'done' });
           expect(reply.status).to.equal(404);
-          expect(reply.body).to.deep.equal({ error: 'not_found', message: 'Todo 4294967295 does not exist.',
-            requestId: reply.headers.get('x-request-id') });
+          expect(reply.body).to.deep.equal({
+            error: 'not_found',
+            message: 'Todo 4294967295 does not exist.',
+            requestId: reply.headers.get('x-request-id'),
+          });
           expect(await tableState(admin)).to.deep.equal(before);
         } finally {
           await admin.end();
@@ -119,7 +141,9 @@ describe('/todos as a resource', function () {
         for (const url of [w(`/todos/${todo.id}`), r(`/todos/${todo.id}`)]) {
           expect((await request(url)).status).to.equal(404);
         }
-        expect(Object.keys((await request(w(`/todos?after=${todo.id - 1}&limit=1`))).body as object)).to.not.include(String(todo.id));
+        expect(Object.keys((await request(w(`/todos?after=${todo.id - 1}&limit=1`))).body as object)).to.not.include(
+          String(todo.id),
+        );
       });
 
       it('DELETE /todos/:id answers 404 JSON for an absent row', async () => {
@@ -127,8 +151,11 @@ describe('/todos as a resource', function () {
         expect((await request(w(`/todos/${todo.id}`), { method: 'DELETE' })).status).to.equal(204);
         const again = await request(r(`/todos/${todo.id}`), { method: 'DELETE' });
         expect(again.status).to.equal(404);
-        expect(again.body).to.deep.equal({ error: 'not_found', message: `Todo ${todo.id} does not exist.`,
-          requestId: again.headers.get('x-request-id') });
+        expect(again.body).to.deep.equal({
+          error: 'not_found',
+          message: `Todo ${todo.id} does not exist.`,
+          requestId: again.headers.get('x-request-id'),
+        });
       });
 
       it('GET /todos answers every row in the reference shape, in id order, page after page', async () => {

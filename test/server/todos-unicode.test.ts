@@ -28,7 +28,10 @@ const ITEMS: Record<string, string> = {
 
 /** JSON with every non-ASCII UTF-16 unit as a \u escape, so the body itself is pure ASCII. */
 function escapedJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007F-\uFFFF]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[\u007F-\uFFFF]/g,
+    (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 describe('/todos Unicode round trip', function () {
@@ -46,7 +49,10 @@ describe('/todos Unicode round trip', function () {
 
   /** What MariaDB holds for the row: its bytes in hex and its length in characters. */
   async function stored(id: number): Promise<{ hex: string; chars: number }> {
-    const [rows] = await admin.query<mysql.RowDataPacket[]>('SELECT HEX(item) AS hex, CHAR_LENGTH(item) AS chars FROM test.todos WHERE id = ?', [id]);
+    const [rows] = await admin.query<mysql.RowDataPacket[]>(
+      'SELECT HEX(item) AS hex, CHAR_LENGTH(item) AS chars FROM test.todos WHERE id = ?',
+      [id],
+    );
     return { hex: String(rows[0]!.hex).toLowerCase(), chars: Number(rows[0]!.chars) };
   }
 
@@ -63,7 +69,10 @@ describe('/todos Unicode round trip', function () {
       const read = await request(`${two}/todos/${todo.id}`);
       expect(read.status).to.equal(200);
       expect((read.body as Todo).item).to.equal(item);
-      const list = (await request(`${two}/todos?after=${todo.id - 1}&limit=1`)).body as Record<string, { item: string }>;
+      const list = (await request(`${two}/todos?after=${todo.id - 1}&limit=1`)).body as Record<
+        string,
+        { item: string }
+      >;
       expect(list[String(todo.id)]!.item).to.equal(item);
       await expectStoredExactly(todo.id, item);
     });

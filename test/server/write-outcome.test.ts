@@ -56,31 +56,50 @@ describe('POST /todos while MariaDB is SIGKILLed', function () {
       expect(answer).to.be.oneOf(['201', '504 outcome_unknown', '503 database_unavailable', '503 pool_timeout']);
     }
     // Somewhere in between: the kill came mid-burst.
-    expect(counts['201'] ?? 0).to.be.above(0).and.below(POSTS);
+    expect(counts['201'] ?? 0)
+      .to.be.above(0)
+      .and.below(POSTS);
     const acknowledged = [...answers].filter(([, answer]) => answer === '201').map(([item]) => item);
-    expect(acknowledged.filter((item) => !stored.has(item)), 'answered 201 but not stored').to.deep.equal([]);
+    expect(
+      acknowledged.filter((item) => !stored.has(item)),
+      'answered 201 but not stored',
+    ).to.deep.equal([]);
     const toldFailed = [...answers].filter(([, answer]) => answer.startsWith('503')).map(([item]) => item);
-    expect(toldFailed.filter((item) => stored.has(item)), 'answered 503 but stored').to.deep.equal([]);
+    expect(
+      toldFailed.filter((item) => stored.has(item)),
+      'answered 503 but stored',
+    ).to.deep.equal([]);
     const unknown = [...answers].filter(([, answer]) => answer === '504 outcome_unknown').length;
-    expect(stored.size - acknowledged.length).to.be.at.least(0).and.at.most(unknown);
+    expect(stored.size - acknowledged.length)
+      .to.be.at.least(0)
+      .and.at.most(unknown);
   });
 
   it('answers a POST in flight when MariaDB dies 504 outcome_unknown, and one sent after 503 database_unavailable', async () => {
     const item = `in flight ${Date.now()}`;
     const worker = stack.workers[0]!;
     // After the first test's restart, HAProxy marks the server UP again within a few seconds.
-    await waitFor('the worker to reach the database again', async () =>
-      ((await request(`${worker.url}/todos`)).status === 200 ? true : undefined), 15_000, 200);
+    await waitFor(
+      'the worker to reach the database again',
+      async () => ((await request(`${worker.url}/todos`)).status === 200 ? true : undefined),
+      15_000,
+      200,
+    );
     expect((await sendJson(`${worker.url}/todos`, 'POST', { item: `${item} before` })).status).to.equal(201);
     // The INSERT waits for the table lock, so it is on the server, unanswered, when the server dies.
     const locker = await stack.admin();
     await locker.query('LOCK TABLES todos WRITE');
     const inFlight = sendJson(`${worker.url}/todos`, 'POST', { item });
-    const [waiting] = await waitFor('the INSERT to wait for the lock', async () => {
-      const [rows] = await locker.query<mysql.RowDataPacket[]>(
-        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'INSERT INTO todos%'");
-      return Number(rows[0]!.n) === 1 ? rows : undefined;
-    }, 3_000);
+    const [waiting] = await waitFor(
+      'the INSERT to wait for the lock',
+      async () => {
+        const [rows] = await locker.query<mysql.RowDataPacket[]>(
+          "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'INSERT INTO todos%'",
+        );
+        return Number(rows[0]!.n) === 1 ? rows : undefined;
+      },
+      3_000,
+    );
     expect(waiting).to.not.equal(undefined);
     stack.mariadb.kill();
     const reply = await inFlight;
@@ -88,7 +107,8 @@ describe('POST /todos while MariaDB is SIGKILLed', function () {
     expect(reply.headers.get('retry-after')).to.equal(null);
     expect(reply.body).to.include({
       error: 'outcome_unknown',
-      message: 'The database did not confirm the write before its connection was lost or had to be closed; it may have been applied. Read the current state before retrying.',
+      message:
+        'The database did not confirm the write before its connection was lost or had to be closed; it may have been applied. Read the current state before retrying.',
     });
     // Nothing reaches the server now: the worker's connect fails, the write was never sent.
     const after = await sendJson(`${worker.url}/todos`, 'POST', { item: `${item} after` });

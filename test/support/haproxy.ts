@@ -27,7 +27,9 @@ const START_TIMEOUT_MS = 10_000;
 /** The master and, in master-worker mode (-W), its workers, which hold the proxied connections. */
 function signalAll(master: ChildProcess | undefined, signal: NodeJS.Signals): void {
   if (!master?.pid) return;
-  const workers = spawnSync('pgrep', ['-P', String(master.pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  const workers = spawnSync('pgrep', ['-P', String(master.pid)], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter(Boolean);
   for (const pid of workers) process.kill(Number(pid), signal);
   master.kill(signal);
 }

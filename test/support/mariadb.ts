@@ -64,9 +64,12 @@ export async function startMariaDb(): Promise<MariaDbHandle> {
     } catch (err) {
       current.kill('SIGKILL');
       const log = await readFile(logFile, 'utf8').catch(() => '');
-      throw new Error(`${(err as Error).message}\nLast lines of ${logFile}:\n${log.split('\n').slice(-15).join('\n')}`, {
-        cause: err,
-      });
+      throw new Error(
+        `${(err as Error).message}\nLast lines of ${logFile}:\n${log.split('\n').slice(-15).join('\n')}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 

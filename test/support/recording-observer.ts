@@ -30,7 +30,9 @@ export class RecordingObserver implements DbObserver {
     this.events.push(['connectionClosed', reason]);
   }
   queryFinished(query: string, outcome: string, _seconds: number, errorCode?: string) {
-    this.events.push(errorCode === undefined ? ['queryFinished', query, outcome] : ['queryFinished', query, outcome, errorCode]);
+    this.events.push(
+      errorCode === undefined ? ['queryFinished', query, outcome] : ['queryFinished', query, outcome, errorCode],
+    );
   }
   queryCancelled(reason: string, result: string) {
     this.events.push(['queryCancelled', reason, result]);

@@ -36,7 +36,10 @@ export async function startWorker(
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker on ${port} not ready in ${readyTimeoutMs} ms:\n${output}`)), readyTimeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`worker on ${port} not ready in ${readyTimeoutMs} ms:\n${output}`)),
+      readyTimeoutMs,
+    );
     child.on('message', (message) => {
       if (message === 'ready') {
         clearTimeout(timer);

@@ -15,13 +15,19 @@ import { mariadbdArgs } from '../embedded';
 import { clusterAddress, type GaleraLayout, type GaleraNode } from './layout';
 
 /** Debian's galera-4 ships /usr/lib/libgalera_smm.so with this symlink beside MariaDB's expectations. */
-export const GALERA_PROVIDER_PATHS = ['/usr/lib/galera/libgalera_smm.so', '/usr/lib/libgalera_smm.so', '/usr/lib64/galera-4/libgalera_smm.so'];
+export const GALERA_PROVIDER_PATHS = [
+  '/usr/lib/galera/libgalera_smm.so',
+  '/usr/lib/libgalera_smm.so',
+  '/usr/lib64/galera-4/libgalera_smm.so',
+];
 
 /** The first Galera provider library present; throws naming the Debian package when none is. */
 export function galeraProvider(exists: (file: string) => boolean = existsSync): string {
   const found = GALERA_PROVIDER_PATHS.find((file) => exists(file));
   if (found === undefined) {
-    throw new Error(`No Galera provider library at ${GALERA_PROVIDER_PATHS.join(', ')}; install the Debian package galera-4.`);
+    throw new Error(
+      `No Galera provider library at ${GALERA_PROVIDER_PATHS.join(', ')}; install the Debian package galera-4.`,
+    );
   }
   return found;
 }
@@ -131,7 +137,12 @@ export function wsrepArgs(layout: GaleraLayout, node: GaleraNode, provider: stri
 }
 
 /** Full argv (after the binary) of a foreground Galera node. */
-export function galeraMariadbdArgs(layout: GaleraLayout, node: GaleraNode, mode: StartMode, provider = galeraProvider()): string[] {
+export function galeraMariadbdArgs(
+  layout: GaleraLayout,
+  node: GaleraNode,
+  mode: StartMode,
+  provider = galeraProvider(),
+): string[] {
   const base = mariadbdArgs({
     datadir: node.datadir,
     port: node.ports.client,
@@ -145,7 +156,8 @@ export function galeraMariadbdArgs(layout: GaleraLayout, node: GaleraNode, mode:
     // After the static preference in wsrepArgs: mariadbd keeps the last value.
     ...(mode.sstDonor !== undefined ? [`--wsrep-sst-donor=${mode.sstDonor},`] : []),
   ];
-  if (base[0] !== '--no-defaults') throw new Error(`The embedded server's argv no longer opens with --no-defaults: ${base[0]}`);
+  if (base[0] !== '--no-defaults')
+    throw new Error(`The embedded server's argv no longer opens with --no-defaults: ${base[0]}`);
   // In place of --no-defaults (both must come first): mariadbd hands the SST script this file.
   return [`--defaults-file=${node.optionFile}`, ...base.slice(1), ...wsrepArgs(layout, node, provider), ...start];
 }
@@ -155,7 +167,12 @@ export function galeraMariadbdArgs(layout: GaleraLayout, node: GaleraNode, mode:
  * datadir the same way), logging to `logFile`, which then holds "WSREP: Recovered position: uuid:seqno".
  * It exits once InnoDB has recovered; no port is opened.
  */
-export function wsrepRecoverArgs(layout: GaleraLayout, node: GaleraNode, logFile: string, provider = galeraProvider()): string[] {
+export function wsrepRecoverArgs(
+  layout: GaleraLayout,
+  node: GaleraNode,
+  logFile: string,
+  provider = galeraProvider(),
+): string[] {
   // No state transfer runs, so no option file: recovery works before the first start has written one.
   const [, ...rest] = galeraMariadbdArgs(layout, node, { kind: 'join' }, provider);
   return ['--no-defaults', ...rest, '--wsrep-recover', `--log-error=${logFile}`];

@@ -46,12 +46,17 @@ async function openssl(args: string[]): Promise<void> {
     await promisify(execFile)(systemBinary('openssl'), args, { timeout: 60_000 });
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? '';
-    throw new Error(`openssl ${args[0]} failed: ${(error as Error).message.split('\n')[0]}\n${stderr}`.trim(), { cause: error });
+    throw new Error(`openssl ${args[0]} failed: ${(error as Error).message.split('\n')[0]}\n${stderr}`.trim(), {
+      cause: error,
+    });
   }
 }
 
 async function exists(file: string): Promise<boolean> {
-  return stat(file).then(() => true, () => false);
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 function stagingName(target: string): string {
@@ -85,20 +90,60 @@ async function writeConfig(folder: string): Promise<string> {
 async function makeCa(folder: string, clusterName: string): Promise<void> {
   const config = await writeConfig(folder);
   const files = [path.join(folder, 'ca-key.pem'), path.join(folder, 'ca.pem')] as const;
-  await openssl(['req', '-x509', '-new', ...KEY_ARGS, '-config', config, '-extensions', 'ca', '-days', String(VALID_DAYS),
-    '-subj', `/CN=${subjectPart(clusterName)} Galera CA`, '-keyout', files[0], '-out', files[1]]);
+  await openssl([
+    'req',
+    '-x509',
+    '-new',
+    ...KEY_ARGS,
+    '-config',
+    config,
+    '-extensions',
+    'ca',
+    '-days',
+    String(VALID_DAYS),
+    '-subj',
+    `/CN=${subjectPart(clusterName)} Galera CA`,
+    '-keyout',
+    files[0],
+    '-out',
+    files[1],
+  ]);
   await Promise.all(files.map((file) => chmod(file, 0o600)));
   await rm(config);
 }
 
 /** A new key and certificate for `node`, signed by the CA in `caFolder`, into `folder` (cert.pem, key.pem). */
-async function makeNodeCertificate(folder: string, caFolder: string, clusterName: string, node: GaleraNode): Promise<void> {
+async function makeNodeCertificate(
+  folder: string,
+  caFolder: string,
+  clusterName: string,
+  node: GaleraNode,
+): Promise<void> {
   await mkdir(folder, { mode: 0o700 });
   const config = await writeConfig(folder);
   const files = [path.join(folder, 'key.pem'), path.join(folder, 'cert.pem')] as const;
-  await openssl(['req', '-x509', '-new', ...KEY_ARGS, '-config', config, '-extensions', 'node', '-days', String(VALID_DAYS),
-    '-CA', path.join(caFolder, 'ca.pem'), '-CAkey', path.join(caFolder, 'ca-key.pem'),
-    '-subj', `/CN=${node.name}.${subjectPart(clusterName)}`, '-keyout', files[0], '-out', files[1]]);
+  await openssl([
+    'req',
+    '-x509',
+    '-new',
+    ...KEY_ARGS,
+    '-config',
+    config,
+    '-extensions',
+    'node',
+    '-days',
+    String(VALID_DAYS),
+    '-CA',
+    path.join(caFolder, 'ca.pem'),
+    '-CAkey',
+    path.join(caFolder, 'ca-key.pem'),
+    '-subj',
+    `/CN=${node.name}.${subjectPart(clusterName)}`,
+    '-keyout',
+    files[0],
+    '-out',
+    files[1],
+  ]);
   await Promise.all(files.map((file) => chmod(file, 0o600)));
   await rm(config);
 }
@@ -126,12 +171,16 @@ export async function ensureGaleraCertificates(layout: GaleraLayout): Promise<vo
     await publish(staging, dir);
   }
   if (!(await exists(layout.tls.ca)) || !(await exists(layout.tls.caKey))) {
-    throw new Error(`${dir} has no ca.pem or ca-key.pem: remove the folder to make a new CA (then every node needs its new certificate: restart them all).`);
+    throw new Error(
+      `${dir} has no ca.pem or ca-key.pem: remove the folder to make a new CA (then every node needs its new certificate: restart them all).`,
+    );
   }
   for (const node of layout.nodes) {
     if (await exists(node.tls.dir)) {
-      if (await exists(node.tls.cert) && await exists(node.tls.key)) continue;
-      throw new Error(`${node.tls.dir} has no cert.pem or key.pem: remove the folder to make ${node.name} a new certificate.`);
+      if ((await exists(node.tls.cert)) && (await exists(node.tls.key))) continue;
+      throw new Error(
+        `${node.tls.dir} has no cert.pem or key.pem: remove the folder to make ${node.name} a new certificate.`,
+      );
     }
     const staging = stagingName(node.tls.dir);
     try {

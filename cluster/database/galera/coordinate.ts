@@ -41,8 +41,14 @@ export type OwnStart = StartMode & { markSafeToBootstrap?: boolean; plan: StartP
  * the writer that stalls every write until the transfer ends (issue 15: 11 s of 503 pool_timeout on the
  * new writer when the killed writer rejoined).
  */
-export function preferredDonor(layout: GaleraLayout, self: GaleraNode, running: readonly string[], writer: string | undefined): string | undefined {
-  return layout.nodes.filter((node) => node !== self && running.includes(node.name) && node.name !== writer).at(-1)?.name;
+export function preferredDonor(
+  layout: GaleraLayout,
+  self: GaleraNode,
+  running: readonly string[],
+  writer: string | undefined,
+): string | undefined {
+  return layout.nodes.filter((node) => node !== self && running.includes(node.name) && node.name !== writer).at(-1)
+    ?.name;
 }
 
 /**
@@ -50,20 +56,34 @@ export function preferredDonor(layout: GaleraLayout, self: GaleraNode, running: 
  * address): the previous run of a node that was killed, not yet evicted. Read over the running nodes'
  * sockets; a node that does not answer says nothing.
  */
-export async function listedAsMember(self: GaleraNode, running: readonly GaleraNode[], timeoutMs = 1000): Promise<boolean> {
+export async function listedAsMember(
+  self: GaleraNode,
+  running: readonly GaleraNode[],
+  timeoutMs = 1000,
+): Promise<boolean> {
   const address = `127.0.0.1:${self.ports.client}`;
-  const answers = await Promise.all(running.map(async (node) => {
-    const connection = await mysql.createConnection({ ...nodeAdminLogin(node), connectTimeout: timeoutMs }).catch(() => undefined);
-    if (connection === undefined) return false;
-    try {
-      const [rows] = await connection.query<mysql.RowDataPacket[]>({ sql: "SHOW GLOBAL STATUS LIKE 'wsrep_incoming_addresses'", timeout: timeoutMs });
-      return String(rows[0]?.Value ?? '').split(',').map((entry) => entry.trim()).includes(address);
-    } catch {
-      return false;
-    } finally {
-      await connection.end().catch(() => undefined);
-    }
-  }));
+  const answers = await Promise.all(
+    running.map(async (node) => {
+      const connection = await mysql
+        .createConnection({ ...nodeAdminLogin(node), connectTimeout: timeoutMs })
+        .catch(() => undefined);
+      if (connection === undefined) return false;
+      try {
+        const [rows] = await connection.query<mysql.RowDataPacket[]>({
+          sql: "SHOW GLOBAL STATUS LIKE 'wsrep_incoming_addresses'",
+          timeout: timeoutMs,
+        });
+        return String(rows[0]?.Value ?? '')
+          .split(',')
+          .map((entry) => entry.trim())
+          .includes(address);
+      } catch {
+        return false;
+      } finally {
+        await connection.end().catch(() => undefined);
+      }
+    }),
+  );
   return answers.some(Boolean);
 }
 
@@ -92,7 +112,11 @@ export interface DecideOptions {
  * joins when some node is Primary, and otherwise waits (for the other runners' recoveries, or for the
  * chosen node to bootstrap). Throws when the plan refuses (the nodes' states disagree) or on timeout.
  */
-export async function decideOwnStart(layout: GaleraLayout, self: GaleraNode, opts: DecideOptions = {}): Promise<OwnStart> {
+export async function decideOwnStart(
+  layout: GaleraLayout,
+  self: GaleraNode,
+  opts: DecideOptions = {},
+): Promise<OwnStart> {
   const deadline = Date.now() + (opts.timeoutMs ?? 10 * 60_000);
   let said = '';
   const say = (line: string) => {
@@ -112,9 +136,13 @@ export async function decideOwnStart(layout: GaleraLayout, self: GaleraNode, opt
     } catch (error) {
       // A starting node rewrites its grastate.dat in place: an empty or half-written one is read again.
       // One a failed SST left stays so only until that node's runner sets it aside (above).
-      say(`waiting: cannot read every node's state yet (${error instanceof Error ? error.message.split('\n')[0] : String(error)}).`);
+      say(
+        `waiting: cannot read every node's state yet (${error instanceof Error ? error.message.split('\n')[0] : String(error)}).`,
+      );
     }
-    const plan: StartPlan = states ? planStart(states) : { kind: 'recover-first', nodes: [], reason: 'states unreadable' };
+    const plan: StartPlan = states
+      ? planStart(states)
+      : { kind: 'recover-first', nodes: [], reason: 'states unreadable' };
     if (plan.kind === 'refuse') throw new Error(plan.reason);
     if (plan.kind === 'recover-first') {
       if (plan.nodes.includes(self.name)) {
@@ -128,25 +156,46 @@ export async function decideOwnStart(layout: GaleraLayout, self: GaleraNode, opt
       const action = plan.actions[self.name];
       if (action?.kind === 'bootstrap') {
         say(plan.reason);
-        return { kind: 'bootstrap', markSafeToBootstrap: action.markSafeToBootstrap, startPosition: action.startPosition, plan };
+        return {
+          kind: 'bootstrap',
+          markSafeToBootstrap: action.markSafeToBootstrap,
+          startPosition: action.startPosition,
+          plan,
+        };
       }
       if (action?.kind === 'join' && plan.bootstrap === undefined) {
         // A node killed and restarted before the others evicted it: joining now, beside its old member
         // the new one does not suspect, leaves the eviction to evs.inactive_timeout (15 s), and the
         // cluster's commits wait that long (issue 15: the new writer stalled, 503 pool_timeout). Once
         // the old member is gone (~5 s after the kill, evs.suspect_timeout) the join costs nothing.
-        const runningNodes = layout.nodes.filter((node) => node !== self && states?.find((state) => state.name === node.name)?.running);
+        const runningNodes = layout.nodes.filter(
+          (node) => node !== self && states?.find((state) => state.name === node.name)?.running,
+        );
         evictionWaitFrom ??= Date.now();
-        if (Date.now() - evictionWaitFrom < EVICTION_WAIT_MS && await listedAsMember(self, runningNodes)) {
-          say('waiting: the running nodes still list this node (its previous run, killed); joining before they evict it would stall their writes.');
+        if (Date.now() - evictionWaitFrom < EVICTION_WAIT_MS && (await listedAsMember(self, runningNodes))) {
+          say(
+            'waiting: the running nodes still list this node (its previous run, killed); joining before they evict it would stall their writes.',
+          );
           await sleep(250);
           continue;
         }
         const writer = await (opts.writer ?? (() => stackWriter(layout)))();
-        const sstDonor = preferredDonor(layout, self, (states ?? []).filter((state) => state.running).map((state) => state.name), writer);
-        say(`${plan.reason} Joining${action.startPosition === undefined ? '' : ` from ${action.startPosition}`}`
-          + `${sstDonor === undefined ? '' : `, state from ${sstDonor}${writer === undefined ? '' : ` (${writer} takes the writes)`}`}.`);
-        return { kind: 'join', startPosition: action.startPosition, plan, ...(sstDonor === undefined ? {} : { sstDonor }) };
+        const sstDonor = preferredDonor(
+          layout,
+          self,
+          (states ?? []).filter((state) => state.running).map((state) => state.name),
+          writer,
+        );
+        say(
+          `${plan.reason} Joining${action.startPosition === undefined ? '' : ` from ${action.startPosition}`}` +
+            `${sstDonor === undefined ? '' : `, state from ${sstDonor}${writer === undefined ? '' : ` (${writer} takes the writes)`}`}.`,
+        );
+        return {
+          kind: 'join',
+          startPosition: action.startPosition,
+          plan,
+          ...(sstDonor === undefined ? {} : { sstDonor }),
+        };
       }
       say(`waiting for ${plan.bootstrap ?? 'a node'} to bootstrap the cluster (${plan.reason})`);
     }

@@ -19,7 +19,8 @@ function layoutOf(stateDir: string, galera: GaleraSettings, stackName: string): 
 
 /** The layout of the stack's own cluster; throws when DB_TOPOLOGY is not galera. */
 export function galeraLayoutOf(settings: StackSettings): GaleraLayout {
-  if (!settings.galera) throw new Error(`DB_TOPOLOGY is ${settings.dbTopology}, not galera: this stack runs no Galera nodes.`);
+  if (!settings.galera)
+    throw new Error(`DB_TOPOLOGY is ${settings.dbTopology}, not galera: this stack runs no Galera nodes.`);
   return layoutOf(settings.stateDir, settings.galera, settings.appPrefix);
 }
 
@@ -34,7 +35,9 @@ export function galeraLayoutFromEnv(env: Env = process.env): GaleraLayout {
 /** The agent's USAGE-only account, as the settings give it (generated for the local cluster). */
 export function checkAccountOf(settings: StackSettings): CheckAccount {
   if (settings.galeraCheckPassword === '') {
-    throw new Error('GALERA_CHECK_PASSWORD must be set: the agent logs in over TCP, and no TCP account is passwordless.');
+    throw new Error(
+      'GALERA_CHECK_PASSWORD must be set: the agent logs in over TCP, and no TCP account is passwordless.',
+    );
   }
   return { user: settings.galeraCheckUser, password: settings.galeraCheckPassword };
 }

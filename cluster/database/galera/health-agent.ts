@@ -41,7 +41,9 @@ export const DEFAULT_CHECK_TIMEOUT_MS = 1000;
 
 /** The JSON body of an answer: the node, the verdict, the reason and the wsrep variables read. */
 export function answerBody(node: string, health: WsrepHealth): Record<string, unknown> {
-  const status = Object.fromEntries(WSREP_VARIABLES.filter((name) => name in health.status).map((name) => [name, health.status[name]]));
+  const status = Object.fromEntries(
+    WSREP_VARIABLES.filter((name) => name in health.status).map((name) => [name, health.status[name]]),
+  );
   return { node, ok: health.ok, ...(health.reason === undefined ? {} : { reason: health.reason }), ...status };
 }
 
@@ -54,8 +56,11 @@ export function requestedNode(url: string | undefined, own: string, known: Reado
 }
 
 const METRIC_HELP: [string, string][] = [
-  ['galera_node_up', '1 when the agent could read the node\'s wsrep status.'],
-  ['galera_node_ready', '1 when the node takes queries (Synced, Primary, wsrep_ready=ON): what HAProxy\'s check gets as 200.'],
+  ['galera_node_up', "1 when the agent could read the node's wsrep status."],
+  [
+    'galera_node_ready',
+    "1 when the node takes queries (Synced, Primary, wsrep_ready=ON): what HAProxy's check gets as 200.",
+  ],
   ['galera_wsrep_local_state', 'wsrep_local_state: 1 Joining, 2 Donor/Desynced, 3 Joined, 4 Synced.'],
   ['galera_wsrep_cluster_size', 'wsrep_cluster_size as this node sees it.'],
   ['galera_wsrep_cluster_status_primary', '1 when wsrep_cluster_status is Primary.'],
@@ -69,18 +74,29 @@ export function renderAgentMetrics(checks: readonly { node: string; health: Wsre
   const values = (name: string, health: WsrepHealth): number | undefined => {
     const s = health.status;
     switch (name) {
-      case 'galera_node_up': return s.wsrep_local_state === undefined ? 0 : 1;
-      case 'galera_node_ready': return health.ok ? 1 : 0;
-      case 'galera_wsrep_local_state': return s.wsrep_local_state === undefined ? undefined : Number(s.wsrep_local_state);
-      case 'galera_wsrep_cluster_size': return s.wsrep_cluster_size === undefined ? undefined : Number(s.wsrep_cluster_size);
-      case 'galera_wsrep_cluster_status_primary': return s.wsrep_cluster_status === undefined ? undefined : Number(s.wsrep_cluster_status === 'Primary');
-      case 'galera_wsrep_ready': return s.wsrep_ready === undefined ? undefined : Number(s.wsrep_ready === 'ON');
-      case 'galera_wsrep_connected': return s.wsrep_connected === undefined ? undefined : Number(s.wsrep_connected === 'ON');
-      default: return undefined;
+      case 'galera_node_up':
+        return s.wsrep_local_state === undefined ? 0 : 1;
+      case 'galera_node_ready':
+        return health.ok ? 1 : 0;
+      case 'galera_wsrep_local_state':
+        return s.wsrep_local_state === undefined ? undefined : Number(s.wsrep_local_state);
+      case 'galera_wsrep_cluster_size':
+        return s.wsrep_cluster_size === undefined ? undefined : Number(s.wsrep_cluster_size);
+      case 'galera_wsrep_cluster_status_primary':
+        return s.wsrep_cluster_status === undefined ? undefined : Number(s.wsrep_cluster_status === 'Primary');
+      case 'galera_wsrep_ready':
+        return s.wsrep_ready === undefined ? undefined : Number(s.wsrep_ready === 'ON');
+      case 'galera_wsrep_connected':
+        return s.wsrep_connected === undefined ? undefined : Number(s.wsrep_connected === 'ON');
+      default:
+        return undefined;
     }
   };
-  lines.push('# HELP galera_cluster_expected_size Nodes the agent checks: the size a whole cluster reports.', '# TYPE galera_cluster_expected_size gauge',
-    `galera_cluster_expected_size ${checks.length}`);
+  lines.push(
+    '# HELP galera_cluster_expected_size Nodes the agent checks: the size a whole cluster reports.',
+    '# TYPE galera_cluster_expected_size gauge',
+    `galera_cluster_expected_size ${checks.length}`,
+  );
   for (const [name, help] of METRIC_HELP) {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
     for (const { node, health } of checks) {
@@ -109,7 +125,11 @@ export async function startHealthAgent(opts: HealthAgentOptions): Promise<Health
     return (req, res) => {
       const send = (status: number, body: unknown) => {
         const text = `${JSON.stringify(body)}\n`;
-        res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
+        res.writeHead(status, {
+          'Content-Type': 'application/json',
+          'Cache-Control': 'no-store',
+          'Content-Length': Buffer.byteLength(text),
+        });
         res.end(req.method === 'HEAD' ? undefined : text);
       };
       if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? '')) {
@@ -121,7 +141,10 @@ export async function startHealthAgent(opts: HealthAgentOptions): Promise<Health
         Promise.all(names.map(async (node) => ({ node, health: await check(node) }))).then(
           (checks) => {
             const text = renderAgentMetrics(checks);
-            res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Content-Length': Buffer.byteLength(text) });
+            res.writeHead(200, {
+              'Content-Type': 'text/plain; version=0.0.4',
+              'Content-Length': Buffer.byteLength(text),
+            });
             res.end(req.method === 'HEAD' ? undefined : text);
           },
           (error: unknown) => send(500, { error: 'internal', message: String(error) }),

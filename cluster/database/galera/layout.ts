@@ -87,7 +87,8 @@ export function portProblems(ports: readonly GaleraPorts[]): string[] {
   ports.forEach((nodePorts, i) => {
     for (const [kind, port] of Object.entries(nodePorts) as [keyof GaleraPorts, number][]) {
       const what = `n${i + 1} ${kind} port`;
-      if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`${what} must be between 1 and 65535, got ${port}.`);
+      if (!Number.isInteger(port) || port < 1 || port > 65535)
+        problems.push(`${what} must be between 1 and 65535, got ${port}.`);
       const other = owner.get(port);
       if (other !== undefined) problems.push(`${what} ${port} is also the ${other}.`);
       else owner.set(port, what);
@@ -127,7 +128,11 @@ export function galeraLayout(opts: LayoutOptions): GaleraLayout {
       logFile: path.join(nodeDir, 'mysqld.err'),
       recoveredFile: path.join(nodeDir, 'recovered-position'),
       optionFile: path.join(nodeDir, 'my.cnf'),
-      tls: { dir: path.join(tlsDir, name), cert: path.join(tlsDir, name, 'cert.pem'), key: path.join(tlsDir, name, 'key.pem') },
+      tls: {
+        dir: path.join(tlsDir, name),
+        cert: path.join(tlsDir, name, 'cert.pem'),
+        key: path.join(tlsDir, name, 'key.pem'),
+      },
       ports: { ...ports },
     };
   });

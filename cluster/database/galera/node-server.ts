@@ -55,7 +55,9 @@ async function main(): Promise<void> {
   void current.exited.then(({ code, signal }) => {
     died.abort(new Error(`mariadbd exited (${signal ?? `code ${code}`}) before it was Synced.`));
     if (stopping) process.exit(failed || code !== 0 ? 1 : ready ? 0 : STOPPED_BEFORE_READY);
-    console.error(`galera-node: mariadbd of ${name} exited unexpectedly (${signal ?? `code ${code}`}); exiting so pm2 restarts it.`);
+    console.error(
+      `galera-node: mariadbd of ${name} exited unexpectedly (${signal ?? `code ${code}`}); exiting so pm2 restarts it.`,
+    );
     process.exit(1);
   });
   const health = await waitUntilSynced(current, SYNCED_TIMEOUT_MS, died.signal);

@@ -7,7 +7,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { systemBinary } from '../../system-packages';
 import { galeraNodeEnv, wsrepRecoverArgs } from './args';
-import { formatPosition, markSafeToBootstrap, parseGrastate, parseRecoveredPosition, type GaleraPosition, type GraState } from './grastate';
+import {
+  formatPosition,
+  markSafeToBootstrap,
+  parseGrastate,
+  parseRecoveredPosition,
+  type GaleraPosition,
+  type GraState,
+} from './grastate';
 import type { GaleraLayout, GaleraNode } from './layout';
 
 export function grastatePath(node: GaleraNode): string {
@@ -50,7 +57,13 @@ export async function setAsideInvalidGrastate(node: GaleraNode, now: Date = new 
     const aside = `${file}.invalid-${now.toISOString().replace(/[:.]/g, '-')}`;
     await rename(file, aside);
     await forgetRecoveredPosition(node);
-    const why = text.trim() === '' ? 'is empty' : (error as Error).message.split('\n')[0]!.replace(/^grastate\.dat /, '').replace(/:$/, '');
+    const why =
+      text.trim() === ''
+        ? 'is empty'
+        : (error as Error).message
+            .split('\n')[0]!
+            .replace(/^grastate\.dat /, '')
+            .replace(/:$/, '');
     return `grastate.dat ${why} (a failed SST?); moved it to ${path.basename(aside)}, so the node joins by SST.`;
   }
 }
@@ -79,13 +92,20 @@ export async function forgetRecoveredPosition(node: GaleraNode): Promise<void> {
  * then the last committed position is logged and mariadbd exits. Saves and returns that position;
  * throws with the log's last lines when there is none.
  */
-export async function recoverPosition(layout: GaleraLayout, node: GaleraNode, timeoutMs = 120_000): Promise<GaleraPosition> {
+export async function recoverPosition(
+  layout: GaleraLayout,
+  node: GaleraNode,
+  timeoutMs = 120_000,
+): Promise<GaleraPosition> {
   await mkdir(node.dir, { recursive: true, mode: 0o700 });
   const log = path.join(node.dir, 'wsrep-recover.log');
   await rm(log, { force: true });
   let failure: unknown;
   try {
-    await promisify(execFile)(systemBinary('mariadbd'), wsrepRecoverArgs(layout, node, log), { env: galeraNodeEnv(), timeout: timeoutMs });
+    await promisify(execFile)(systemBinary('mariadbd'), wsrepRecoverArgs(layout, node, log), {
+      env: galeraNodeEnv(),
+      timeout: timeoutMs,
+    });
   } catch (error) {
     failure = error;
   }
@@ -93,7 +113,9 @@ export async function recoverPosition(layout: GaleraLayout, node: GaleraNode, ti
   const position = parseRecoveredPosition(text);
   if (position === undefined) {
     const reason = failure instanceof Error ? ` (${failure.message.split('\n')[0]})` : '';
-    throw new Error(`mariadbd --wsrep-recover found no position for ${node.name}${reason}; last lines of ${log}:\n${text.split('\n').slice(-15).join('\n')}`);
+    throw new Error(
+      `mariadbd --wsrep-recover found no position for ${node.name}${reason}; last lines of ${log}:\n${text.split('\n').slice(-15).join('\n')}`,
+    );
   }
   await writeFile(node.recoveredFile, `${formatPosition(position)}\n`, { mode: 0o600 });
   return position;

@@ -66,7 +66,10 @@ export async function spawnNode(
   await writeFile(node.optionFile, renderSstOptionFile(layout, node), { mode: 0o600 });
   if (mode.kind === 'bootstrap' && mode.markSafeToBootstrap === true) await markNodeSafeToBootstrap(node);
   const args = galeraMariadbdArgs(layout, node, { kind: mode.kind, startPosition: mode.startPosition });
-  const child = spawn(systemBinary('mariadbd'), args, { stdio: opts.stdio ?? 'ignore', env: { ...galeraNodeEnv(), ...PRIVATE_FILES_ENV } });
+  const child = spawn(systemBinary('mariadbd'), args, {
+    stdio: opts.stdio ?? 'ignore',
+    env: { ...galeraNodeEnv(), ...PRIVATE_FILES_ENV },
+  });
   opts.onSpawn?.(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -84,14 +87,21 @@ export async function spawnNode(
  * first (its error log says why), on abort, or after timeoutMs. Forgets the recovered position once the
  * node runs, since its InnoDB has moved on.
  */
-export async function waitUntilSynced(running: RunningNode, timeoutMs: number, signal?: AbortSignal): Promise<WsrepHealth> {
+export async function waitUntilSynced(
+  running: RunningNode,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<WsrepHealth> {
   const deadline = Date.now() + timeoutMs;
   let last: WsrepHealth | undefined;
   let gone = false;
   void running.exited.then(() => (gone = true));
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
-    if (gone) throw new Error(`mariadbd of ${running.node.name} exited before it was Synced; see ${running.node.logFile}. ${last?.reason ?? ''}`.trim());
+    if (gone)
+      throw new Error(
+        `mariadbd of ${running.node.name} exited before it was Synced; see ${running.node.logFile}. ${last?.reason ?? ''}`.trim(),
+      );
     last = await checkNode(nodeAdminLogin(running.node), 1000);
     if (last.ok) {
       await forgetRecoveredPosition(running.node);
@@ -99,6 +109,7 @@ export async function waitUntilSynced(running: RunningNode, timeoutMs: number, s
     }
     await sleep(200);
   }
-  throw new Error(`${running.node.name} was not Synced within ${timeoutMs} ms (last: ${last?.reason ?? 'no answer'}); see ${running.node.logFile}.`);
+  throw new Error(
+    `${running.node.name} was not Synced within ${timeoutMs} ms (last: ${last?.reason ?? 'no answer'}); see ${running.node.logFile}.`,
+  );
 }
-

@@ -55,7 +55,8 @@ function position(node: NodeStartState): GaleraPosition {
   const grastate = node.grastate;
   if (grastate === undefined) return { uuid: NIL_UUID, seqno: -1 };
   if (grastate.seqno >= 0) return { uuid: grastate.uuid, seqno: grastate.seqno };
-  if (node.recovered !== undefined && node.recovered.uuid !== NIL_UUID && node.recovered.seqno >= 0) return node.recovered;
+  if (node.recovered !== undefined && node.recovered.uuid !== NIL_UUID && node.recovered.seqno >= 0)
+    return node.recovered;
   return { uuid: grastate.uuid, seqno: -1 };
 }
 
@@ -74,7 +75,9 @@ function joinAction(node: NodeStartState): NodeAction {
 function bootstrapAction(node: NodeStartState): NodeAction {
   const markSafeToBootstrap = node.grastate !== undefined && !node.grastate.safeToBootstrap;
   const from = startPosition(node);
-  return from === undefined ? { kind: 'bootstrap', markSafeToBootstrap } : { kind: 'bootstrap', markSafeToBootstrap, startPosition: from };
+  return from === undefined
+    ? { kind: 'bootstrap', markSafeToBootstrap }
+    : { kind: 'bootstrap', markSafeToBootstrap, startPosition: from };
 }
 
 export function planStart(nodes: readonly NodeStartState[]): StartPlan {
@@ -90,8 +93,14 @@ export function planStart(nodes: readonly NodeStartState[]): StartPlan {
 
   const running = nodes.filter((node) => node.running);
   if (running.length > 0) {
-    const actions = Object.fromEntries(nodes.map((node): [string, NodeAction] => [node.name, node.running ? { kind: 'running' } : joinAction(node)]));
-    return { kind: 'start', actions, reason: `${running.map((n) => n.name).join(', ')} running: every stopped node joins.` };
+    const actions = Object.fromEntries(
+      nodes.map((node): [string, NodeAction] => [node.name, node.running ? { kind: 'running' } : joinAction(node)]),
+    );
+    return {
+      kind: 'start',
+      actions,
+      reason: `${running.map((n) => n.name).join(', ')} running: every stopped node joins.`,
+    };
   }
 
   const withHistory = nodes.filter(hasHistory);

@@ -17,9 +17,19 @@ export interface GaleraTarget {
 /** Every Galera node of the settings, in writer-preference order; empty for a single server. */
 export function galeraTargets(settings: StackSettings): GaleraTarget[] {
   if (settings.dbTopology === 'galera') {
-    return galeraLayoutOf(settings).nodes.map((node) => ({ name: node.name, host: '127.0.0.1', port: node.ports.client, agentPort: node.ports.agent }));
+    return galeraLayoutOf(settings).nodes.map((node) => ({
+      name: node.name,
+      host: '127.0.0.1',
+      port: node.ports.client,
+      agentPort: node.ports.agent,
+    }));
   }
-  return settings.galeraServers.map((server, i) => ({ name: `n${i + 1}`, host: server.host, port: server.port, agentPort: settings.galeraAgentPort + i }));
+  return settings.galeraServers.map((server, i) => ({
+    name: `n${i + 1}`,
+    host: server.host,
+    port: server.port,
+    agentPort: settings.galeraAgentPort + i,
+  }));
 }
 
 /** Whether a health agent runs: always for the local cluster; for external servers when it has a password. */

@@ -29,7 +29,11 @@ export function judgeWsrep(status: Record<string, string>): WsrepHealth {
   const problems: string[] = [];
   const state = status.wsrep_local_state;
   if (state === undefined) {
-    return { ok: false, reason: 'The server reports no wsrep status: it does not run Galera (wsrep_on=OFF or no provider).', status };
+    return {
+      ok: false,
+      reason: 'The server reports no wsrep status: it does not run Galera (wsrep_on=OFF or no provider).',
+      status,
+    };
   }
   if (Number(state) !== SYNCED) {
     problems.push(`wsrep_local_state is ${state} (${status.wsrep_local_state_comment ?? 'unknown'}), not 4 (Synced)`);
@@ -52,7 +56,10 @@ const QUERY = `SHOW GLOBAL STATUS WHERE Variable_name IN (${WSREP_VARIABLES.map(
  * Reads the wsrep status of the server at `login` over a fresh connection, bounded by `timeoutMs` for the
  * connect and again for the query. Rejects when the server cannot be reached or does not answer in time.
  */
-export async function readWsrepStatus(login: mysql.ConnectionOptions, timeoutMs: number): Promise<Record<string, string>> {
+export async function readWsrepStatus(
+  login: mysql.ConnectionOptions,
+  timeoutMs: number,
+): Promise<Record<string, string>> {
   const connection = await mysql.createConnection({ ...login, connectTimeout: timeoutMs });
   try {
     const [rows] = await connection.query<mysql.RowDataPacket[]>({ sql: QUERY, timeout: timeoutMs });
@@ -70,6 +77,10 @@ export async function checkNode(login: mysql.ConnectionOptions, timeoutMs: numbe
   try {
     return judgeWsrep(await readWsrepStatus(login, timeoutMs));
   } catch (error) {
-    return { ok: false, reason: `Cannot read the node's status: ${error instanceof Error ? error.message : String(error)}`, status: {} };
+    return {
+      ok: false,
+      reason: `Cannot read the node's status: ${error instanceof Error ? error.message : String(error)}`,
+      status: {},
+    };
   }
 }

@@ -11,12 +11,19 @@ import { RecordingObserver } from '../../support/recording-observer';
 import { useMigratedMariaDb } from '../../support/migrated-mariadb';
 import { waitFor } from '../../support/wait';
 
-interface Row { id: number; item: string }
+interface Row {
+  id: number;
+  item: string;
+}
 
-const BY_ID: KeyedRead<Row> = { sql: (list) => `SELECT id, item FROM todos WHERE id IN (${list})`, keyOf: (row) => row.id };
+const BY_ID: KeyedRead<Row> = {
+  sql: (list) => `SELECT id, item FROM todos WHERE id IN (${list})`,
+  keyOf: (row) => row.id,
+};
 /** The same read, 0.2 s per statement (the SLEEP runs once per row it filters; one row here). */
 const SLOW_BY_ID: KeyedRead<Row> = {
-  sql: (list) => `SELECT id, item FROM todos WHERE id IN (${list}) AND SLEEP(0.2) = 0`, keyOf: (row) => row.id,
+  sql: (list) => `SELECT id, item FROM todos WHERE id IN (${list}) AND SLEEP(0.2) = 0`,
+  keyOf: (row) => row.id,
 };
 
 describe('Db.readByKey(): coalesced point reads on a real MariaDB', function () {
@@ -27,7 +34,10 @@ describe('Db.readByKey(): coalesced point reads on a real MariaDB', function () 
 
   before(async () => {
     for (let i = 0; i < 10; i += 1) {
-      const [inserted] = await database.admin.query<mysql.ResultSetHeader>('INSERT INTO todos (item, status) VALUES (?, ?)', [`row ${i}`, 'pending']);
+      const [inserted] = await database.admin.query<mysql.ResultSetHeader>(
+        'INSERT INTO todos (item, status) VALUES (?, ?)',
+        [`row ${i}`, 'pending'],
+      );
       ids.push(inserted.insertId);
     }
   });
@@ -39,10 +49,21 @@ describe('Db.readByKey(): coalesced point reads on a real MariaDB', function () 
 
   function open(overrides: Partial<PoolOptions> = {}) {
     const observer = new RecordingObserver();
-    pool = new DbPool({
-      host: '127.0.0.1', port: database.mariadb.port, user: database.settings.appUser, password: database.settings.appPassword, database: 'test',
-      limit: 1, queueLimit: 100, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000, ...overrides,
-    }, observer);
+    pool = new DbPool(
+      {
+        host: '127.0.0.1',
+        port: database.mariadb.port,
+        user: database.settings.appUser,
+        password: database.settings.appPassword,
+        database: 'test',
+        limit: 1,
+        queueLimit: 100,
+        acquireTimeoutMs: 10_000,
+        connectTimeoutMs: 3_000,
+        ...overrides,
+      },
+      observer,
+    );
     return { pool, db: new Db(pool, observer, 10_000), observer };
   }
 
@@ -53,7 +74,11 @@ describe('Db.readByKey(): coalesced point reads on a real MariaDB', function () 
     return { done };
   }
 
-  const outcome = (promise: Promise<unknown>) => promise.then((value) => ({ value }), (error: unknown) => ({ error }));
+  const outcome = (promise: Promise<unknown>) =>
+    promise.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
   const item = (i: number) => `row ${i}`;
 
   it('serves reads of different keys queued together with one statement, each its own row or none', async () => {
@@ -66,7 +91,11 @@ describe('Db.readByKey(): coalesced point reads on a real MariaDB', function () 
     await held;
     const rows = await Promise.all(reads);
     expect(rows).to.deep.equal([
-      { id: ids[0], item: item(0) }, { id: ids[3], item: item(3) }, undefined, { id: ids[3], item: item(3) }, { id: ids[7], item: item(7) },
+      { id: ids[0], item: item(0) },
+      { id: ids[3], item: item(3) },
+      undefined,
+      { id: ids[3], item: item(3) },
+      { id: ids[7], item: item(7) },
     ]);
     expect(observer.batches).to.deep.equal([['get', 5]]);
     expect(observer.batchKinds).to.deep.equal(['coalesced']);
@@ -82,7 +111,11 @@ describe('Db.readByKey(): coalesced point reads on a real MariaDB', function () 
     const reads = ids.slice(0, 7).map((key) => db.readByKey('get', BY_ID, key));
     await held;
     expect((await Promise.all(reads)).map((row) => row?.item)).to.deep.equal([0, 1, 2, 3, 4, 5, 6].map(item));
-    expect(observer.batches).to.deep.equal([['get', 3], ['get', 3], ['get', 1]]);
+    expect(observer.batches).to.deep.equal([
+      ['get', 3],
+      ['get', 3],
+      ['get', 1],
+    ]);
     expect(observer.count('queryFinished', 'get', 'ok')).to.equal(3);
   });
 
@@ -93,7 +126,10 @@ describe('Db.readByKey(): coalesced point reads on a real MariaDB', function () 
     const later = db.readByKey('slow_get', SLOW_BY_ID, ids[2]!);
     expect(p.stats()).to.include({ used: 1, pending: 1 });
     expect((await Promise.all([first, later])).map((row) => row?.item)).to.deep.equal([item(1), item(2)]);
-    expect(observer.batches).to.deep.equal([['slow_get', 1], ['slow_get', 1]]);
+    expect(observer.batches).to.deep.equal([
+      ['slow_get', 1],
+      ['slow_get', 1],
+    ]);
   });
 
   it('lets every member see a write committed before it arrived, also one committed after the batch formed', async () => {
@@ -108,8 +144,8 @@ describe('Db.readByKey(): coalesced point reads on a real MariaDB', function () 
     await held;
     expect((await late)?.item).to.equal('b after');
     expect((await early)?.item).to.equal('a after'); // sent after both arrived
-    await database.admin.query('UPDATE todos SET item = CONCAT(\'row \', ?) WHERE id = ?', [8, a]);
-    await database.admin.query('UPDATE todos SET item = CONCAT(\'row \', ?) WHERE id = ?', [9, b]);
+    await database.admin.query("UPDATE todos SET item = CONCAT('row ', ?) WHERE id = ?", [8, a]);
+    await database.admin.query("UPDATE todos SET item = CONCAT('row ', ?) WHERE id = ?", [9, b]);
   });
 
   it('drops a member whose client left while queued, and the statement when every member left', async () => {
@@ -138,16 +174,26 @@ describe('Db.readByKey(): coalesced point reads on a real MariaDB', function () 
     const reads = Array.from({ length: 25 }, (_, i) => db.readByKey('get', BY_ID, ids[i % 10]!));
     // A statement of its own is refused at once: one statement waits already, serving 25 requests.
     const own = await outcome(db.query('one', 'SELECT 1'));
-    expect((own as { error: GateRejectedError }).error).to.be.instanceOf(GateRejectedError)
-      .and.include({ reason: 'queue_full', bound: 'statements', message: "The connection pool's wait queue is full (1 statements waiting)." });
+    expect((own as { error: GateRejectedError }).error)
+      .to.be.instanceOf(GateRejectedError)
+      .and.include({
+        reason: 'queue_full',
+        bound: 'statements',
+        message: "The connection pool's wait queue is full (1 statements waiting).",
+      });
     // A 26th read is let in, and a 27th refused by the request bound, though it would add no statement.
     reads.push(db.readByKey('get', BY_ID, ids[5]!));
     const extra = await outcome(db.readByKey('get', BY_ID, ids[0]!));
     expect((extra as { error: GateRejectedError }).error).to.include({ reason: 'queue_full', bound: 'requests' });
     await held;
-    expect((await Promise.all(reads)).map((row) => row?.item)).to.deep.equal(Array.from({ length: 26 }, (_, i) => item(i % 10)));
+    expect((await Promise.all(reads)).map((row) => row?.item)).to.deep.equal(
+      Array.from({ length: 26 }, (_, i) => item(i % 10)),
+    );
     expect(observer.batches).to.deep.equal([['get', 26]]);
-    expect(observer.events.filter(([event]) => event === 'rejected')).to.deep.equal([['rejected', 'statement_queue_full'], ['rejected', 'queue_full']]);
+    expect(observer.events.filter(([event]) => event === 'rejected')).to.deep.equal([
+      ['rejected', 'statement_queue_full'],
+      ['rejected', 'queue_full'],
+    ]);
     expect(p.stats().rejected).to.deep.equal({ queue_full: 2, timeout: 0 });
   });
 
@@ -161,13 +207,17 @@ describe('Db.readByKey(): coalesced point reads on a real MariaDB', function () 
     expect(observer.batches).to.deep.equal([]);
   });
 
-  it('gives every member the shared statement\'s failure', async () => {
+  it("gives every member the shared statement's failure", async () => {
     const { pool: p, db } = open();
-    const broken: KeyedRead<Row> = { sql: (list) => `SELECT id, no_such_column FROM todos WHERE id IN (${list})`, keyOf: (row) => row.id };
+    const broken: KeyedRead<Row> = {
+      sql: (list) => `SELECT id, no_such_column FROM todos WHERE id IN (${list})`,
+      keyOf: (row) => row.id,
+    };
     const { done: held } = await hold(db, p, 0.2);
     const reads = [ids[0]!, ids[1]!].map((key) => outcome(db.readByKey('broken', broken, key)));
     await held;
-    for (const answer of await Promise.all(reads)) expect((answer as { error: { code: string } }).error.code).to.equal('ER_BAD_FIELD_ERROR');
+    for (const answer of await Promise.all(reads))
+      expect((answer as { error: { code: string } }).error.code).to.equal('ER_BAD_FIELD_ERROR');
     expect(p.stats()).to.include({ used: 0, pending: 0 });
   });
 });

@@ -241,9 +241,17 @@ describe('Gate', () => {
     it('calls the waiter inside leave(), with what the holder handed over, and reports the hand-over', () => {
       const gate = new Gate<string>({ limit: 1, queueLimit: 5, waitTimeoutMs: 5_000 });
       const got: (string | undefined)[] = [];
-      gate.wait(undefined, (handoff) => got.push(handoff), () => expect.fail('refused'));
+      gate.wait(
+        undefined,
+        (handoff) => got.push(handoff),
+        () => expect.fail('refused'),
+      );
       expect(got).to.deep.equal([undefined]); // free: granted at once, synchronously
-      gate.wait(undefined, (handoff) => got.push(handoff), () => expect.fail('refused'));
+      gate.wait(
+        undefined,
+        (handoff) => got.push(handoff),
+        () => expect.fail('refused'),
+      );
       expect([gate.holding, gate.waiting]).to.deep.equal([1, 1]);
       expect(gate.leave('connection')).to.equal(true);
       expect(got).to.deep.equal([undefined, 'connection']); // no await in between
@@ -261,7 +269,7 @@ describe('Gate', () => {
     });
   });
 
-  describe('join() and unjoin(): requests that share a waiter\'s turn', () => {
+  describe("join() and unjoin(): requests that share a waiter's turn", () => {
     it('counts them against queueLimit, apart from `waiting`, and refuses past it', async () => {
       const gate = new Gate({ limit: 1, queueLimit: 2, waitTimeoutMs: 5_000 });
       await gate.enter();
@@ -291,10 +299,22 @@ describe('Gate', () => {
       ['limit 1.5', { limit: 1.5 }, 'Gate limit must be a whole number of at least 1.'],
       ['queueLimit -1', { queueLimit: -1 }, 'Gate queueLimit must be a whole number, 0 or more.'],
       ['queueLimit NaN', { queueLimit: NaN }, 'Gate queueLimit must be a whole number, 0 or more.'],
-      ['waitTimeoutMs 0', { waitTimeoutMs: 0 }, 'Gate waitTimeoutMs must be from 1 to 2147483647 (what setTimeout accepts).'],
-      ['waitTimeoutMs NaN', { waitTimeoutMs: NaN }, 'Gate waitTimeoutMs must be from 1 to 2147483647 (what setTimeout accepts).'],
+      [
+        'waitTimeoutMs 0',
+        { waitTimeoutMs: 0 },
+        'Gate waitTimeoutMs must be from 1 to 2147483647 (what setTimeout accepts).',
+      ],
+      [
+        'waitTimeoutMs NaN',
+        { waitTimeoutMs: NaN },
+        'Gate waitTimeoutMs must be from 1 to 2147483647 (what setTimeout accepts).',
+      ],
       // setTimeout turns anything above 2^31-1 ms into 1 ms: every waiter would time out at once.
-      ['waitTimeoutMs 2^31', { waitTimeoutMs: 2 ** 31 }, 'Gate waitTimeoutMs must be from 1 to 2147483647 (what setTimeout accepts).'],
+      [
+        'waitTimeoutMs 2^31',
+        { waitTimeoutMs: 2 ** 31 },
+        'Gate waitTimeoutMs must be from 1 to 2147483647 (what setTimeout accepts).',
+      ],
     ];
     for (const [name, override, message] of bad) {
       it(`throws a TypeError for ${name}`, () => {

@@ -12,7 +12,10 @@ import { useMigratedMariaDb } from '../../support/migrated-mariadb';
 import { waitFor } from '../../support/wait';
 
 async function refusal(promise: Promise<unknown>): Promise<GateRejectedError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error, 'the pool should have refused').to.be.instanceOf(GateRejectedError);
   return error as GateRejectedError;
 }
@@ -29,18 +32,21 @@ describe('DbPool and Db on a real MariaDB', function () {
 
   function open(overrides: Partial<PoolOptions> = {}, queryTimeoutMs = 10_000) {
     const observer = new RecordingObserver();
-    pool = new DbPool({
-      host: '127.0.0.1',
-      port: database.mariadb.port,
-      user: database.settings.appUser,
-      password: database.settings.appPassword,
-      database: 'test',
-      limit: 1,
-      queueLimit: 10,
-      acquireTimeoutMs: 10_000,
-      connectTimeoutMs: 3_000,
-      ...overrides,
-    }, observer);
+    pool = new DbPool(
+      {
+        host: '127.0.0.1',
+        port: database.mariadb.port,
+        user: database.settings.appUser,
+        password: database.settings.appPassword,
+        database: 'test',
+        limit: 1,
+        queueLimit: 10,
+        acquireTimeoutMs: 10_000,
+        connectTimeoutMs: 3_000,
+        ...overrides,
+      },
+      observer,
+    );
     return { pool, db: new Db(pool, observer, queryTimeoutMs), observer };
   }
 
@@ -50,22 +56,40 @@ describe('DbPool and Db on a real MariaDB', function () {
       'SELECT ID AS id, STATE AS state, INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ? ORDER BY ID',
       [database.settings.appUser],
     );
-    return rows.map((row) => ({ id: Number(row.id), state: row.state as string | null, info: row.info as string | null }));
+    return rows.map((row) => ({
+      id: Number(row.id),
+      state: row.state as string | null,
+      info: row.info as string | null,
+    }));
   }
 
   /** Resolves once the server runs a SLEEP for the app user, i.e. the pool's connection is busy. */
-  const sleeping = () => waitFor('the SLEEP to run on the server',
-    async () => ((await appSessions()).some((s) => s.info?.includes('SLEEP')) ? true : undefined), 3_000);
+  const sleeping = () =>
+    waitFor(
+      'the SLEEP to run on the server',
+      async () => ((await appSessions()).some((s) => s.info?.includes('SLEEP')) ? true : undefined),
+      3_000,
+    );
 
   const connectionId = (db: Db, name = 'connection_id', idempotent = false) =>
-    db.query<{ id: number }[]>(name, 'SELECT CONNECTION_ID() AS id', [], { idempotent }).then((rows) => Number(rows[0]!.id));
+    db
+      .query<{ id: number }[]>(name, 'SELECT CONNECTION_ID() AS id', [], { idempotent })
+      .then((rows) => Number(rows[0]!.id));
 
   describe('stats()', () => {
     it('is exact before first use, after a query, while a SLEEP holds the connection, and after', async () => {
       const { pool, db, observer } = open();
       expect(pool.stats()).to.deep.equal({
-        limit: 1, used: 0, idle: 0, pending: 0, open: 0, queueLimit: 10, acquireTimeoutMs: 10_000, created: 0,
-        closed: { error: 0, destroyed: 0, remote: 0, shutdown: 0 }, rejected: { queue_full: 0, timeout: 0 },
+        limit: 1,
+        used: 0,
+        idle: 0,
+        pending: 0,
+        open: 0,
+        queueLimit: 10,
+        acquireTimeoutMs: 10_000,
+        created: 0,
+        closed: { error: 0, destroyed: 0, remote: 0, shutdown: 0 },
+        rejected: { queue_full: 0, timeout: 0 },
       });
       expect(await appSessions()).to.have.length(0);
 
@@ -81,14 +105,26 @@ describe('DbPool and Db on a real MariaDB', function () {
       expect(await slow).to.deep.equal([{ slept: 0 }]);
       expect(await queued).to.deep.equal([{ one: 1 }]);
       expect(pool.stats()).to.deep.include({
-        used: 0, idle: 1, pending: 0, open: 1, created: 1,
-        closed: { error: 0, destroyed: 0, remote: 0, shutdown: 0 }, rejected: { queue_full: 0, timeout: 0 },
+        used: 0,
+        idle: 1,
+        pending: 0,
+        open: 1,
+        created: 1,
+        closed: { error: 0, destroyed: 0, remote: 0, shutdown: 0 },
+        rejected: { queue_full: 0, timeout: 0 },
       });
       expect(await appSessions()).to.have.length(1);
       expect(observer.events).to.deep.equal([
-        ['connectionCreated'], ['acquired'], ['queryFinished', 'one', 'ok'], ['released'],
-        ['acquired'], ['queryFinished', 'sleep', 'ok'], ['released'],
-        ['acquired'], ['queryFinished', 'one', 'ok'], ['released'],
+        ['connectionCreated'],
+        ['acquired'],
+        ['queryFinished', 'one', 'ok'],
+        ['released'],
+        ['acquired'],
+        ['queryFinished', 'sleep', 'ok'],
+        ['released'],
+        ['acquired'],
+        ['queryFinished', 'one', 'ok'],
+        ['released'],
       ]);
     });
   });
@@ -112,7 +148,10 @@ describe('DbPool and Db on a real MariaDB', function () {
       // The waiters waited for the SLEEP: each recorded wait is at least its 0.4 s, less the time the
       // test took to see it running.
       const waits = observer.waits.slice(2);
-      expect(waits.every((s) => s >= 0.3), `waits ${waits.join(', ')}`).to.equal(true);
+      expect(
+        waits.every((s) => s >= 0.3),
+        `waits ${waits.join(', ')}`,
+      ).to.equal(true);
     });
   });
 
@@ -131,7 +170,11 @@ describe('DbPool and Db on a real MariaDB', function () {
       await slow;
       expect(pool.stats()).to.include({ used: 0, idle: 1, pending: 0 });
       expect(observer.events).to.deep.equal([
-        ['connectionCreated'], ['acquired'], ['rejected', 'timeout'], ['queryFinished', 'sleep', 'ok'], ['released'],
+        ['connectionCreated'],
+        ['acquired'],
+        ['rejected', 'timeout'],
+        ['queryFinished', 'sleep', 'ok'],
+        ['released'],
       ]);
     });
   });
@@ -148,7 +191,13 @@ describe('DbPool and Db on a real MariaDB', function () {
       expect(error.message).to.equal("The connection pool's wait queue is full (1 waiting).");
       expect(pool.stats()).to.deep.include({ pending: 2, rejected: { queue_full: 1, timeout: 0 } });
       await Promise.all([slow, queued]);
-      expect(pool.stats()).to.deep.include({ used: 0, idle: 1, pending: 0, open: 1, rejected: { queue_full: 1, timeout: 0 } });
+      expect(pool.stats()).to.deep.include({
+        used: 0,
+        idle: 1,
+        pending: 0,
+        open: 1,
+        rejected: { queue_full: 1, timeout: 0 },
+      });
       expect(observer.count('rejected', 'queue_full')).to.equal(1);
       expect(observer.count('acquired')).to.equal(2);
     });
@@ -166,7 +215,11 @@ describe('DbPool and Db on a real MariaDB', function () {
       // The server hung up an idle connection: 'remote', not 'error' (mysql2 reports it as a
       // PROTOCOL_CONNECTION_LOST error on the connection, which the pool once counted as 'error').
       expect(pool.stats()).to.deep.include({
-        used: 0, idle: 0, pending: 0, open: 0, created: 1,
+        used: 0,
+        idle: 0,
+        pending: 0,
+        open: 0,
+        created: 1,
         closed: { error: 0, destroyed: 0, remote: 1, shutdown: 0 },
       });
 
@@ -176,9 +229,15 @@ describe('DbPool and Db on a real MariaDB', function () {
       expect((await appSessions()).map((s) => s.id)).to.deep.equal([secondId]);
 
       expect(observer.events).to.deep.equal([
-        ['connectionCreated'], ['acquired'], ['queryFinished', 'connection_id', 'ok'], ['released'],
+        ['connectionCreated'],
+        ['acquired'],
+        ['queryFinished', 'connection_id', 'ok'],
+        ['released'],
         ['connectionClosed', 'remote'],
-        ['connectionCreated'], ['acquired'], ['queryFinished', 'connection_id', 'ok'], ['released'],
+        ['connectionCreated'],
+        ['acquired'],
+        ['queryFinished', 'connection_id', 'ok'],
+        ['released'],
       ]);
     });
   });
@@ -193,14 +252,27 @@ describe('DbPool and Db on a real MariaDB', function () {
       expect(await read).to.deep.equal([{ slept: 0 }]);
       await waitFor('the pool to count the close', () => (pool.stats().open === 1 ? true : undefined), 2_000);
       expect(pool.stats()).to.deep.include({
-        used: 0, idle: 1, pending: 0, open: 1, created: 2,
+        used: 0,
+        idle: 1,
+        pending: 0,
+        open: 1,
+        created: 2,
         closed: { error: 0, destroyed: 0, remote: 1, shutdown: 0 },
       });
       // The socket's close reaches the pool before the failed statement's callback does.
       expect(observer.events).to.deep.equal([
-        ['connectionCreated'], ['acquired'], ['queryFinished', 'connection_id', 'ok'], ['released'],
-        ['acquired'], ['connectionClosed', 'remote'], ['queryFinished', 'slow_read', 'error', 'PROTOCOL_CONNECTION_LOST'], ['released'],
-        ['connectionCreated'], ['acquired'], ['queryFinished', 'slow_read', 'ok'], ['released'],
+        ['connectionCreated'],
+        ['acquired'],
+        ['queryFinished', 'connection_id', 'ok'],
+        ['released'],
+        ['acquired'],
+        ['connectionClosed', 'remote'],
+        ['queryFinished', 'slow_read', 'error', 'PROTOCOL_CONNECTION_LOST'],
+        ['released'],
+        ['connectionCreated'],
+        ['acquired'],
+        ['queryFinished', 'slow_read', 'ok'],
+        ['released'],
       ]);
       expect((await appSessions()).map((s) => s.id)).to.not.include(firstId);
     });
@@ -211,14 +283,25 @@ describe('DbPool and Db on a real MariaDB', function () {
       const { pool, db, observer } = open({}, 300);
       const firstId = await connectionId(db);
       const started = performance.now();
-      const error = await db.query('stuck', 'SELECT SLEEP(5)').then(() => undefined, (e: unknown) => e);
+      const error = await db.query('stuck', 'SELECT SLEEP(5)').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).to.be.instanceOf(QueryTimeoutError);
-      expect((error as Error).message).to.equal('Query "stuck" did not finish within 300 ms; its connection was closed.');
-      expect(performance.now() - started).to.be.at.least(290).and.below(1_000);
+      expect((error as Error).message).to.equal(
+        'Query "stuck" did not finish within 300 ms; its connection was closed.',
+      );
+      expect(performance.now() - started)
+        .to.be.at.least(290)
+        .and.below(1_000);
       // The socket is closed at once, not when the server finishes its 5 s SLEEP.
       await waitFor('the destroyed connection to close', () => (pool.stats().open === 0 ? true : undefined), 1_000);
       expect(pool.stats()).to.deep.include({
-        used: 0, idle: 0, pending: 0, open: 0, created: 1,
+        used: 0,
+        idle: 0,
+        pending: 0,
+        open: 0,
+        created: 1,
         closed: { error: 0, destroyed: 1, remote: 0, shutdown: 0 },
       });
 
@@ -226,18 +309,37 @@ describe('DbPool and Db on a real MariaDB', function () {
       expect(secondId).to.not.equal(firstId);
       expect(pool.stats()).to.include({ used: 0, idle: 1, pending: 0, open: 1, created: 2 });
       // The KILL QUERY for the stuck statement is counted whenever its side connection is done.
-      await waitFor('the KILL QUERY to be counted', () => (observer.count('queryCancelled', 'timeout', 'killed') === 1 ? true : undefined), 1_000);
+      await waitFor(
+        'the KILL QUERY to be counted',
+        () => (observer.count('queryCancelled', 'timeout', 'killed') === 1 ? true : undefined),
+        1_000,
+      );
       expect(observer.events.filter(([event]) => event !== 'queryCancelled')).to.deep.equal([
-        ['connectionCreated'], ['acquired'], ['queryFinished', 'connection_id', 'ok'], ['released'],
-        ['acquired'], ['queryFinished', 'stuck', 'timeout', 'QUERY_TIMEOUT'], ['released'],
+        ['connectionCreated'],
+        ['acquired'],
+        ['queryFinished', 'connection_id', 'ok'],
+        ['released'],
+        ['acquired'],
+        ['queryFinished', 'stuck', 'timeout', 'QUERY_TIMEOUT'],
+        ['released'],
         ['connectionClosed', 'destroyed'],
-        ['connectionCreated'], ['acquired'], ['queryFinished', 'connection_id', 'ok'], ['released'],
+        ['connectionCreated'],
+        ['acquired'],
+        ['queryFinished', 'connection_id', 'ok'],
+        ['released'],
       ]);
       // The worker had the server stop the stuck statement (KILL QUERY over a side connection).
-      await waitFor('the stuck statement to end on the server', async () => {
-        const [left] = await database.admin.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ?', [firstId]);
-        return Number(left[0]!.n) === 0 ? true : undefined;
-      }, 1_000);
+      await waitFor(
+        'the stuck statement to end on the server',
+        async () => {
+          const [left] = await database.admin.query<mysql.RowDataPacket[]>(
+            'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ?',
+            [firstId],
+          );
+          return Number(left[0]!.n) === 0 ? true : undefined;
+        },
+        1_000,
+      );
     });
   });
 
@@ -245,12 +347,20 @@ describe('DbPool and Db on a real MariaDB', function () {
     it('fails each read with ECONNREFUSED at once, without a retry, and gives the slot back', async () => {
       const { pool, db, observer } = open({ port: await freePort(), acquireTimeoutMs: 500 });
       for (let i = 0; i < 3; i += 1) {
-        const error = await db.query('one', 'SELECT 1', [], { idempotent: true }).then(() => undefined, (e: unknown) => e);
+        const error = await db.query('one', 'SELECT 1', [], { idempotent: true }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect((error as { code?: string }).code).to.equal('ECONNREFUSED');
       }
       // Had a failed connect kept its gate slot, the second call would have been refused with timeout.
       expect(pool.stats()).to.deep.include({
-        used: 0, idle: 0, pending: 0, open: 0, created: 0, rejected: { queue_full: 0, timeout: 0 },
+        used: 0,
+        idle: 0,
+        pending: 0,
+        open: 0,
+        created: 0,
+        rejected: { queue_full: 0, timeout: 0 },
       });
       // One attempt per read: a failed connect is not retried (a new connect would meet the same refusal).
       expect(observer.events).to.deep.equal(Array(3).fill(['queryFinished', 'one', 'error', 'ECONNREFUSED']));

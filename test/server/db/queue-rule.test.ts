@@ -65,7 +65,10 @@ describe('admission(waiting, joined, options, shares)', () => {
 
 describe('Gate with a statementLimit', () => {
   async function refusal(promise: Promise<unknown>): Promise<GateRejectedError> {
-    const error = await promise.then(() => undefined, (e: unknown) => e);
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(GateRejectedError);
     return error as GateRejectedError;
   }
@@ -103,8 +106,10 @@ describe('Gate with a statementLimit', () => {
 
   it('throws a TypeError for a statementLimit that is not a whole number', () => {
     for (const statementLimit of [-1, 1.5, NaN]) {
-      expect(() => new Gate({ limit: 1, queueLimit: 1, statementLimit, waitTimeoutMs: 1 }), String(statementLimit))
-        .to.throw(TypeError, 'Gate statementLimit must be a whole number, 0 or more.');
+      expect(
+        () => new Gate({ limit: 1, queueLimit: 1, statementLimit, waitTimeoutMs: 1 }),
+        String(statementLimit),
+      ).to.throw(TypeError, 'Gate statementLimit must be a whole number, 0 or more.');
     }
   });
 });

@@ -24,10 +24,21 @@ describe('Connection hand-over and read batching (Db on a real MariaDB)', functi
 
   function open(overrides: Partial<PoolOptions> = {}) {
     const observer = new RecordingObserver();
-    pool = new DbPool({
-      host: '127.0.0.1', port: database.mariadb.port, user: database.settings.appUser, password: database.settings.appPassword, database: 'test',
-      limit: 1, queueLimit: 10, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000, ...overrides,
-    }, observer);
+    pool = new DbPool(
+      {
+        host: '127.0.0.1',
+        port: database.mariadb.port,
+        user: database.settings.appUser,
+        password: database.settings.appPassword,
+        database: 'test',
+        limit: 1,
+        queueLimit: 10,
+        acquireTimeoutMs: 10_000,
+        connectTimeoutMs: 3_000,
+        ...overrides,
+      },
+      observer,
+    );
     return { pool, db: new Db(pool, observer, 10_000), observer };
   }
 
@@ -38,7 +49,11 @@ describe('Connection hand-over and read batching (Db on a real MariaDB)', functi
     return { done };
   }
 
-  const outcome = (promise: Promise<unknown>) => promise.then((value) => ({ value }), (error: unknown) => ({ error }));
+  const outcome = (promise: Promise<unknown>) =>
+    promise.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
 
   it('sends a queued statement inside the release of the one before, before that caller resumes', async () => {
     const { pool: p, db } = open({ readBatching: false });
@@ -65,7 +80,10 @@ describe('Connection hand-over and read batching (Db on a real MariaDB)', functi
     const answers = await Promise.all(same);
     for (const answer of answers) expect(answer).to.equal(answers[0]); // one result, shared
     expect((await other)[0]!.v).to.equal(8);
-    expect(observer.batches).to.deep.equal([['read', 5], ['read', 1]]);
+    expect(observer.batches).to.deep.equal([
+      ['read', 5],
+      ['read', 1],
+    ]);
     expect(observer.count('queryFinished', 'read', 'ok')).to.equal(2);
     expect(observer.waits).to.have.length(1 + 6); // the hold, then each of the six requests
     expect(observer.uses).to.have.length(1 + 2); // one checkout per statement
@@ -80,12 +98,17 @@ describe('Connection hand-over and read batching (Db on a real MariaDB)', functi
     const later = db.query('slow_read', sql, [1], READ);
     expect(p.stats()).to.include({ used: 1, pending: 1 });
     await Promise.all([first, later]);
-    expect(observer.batches).to.deep.equal([['slow_read', 1], ['slow_read', 1]]);
+    expect(observer.batches).to.deep.equal([
+      ['slow_read', 1],
+      ['slow_read', 1],
+    ]);
   });
 
   it('lets a read that joined a queued batch see a write committed after the batch formed', async () => {
     const { pool: p, db } = open();
-    const [inserted] = await database.admin.query<mysql.ResultSetHeader>("INSERT INTO todos (item, status) VALUES ('before', 'pending')");
+    const [inserted] = await database.admin.query<mysql.ResultSetHeader>(
+      "INSERT INTO todos (item, status) VALUES ('before', 'pending')",
+    );
     const id = inserted.insertId;
     const sql = 'SELECT item FROM todos WHERE id = ?';
     const { done: held } = await hold(db, p, 0.3);
@@ -104,9 +127,13 @@ describe('Connection hand-over and read batching (Db on a real MariaDB)', functi
     const { done: held } = await hold(db, p, 0.8);
     const queued = [db.query('read', 'SELECT 1', [], READ), db.query('read', 'SELECT 1', [], READ)].map(outcome);
     const refused = await outcome(db.query('read', 'SELECT 1', [], READ));
-    expect((refused as { error: GateRejectedError }).error).to.be.instanceOf(GateRejectedError).and.include({ reason: 'queue_full' });
+    expect((refused as { error: GateRejectedError }).error)
+      .to.be.instanceOf(GateRejectedError)
+      .and.include({ reason: 'queue_full' });
     for (const answer of await Promise.all(queued)) {
-      expect((answer as { error: GateRejectedError }).error).to.be.instanceOf(GateRejectedError).and.include({ reason: 'timeout' });
+      expect((answer as { error: GateRejectedError }).error)
+        .to.be.instanceOf(GateRejectedError)
+        .and.include({ reason: 'timeout' });
     }
     expect(p.stats()).to.include({ pending: 0 });
     expect(p.stats().rejected).to.deep.equal({ queue_full: 1, timeout: 2 });

@@ -21,27 +21,44 @@ describe('DbPool.retireConnections()', function () {
 
   function open() {
     const observer = new RecordingObserver();
-    pool = new DbPool({
-      host: '127.0.0.1', port: database.mariadb.port, user: database.settings.appUser, password: database.settings.appPassword,
-      database: 'test', limit: 1, queueLimit: 10, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000,
-    }, observer);
+    pool = new DbPool(
+      {
+        host: '127.0.0.1',
+        port: database.mariadb.port,
+        user: database.settings.appUser,
+        password: database.settings.appPassword,
+        database: 'test',
+        limit: 1,
+        queueLimit: 10,
+        acquireTimeoutMs: 10_000,
+        connectTimeoutMs: 3_000,
+      },
+      observer,
+    );
     return { pool, db: new Db(pool, observer, 10_000) };
   }
 
   async function appSessions(): Promise<{ id: number; info: string | null }[]> {
     const [rows] = await database.admin.query<mysql.RowDataPacket[]>(
-      'SELECT ID AS id, INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ? ORDER BY ID', [database.settings.appUser]);
+      'SELECT ID AS id, INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ? ORDER BY ID',
+      [database.settings.appUser],
+    );
     return rows.map((row) => ({ id: Number(row.id), info: row.info as string | null }));
   }
 
-  const connectionId = (db: Db) => db.query<{ id: number }[]>('connection_id', 'SELECT CONNECTION_ID() AS id').then((rows) => Number(rows[0]!.id));
+  const connectionId = (db: Db) =>
+    db.query<{ id: number }[]>('connection_id', 'SELECT CONNECTION_ID() AS id').then((rows) => Number(rows[0]!.id));
 
   it('closes an idle connection at once; the next statement opens a new one', async () => {
     const { pool, db } = open();
     const first = await connectionId(db);
     expect(pool.retireConnections()).to.equal(1);
     await waitFor('the retired connection to close', () => (pool.stats().open === 0 ? true : undefined), 3_000);
-    await waitFor('the server to see it gone', async () => ((await appSessions()).length === 0 ? true : undefined), 3_000);
+    await waitFor(
+      'the server to see it gone',
+      async () => ((await appSessions()).length === 0 ? true : undefined),
+      3_000,
+    );
     const second = await connectionId(db);
     expect(second).to.not.equal(first);
     expect(pool.stats()).to.include({ open: 1, created: 2 });
@@ -53,16 +70,24 @@ describe('DbPool.retireConnections()', function () {
     const first = await connectionId(db);
     const slow = db.query<{ slept: number }[]>('sleep', 'SELECT SLEEP(?) AS slept', [0.5]);
     const queued = connectionId(db);
-    await waitFor('the SLEEP to run', async () => ((await appSessions()).some((s) => s.info?.includes('SLEEP')) ? true : undefined), 3_000);
+    await waitFor(
+      'the SLEEP to run',
+      async () => ((await appSessions()).some((s) => s.info?.includes('SLEEP')) ? true : undefined),
+      3_000,
+    );
     expect(pool.retireConnections()).to.equal(1);
     expect(await slow).to.deep.equal([{ slept: 0 }]);
     const next = await queued;
     expect(next).to.not.equal(first);
     expect(await connectionId(db)).to.equal(next);
-    await waitFor('one session left on the server', async () => {
-      const sessions = await appSessions();
-      return sessions.length === 1 && sessions[0]!.id === next ? true : undefined;
-    }, 3_000);
+    await waitFor(
+      'one session left on the server',
+      async () => {
+        const sessions = await appSessions();
+        return sessions.length === 1 && sessions[0]!.id === next ? true : undefined;
+      },
+      3_000,
+    );
     expect(pool.stats()).to.include({ open: 1, created: 2, used: 0 });
   });
 

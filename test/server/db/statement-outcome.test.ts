@@ -25,22 +25,37 @@ describe('Db.query when a statement gets no answer', function () {
   /** No server-side limit: the worker's own timeout (the backstop) is the only one. */
   function open(queryTimeoutMs = 10_000, port = database.mariadb.port) {
     const observer = new RecordingObserver();
-    pool = new DbPool({
-      host: '127.0.0.1', port, user: database.settings.appUser, password: database.settings.appPassword, database: 'test',
-      limit: 1, queueLimit: 10, acquireTimeoutMs: 10_000, connectTimeoutMs: 3_000,
-    }, observer);
+    pool = new DbPool(
+      {
+        host: '127.0.0.1',
+        port,
+        user: database.settings.appUser,
+        password: database.settings.appPassword,
+        database: 'test',
+        limit: 1,
+        queueLimit: 10,
+        acquireTimeoutMs: 10_000,
+        connectTimeoutMs: 3_000,
+      },
+      observer,
+    );
     return { db: new Db(pool, observer, queryTimeoutMs), observer };
   }
 
   /** The app's sessions running `pattern` now. */
   async function running(pattern: RegExp): Promise<{ id: number; info: string }[]> {
     const [rows] = await database.admin.query<mysql.RowDataPacket[]>(
-      'SELECT ID AS id, INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO IS NOT NULL', [database.settings.appUser]);
+      'SELECT ID AS id, INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO IS NOT NULL',
+      [database.settings.appUser],
+    );
     return rows.map((r) => ({ id: Number(r.id), info: String(r.info) })).filter((r) => pattern.test(r.info));
   }
 
   async function stored(item: string): Promise<number> {
-    const [rows] = await database.admin.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM todos WHERE item LIKE ?', [`${item}%`]);
+    const [rows] = await database.admin.query<mysql.RowDataPacket[]>(
+      'SELECT COUNT(*) AS n FROM todos WHERE item LIKE ?',
+      [`${item}%`],
+    );
     return Number(rows[0]!.n);
   }
 
@@ -49,19 +64,26 @@ describe('Db.query when a statement gets no answer', function () {
   it('fails a write whose connection is cut after it was sent with OutcomeUnknownError', async () => {
     const { db } = open();
     const write = db.query('slow_write', slowInsert, ['cut off', 2], { write: true }).catch((error: unknown) => error);
-    const [session] = await waitFor('the INSERT to run', async () => {
-      const now = await running(/^INSERT/);
-      return now.length === 1 ? now : undefined;
-    }, 3_000);
+    const [session] = await waitFor(
+      'the INSERT to run',
+      async () => {
+        const now = await running(/^INSERT/);
+        return now.length === 1 ? now : undefined;
+      },
+      3_000,
+    );
     await database.admin.query(`KILL CONNECTION ${session!.id}`);
     const error = await write;
     expect(error).to.be.instanceOf(OutcomeUnknownError);
-    expect((error as Error).message).to.equal('Write "slow_write" was sent but not confirmed by the database; it may have been applied.');
+    expect((error as Error).message).to.equal(
+      'Write "slow_write" was sent but not confirmed by the database; it may have been applied.',
+    );
   });
 
   it('keeps the plain connection error of a write that was never sent (connect refused)', async () => {
     const { db } = open(10_000, await freePort());
-    const write = await db.query('refused_write', 'INSERT INTO todos (item) VALUES (?)', ['never sent'], { write: true })
+    const write = await db
+      .query('refused_write', 'INSERT INTO todos (item) VALUES (?)', ['never sent'], { write: true })
       .catch((error: unknown) => error);
     expect(write).not.to.be.instanceOf(OutcomeUnknownError);
     expect((write as { code?: string }).code).to.equal('ECONNREFUSED');
@@ -74,26 +96,50 @@ describe('Db.query when a statement gets no answer', function () {
     expect(error).to.be.instanceOf(OutcomeUnknownError);
     expect((error as Error).cause).to.be.instanceOf(QueryTimeoutError);
     // Stopped there and then: not left to run (and commit) for nobody for the rest of its 3 s.
-    await waitFor('the INSERT to be stopped', async () => ((await running(/^INSERT/)).length === 0 ? true : undefined), 1_000);
-    await waitFor('the cancellation to be counted', () => (observer.count('queryCancelled', 'timeout', 'killed') === 1 ? true : undefined), 1_000);
+    await waitFor(
+      'the INSERT to be stopped',
+      async () => ((await running(/^INSERT/)).length === 0 ? true : undefined),
+      1_000,
+    );
+    await waitFor(
+      'the cancellation to be counted',
+      () => (observer.count('queryCancelled', 'timeout', 'killed') === 1 ? true : undefined),
+      1_000,
+    );
     expect(await stored('backstop')).to.equal(0);
   });
 
   it('has the server stop a read given up past its backstop', async () => {
     const { db, observer } = open(500);
-    const error = await db.query('slow_read', 'SELECT SLEEP(5) AS given_up', [], { idempotent: true }).catch((e: unknown) => e);
+    const error = await db
+      .query('slow_read', 'SELECT SLEEP(5) AS given_up', [], { idempotent: true })
+      .catch((e: unknown) => e);
     expect(error).to.be.instanceOf(QueryTimeoutError);
-    await waitFor('the SLEEP to be stopped', async () => ((await running(/given_up/)).length === 0 ? true : undefined), 1_000);
-    await waitFor('the cancellation to be counted', () => (observer.count('queryCancelled', 'timeout', 'killed') === 1 ? true : undefined), 1_000);
+    await waitFor(
+      'the SLEEP to be stopped',
+      async () => ((await running(/given_up/)).length === 0 ? true : undefined),
+      1_000,
+    );
+    await waitFor(
+      'the cancellation to be counted',
+      () => (observer.count('queryCancelled', 'timeout', 'killed') === 1 ? true : undefined),
+      1_000,
+    );
   });
 
-  it('neither retries nor closes the connection of a read stopped by someone else\'s KILL QUERY', async () => {
+  it("neither retries nor closes the connection of a read stopped by someone else's KILL QUERY", async () => {
     const { db, observer } = open();
-    const read = db.query('killed_read', 'SELECT SLEEP(5) AS killed_elsewhere', [], { idempotent: true }).catch((e: unknown) => e);
-    const [session] = await waitFor('the SLEEP to run', async () => {
-      const now = await running(/killed_elsewhere/);
-      return now.length === 1 ? now : undefined;
-    }, 3_000);
+    const read = db
+      .query('killed_read', 'SELECT SLEEP(5) AS killed_elsewhere', [], { idempotent: true })
+      .catch((e: unknown) => e);
+    const [session] = await waitFor(
+      'the SLEEP to run',
+      async () => {
+        const now = await running(/killed_elsewhere/);
+        return now.length === 1 ? now : undefined;
+      },
+      3_000,
+    );
     const started = performance.now();
     await database.admin.query(`KILL QUERY ${session!.id}`);
     const error = await read;

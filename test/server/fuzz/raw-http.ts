@@ -55,7 +55,8 @@ export function sendRaw(port: number, bytes: Buffer, options: RawSendOptions): P
     const timer = setTimeout(() => finish(false), options.timeoutMs);
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
-      if (options.stopWhen?.(parseResponses(Buffer.concat(chunks), options.firstIsHead ?? false).responses)) finish(false, true);
+      if (options.stopWhen?.(parseResponses(Buffer.concat(chunks), options.firstIsHead ?? false).responses))
+        finish(false, true);
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       error ??= err.code ?? err.message;
@@ -116,7 +117,10 @@ export function parseResponses(data: Buffer, firstIsHead: boolean): { responses:
   while (at < data.length) {
     const headEnd = headerBlockEnd(data, at);
     if (headEnd < 0) break;
-    const lines = data.subarray(at, headEnd - 4).toString('latin1').split('\r\n');
+    const lines = data
+      .subarray(at, headEnd - 4)
+      .toString('latin1')
+      .split('\r\n');
     const statusLine = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
     if (!statusLine) break;
     const status = Number(statusLine[1]);

@@ -13,10 +13,12 @@ interface Answer {
 
 function get(port: number, agent: http.Agent, path = '/'): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path, agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -66,7 +68,10 @@ describe('drainHttpServer(server)', () => {
     const started = performance.now();
     const drained = drainHttpServer(server, openResponses, { idleGraceMs: 300, timeoutMs: 5000 });
     const fresh = new http.Agent({ keepAlive: false });
-    const refused = await get(port, fresh).then(() => 'answered', (error: NodeJS.ErrnoException) => error.code);
+    const refused = await get(port, fresh).then(
+      () => 'answered',
+      (error: NodeJS.ErrnoException) => error.code,
+    );
     fresh.destroy();
     expect(refused).to.equal('ECONNREFUSED');
     await drained;
@@ -96,7 +101,11 @@ describe('drainHttpServer(server)', () => {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => (text += chunk));
     const closed = new Promise((resolve) => socket.once('close', resolve));
-    socket.write(['/slow', '/b', '/c'].map((path, i) => `GET ${path} HTTP/1.1\r\nHost: t\r\n${i === 2 ? 'Connection: close\r\n' : ''}\r\n`).join(''));
+    socket.write(
+      ['/slow', '/b', '/c']
+        .map((path, i) => `GET ${path} HTTP/1.1\r\nHost: t\r\n${i === 2 ? 'Connection: close\r\n' : ''}\r\n`)
+        .join(''),
+    );
     await waitFor('the first request to reach the app', () => (handled.length > 0 ? true : undefined), 2000);
     // Node has read all three; the second waits for the first's answer.
     expect(handled).to.deep.equal(['/slow']);

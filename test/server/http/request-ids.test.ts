@@ -21,7 +21,12 @@ describe('request ids in error bodies, error log lines and access lines', () => 
     app.silent = true;
     app.use(requestIdMiddleware());
     app.use(clientGoneMiddleware());
-    app.use(accessLogMiddleware({ worker: 'unit', write: (line) => accessLines.push(JSON.parse(line) as Record<string, unknown>) }));
+    app.use(
+      accessLogMiddleware({
+        worker: 'unit',
+        write: (line) => accessLines.push(JSON.parse(line) as Record<string, unknown>),
+      }),
+    );
     app.use(errorMiddleware((line) => errorLines.push(line)));
     app.use((ctx) => {
       if (ctx.path === '/bug') throw new Error('a bug');
@@ -40,8 +45,15 @@ describe('request ids in error bodies, error log lines and access lines', () => 
     const reply = await fetch(`${base}/bug`, { headers: { 'x-request-id': 'bug-report-7' } });
     expect(reply.status).to.equal(500);
     expect(reply.headers.get('x-request-id')).to.equal('bug-report-7');
-    expect(await reply.json()).to.deep.equal({ error: 'internal_error', message: 'Internal server error.', requestId: 'bug-report-7' });
-    expect(errorLines.find((l) => l.requestId === 'bug-report-7')).to.include({ level: 'error', msg: 'request failed' });
+    expect(await reply.json()).to.deep.equal({
+      error: 'internal_error',
+      message: 'Internal server error.',
+      requestId: 'bug-report-7',
+    });
+    expect(errorLines.find((l) => l.requestId === 'bug-report-7')).to.include({
+      level: 'error',
+      msg: 'request failed',
+    });
     await new Promise((resolve) => setTimeout(resolve, 20));
     const logged = accessLines.filter((l) => l.requestId === 'bug-report-7');
     expect(logged).to.have.length(1);

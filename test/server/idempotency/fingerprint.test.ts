@@ -1,11 +1,18 @@
 import { expect } from 'chai';
 import { canonicalJson, requestFingerprint, type FingerprintedRequest } from '../../../server/idempotency/fingerprint';
 
-const base: FingerprintedRequest = { method: 'POST', path: '/todos', ifMatch: '', body: { item: 'milk', status: 'pending' } };
+const base: FingerprintedRequest = {
+  method: 'POST',
+  path: '/todos',
+  ifMatch: '',
+  body: { item: 'milk', status: 'pending' },
+};
 
 describe('canonicalJson(value)', () => {
   it('sorts object keys at every depth and keeps array order', () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: null } })).to.equal('{"a":{"c":null,"d":[3,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: null } })).to.equal(
+      '{"a":{"c":null,"d":[3,{"y":2,"z":1}]},"b":1}',
+    );
   });
 
   it('writes strings as JSON does, so equal strings give equal text and different ones differ', () => {
@@ -22,7 +29,7 @@ describe('requestFingerprint(request)', () => {
     expect(fingerprint({})).to.equal(fingerprint({}));
   });
 
-  it('ignores the order of the body\'s keys (a retry may serialise the object again)', () => {
+  it("ignores the order of the body's keys (a retry may serialise the object again)", () => {
     expect(fingerprint({ body: { status: 'pending', item: 'milk' } })).to.equal(fingerprint({}));
   });
 
@@ -50,6 +57,8 @@ describe('requestFingerprint(request)', () => {
   });
 
   it('cannot be fooled by moving text between the parts', () => {
-    expect(fingerprint({ path: '/todos', ifMatch: '"a"' })).to.not.equal(fingerprint({ path: '/todos"', ifMatch: 'a"' }));
+    expect(fingerprint({ path: '/todos', ifMatch: '"a"' })).to.not.equal(
+      fingerprint({ path: '/todos"', ifMatch: 'a"' }),
+    );
   });
 });

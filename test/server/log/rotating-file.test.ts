@@ -9,7 +9,12 @@ import { formatLogLine } from '../../../cluster/log-format';
 import { RotatingFile } from '../../../server/log/rotating-file';
 
 function lines(file: string): string[] {
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : [];
+  return fs.existsSync(file)
+    ? fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+    : [];
 }
 
 describe('RotatingFile', () => {
@@ -33,7 +38,9 @@ describe('RotatingFile', () => {
     expect(names).to.deep.equal(['w.log', 'w.log.1', 'w.log.2']);
     for (const name of names) expect(fs.statSync(path.join(dir, name)).size).to.be.at.most(2000);
     // Oldest to newest, the kept files hold the last lines written, each once and in order.
-    const kept = [...lines(`${file}.2`), ...lines(`${file}.1`), ...lines(file)].map((l) => (JSON.parse(l) as { n: number }).n);
+    const kept = [...lines(`${file}.2`), ...lines(`${file}.1`), ...lines(file)].map(
+      (l) => (JSON.parse(l) as { n: number }).n,
+    );
     expect(kept.at(-1)).to.equal(599);
     expect(kept.length).to.be.above(300);
     expect(kept).to.deep.equal(kept.map((_, i) => kept[0]! + i));
@@ -75,13 +82,20 @@ describe('npm run logs (LogFollower, formatLogLine)', () => {
   });
 
   it('prints an access line, an error with its stack, and a plain line readably', () => {
-    const access = '{"time":"2026-11-26T23:19:24.733Z","level":"info","msg":"request","worker":"kh-worker-8000","requestId":"abc","method":"GET","route":"/todos/:id","status":200,"durationMs":3.4,"poolWaitMs":0.2,"bytes":47,"remote":"127.0.0.1"}';
-    const error = '{"level":"error","time":"2026-11-26T23:19:25.010Z","worker":"kh-worker-8000","requestId":"bug-7","error":"Error: a bug\\n    at x (a.ts:1:1)","msg":"request failed"}';
+    const access =
+      '{"time":"2026-11-26T23:19:24.733Z","level":"info","msg":"request","worker":"kh-worker-8000","requestId":"abc","method":"GET","route":"/todos/:id","status":200,"durationMs":3.4,"poolWaitMs":0.2,"bytes":47,"remote":"127.0.0.1"}';
+    const error =
+      '{"level":"error","time":"2026-11-26T23:19:25.010Z","worker":"kh-worker-8000","requestId":"bug-7","error":"Error: a bug\\n    at x (a.ts:1:1)","msg":"request failed"}';
     const plain = { color: false };
-    expect(formatLogLine('kh-worker-8000', access, plain)).to.equal('23:19:24.733 kh-worker-8000 GET /todos/:id 200 3.4 ms (pool 0.2 ms) 47 B abc');
+    expect(formatLogLine('kh-worker-8000', access, plain)).to.equal(
+      '23:19:24.733 kh-worker-8000 GET /todos/:id 200 3.4 ms (pool 0.2 ms) 47 B abc',
+    );
     expect(formatLogLine('kh-worker-8000', error, plain)).to.equal(
-      '23:19:25.010 kh-worker-8000 ERROR request failed requestId=bug-7\n    Error: a bug\n        at x (a.ts:1:1)');
-    expect(formatLogLine('kh-mariadb', '2026-11-26 23:19:24 0 [Note] ready', plain)).to.equal('kh-mariadb | 2026-11-26 23:19:24 0 [Note] ready');
+      '23:19:25.010 kh-worker-8000 ERROR request failed requestId=bug-7\n    Error: a bug\n        at x (a.ts:1:1)',
+    );
+    expect(formatLogLine('kh-mariadb', '2026-11-26 23:19:24 0 [Note] ready', plain)).to.equal(
+      'kh-mariadb | 2026-11-26 23:19:24 0 [Note] ready',
+    );
     // pm2's copy of an error line (stderr) is left out: the worker's own log has it.
     expect(formatLogLine('kh-worker-8000', error, plain, { pm2Capture: true })).to.equal(undefined);
   });

@@ -16,7 +16,9 @@ async function eventually(check: () => boolean, timeoutMs: number): Promise<void
 
 describe('backoffDelayMs(attempt)', () => {
   it('doubles from 200 ms and stops at 5 s', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 20].map((attempt) => backoffDelayMs(attempt))).to.deep.equal([200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
+    expect([1, 2, 3, 4, 5, 6, 7, 20].map((attempt) => backoffDelayMs(attempt))).to.deep.equal([
+      200, 400, 800, 1600, 3200, 5000, 5000, 5000,
+    ]);
   });
 });
 

@@ -29,18 +29,36 @@ describe('parsePageQuery(query)', () => {
 
   it('accepts limit from 1 to 1000 and after from 0 to 4294967295', () => {
     expect(parsePageQuery({ limit: '1', after: '0' })).to.deep.equal({ after: 0, limit: 1 });
-    expect(parsePageQuery({ limit: '1000', after: '4294967295', status: 'done' })).to.deep.equal({ status: 'done', after: 4294967295, limit: 1000 });
+    expect(parsePageQuery({ limit: '1000', after: '4294967295', status: 'done' })).to.deep.equal({
+      status: 'done',
+      after: 4294967295,
+      limit: 1000,
+    });
   });
 
   for (const status of ['', 'DONE', 'all', 'done,pending']) {
     it(`refuses status=${status} with rule one_of`, () => {
-      expect(refusal(() => parsePageQuery({ status }))).to.include({ status: 400, parameter: 'status', rule: 'one_of' });
+      expect(refusal(() => parsePageQuery({ status }))).to.include({
+        status: 400,
+        parameter: 'status',
+        rule: 'one_of',
+      });
     });
   }
 
-  for (const [limit, rule] of [['', 'positive_integer'], ['0', 'positive_integer'], ['-1', 'positive_integer'], ['+5', 'positive_integer'],
-    ['05', 'positive_integer'], ['1.5', 'positive_integer'], ['1e2', 'positive_integer'], [' 5', 'positive_integer'], ['ten', 'positive_integer'],
-    ['1001', 'range'], ['99999999999999999999999', 'range']] as const) {
+  for (const [limit, rule] of [
+    ['', 'positive_integer'],
+    ['0', 'positive_integer'],
+    ['-1', 'positive_integer'],
+    ['+5', 'positive_integer'],
+    ['05', 'positive_integer'],
+    ['1.5', 'positive_integer'],
+    ['1e2', 'positive_integer'],
+    [' 5', 'positive_integer'],
+    ['ten', 'positive_integer'],
+    ['1001', 'range'],
+    ['99999999999999999999999', 'range'],
+  ] as const) {
     it(`refuses limit=${JSON.stringify(limit)} with rule ${rule}`, () => {
       const refused = refusal(() => parsePageQuery({ limit }));
       expect(refused).to.include({ status: 400, parameter: 'limit', rule });
@@ -48,9 +66,17 @@ describe('parsePageQuery(query)', () => {
     });
   }
 
-  for (const [after, rule] of [['', 'non_negative_integer'], ['-1', 'non_negative_integer'], ['00', 'non_negative_integer'],
-    ['01', 'non_negative_integer'], ['1.0', 'non_negative_integer'], ['0x10', 'non_negative_integer'], ['abc', 'non_negative_integer'],
-    ['4294967296', 'range'], ['1'.repeat(400), 'range']] as const) {
+  for (const [after, rule] of [
+    ['', 'non_negative_integer'],
+    ['-1', 'non_negative_integer'],
+    ['00', 'non_negative_integer'],
+    ['01', 'non_negative_integer'],
+    ['1.0', 'non_negative_integer'],
+    ['0x10', 'non_negative_integer'],
+    ['abc', 'non_negative_integer'],
+    ['4294967296', 'range'],
+    ['1'.repeat(400), 'range'],
+  ] as const) {
     it(`refuses after=${JSON.stringify(after.slice(0, 20))} with rule ${rule}`, () => {
       const refused = refusal(() => parsePageQuery({ after }));
       expect(refused).to.include({ status: 400, parameter: 'after', rule });
@@ -67,6 +93,8 @@ describe('parsePageQuery(query)', () => {
   it('refuses an unknown parameter and names it', () => {
     const refused = refusal(() => parsePageQuery({ offset: '100' }));
     expect(refused).to.include({ parameter: 'offset', rule: 'unknown_parameter' });
-    expect(refused.message).to.equal('Unknown query parameter "offset": GET /todos takes only status, limit and after.');
+    expect(refused.message).to.equal(
+      'Unknown query parameter "offset": GET /todos takes only status, limit and after.',
+    );
   });
 });

@@ -32,7 +32,19 @@ describe('parseIfMatch(header)', () => {
     expect(parseIfMatch('W/"a"')).to.deep.equal({ any: false, tags: [] });
   });
 
-  for (const raw of ['abc', '"abc', 'abc"', '"a" "b"', '*, "a"', ',', 'w/"a"', '"a"b', '"a"x, "b"', '"a b"', '"a\\"b"']) {
+  for (const raw of [
+    'abc',
+    '"abc',
+    'abc"',
+    '"a" "b"',
+    '*, "a"',
+    ',',
+    'w/"a"',
+    '"a"b',
+    '"a"x, "b"',
+    '"a b"',
+    '"a\\"b"',
+  ]) {
     it(`refuses ${JSON.stringify(raw)} with a 400 naming the header`, () => {
       let thrown: unknown;
       try {

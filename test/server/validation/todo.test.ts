@@ -2,7 +2,12 @@
 import { expect } from 'chai';
 import { HttpError } from '../../../server/http/errors';
 import {
-  MAX_TODO_ID, parseItem, parseNewTodo, parseStatus, parseTodoId, parseTodoPatch,
+  MAX_TODO_ID,
+  parseItem,
+  parseNewTodo,
+  parseStatus,
+  parseTodoId,
+  parseTodoPatch,
 } from '../../../server/validation/todo';
 
 /** The 400 that `run` throws, as status plus the details the client sees. */
@@ -18,13 +23,34 @@ function refusal(run: () => unknown): { status: number; message: string } & Reco
 }
 
 describe('parseTodoId(raw)', () => {
-  for (const [raw, expected] of [['1', 1], ['42', 42], [String(MAX_TODO_ID), MAX_TODO_ID]] as const) {
+  for (const [raw, expected] of [
+    ['1', 1],
+    ['42', 42],
+    [String(MAX_TODO_ID), MAX_TODO_ID],
+  ] as const) {
     it(`accepts "${raw}" as ${expected}`, () => {
       expect(parseTodoId(raw)).to.equal(expected);
     });
   }
 
-  for (const raw of ['', '0', '-1', '+1', '01', '1.5', '1.0', '1e3', '0x10', ' 1', '1 ', 'abc', '1a', 'Infinity', 'NaN', '١']) {
+  for (const raw of [
+    '',
+    '0',
+    '-1',
+    '+1',
+    '01',
+    '1.5',
+    '1.0',
+    '1e3',
+    '0x10',
+    ' 1',
+    '1 ',
+    'abc',
+    '1a',
+    'Infinity',
+    'NaN',
+    '١',
+  ]) {
     it(`refuses ${JSON.stringify(raw)} with rule positive_integer`, () => {
       const r = refusal(() => parseTodoId(raw));
       expect(r).to.include({ status: 400, parameter: 'id', rule: 'positive_integer' });
@@ -160,7 +186,10 @@ describe('parseTodoPatch(body)', () => {
   });
 
   it('refuses an unknown field', () => {
-    expect(refusal(() => parseTodoPatch({ status: 'done', done: true }))).to.include({ field: 'done', rule: 'unknown_field' });
+    expect(refusal(() => parseTodoPatch({ status: 'done', done: true }))).to.include({
+      field: 'done',
+      rule: 'unknown_field',
+    });
   });
 
   it('refuses a non-object body', () => {
