@@ -26,8 +26,17 @@ export interface IsolatedEnv {
 /** A private PM2_HOME, STACK_DIR and STACK_NAME, and free ports for every listener. */
 export async function isolatedEnv(name: string, workers = 2): Promise<IsolatedEnv> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `kh-${name}-`));
+  // Each port is free when asked, but the kernel may hand the same one out twice in a row: draw until
+  // every listener has its own (the settings refuse two parts on one port).
+  const taken = new Set<number>();
+  const distinctFreePort = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) return (taken.add(port), port);
+    }
+  };
   const ports: number[] = [];
-  for (let i = 0; i < workers; i += 1) ports.push(await freePort());
+  for (let i = 0; i < workers; i += 1) ports.push(await distinctFreePort());
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -35,10 +44,10 @@ export async function isolatedEnv(name: string, workers = 2): Promise<IsolatedEn
     STACK_DIR: path.join(home, 'stack'),
     STACK_NAME: name,
     WORKER_PORTS: ports.join(','),
-    HAPROXY_PORT: String(await freePort()),
-    HAPROXY_STATS_PORT: String(await freePort()),
-    HTTP_PORT: String(await freePort()),
-    MYSQL_PORT: String(await freePort()),
+    HAPROXY_PORT: String(await distinctFreePort()),
+    HAPROXY_STATS_PORT: String(await distinctFreePort()),
+    HTTP_PORT: String(await distinctFreePort()),
+    MYSQL_PORT: String(await distinctFreePort()),
   };
   return { env, ports, home };
 }
