@@ -139,20 +139,35 @@ describe('DB_TOPOLOGY=galera npm start: the tier on a three-node Galera cluster 
   const logSince = (node: GaleraNode, offset: number) =>
     fs.readFileSync(node.logFile).subarray(offset).toString('utf8');
 
-  async function query(sql: string, node?: GaleraNode): Promise<mysql.RowDataPacket[]> {
-    for (const candidate of node ? [node] : layout.nodes) {
-      try {
-        const connection = await mysql.createConnection({ ...nodeAdminLogin(candidate), connectTimeout: 2000 });
-        try {
-          return (await connection.query<mysql.RowDataPacket[]>(sql))[0];
-        } finally {
-          await connection.end();
-        }
-      } catch (error) {
-        if (node) throw error;
-      }
+  async function queryOnce(sql: string, node: GaleraNode): Promise<mysql.RowDataPacket[]> {
+    const connection = await mysql.createConnection({ ...nodeAdminLogin(node), connectTimeout: 2000 });
+    try {
+      return (await connection.query<mysql.RowDataPacket[]>(sql))[0];
+    } finally {
+      await connection.end();
     }
-    throw new Error('No node answered.');
+  }
+
+  /**
+   * On `node`, or on the first node that answers. Right after a frozen node resumes, the others can go
+   * through a view change of their own and refuse queries for a moment (1047, not yet prepared): keep
+   * asking for up to 30 s rather than fail the check on that moment.
+   */
+  async function query(sql: string, node?: GaleraNode): Promise<mysql.RowDataPacket[]> {
+    if (node) return queryOnce(sql, node);
+    const errors: string[] = [];
+    const deadline = performance.now() + 30_000;
+    while (performance.now() < deadline) {
+      for (const candidate of layout.nodes) {
+        try {
+          return await queryOnce(sql, candidate);
+        } catch (error) {
+          errors.push(`${candidate.name}: ${(error as Error).message}`);
+        }
+      }
+      await sleep(500);
+    }
+    throw new Error(`No node answered in 30 s; the last errors: ${errors.slice(-layout.nodes.length).join('; ')}`);
   }
 
   async function synced(node: GaleraNode): Promise<boolean> {
