@@ -137,16 +137,22 @@ describe('the rendered HAProxy files', function () {
     expect(check(['-f', HAPROXY_CFG, '-f', haproxyPaths(settings).workers]).status).to.equal(1);
   });
 
-  it('list one front-door server per WORKER_PORTS entry, named like its pm2 app', function () {
+  it('list one front-door server per WORKER_PORTS entry, named like its pm2 app, in both backends (ready, alive)', function () {
     const settings = loadStackSettings({ STACK_DIR: stateDir, WORKER_PORTS: '8000,8001,8002', WORKER_HOST: '0.0.0.0' });
-    expect(
-      renderWorkerBackend(settings)
-        .split('\n')
-        .filter((line) => line.startsWith('    server ')),
-    ).to.deep.equal([
+    const servers = [
       '    server kh-worker-8000 127.0.0.1:8000 check',
       '    server kh-worker-8001 127.0.0.1:8001 check',
       '    server kh-worker-8002 127.0.0.1:8002 check',
+    ];
+    expect(
+      renderWorkerBackend(settings)
+        .split('\n')
+        .filter((line) => line.startsWith('    server ') || line.startsWith('backend ')),
+    ).to.deep.equal([
+      'backend workers from front-door',
+      ...servers,
+      'backend workers-alive from front-door',
+      ...servers,
     ]);
   });
 
