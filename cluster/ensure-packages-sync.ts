@@ -1,7 +1,7 @@
 // For `pm2 start ecosystem.config.js` run straight after `npm install` on a fresh machine: install the
 // missing Debian packages first, as `npm start` and `npm test` do, in a child process so the output
-// reaches the user's terminal. Does nothing (no child) when every package the chosen DB_TOPOLOGY needs is
-// installed (the child reads the same environment).
+// reaches the user's terminal. Does nothing (no child) when every package the chosen DB_TOPOLOGY (and
+// MONITORING=1, if set) needs is installed (the child reads the same environment).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { PROJECT_ROOT } from './settings';

@@ -1,20 +1,24 @@
 // `npm start` and `npm test` run this first: installs the Debian packages the stack needs when any is
 // missing (as root directly, otherwise through `sudo -n`), or exits non-zero with the line to run by hand.
-// "Needs": for the DB_TOPOLOGY chosen (every topology under `npm test`), each package dpkg lists as
-// installed with every binary the stack runs from it (cluster/system-packages.ts).
-// Silent when everything is present, so it costs nothing on a prepared machine.
+// "Needs": for the DB_TOPOLOGY chosen, Prometheus and mysqld-exporter only with MONITORING=1, and
+// everything with `--for-tests` (or under `npm test`); each package dpkg lists as installed with every
+// binary the stack runs from it (cluster/system-packages.ts). No package starts (or stays enabled as) a
+// service of its own: the install runs under a policy-rc.d that forbids it. Prints what it installed;
+// silent when everything is present, so it costs nothing on a prepared machine.
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import {
+  dpkgVersions,
   findSystemBinary,
   installPlan,
+  installRequest,
   manualInstallLine,
   missingPackages,
-  topologiesToInstall,
+  SYSTEM_PACKAGES,
 } from '../system-packages';
 
-// Debian starts a package's service on install unless a policy-rc.d forbids it. These are the
-// services that could now squat on ports the stack (or its defaults) use.
+// Ports of services a package could have started before this installer kept them from starting (an
+// older run, an install by hand).
 const SERVICE_PORTS: { port: number; service: string; note: string }[] = [
   { port: 3306, service: 'mariadb', note: 'the stack runs its own MariaDB on 3307, so this one is left alone' },
   { port: 9090, service: 'prometheus', note: 'stop it or set PROMETHEUS_PORT to another port' },
@@ -32,10 +36,14 @@ function answers(port: number): Promise<boolean> {
 }
 
 async function main(): Promise<number> {
-  const topologies = topologiesToInstall();
-  const missing = missingPackages(topologies);
+  const request = installRequest(process.env, process.argv.slice(2));
+  const missing = missingPackages(request);
   if (missing.length === 0) return 0;
-  const forWhat = `for DB_TOPOLOGY ${topologies.join(', ')}`;
+  const forWhat = `for DB_TOPOLOGY ${request.topologies.join(', ')}${request.monitoring ? ' and monitoring' : ''}`;
+  if (!request.monitoring) {
+    const skipped = missingPackages({ ...request, monitoring: true }).filter((name) => !missing.includes(name));
+    if (skipped.length > 0) console.log(`Not installing ${skipped.join(', ')}: MONITORING=1 asks for them.`);
+  }
 
   const plan = installPlan(missing, {
     euid: process.geteuid?.() ?? -1,
@@ -63,12 +71,16 @@ async function main(): Promise<number> {
     }
   }
 
-  const stillMissing = missingPackages(topologies);
+  const stillMissing = missingPackages(request);
   if (stillMissing.length > 0) {
     console.error(`Still missing after install: ${stillMissing.join(', ')}. Run by hand:`);
     console.error(`  ${manualInstallLine(stillMissing)}`);
     return 1;
   }
+  const versions = dpkgVersions(missing);
+  console.log(`Installed: ${missing.map((name) => `${name} ${versions.get(name) ?? ''}`.trim()).join(', ')}.`);
+  const units = SYSTEM_PACKAGES.filter((p) => missing.includes(p.name) && p.unit).map((p) => p.unit);
+  if (units.length > 0) console.log(`None of ${units.join(', ')} was started: the stack runs its own processes.`);
   for (const { port, service, note } of SERVICE_PORTS) {
     if (await answers(port)) {
       console.log(

@@ -10,6 +10,7 @@ import {
   parseDpkgStatuses,
   systemBinary,
   topologiesToInstall,
+  withoutServiceStarts,
 } from '../../cluster/system-packages';
 
 const INSTALL = ['apt-get', 'install', '-y', '--no-install-recommends'];
@@ -192,7 +193,10 @@ describe('installPlan(packages, context)', function () {
       sudo: false,
       commands: [
         ['apt-get', 'update'],
-        ['env', 'DEBIAN_FRONTEND=noninteractive', ...INSTALL, 'haproxy', 'prometheus'],
+        withoutServiceStarts(
+          ['env', 'DEBIAN_FRONTEND=noninteractive', ...INSTALL, 'haproxy', 'prometheus'],
+          ['haproxy', 'prometheus'],
+        ),
       ],
     });
   });
@@ -203,7 +207,11 @@ describe('installPlan(packages, context)', function () {
       sudo: true,
       commands: [
         ['sudo', '-n', 'apt-get', 'update'],
-        ['sudo', '-n', 'env', 'DEBIAN_FRONTEND=noninteractive', ...INSTALL, 'haproxy'],
+        [
+          'sudo',
+          '-n',
+          ...withoutServiceStarts(['env', 'DEBIAN_FRONTEND=noninteractive', ...INSTALL, 'haproxy'], ['haproxy']),
+        ],
       ],
     });
   });
