@@ -59,6 +59,19 @@ export function errorMiddleware(log: Logger): Middleware {
         ctx.status = raw.status;
         ctx.set(raw.headers);
         ctx.body = errorBody(ctx, { error: raw.code, message: raw.message, ...raw.details });
+        // A write that may have been applied: logged like a 500, so its request id leads to the cause.
+        if (raw.code === 'outcome_unknown') {
+          const cause = (thrown as Error).cause;
+          log({
+            level: 'error',
+            msg: 'write outcome unknown',
+            requestId: ctx.state.requestId,
+            method: ctx.method,
+            path: ctx.path,
+            error: (thrown as Error).message,
+            cause: cause instanceof Error ? cause.message : String(cause),
+          });
+        }
         return;
       }
       const err = (raw ?? {}) as ExposedError;
