@@ -61,7 +61,7 @@ describe('npm run db:reset', function () {
     await query('DELETE FROM todos WHERE id = 2');
     await query("INSERT INTO todos (item) VALUES ('mine'), ('also mine')");
     await query(
-      "INSERT INTO idempotency_keys (idempotency_key, fingerprint, expires_at) VALUES ('k1', REPEAT('a', 64), NOW() + INTERVAL 1 DAY)",
+      "INSERT IGNORE INTO idempotency_keys (idempotency_key, fingerprint, expires_at) VALUES ('k1', REPEAT('a', 64), NOW() + INTERVAL 1 DAY)",
     );
   }
 
