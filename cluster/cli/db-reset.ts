@@ -99,7 +99,9 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      console.error(`db:reset failed: ${err instanceof Error ? err.message : String(err)}`);
+      const code = (err as { code?: unknown }).code;
+      const hint = code === 'ENOENT' || code === 'ECONNREFUSED' ? ' Is the database running (npm start)?' : '';
+      console.error(`db:reset failed: ${err instanceof Error ? err.message : String(err)}.${hint}`);
       process.exit(1);
     },
   );
