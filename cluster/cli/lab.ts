@@ -1,5 +1,5 @@
-// `npm run lab -- up|down|status|partition <host>|heal <host>` (root, Linux): three hosts as network
-// namespaces on a private bridge (cluster/lab/). LAB_PREFIX, LAB_SUBNET and LAB_HOSTS choose another lab
+// `npm run lab -- up|down|status|partition <host>|heal <host>|kill <host>` (root, Linux): three hosts
+// as network namespaces on a private bridge (cluster/lab/). LAB_PREFIX, LAB_SUBNET and LAB_HOSTS choose another lab
 // (defaults: khl, 10.77.0, 3). `up` sweeps a stale lab of the same prefix first; `down` ends every
 // process still running in the lab and removes all of it. `status` exits 1 when the lab is not up.
 import { labUnavailable } from '../lab/availability';
@@ -7,7 +7,7 @@ import { Lab, type LabStatus } from '../lab/network';
 import { labSpecFromEnv } from '../lab/spec';
 import { renderTable } from '../table';
 
-const USAGE = 'Usage: npm run lab -- up | down | status | partition <host> | heal <host>';
+const USAGE = 'Usage: npm run lab -- up | down | status | partition <host> | heal <host> | kill <host>';
 
 function render(lab: Lab, status: LabStatus): string {
   if (!status.up) return `The lab "${lab.plan.spec.prefix}" is not up.`;
@@ -61,6 +61,12 @@ function main(argv: string[]): number {
       if (command === 'partition') lab.partition(host);
       else lab.heal(host);
       console.log(`${lab.host(host).name} is ${command === 'partition' ? 'cut off' : 'back on the bridge'}.`);
+      return 0;
+    }
+    case 'kill': {
+      if (!host) throw new Error(USAGE);
+      const pids = Lab.of(spec).kill(host);
+      console.log(pids.length > 0 ? `SIGKILLed ${pids.join(', ')}.` : `Nothing was running on ${host}.`);
       return 0;
     }
     default:

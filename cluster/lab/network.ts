@@ -5,6 +5,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { execArgs, healCommand, partitionCommand, upCommands } from './commands';
 import { IP, ip, ipJson, links, namespacePids, namespaces } from './ip';
 import { belongsToLab, hostPlan, labPlan, type HostPlan, type LabPlan } from './names';
+import { endNamespaceProcesses } from './processes';
 import { clashingRoutes, type Route } from './routes';
 import { specProblems, type LabSpec } from './spec';
 import { sweepLab, type SweepReport } from './sweep';
@@ -74,6 +75,12 @@ export class Lab {
 
   heal(host: string): void {
     ip(healCommand(this.plan, this.host(host)));
+  }
+
+  /** SIGKILLs every process of the host at once, as a power cut would; returns their pids. The host's
+   *  network stays as it was, so the same host can be started again. */
+  kill(host: string): number[] {
+    return endNamespaceProcesses([this.host(host).netns], 0);
   }
 
   /** Starts `command` inside the host (`ip netns exec`). The child is the command itself: ip execs it

@@ -3,8 +3,9 @@
 // go first), the namespaces (which take their bridge and veth ends with them), and any link left in the
 // root namespace. Safe to run when nothing is there; `Lab.up` runs it first.
 import { existsSync, rmSync } from 'node:fs';
-import { ip, links, namespacePids, namespaces } from './ip';
+import { ip, links, namespaces } from './ip';
 import { belongsToLab } from './names';
+import { endNamespaceProcesses, sleepSync } from './processes';
 
 export interface SweepReport {
   namespaces: string[];
@@ -13,53 +14,14 @@ export interface SweepReport {
   killed: number[];
 }
 
-const pause = new Int32Array(new SharedArrayBuffer(4));
-function sleepSync(ms: number): void {
-  Atomics.wait(pause, 0, 0, ms);
-}
-
-function signal(pids: number[], sig: NodeJS.Signals): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // Gone already.
-    }
-  }
-}
-
-/** Polls until no process is left in `names`, for at most `ms`; returns what is left. */
-function waitEmpty(names: string[], ms: number): number[] {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const left = names.flatMap(namespacePids);
-    if (left.length === 0 || Date.now() >= deadline) return left;
-    sleepSync(50);
-  }
-}
-
 /**
- * Ends every process in the lab's namespaces (SIGTERM, then SIGKILL after `graceMs`, and again for
- * anything started meanwhile), deletes the namespaces and the lab's root-namespace links. Throws if a
- * process survives SIGKILL (a process in uninterruptible sleep), naming it, rather than leave a
- * namespace behind silently.
+ * Ends every process in the lab's namespaces (SIGTERM, then SIGKILL after `graceMs`), deletes the
+ * namespaces and the lab's root-namespace links. Throws, leaving the lab in place, if a process
+ * survives SIGKILL.
  */
 export function sweepLab(prefix: string, graceMs = 2000): SweepReport {
   const names = namespaces().filter((name) => belongsToLab(prefix, name));
-  const killed = names.flatMap(namespacePids);
-  if (killed.length > 0) {
-    signal(killed, 'SIGTERM');
-    let left = waitEmpty(names, graceMs);
-    for (let round = 0; left.length > 0 && round < 5; round++) {
-      signal(left, 'SIGKILL');
-      left = waitEmpty(names, 2000);
-    }
-    if (left.length > 0) {
-      throw new Error(
-        `Processes ${left.join(', ')} in the lab's namespaces survived SIGKILL; the lab is left in place.`,
-      );
-    }
-  }
+  const killed = endNamespaceProcesses(names, graceMs);
   for (const name of names) {
     ip(['netns', 'del', name]);
     // Per-namespace /etc files (resolv.conf, hosts), if a lab ever wrote them.

@@ -72,7 +72,7 @@ describe('Lab (network namespaces on a bridge)', function () {
     }
   });
 
-  describe('Lab.up(spec), partition(host), heal(host), teardown()', function () {
+  describe('Lab.up(spec), partition(host), heal(host), kill(host), teardown()', function () {
     let lab: Lab;
     let server: ChildProcess;
 
@@ -116,6 +116,16 @@ describe('Lab (network namespaces on a bridge)', function () {
         100,
       );
       expect(answer).to.equal('pong');
+    });
+
+    it('kill(host) SIGKILLs every process of the host and leaves its network as it was', async function () {
+      const killed = server;
+      expect(lab.kill('h1')).to.deep.equal([killed.pid]);
+      await exited(killed);
+      expect(killed.signalCode).to.equal('SIGKILL');
+      expect(lab.status().hosts[0]).to.include({ connected: true }).and.to.have.property('pids').that.deep.equals([]);
+      server = await startServer(lab, 'h1');
+      expect(await connectFrom(lab, 'h2', '10.77.1.1')).to.equal('pong');
     });
 
     it('teardown() ends the server and leaves no namespace, bridge or veth of the lab', async function () {
