@@ -22,8 +22,14 @@ const PORT = 7000;
 // Long enough for a loaded machine to answer across the bridge; a partitioned host never answers.
 const CONNECT_MS = 2000;
 
-const unavailable = labUnavailable(SPEC.prefix);
-if (unavailable === undefined) process.on('exit', () => sweepLab(SPEC.prefix, 0));
+/** Whatever a failed run left: a synchronous sweep, so it also runs from the 'exit' handler. */
+function sweepOnExit(): void {
+  try {
+    sweepLab(SPEC.prefix, 0);
+  } catch (error) {
+    console.error(`The lab test could not sweep its lab: ${(error as Error).message}`);
+  }
+}
 
 function leftovers(): string[] {
   return [...namespaces(), ...links().map((l) => l.ifname)].filter((name) => belongsToLab(SPEC.prefix, name));
@@ -66,10 +72,12 @@ describe('Lab (network namespaces on a bridge)', function () {
   this.timeout(60_000);
 
   before(function () {
+    const unavailable = labUnavailable(SPEC.prefix);
     if (unavailable !== undefined) {
       console.log(`      skipped: ${unavailable}`);
       this.skip();
     }
+    process.once('exit', sweepOnExit);
   });
 
   describe('Lab.up(spec), partition(host), heal(host), kill(host), teardown()', function () {
