@@ -14,7 +14,7 @@ import type { LabSpec } from '../../cluster/lab/spec';
 import { sweepLab } from '../../cluster/lab/sweep';
 import { exited, killOnExit } from '../support/processes';
 import { waitFor } from '../support/wait';
-import { alive, CLIENT_SCRIPT, SERVER_SCRIPT } from './support/probes';
+import { alive, CLIENT_SCRIPT, IGNORES_SIGTERM_SCRIPT, SERVER_SCRIPT } from './support/probes';
 
 // Its own prefix and /24, so a lab a user has up under the default (khl, 10.77.0) is left alone.
 const SPEC: LabSpec = { prefix: 'khlt', subnet: '10.77.1', hosts: 3 };
@@ -136,12 +136,18 @@ describe('Lab (network namespaces on a bridge)', function () {
       expect(await connectFrom(lab, 'h2', '10.77.1.1')).to.equal('pong');
     });
 
-    it('teardown() ends the server and leaves no namespace, bridge or veth of the lab', async function () {
-      const report = lab.teardown();
-      expect(report.killed).to.deep.equal([server.pid]);
+    it('teardown() ends every process (SIGKILL for one that ignores SIGTERM) and leaves no namespace, bridge or veth', async function () {
+      const stubborn = lab.spawn('h3', [process.execPath, '-e', IGNORES_SIGTERM_SCRIPT], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      killOnExit(stubborn);
+      await new Promise((resolve) => stubborn.stdout!.once('data', resolve));
+      const report = lab.teardown(500);
+      expect(report.killed.sort()).to.deep.equal([server.pid, stubborn.pid].sort());
       expect(report.namespaces.sort()).to.deep.equal(['khlt-h1', 'khlt-h2', 'khlt-h3', 'khlt-net']);
-      await exited(server);
+      await Promise.all([exited(server), exited(stubborn)]);
       expect(server.signalCode).to.equal('SIGTERM');
+      expect(stubborn.signalCode).to.equal('SIGKILL');
       expect(leftovers()).to.deep.equal([]);
       expect(lab.status().up).to.equal(false);
     });

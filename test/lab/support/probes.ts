@@ -20,6 +20,13 @@ socket.on('data', (data) => done(String(data).trim()));
 socket.on('error', (error) => done(error.code || error.message));
 `;
 
+/** Says "ready" and then outlives SIGTERM: only SIGKILL ends it. */
+export const IGNORES_SIGTERM_SCRIPT = `
+process.on('SIGTERM', () => undefined);
+setInterval(() => undefined, 60000);
+console.log('ready');
+`;
+
 /** True while the process exists and is not a zombie. */
 export function alive(pid: number): boolean {
   try {
