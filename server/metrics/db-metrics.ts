@@ -2,6 +2,7 @@
 // they are true at that instant; histograms and counters are fed by the DbObserver interface.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DbObserver } from '../db/observer';
+import { currentRequestId } from '../http/request-context';
 import type { PoolStats } from '../db/pool';
 import { BATCH_SIZE_BUCKETS, LATENCY_BUCKETS, METRIC } from './names';
 
@@ -68,8 +69,13 @@ export function registerDbMetrics(registry: Registry, readStats: () => PoolStats
     help: 'Time a named query ran on its connection, by outcome (ok, error, timeout, cancelled).',
     labelNames: ['query', 'outcome'],
     buckets: LATENCY_BUCKETS,
-    registers,
+    // The request that sent the statement, per bucket: a slow bucket names a request. prom-client only
+    // takes exemplars into an OpenMetrics registry; this one serves both formats (exposition.ts), so the
+    // metric is registered by hand.
+    enableExemplars: true,
+    registers: [],
   });
+  registry.registerMetric(queryDuration);
   const queryErrors = new Counter({
     name: METRIC.queryErrors,
     help: 'Failed queries by name and MySQL or driver error code.',
@@ -104,7 +110,12 @@ export function registerDbMetrics(registry: Registry, readStats: () => PoolStats
     connectionCreated: () => created.inc(),
     connectionClosed: (reason) => closed.inc({ reason }),
     queryFinished: (query, outcome, seconds, errorCode) => {
-      queryDuration.observe({ query, outcome }, seconds);
+      const requestId = currentRequestId();
+      queryDuration.observe({
+        labels: { query, outcome },
+        value: seconds,
+        exemplarLabels: (requestId === undefined ? {} : { request_id: requestId }) as Record<string, string>,
+      });
       // A cancelled query was stopped, or finished, for a client that left: not an error.
       if (outcome === 'error' || outcome === 'timeout') queryErrors.inc({ query, code: errorCode ?? 'other' });
     },
