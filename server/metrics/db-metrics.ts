@@ -5,6 +5,7 @@ import type { DbObserver } from '../db/observer';
 import { currentRequestId } from '../http/request-context';
 import type { PoolStats } from '../db/pool';
 import { BATCH_SIZE_BUCKETS, LATENCY_BUCKETS, METRIC } from './names';
+import { QueryDurationHistogram } from './query-duration';
 
 export function registerDbMetrics(registry: Registry, readStats: () => PoolStats): DbObserver {
   const registers = [registry];
@@ -64,18 +65,7 @@ export function registerDbMetrics(registry: Registry, readStats: () => PoolStats
     labelNames: ['reason'],
     registers,
   });
-  const queryDuration = new Histogram({
-    name: METRIC.queryDuration,
-    help: 'Time a named query ran on its connection, by outcome (ok, error, timeout, cancelled).',
-    labelNames: ['query', 'outcome'],
-    buckets: LATENCY_BUCKETS,
-    // The request that sent the statement, per bucket: a slow bucket names a request. prom-client only
-    // takes exemplars into an OpenMetrics registry; this one serves both formats (exposition.ts), so the
-    // metric is registered by hand.
-    enableExemplars: true,
-    registers: [],
-  });
-  registry.registerMetric(queryDuration);
+  const queryDuration = new QueryDurationHistogram(registry);
   const queryErrors = new Counter({
     name: METRIC.queryErrors,
     help: 'Failed queries by name and MySQL or driver error code.',
@@ -110,12 +100,7 @@ export function registerDbMetrics(registry: Registry, readStats: () => PoolStats
     connectionCreated: () => created.inc(),
     connectionClosed: (reason) => closed.inc({ reason }),
     queryFinished: (query, outcome, seconds, errorCode) => {
-      const requestId = currentRequestId();
-      queryDuration.observe({
-        labels: { query, outcome },
-        value: seconds,
-        exemplarLabels: (requestId === undefined ? {} : { request_id: requestId }) as Record<string, string>,
-      });
+      queryDuration.record(query, outcome, seconds, currentRequestId());
       // A cancelled query was stopped, or finished, for a client that left: not an error.
       if (outcome === 'error' || outcome === 'timeout') queryErrors.inc({ query, code: errorCode ?? 'other' });
     },

@@ -20,8 +20,10 @@ class RouteFigures {
   readonly buckets = new Float64Array(LATENCY_BUCKETS.length);
   sum = 0;
   count = 0;
-  /** The latest request per bucket (LATENCY_BUCKETS, then +Inf): its exemplar. */
-  readonly exemplars: ({ requestId: string; seconds: number; at: number } | undefined)[] = [];
+  /** The latest request per bucket (LATENCY_BUCKETS, then +Inf), its exemplar: id, seconds, Date.now(). */
+  readonly exemplarIds: (string | undefined)[] = [];
+  readonly exemplarSeconds = new Float64Array(LATENCY_BUCKETS.length + 1);
+  readonly exemplarAt = new Float64Array(LATENCY_BUCKETS.length + 1);
 
   constructor(
     readonly method: string,
@@ -42,7 +44,11 @@ export class HttpFigures {
     let bucket = 0;
     while (bucket < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[bucket]!) bucket += 1;
     if (bucket < LATENCY_BUCKETS.length) figures.buckets[bucket]! += 1;
-    if (requestId !== undefined) figures.exemplars[bucket] = { requestId, seconds, at: Date.now() };
+    if (requestId !== undefined) {
+      figures.exemplarIds[bucket] = requestId;
+      figures.exemplarSeconds[bucket] = seconds;
+      figures.exemplarAt[bucket] = Date.now();
+    }
     figures.sum += seconds;
     figures.count += 1;
   }
@@ -89,8 +95,10 @@ class DurationHistogram extends Histogram<'method' | 'route'> {
       let cumulative = 0;
       // The format prom-client's own histograms give their exemplars; only OpenMetrics prints them.
       const exemplar = (i: number) => {
-        const e = f.exemplars[i];
-        return e && { labelSet: { request_id: e.requestId }, value: e.seconds, timestamp: e.at / 1000 };
+        const id = f.exemplarIds[i];
+        return id === undefined
+          ? undefined
+          : { labelSet: { request_id: id }, value: f.exemplarSeconds[i]!, timestamp: f.exemplarAt[i]! / 1000 };
       };
       LATENCY_BUCKETS.forEach((le, i) => {
         cumulative += f.buckets[i]!;
