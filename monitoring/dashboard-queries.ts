@@ -67,3 +67,29 @@ export function dashboardQueries(dashboard: unknown): DashboardQuery[] {
   visit(root.panels);
   return queries;
 }
+
+/** Every identifier in a PromQL expression: metric names, and also functions and label names (harmless here). */
+export function namesIn(expr: string): Set<string> {
+  // String literals ("...") hold label values and regexes, not names.
+  return new Set(expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? []);
+}
+
+/**
+ * The metric families (as exposedFamilies() names them) that no query names: a histogram or summary counts
+ * as charted through any of its series (_bucket, _sum, _count).
+ */
+export function familiesWithoutPanel(families: Iterable<string>, queries: readonly DashboardQuery[]): string[] {
+  const named = new Set(queries.flatMap((query) => [...namesIn(query.expr)]));
+  const suffixes = ['', '_bucket', '_sum', '_count'];
+  return [...families].filter((family) => !suffixes.some((suffix) => named.has(`${family}${suffix}`)));
+}
+
+/**
+ * The families a Prometheus text or OpenMetrics exposition declares, in order. An OpenMetrics counter
+ * family (`# TYPE http_requests counter`) is given the name its samples and PromQL use, with `_total`.
+ */
+export function exposedFamilies(text: string): string[] {
+  return [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, family, type]) =>
+    type === 'counter' && !family!.endsWith('_total') ? `${family}_total` : family!,
+  );
+}

@@ -75,6 +75,9 @@ export function monitoringApps(settings: StackSettings): Pm2App[] {
         `--web.listen-address=127.0.0.1:${settings.prometheusPort}`,
         // Lets a re-rendered config be loaded with POST /-/reload instead of a restart.
         '--web.enable-lifecycle',
+        // Keeps the request ids the workers attach to histogram buckets (OpenMetrics exemplars), for
+        // /api/v1/query_exemplars and the dashboard's exemplar panel.
+        '--enable-feature=exemplar-storage',
       ],
       // Prometheus flushes its head block on SIGTERM; killing it early means a WAL replay next start.
       kill_timeout: 10_000,

@@ -45,7 +45,7 @@ export function accessLogMiddleware(options: AccessLogOptions): Middleware {
   const { worker } = options;
   return (ctx, next) => {
     const started = performance.now();
-    const context = newRequestContext();
+    const context = newRequestContext(String(ctx.state.requestId));
     // Read now: once the connection has closed the socket may no longer say.
     const remote = ctx.req.socket.remoteAddress;
     let handled = false;

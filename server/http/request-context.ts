@@ -6,12 +6,14 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export interface RequestContext {
   /** Time this request spent waiting for a database connection, summed over its acquires, in ms. */
   poolWaitMs: number;
+  /** X-Request-Id, for the exemplars of the query histogram. */
+  requestId?: string;
 }
 
 const current = new AsyncLocalStorage<RequestContext>();
 
-export function newRequestContext(): RequestContext {
-  return { poolWaitMs: 0 };
+export function newRequestContext(requestId?: string): RequestContext {
+  return { poolWaitMs: 0, requestId };
 }
 
 export function runInRequestContext<T>(context: RequestContext, work: () => T): T {
@@ -28,4 +30,9 @@ export function poolWaitRecorder(): (askedAt: number) => void {
   return (askedAt) => {
     if (context) context.poolWaitMs += performance.now() - askedAt;
   };
+}
+
+/** The id of the request current now; undefined outside a request (or with ACCESS_LOG=0, see access-log.ts). */
+export function currentRequestId(): string | undefined {
+  return current.getStore()?.requestId;
 }

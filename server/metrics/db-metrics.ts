@@ -2,8 +2,10 @@
 // they are true at that instant; histograms and counters are fed by the DbObserver interface.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DbObserver } from '../db/observer';
+import { currentRequestId } from '../http/request-context';
 import type { PoolStats } from '../db/pool';
 import { BATCH_SIZE_BUCKETS, LATENCY_BUCKETS, METRIC } from './names';
+import { QueryDurationHistogram } from './query-duration';
 
 export function registerDbMetrics(registry: Registry, readStats: () => PoolStats): DbObserver {
   const registers = [registry];
@@ -63,13 +65,7 @@ export function registerDbMetrics(registry: Registry, readStats: () => PoolStats
     labelNames: ['reason'],
     registers,
   });
-  const queryDuration = new Histogram({
-    name: METRIC.queryDuration,
-    help: 'Time a named query ran on its connection, by outcome (ok, error, timeout, cancelled).',
-    labelNames: ['query', 'outcome'],
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
+  const queryDuration = new QueryDurationHistogram(registry);
   const queryErrors = new Counter({
     name: METRIC.queryErrors,
     help: 'Failed queries by name and MySQL or driver error code.',
@@ -104,7 +100,7 @@ export function registerDbMetrics(registry: Registry, readStats: () => PoolStats
     connectionCreated: () => created.inc(),
     connectionClosed: (reason) => closed.inc({ reason }),
     queryFinished: (query, outcome, seconds, errorCode) => {
-      queryDuration.observe({ query, outcome }, seconds);
+      queryDuration.record(query, outcome, seconds, currentRequestId());
       // A cancelled query was stopped, or finished, for a client that left: not an error.
       if (outcome === 'error' || outcome === 'timeout') queryErrors.inc({ query, code: errorCode ?? 'other' });
     },

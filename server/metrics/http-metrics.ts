@@ -4,7 +4,8 @@
 //
 // A request only adds to plain numbers (HttpFigures): prom-client's inc() and observe() hash and check
 // their labels on every call, a large part of what a request to GET / costs. The metrics read those
-// numbers when scraped (collect()), the prom-client habit for values kept elsewhere.
+// numbers when scraped (collect()), the prom-client habit for values kept elsewhere. Each bucket also
+// keeps its latest request (id, duration, time): the exemplar OpenMetrics shows beside the bucket.
 import type { Middleware } from 'koa';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { answeredStatus, isHealthCheck, routeLabel } from '../http/request-labels';
@@ -19,6 +20,10 @@ class RouteFigures {
   readonly buckets = new Float64Array(LATENCY_BUCKETS.length);
   sum = 0;
   count = 0;
+  /** The latest request per bucket (LATENCY_BUCKETS, then +Inf), its exemplar: id, seconds, Date.now(). */
+  readonly exemplarIds: (string | undefined)[] = [];
+  readonly exemplarSeconds = new Float64Array(LATENCY_BUCKETS.length + 1);
+  readonly exemplarAt = new Float64Array(LATENCY_BUCKETS.length + 1);
 
   constructor(
     readonly method: string,
@@ -30,7 +35,7 @@ export class HttpFigures {
   inFlight = 0;
   private readonly byRoute = new Map<string, Map<string, RouteFigures>>();
 
-  record(method: string, route: string, status: number, seconds: number): void {
+  record(method: string, route: string, status: number, seconds: number, requestId?: string): void {
     let byMethod = this.byRoute.get(route);
     if (!byMethod) this.byRoute.set(route, (byMethod = new Map()));
     let figures = byMethod.get(method);
@@ -39,6 +44,11 @@ export class HttpFigures {
     let bucket = 0;
     while (bucket < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[bucket]!) bucket += 1;
     if (bucket < LATENCY_BUCKETS.length) figures.buckets[bucket]! += 1;
+    if (requestId !== undefined) {
+      figures.exemplarIds[bucket] = requestId;
+      figures.exemplarSeconds[bucket] = seconds;
+      figures.exemplarAt[bucket] = Date.now();
+    }
     figures.sum += seconds;
     figures.count += 1;
   }
@@ -78,15 +88,35 @@ class DurationHistogram extends Histogram<'method' | 'route'> {
       sharedLabels: Record<string, string>;
       value: number;
       metricName: string;
+      exemplar?: { labelSet: { request_id: string }; value: number; timestamp: number };
     }[] = [];
     for (const f of this.figures.routes()) {
       const shared = { method: f.method, route: f.route };
       let cumulative = 0;
+      // The format prom-client's own histograms give their exemplars; only OpenMetrics prints them.
+      const exemplar = (i: number) => {
+        const id = f.exemplarIds[i];
+        return id === undefined
+          ? undefined
+          : { labelSet: { request_id: id }, value: f.exemplarSeconds[i]!, timestamp: f.exemplarAt[i]! / 1000 };
+      };
       LATENCY_BUCKETS.forEach((le, i) => {
         cumulative += f.buckets[i]!;
-        values.push({ labels: { le }, sharedLabels: shared, value: cumulative, metricName: bucketName });
+        values.push({
+          labels: { le },
+          sharedLabels: shared,
+          value: cumulative,
+          metricName: bucketName,
+          exemplar: exemplar(i),
+        });
       });
-      values.push({ labels: { le: '+Inf' }, sharedLabels: shared, value: f.count, metricName: bucketName });
+      values.push({
+        labels: { le: '+Inf' },
+        sharedLabels: shared,
+        value: f.count,
+        metricName: bucketName,
+        exemplar: exemplar(LATENCY_BUCKETS.length),
+      });
       values.push({ labels: {}, sharedLabels: shared, value: f.sum, metricName: `${name}_sum` });
       values.push({ labels: {}, sharedLabels: shared, value: f.count, metricName: `${name}_count` });
     }
@@ -151,6 +181,7 @@ export function httpMetricsMiddleware(registry: Registry): Middleware {
         routeLabel(ctx),
         answeredStatus(ctx),
         (performance.now() - started) / 1000,
+        ctx.state.requestId as string | undefined,
       );
     };
     return next().then(record, (error: unknown) => {

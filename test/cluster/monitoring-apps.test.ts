@@ -44,6 +44,7 @@ describe('monitoringApps(settings)', () => {
       '--storage.tsdb.retention.time=2d',
       '--web.listen-address=127.0.0.1:9700',
       '--web.enable-lifecycle',
+      '--enable-feature=exemplar-storage',
     ]);
     expect(prometheus?.kill_timeout).to.be.at.least(5_000);
     expect(prometheus?.out_file).to.equal(`${STATE}/logs/t2-prometheus.log`);

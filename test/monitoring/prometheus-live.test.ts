@@ -1,13 +1,13 @@
 // A real Prometheus (Debian's), started with the project's own rendered config and rules against a real
 // test stack (2 workers, HAProxy, MariaDB, mysqld-exporter): every target is up, the per-worker pool
-// series arrive, and every recording rule and every dashboard panel query returns data.
+// series arrive, and every recording rule returns data. The dashboard's panels need the front door with its
+// workers (which this stack leaves out) and a Galera cluster: dashboard-live.test.ts checks them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { monitoringApps, writeMonitoringConfig } from '../../cluster/monitoring/apps';
 import type { StackSettings } from '../../cluster/settings';
-import { dashboardQueries } from '../../monitoring/dashboard-queries';
 import { recordingRuleNames } from '../../monitoring/rules';
 import { freePort } from '../../cluster/free-port';
 import { request } from '../support/http';
@@ -152,18 +152,5 @@ describe('monitoring against a live Prometheus', function () {
     );
     expect(queries).to.have.length(3);
     for (const expr of queries) expect(await eventually(expr, 30_000), expr).to.have.length.above(0);
-  });
-
-  it('returns data for every dashboard panel query', async () => {
-    const dashboard: unknown = JSON.parse(
-      fs.readFileSync(path.join(__dirname, '../../monitoring/grafana/dashboard.json'), 'utf8'),
-    );
-    const queries = dashboardQueries(dashboard);
-    expect(queries.length).to.be.greaterThan(0);
-    const empty: string[] = [];
-    for (const { title, expr } of queries) {
-      if ((await eventually(expr, 30_000)).length === 0) empty.push(`${title}: ${expr}`);
-    }
-    expect(empty, 'dashboard queries with no data').to.deep.equal([]);
   });
 });
