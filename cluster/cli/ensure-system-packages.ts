@@ -5,6 +5,7 @@
 // Silent when everything is present, so it costs nothing on a prepared machine.
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
+import { loadDotEnv } from '../env-file';
 import {
   findSystemBinary,
   installPlan,
@@ -12,6 +13,9 @@ import {
   missingPackages,
   topologiesToInstall,
 } from '../system-packages';
+
+// Before anything reads a setting: the project's .env, shell values winning (cluster/env-file.ts).
+loadDotEnv();
 
 // Debian starts a package's service on install unless a policy-rc.d forbids it. These are the
 // services that could now squat on ports the stack (or its defaults) use.

@@ -3,7 +3,11 @@
 // MYSQL_ADMIN_PASSWORD) or to re-apply the accounts after changing DB_PASSWORD.
 import { adminConnectionOptions } from '../database/admin';
 import { migrate } from '../database/migrate';
+import { loadDotEnv } from '../env-file';
 import { loadStackSettings } from '../settings';
+
+// Before anything reads a setting: the project's .env, shell values winning (cluster/env-file.ts).
+loadDotEnv();
 
 async function main(): Promise<void> {
   const settings = loadStackSettings();

@@ -9,11 +9,15 @@ import { appsOfKind, stackApps, workerUrl } from '../apps';
 import { galeraLayoutOf } from '../database/galera/env';
 import { nodeAdminLogin } from '../database/galera/node';
 import { checkNode } from '../database/galera/wsrep-status';
+import { loadDotEnv } from '../env-file';
 import { haproxyPaths } from '../haproxy/config-files';
 import { haproxyCommand, stickTableServer } from '../haproxy/stats';
 import { runPm2 } from '../pm2';
 import { loadStackSettings, type StackSettings } from '../settings';
 import { stackStatus } from '../stack-status';
+
+// Before anything reads a setting: the project's .env, shell values winning (cluster/env-file.ts).
+loadDotEnv();
 
 async function rollingRestart(settings: StackSettings): Promise<number> {
   const layout = galeraLayoutOf(settings);

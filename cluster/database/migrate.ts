@@ -7,6 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { PROJECT_ROOT, type StackSettings } from '../settings';
+import { requireProvisionedSecrets } from '../secrets';
 import { declaredAccounts, revokeExtraPrivileges } from './grants';
 import {
   dropAccountsNoLongerNamed,
@@ -136,6 +137,8 @@ export async function migrate(
   admin: mysql.ConnectionOptions,
   dir: string = SQL_DIR,
 ): Promise<string[]> {
+  // An account is never created with an empty password: the generated ones must exist (npm start).
+  requireProvisionedSecrets(settings);
   try {
     return await applyMigrations(settings, admin, dir);
   } catch (error) {

@@ -43,8 +43,8 @@ describe('loadStackSettings(env)', () => {
         '  - WORKER_PORTS must be a comma-separated list of TCP ports, got "x".\n' +
         '  - WORKER_PORTS lists port 8000 twice.\n' +
         '  - WORKER_PORTS must be a comma-separated list of TCP ports, got "70000".\n' +
-        '  - HAPROXY_PORT must be a TCP port between 1 and 65535, got 0.\n' +
-        '  - PROMETHEUS_PORT must be a whole number, got "p".',
+        '  - HAPROXY_PORT must be a whole number from 1 to 65535, got "0".\n' +
+        '  - PROMETHEUS_PORT must be a whole number from 1 to 65535, got "p".',
     );
   });
 
@@ -93,7 +93,7 @@ describe('loadStackSettings(env) port clashes and flags', () => {
     expect(loadStackSettings({ MONITORING: 'true' }).monitoring).to.equal(true);
     expect(loadStackSettings({ MONITORING: '0' }).monitoring).to.equal(false);
     expect(() => loadStackSettings({ MONITORING: 'yes' })).to.throw(
-      'MONITORING must be 1 or 0 (or true or false), got "yes".',
+      'MONITORING must be 1, 0, true or false, got "yes".',
     );
   });
 });
@@ -105,7 +105,7 @@ describe("loadStackSettings(env) with the workers' settings, DB_CHECK_USER and S
     ).to.throw(
       'Invalid stack configuration:\n' +
         '  - WORKER_PORTS must be a comma-separated list of TCP ports, got "80a".\n' +
-        '  - START_TIMEOUT_MS must be a whole number, got "abc".\n' +
+        '  - START_TIMEOUT_MS must be a whole number of at least 1000, got "abc".\n' +
         '  - DB_QUEUE_LIMIT must be a whole number from 0 to 100000, got "abc".\n' +
         '  - DB_CHECK_USER "a b" may only contain letters, digits, _ . @ and -.',
     );
@@ -125,7 +125,7 @@ describe("loadStackSettings(env) with the workers' settings, DB_CHECK_USER and S
   it('leaves PORT and HAPROXY_PORT to the stack, which gives each worker its own', () => {
     expect(loadStackSettings({ PORT: 'http' }).workerPorts).to.deep.equal([8000, 8001]);
     expect(() => loadStackSettings({ HAPROXY_PORT: 'x' })).to.throw(
-      /:\n {2}- HAPROXY_PORT must be a whole number, got "x"\.$/,
+      /:\n {2}- HAPROXY_PORT must be a whole number from 1 to 65535, got "x"\.$/,
     );
   });
 
@@ -133,10 +133,10 @@ describe("loadStackSettings(env) with the workers' settings, DB_CHECK_USER and S
     expect(loadStackSettings({}).startTimeoutMs).to.equal(180_000);
     expect(loadStackSettings({ START_TIMEOUT_MS: '1000' }).startTimeoutMs).to.equal(1000);
     expect(() => loadStackSettings({ START_TIMEOUT_MS: '999' })).to.throw(
-      'START_TIMEOUT_MS must be at least 1000 (milliseconds), got 999.',
+      'START_TIMEOUT_MS must be a whole number of at least 1000, got "999".',
     );
     expect(() => loadStackSettings({ START_TIMEOUT_MS: '1.5e3' })).to.throw(
-      'START_TIMEOUT_MS must be a whole number, got "1.5e3".',
+      'START_TIMEOUT_MS must be a whole number of at least 1000, got "1.5e3".',
     );
   });
 });

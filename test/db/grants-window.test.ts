@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { declaredAccounts } from '../../cluster/database/grants';
 import { migrate } from '../../cluster/database/migrate';
+import { provisionSecrets } from '../../cluster/secrets';
 import { loadStackSettings } from '../../cluster/settings';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 
@@ -9,7 +10,7 @@ const MIGRATIONS = 30;
 const WRITERS = 4;
 
 describe('migrate(settings, admin) re-applying the grants', function () {
-  const settings = loadStackSettings({});
+  const settings = provisionSecrets(loadStackSettings({}));
   let db: MariaDbHandle;
   let admin: mysql.Connection;
 

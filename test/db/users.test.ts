@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { migrate } from '../../cluster/database/migrate';
+import { provisionSecrets } from '../../cluster/secrets';
 import { loadStackSettings } from '../../cluster/settings';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 
@@ -10,7 +11,7 @@ const ACCESS_DENIED = 1045;
 const USER_LIMIT_REACHED = 1226; // max_user_connections
 
 describe('sql/R__users.sql (applied by migrate)', function () {
-  const settings = loadStackSettings({});
+  const settings = provisionSecrets(loadStackSettings({}));
   let db: MariaDbHandle;
   let admin: mysql.Connection;
 
@@ -109,7 +110,7 @@ describe('sql/R__users.sql (applied by migrate)', function () {
     });
 
     it('logs in only with the new password once DB_PASSWORD changes and migrate runs', async function () {
-      await migrate(loadStackSettings({ DB_PASSWORD: 'changed' }), db.admin);
+      await migrate(provisionSecrets(loadStackSettings({ DB_PASSWORD: 'changed' })), db.admin);
       try {
         const changed = await connectAs('haproxy_user', 'changed');
         await changed.end();

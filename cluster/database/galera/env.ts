@@ -4,6 +4,7 @@
 // settings (for tests that run nodes alone).
 import path from 'node:path';
 import { PROJECT_ROOT, readGaleraSettings, type GaleraSettings, type StackSettings } from '../../settings';
+import { EnvReader } from '../../../server/env/reader';
 import { galeraLayout, portsFromBase, type GaleraLayout } from './layout';
 
 type Env = Record<string, string | undefined>;
@@ -26,9 +27,9 @@ export function galeraLayoutOf(settings: StackSettings): GaleraLayout {
 
 /** GALERA_NODES, GALERA_*_PORT and STACK_NAME under STACK_DIR, alone. Throws listing every problem. */
 export function galeraLayoutFromEnv(env: Env = process.env): GaleraLayout {
-  const problems: string[] = [];
-  const galera = readGaleraSettings(env, problems);
-  if (problems.length > 0) throw new Error(problems.join('\n'));
+  const read = new EnvReader(env);
+  const galera = readGaleraSettings(read);
+  if (read.problems.length > 0) throw new Error(read.problems.join('\n'));
   return layoutOf(path.resolve(PROJECT_ROOT, env.STACK_DIR || '.stack'), galera, env.STACK_NAME || 'kh');
 }
 
