@@ -3,7 +3,6 @@
 // bare commands, none of them given a setting in its environment. STACK_ENV_FILE points the commands at
 // the test's file instead of the project's .env; PM2_HOME (pm2's own, not a setting) isolates the daemon.
 import fs from 'node:fs';
-import path from 'node:path';
 import { expect } from 'chai';
 import { freePort } from '../../cluster/free-port';
 import { isolatedEnv, jlist, PM2_BIN, run, TSX_BIN } from '../support/pm2-env';
@@ -20,16 +19,16 @@ describe('settings in .env, read by every command', function () {
     const isolated = await isolatedEnv('dotenv', 1);
     home = isolated.home;
     port = isolated.ports[0]!;
-    const { PATH, HOME, PM2_HOME, ...settings } = isolated.env;
+    const { PATH, HOME, PM2_HOME, STACK_ENV_FILE, ...settings } = isolated.env;
     const lines = Object.entries({
       ...settings,
       MONITORING: '1',
       PROMETHEUS_PORT: String(await freePort()),
       MYSQLD_EXPORTER_PORT: String(await freePort()),
     }).map(([name, value]) => `${name}=${value}`);
-    const envFile = path.join(home, '.env');
-    fs.writeFileSync(envFile, `# The test's settings\n${lines.join('\n')}\n`);
-    bare = { PATH, HOME, PM2_HOME, STACK_ENV_FILE: envFile };
+    // The empty .env isolatedEnv made, now holding every setting.
+    fs.writeFileSync(STACK_ENV_FILE!, `# The test's settings\n${lines.join('\n')}\n`);
+    bare = { PATH, HOME, PM2_HOME, STACK_ENV_FILE };
   });
 
   after(async () => {
