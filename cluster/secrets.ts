@@ -103,22 +103,20 @@ export function stackPassword(
   return { value: '' };
 }
 
-const FIELD_OF: Record<SecretName, 'appPassword' | 'exporterPassword' | 'galeraCheckPassword'> = {
-  app: 'appPassword',
-  exporter: 'exporterPassword',
-  galeraCheck: 'galeraCheckPassword',
-};
-
 /**
  * Creates the generated passwords the settings name that do not exist yet, and returns the settings with
  * their values. Called by prepareStateDir (npm start, npm run reload, a bare `pm2 start
  * ecosystem.config.js`); the test support calls it for the stacks it builds by hand.
  */
 export function provisionSecrets<S extends StackSettings>(settings: S): S {
-  const values = Object.fromEntries(
-    settings.generatedSecrets.map((secret) => [FIELD_OF[secret.name], ensureSecret(settings.stateDir, secret.name)]),
-  );
-  return { ...settings, ...values };
+  const value = (name: SecretName, current: string) =>
+    settings.generatedSecrets.some((secret) => secret.name === name) ? ensureSecret(settings.stateDir, name) : current;
+  return {
+    ...settings,
+    database: { ...settings.database, appPassword: value('app', settings.database.appPassword) },
+    monitoring: { ...settings.monitoring, exporterPassword: value('exporter', settings.monitoring.exporterPassword) },
+    galera: { ...settings.galera, checkPassword: value('galeraCheck', settings.galera.checkPassword) },
+  };
 }
 
 /** Throws, naming the files, when a generated password the settings need has not been created yet. */

@@ -36,17 +36,17 @@ export interface GaleraServer {
 /** Which database the stack fronts and its accounts. */
 export interface DatabaseSettings {
   /** DB_TOPOLOGY: embedded (default), galera, or external (the default when MYSQL_HOST is set). */
-  dbTopology: DbTopology;
+  topology: DbTopology;
   /** True when no MYSQL_HOST is set: the stack runs its own mariadbd. */
-  embeddedDb: boolean;
-  mysqlHost: string;
-  mysqlPort: number;
+  embedded: boolean;
+  host: string;
+  port: number;
   /**
    * Administrative account of an external MYSQL_HOST, used for migrations and db:shell. The embedded
    * server's admin is instead the OS user running the stack over the socket (database/admin-account.ts).
    */
-  mysqlAdminUser: string;
-  mysqlAdminPassword: string;
+  adminUser: string;
+  adminPassword: string;
   appUser: string;
   /**
    * DB_PASSWORD(_FILE), or for the stack's own database the generated <stateDir>/secrets/db-password:
@@ -67,24 +67,24 @@ export interface DatabaseSettings {
 
 /** HAProxy: the MySQL listener, the front door and the stats page. */
 export interface HaproxySettings {
-  haproxyHost: string;
+  host: string;
   /** The MySQL listener the workers connect to (the reference's 127.0.0.1:5555). */
-  haproxyPort: number;
+  port: number;
   /** HAProxy's stats page and Prometheus exporter. */
-  haproxyStatsPort: number;
+  statsPort: number;
   /** HAProxy's HTTP front door, balancing over every worker port (HTTP_PORT). */
   httpPort: number;
   /** The reference's `server mysql1 ... maxconn 10`. */
-  haproxyServerMaxconn: number;
+  serverMaxconn: number;
   /** HAPROXY_HTTP_MAXCONN: the front door's client connections, idle ones included (cluster/haproxy/env.ts). */
-  haproxyHttpMaxconn: number;
+  httpMaxconn: number;
 }
 
 /** The Koa workers (their own settings, server/config.ts, are checked with these and passed to them). */
 export interface WorkersSettings {
   /** One Koa worker per port. */
-  workerPorts: number[];
-  workerHost: string;
+  ports: number[];
+  host: string;
   /** Connections per worker (DB_POOL_SIZE), checked here against HAProxy's maxconn. */
   poolSize: number;
 }
@@ -92,25 +92,25 @@ export interface WorkersSettings {
 /** The local Galera cluster, or an external one behind HAProxy, and the health agent's account. */
 export interface GaleraPartSettings {
   /** The local cluster's size and ports (DB_TOPOLOGY=galera only). */
-  galera?: GaleraSettings;
+  local?: GaleraSettings;
   /** GALERA_SERVERS (external only): the nodes of an existing Galera cluster, the first one the writer. */
-  galeraServers: GaleraServer[];
+  servers: GaleraServer[];
   /** The health agent's USAGE-only account (GALERA_CHECK_USER), created by sql/R__galera_check.sql. */
-  galeraCheckUser: string;
+  checkUser: string;
   /** '127.0.0.1' for the local cluster (the agent connects over loopback TCP), DB_USER_HOST otherwise. */
-  galeraCheckUserHost: string;
+  checkUserHost: string;
   /** Generated for the local cluster; GALERA_CHECK_PASSWORD(_FILE) for external servers ('' = no agent). */
-  galeraCheckPassword: string;
-  galeraCheckPasswordFile?: string;
+  checkPassword: string;
+  checkPasswordFile?: string;
   /** GALERA_AGENT_PORT: the agent's listener for the first node; node k listens on this + k - 1. */
-  galeraAgentPort: number;
+  agentPort: number;
 }
 
 /** Prometheus and mysqld-exporter (MONITORING=1). */
 export interface MonitoringSettings {
-  monitoring: boolean;
+  enabled: boolean;
   prometheusPort: number;
-  mysqldExporterPort: number;
+  exporterPort: number;
   /** Least-privilege account for prometheus-mysqld-exporter. */
   exporterUser: string;
   exporterPassword: string;
@@ -131,16 +131,14 @@ export interface StackCoreSettings {
   generatedSecrets: GeneratedSecret[];
 }
 
-/**
- * Every part, still one object: a consumer can take just the part it reads (e.g. `HaproxySettings`), and
- * the fields keep their names (moving them under `settings.haproxy.*` is left to a later change).
- */
-export type StackSettings = StackCoreSettings &
-  DatabaseSettings &
-  HaproxySettings &
-  WorkersSettings &
-  GaleraPartSettings &
-  MonitoringSettings;
+/** The stack's settings, in typed parts: a consumer can take just the part it reads. */
+export interface StackSettings extends StackCoreSettings {
+  database: DatabaseSettings;
+  haproxy: HaproxySettings;
+  workers: WorkersSettings;
+  galera: GaleraPartSettings;
+  monitoring: MonitoringSettings;
+}
 
 /** WORKER_PORTS-style lists, for callers holding a problems list rather than a reader. */
 export function parsePortList(raw: string, name: string, problems: string[]): number[] {
@@ -242,14 +240,14 @@ export function loadStackSettings(env: Env = process.env, read = new EnvReader(e
   const userHost = read.string('DB_USER_HOST', '%');
   const localGalera = dbTopology === 'galera' ? readGaleraSettings(read) : undefined;
   const galera: GaleraPartSettings = {
-    ...(localGalera ? { galera: localGalera } : {}),
-    galeraServers,
-    galeraCheckUser: read.string('GALERA_CHECK_USER', 'galera_check'),
-    galeraCheckUserHost: dbTopology === 'galera' ? '127.0.0.1' : userHost,
-    galeraCheckPassword: galeraCheckPassword.value,
-    ...(galeraCheckPassword.file === undefined ? {} : { galeraCheckPasswordFile: galeraCheckPassword.file }),
+    ...(localGalera ? { local: localGalera } : {}),
+    servers: galeraServers,
+    checkUser: read.string('GALERA_CHECK_USER', 'galera_check'),
+    checkUserHost: dbTopology === 'galera' ? '127.0.0.1' : userHost,
+    checkPassword: galeraCheckPassword.value,
+    ...(galeraCheckPassword.file === undefined ? {} : { checkPasswordFile: galeraCheckPassword.file }),
     // The local cluster's node 1 agent port, read with its other ports; an external cluster's own.
-    galeraAgentPort: localGalera?.basePorts.agent ?? read.port('GALERA_AGENT_PORT', DEFAULT_BASE_PORTS.agent),
+    agentPort: localGalera?.basePorts.agent ?? read.port('GALERA_AGENT_PORT', DEFAULT_BASE_PORTS.agent),
   };
 
   // The workers' own settings (server/config.ts), so one run reports every problem before anything
@@ -264,27 +262,27 @@ export function loadStackSettings(env: Env = process.env, read = new EnvReader(e
     DB_PASSWORD_FILE: undefined,
   });
   const workers: WorkersSettings = {
-    workerPorts: read.portList('WORKER_PORTS', '8000,8001'),
-    workerHost: worker.config.host,
+    ports: read.portList('WORKER_PORTS', '8000,8001'),
+    host: worker.config.host,
     poolSize: worker.config.db.poolSize,
   };
 
   const haproxy: HaproxySettings = {
-    haproxyHost: worker.config.db.host,
-    haproxyPort: read.port('HAPROXY_PORT', 5555),
-    haproxyStatsPort: read.port('HAPROXY_STATS_PORT', 8404),
+    host: worker.config.db.host,
+    port: read.port('HAPROXY_PORT', 5555),
+    statsPort: read.port('HAPROXY_STATS_PORT', 8404),
     httpPort: read.port('HTTP_PORT', 8080),
-    haproxyServerMaxconn: read.int('HAPROXY_SERVER_MAXCONN', 10, 1),
-    haproxyHttpMaxconn: read.int('HAPROXY_HTTP_MAXCONN', 1500, 1),
+    serverMaxconn: read.int('HAPROXY_SERVER_MAXCONN', 10, 1),
+    httpMaxconn: read.int('HAPROXY_HTTP_MAXCONN', 1500, 1),
   };
 
   const database: DatabaseSettings = {
-    dbTopology,
-    embeddedDb,
-    mysqlHost: read.string('MYSQL_HOST', '127.0.0.1'),
-    mysqlPort: read.port('MYSQL_PORT', embeddedDb ? 3307 : 3306),
-    mysqlAdminUser: read.string('MYSQL_ADMIN_USER', 'root'),
-    mysqlAdminPassword: readPasswordSetting(env, 'MYSQL_ADMIN_PASSWORD', problems)?.value ?? '',
+    topology: dbTopology,
+    embedded: embeddedDb,
+    host: read.string('MYSQL_HOST', '127.0.0.1'),
+    port: read.port('MYSQL_PORT', embeddedDb ? 3307 : 3306),
+    adminUser: read.string('MYSQL_ADMIN_USER', 'root'),
+    adminPassword: readPasswordSetting(env, 'MYSQL_ADMIN_PASSWORD', problems)?.value ?? '',
     appUser: worker.config.db.user,
     appPassword: appPassword.value,
     appPasswordFile: appPassword.file,
@@ -296,9 +294,9 @@ export function loadStackSettings(env: Env = process.env, read = new EnvReader(e
   const monitoring: MonitoringSettings = {
     exporterUser: read.string('DB_EXPORTER_USER', 'mysqld_exporter'),
     exporterPassword: password('DB_EXPORTER_PASSWORD', 'exporter', ownsDb).value,
-    monitoring: read.flag('MONITORING', false),
+    enabled: read.flag('MONITORING', false),
     prometheusPort: read.port('PROMETHEUS_PORT', 9090),
-    mysqldExporterPort: read.port('MYSQLD_EXPORTER_PORT', 9104),
+    exporterPort: read.port('MYSQLD_EXPORTER_PORT', 9104),
   };
 
   const settings: StackSettings = {
@@ -306,22 +304,22 @@ export function loadStackSettings(env: Env = process.env, read = new EnvReader(e
     appPrefix: read.string('STACK_NAME', 'kh'),
     startTimeoutMs: read.int('START_TIMEOUT_MS', 180_000, 1000),
     generatedSecrets,
-    ...database,
-    ...haproxy,
-    ...workers,
-    ...galera,
-    ...monitoring,
+    database,
+    haproxy,
+    workers,
+    galera,
+    monitoring,
   };
   problems.push(...worker.problems);
-  const checkUser = checkUserProblem(settings.checkUser);
+  const checkUser = checkUserProblem(settings.database.checkUser);
   if (checkUser) problems.push(checkUser);
-  if (!/^[A-Za-z0-9_]{1,32}$/.test(settings.galeraCheckUser))
-    problems.push(`GALERA_CHECK_USER must be 1-32 of A-Z a-z 0-9 _, got "${settings.galeraCheckUser}".`);
+  if (!/^[A-Za-z0-9_]{1,32}$/.test(settings.galera.checkUser))
+    problems.push(`GALERA_CHECK_USER must be 1-32 of A-Z a-z 0-9 _, got "${settings.galera.checkUser}".`);
   // What HAProxy's capacity and the ports allow (cluster/capacity.ts).
   const maxconn = maxconnProblem(settings);
   if (maxconn) problems.push(maxconn);
   // WORKER_PORTS duplicates are reported by the reader already.
-  problems.push(...portClashes({ ...settings, workerPorts: [...new Set(settings.workerPorts)] }));
+  problems.push(...portClashes({ ...settings, workers: { ...workers, ports: [...new Set(workers.ports)] } }));
   if (problems.length > 0) throw new Error(`Invalid stack configuration:\n  - ${problems.join('\n  - ')}`);
   return settings;
 }

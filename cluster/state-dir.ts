@@ -48,7 +48,7 @@ export function prepareStateDir(given: StackSettings): PreparedStateDir {
   createIgnoredFolder(given.stateDir);
   const settings = provisionSecrets(given);
   const haproxyChanged = writeHaproxyConfig(settings);
-  if (settings.monitoring) writeMonitoringConfig(settings);
+  if (settings.monitoring.enabled) writeMonitoringConfig(settings);
   // Also tightens a state folder an earlier version left world-readable (folders 0755, files 0644).
   makePrivate(settings.stateDir);
   return { settings, haproxyChanged };

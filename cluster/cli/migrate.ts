@@ -11,7 +11,9 @@ loadDotEnv();
 
 async function main(): Promise<void> {
   const settings = loadStackSettings();
-  const target = settings.embeddedDb ? 'the embedded MariaDB' : `${settings.mysqlHost}:${settings.mysqlPort}`;
+  const target = settings.database.embedded
+    ? 'the embedded MariaDB'
+    : `${settings.database.host}:${settings.database.port}`;
   const applied = await migrate(settings, adminConnectionOptions(settings));
   console.log(`Migrated ${target}; applied: ${applied.join(', ') || 'nothing'}.`);
 }

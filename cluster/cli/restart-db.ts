@@ -81,9 +81,9 @@ async function workersServe(urls: string[]): Promise<boolean> {
 
 async function main(): Promise<number> {
   const settings = loadStackSettings();
-  if (settings.dbTopology === 'galera') return rollingRestart(settings);
-  if (!settings.embeddedDb) {
-    console.error(`MYSQL_HOST is set (${settings.mysqlHost}): the database is not this stack's to restart.`);
+  if (settings.database.topology === 'galera') return rollingRestart(settings);
+  if (!settings.database.embedded) {
+    console.error(`MYSQL_HOST is set (${settings.database.host}): the database is not this stack's to restart.`);
     return 1;
   }
   const apps = stackApps(settings);

@@ -183,7 +183,7 @@ async function main(): Promise<number> {
   console.log(`\n${renderStatus(statuses)}\n`);
   if (healthy(statuses)) {
     console.log(
-      `Stack is up. Try: curl localhost:${settings.httpPort}/todos (the front door) or localhost:${settings.workerPorts[0]}/todos`,
+      `Stack is up. Try: curl localhost:${settings.haproxy.httpPort}/todos (the front door) or localhost:${settings.workers.ports[0]}/todos`,
     );
     return 0;
   }

@@ -109,7 +109,7 @@ describe('cluster/database/server.ts on a datadir from before unix_socket', func
         rows: rows.map((row) => String(row.item)),
         rootOverTcp: await login('root', ''),
         oldAppPassword: await login('haproxy_user', 'tester'),
-        newAppPassword: await login('haproxy_user', settings.appPassword),
+        newAppPassword: await login('haproxy_user', settings.database.appPassword),
         modes: [(fs.statSync(stateDir).mode & 0o777).toString(8), datadirMode, tableMode],
         logged: output.includes("db-server: dropped the account 'root'@'127.0.0.1'"),
       }).to.deep.equal({

@@ -23,8 +23,8 @@ describe("the stack's passwords", () => {
     const settings = loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' });
     expect({
       files: fs.readdirSync(stateDir),
-      passwords: [settings.appPassword, settings.exporterPassword, settings.galeraCheckPassword],
-      appPasswordFile: settings.appPasswordFile,
+      passwords: [settings.database.appPassword, settings.monitoring.exporterPassword, settings.galera.checkPassword],
+      appPasswordFile: settings.database.appPasswordFile,
     }).to.deep.equal({
       files: [],
       passwords: ['', '', ''],
@@ -34,9 +34,9 @@ describe("the stack's passwords", () => {
       /generated passwords do not exist yet .*`npm start` creates them/,
     );
     const prepared = prepareStateDir(settings).settings;
-    expect(prepared.galeraCheckPassword).to.match(/^[A-Za-z0-9_-]{32}$/);
-    expect(loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' }).galeraCheckPassword).to.equal(
-      prepared.galeraCheckPassword,
+    expect(prepared.galera.checkPassword).to.match(/^[A-Za-z0-9_-]{32}$/);
+    expect(loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' }).galera.checkPassword).to.equal(
+      prepared.galera.checkPassword,
     );
   });
 
@@ -45,21 +45,21 @@ describe("the stack's passwords", () => {
     const again = loadStackSettings({ STACK_DIR: stateDir });
     const secrets = path.join(stateDir, 'secrets');
     expect({
-      app: /^[A-Za-z0-9_-]{32}$/.test(first.appPassword),
-      exporter: /^[A-Za-z0-9_-]{32}$/.test(first.exporterPassword),
-      distinct: first.appPassword !== first.exporterPassword,
-      stable: [again.appPassword, again.exporterPassword],
-      file: first.appPasswordFile,
+      app: /^[A-Za-z0-9_-]{32}$/.test(first.database.appPassword),
+      exporter: /^[A-Za-z0-9_-]{32}$/.test(first.monitoring.exporterPassword),
+      distinct: first.database.appPassword !== first.monitoring.exporterPassword,
+      stable: [again.database.appPassword, again.monitoring.exporterPassword],
+      file: first.database.appPasswordFile,
       modes: [mode(secrets), mode(path.join(secrets, 'db-password')), mode(path.join(secrets, 'db-exporter-password'))],
       onDisk: fs.readFileSync(path.join(secrets, 'db-password'), 'utf8'),
     }).to.deep.equal({
       app: true,
       exporter: true,
       distinct: true,
-      stable: [first.appPassword, first.exporterPassword],
+      stable: [first.database.appPassword, first.monitoring.exporterPassword],
       file: path.join(secrets, 'db-password'),
       modes: ['700', '600', '600'],
-      onDisk: `${first.appPassword}\n`,
+      onDisk: `${first.database.appPassword}\n`,
     });
   });
 
@@ -68,9 +68,9 @@ describe("the stack's passwords", () => {
     fs.writeFileSync(file, 'from-a-file\n');
     const settings = loadStackSettings({ STACK_DIR: stateDir, DB_PASSWORD: 'given', DB_EXPORTER_PASSWORD_FILE: file });
     expect([
-      settings.appPassword,
-      settings.appPasswordFile,
-      settings.exporterPassword,
+      settings.database.appPassword,
+      settings.database.appPasswordFile,
+      settings.monitoring.exporterPassword,
       fs.existsSync(path.join(stateDir, 'secrets')),
     ]).to.deep.equal(['given', undefined, 'from-a-file', false]);
   });

@@ -20,20 +20,21 @@ describe('DB_TOPOLOGY=galera in the stack', function () {
   afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
   it('settings: embedded by default, external with MYSQL_HOST, galera on request with a generated check password', function () {
-    expect(provisionSecrets(loadStackSettings({ STACK_DIR: stateDir })).dbTopology).to.equal('embedded');
+    expect(provisionSecrets(loadStackSettings({ STACK_DIR: stateDir })).database.topology).to.equal('embedded');
     expect(
-      provisionSecrets(loadStackSettings({ MYSQL_HOST: 'db', DB_PASSWORD: 'p', DB_EXPORTER_PASSWORD: 'e' })).dbTopology,
+      provisionSecrets(loadStackSettings({ MYSQL_HOST: 'db', DB_PASSWORD: 'p', DB_EXPORTER_PASSWORD: 'e' })).database
+        .topology,
     ).to.equal('external');
     const galera = provisionSecrets(loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' }));
     expect([
-      galera.dbTopology,
-      galera.embeddedDb,
-      galera.galera?.nodes,
-      galera.galeraCheckUser,
-      galera.galeraCheckUserHost,
+      galera.database.topology,
+      galera.database.embedded,
+      galera.galera.local?.nodes,
+      galera.galera.checkUser,
+      galera.galera.checkUserHost,
     ]).to.deep.equal(['galera', false, 3, 'galera_check', '127.0.0.1']);
-    expect(galera.galeraCheckPassword).to.match(/^[A-Za-z0-9_-]{32}$/);
-    expect(galera.galeraCheckPasswordFile).to.equal(path.join(stateDir, 'secrets', 'galera-check-password'));
+    expect(galera.galera.checkPassword).to.match(/^[A-Za-z0-9_-]{32}$/);
+    expect(galera.galera.checkPasswordFile).to.equal(path.join(stateDir, 'secrets', 'galera-check-password'));
   });
 
   it('settings: refuses an even node count, a clash with another port and MYSQL_HOST with galera', function () {
@@ -69,7 +70,7 @@ describe('DB_TOPOLOGY=galera in the stack', function () {
       ]).to.deep.equal([true, true, [75], true]);
     }
     expect(apps.map((app) => app.args)).to.deep.include.members([['n1'], ['n2'], ['n3'], ['agent']]);
-    expect(JSON.stringify(apps)).not.to.include(settings.galeraCheckPassword);
+    expect(JSON.stringify(apps)).not.to.include(settings.galera.checkPassword);
     expect(databaseAppNames(settings)).to.deep.equal(['kh-galera-n1', 'kh-galera-n2', 'kh-galera-n3']);
   });
 
