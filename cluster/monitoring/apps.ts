@@ -54,7 +54,7 @@ export function mysqldExporterPaths(settings: StackSettings): { dir: string; myC
 }
 
 /**
- * pm2 apps for the monitoring tier; none unless settings.monitoring is on. Both read files from
+ * pm2 apps for the monitoring tier; none unless settings.monitoring.enabled. Both read files from
  * the state dir: call writeMonitoringConfig() before starting them.
  */
 export function monitoringApps(settings: StackSettings): Pm2App[] {
