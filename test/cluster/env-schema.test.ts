@@ -53,3 +53,17 @@ describe('the settings schema', () => {
     expect(fs.readFileSync(ENV_EXAMPLE, 'utf8')).to.equal(renderEnvExample());
   });
 });
+
+describe('.env, read by every command', () => {
+  it('is loaded at the top of every cluster/cli entry that reads a setting, and by ecosystem.config.js', () => {
+    const root = path.join(__dirname, '..', '..');
+    const entries = fs
+      .readdirSync(path.join(root, 'cluster', 'cli'))
+      .filter((file) => file.endsWith('.ts') && file !== 'env-example.ts')
+      .map((file) => path.join('cluster', 'cli', file));
+    const without = [...entries, 'ecosystem.config.js'].filter(
+      (file) => !/loadDotEnv\(\);/.test(fs.readFileSync(path.join(root, file), 'utf8')),
+    );
+    expect(without).to.deep.equal([]);
+  });
+});
