@@ -13,6 +13,7 @@ const { reloadHaproxy } = require('./cluster/haproxy/reload');
 const { ensureWorkerBuildSync } = require('./cluster/worker/build');
 
 function load() {
+  require('./cluster/env-file').loadDotEnv();
   ensureSystemPackagesSync();
   const settings = loadStackSettings(process.env);
   const stack = stackApps(settings);

@@ -134,7 +134,12 @@ async function main(): Promise<void> {
     peer = await startPeer({
       dir: path.join(stack.home, 'peer'),
       port: await freePort(),
-      db: { host: '127.0.0.1', port: settings.haproxyPort, user: settings.appUser, password: settings.appPassword },
+      db: {
+        host: '127.0.0.1',
+        port: settings.haproxy.port,
+        user: settings.database.appUser,
+        password: settings.database.appPassword,
+      },
     });
     const processes = await listProcesses(env);
     const oursName = workerAppName(settings, oursPort);
@@ -159,9 +164,9 @@ async function main(): Promise<void> {
     const rssAtStart = rssOf();
 
     const limitTarget = {
-      target: { host: '127.0.0.1', port: settings.haproxyPort },
-      user: settings.appUser,
-      password: settings.appPassword,
+      target: { host: '127.0.0.1', port: settings.haproxy.port },
+      user: settings.database.appUser,
+      password: settings.database.appPassword,
       database: 'test',
     };
     const limitSql: Record<Exclude<PathKey, 'root'>, { sql: string; params: () => unknown[]; label: string }> = {

@@ -71,9 +71,9 @@ function appConnection(stack: ThrowawayStack): Promise<mysql.Connection> {
   const { settings } = stack;
   return mysql.createConnection({
     host: '127.0.0.1',
-    port: settings.haproxyPort,
-    user: settings.appUser,
-    password: settings.appPassword,
+    port: settings.haproxy.port,
+    user: settings.database.appUser,
+    password: settings.database.appPassword,
     database: 'test',
     charset: 'utf8mb4_unicode_ci',
   });
@@ -169,9 +169,9 @@ function scenarioOf(
       ? () =>
           limitLoad(
             {
-              target: { host: '127.0.0.1', port: settings.haproxyPort },
-              user: settings.appUser,
-              password: settings.appPassword,
+              target: { host: '127.0.0.1', port: settings.haproxy.port },
+              user: settings.database.appUser,
+              password: settings.database.appPassword,
               database: 'test',
               seconds: options.seconds,
               warmupSeconds: options.warmupSeconds,

@@ -99,7 +99,7 @@ async function main(): Promise<void> {
       'front-door': {
         key: 'front-door',
         label: 'front door (2 workers)',
-        port: settings.httpPort,
+        port: settings.haproxy.httpPort,
         workerPids: productPids,
       },
     };

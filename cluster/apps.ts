@@ -61,7 +61,7 @@ export function belongsToStack(settings: Pick<StackSettings, 'appPrefix'>, name:
 
 /** A worker's base URL: a wildcard bind is reached on loopback. */
 export function workerUrl(settings: StackSettings, port: number): string {
-  const host = settings.workerHost === '0.0.0.0' ? '127.0.0.1' : settings.workerHost;
+  const host = settings.workers.host === '0.0.0.0' ? '127.0.0.1' : settings.workers.host;
   return `http://${host}:${port}`;
 }
 
@@ -71,18 +71,18 @@ export function stackApps(settings: StackSettings): StackApp[] {
   const claims = (app: string, list: Array<[string, string, number]>): PortClaim[] =>
     list.map(([setting, host, port]) => ({ app, setting, host, port }));
   const apps: StackApp[] = [];
-  if (settings.embeddedDb) {
+  if (settings.database.embedded) {
     const name = `${p}-mariadb`;
     apps.push({
       name,
       kind: 'database',
-      ports: claims(name, [['MYSQL_PORT', '127.0.0.1', settings.mysqlPort]]),
-      url: `mysql://${settings.mysqlHost}:${settings.mysqlPort}`,
+      ports: claims(name, [['MYSQL_PORT', '127.0.0.1', settings.database.port]]),
+      url: `mysql://${settings.database.host}:${settings.database.port}`,
       stopOrder: 2,
       onChange: 'report',
     });
   }
-  if (settings.dbTopology === 'galera') {
+  if (settings.database.topology === 'galera') {
     for (const node of galeraLayoutOf(settings).nodes) {
       const name = galeraNodeAppName(settings, node.name);
       const i = node.index;
@@ -124,15 +124,15 @@ export function stackApps(settings: StackSettings): StackApp[] {
     stopOrder: 1,
     onChange: 'replace',
     ports: claims(haproxy, [
-      ['HAPROXY_PORT', settings.haproxyHost, settings.haproxyPort],
-      ['HAPROXY_STATS_PORT', settings.haproxyHost, settings.haproxyStatsPort],
-      ['HTTP_PORT', settings.haproxyHost, settings.httpPort],
+      ['HAPROXY_PORT', settings.haproxy.host, settings.haproxy.port],
+      ['HAPROXY_STATS_PORT', settings.haproxy.host, settings.haproxy.statsPort],
+      ['HTTP_PORT', settings.haproxy.host, settings.haproxy.httpPort],
     ]),
     url:
-      `http://${settings.haproxyHost}:${settings.httpPort}  mysql://${settings.haproxyHost}:${settings.haproxyPort}  ` +
-      `stats http://${settings.haproxyHost}:${settings.haproxyStatsPort}/stats`,
+      `http://${settings.haproxy.host}:${settings.haproxy.httpPort}  mysql://${settings.haproxy.host}:${settings.haproxy.port}  ` +
+      `stats http://${settings.haproxy.host}:${settings.haproxy.statsPort}/stats`,
   });
-  for (const port of settings.workerPorts) {
+  for (const port of settings.workers.ports) {
     const name = workerAppName(settings, port);
     apps.push({
       name,
@@ -140,11 +140,11 @@ export function stackApps(settings: StackSettings): StackApp[] {
       port,
       stopOrder: 0,
       onChange: 'rolling-reload',
-      ports: claims(name, [['WORKER_PORTS', settings.workerHost, port]]),
+      ports: claims(name, [['WORKER_PORTS', settings.workers.host, port]]),
       url: workerUrl(settings, port),
     });
   }
-  if (settings.monitoring) {
+  if (settings.monitoring.enabled) {
     const prometheus = `${p}-prometheus`;
     const exporter = `${p}-mysqld-exporter`;
     apps.push({
@@ -152,16 +152,16 @@ export function stackApps(settings: StackSettings): StackApp[] {
       kind: 'prometheus',
       stopOrder: 0,
       onChange: 'replace',
-      ports: claims(prometheus, [['PROMETHEUS_PORT', '127.0.0.1', settings.prometheusPort]]),
-      url: `http://127.0.0.1:${settings.prometheusPort}`,
+      ports: claims(prometheus, [['PROMETHEUS_PORT', '127.0.0.1', settings.monitoring.prometheusPort]]),
+      url: `http://127.0.0.1:${settings.monitoring.prometheusPort}`,
     });
     apps.push({
       name: exporter,
       kind: 'exporter',
       stopOrder: 0,
       onChange: 'replace',
-      ports: claims(exporter, [['MYSQLD_EXPORTER_PORT', '127.0.0.1', settings.mysqldExporterPort]]),
-      url: `http://127.0.0.1:${settings.mysqldExporterPort}/metrics`,
+      ports: claims(exporter, [['MYSQLD_EXPORTER_PORT', '127.0.0.1', settings.monitoring.exporterPort]]),
+      url: `http://127.0.0.1:${settings.monitoring.exporterPort}/metrics`,
     });
   }
   return apps;

@@ -1,41 +1,29 @@
 // Capacity planning, checked when the settings are read: the HAProxy server slots the workers' pools
 // need (the maxconn budget, a rolling reload's overlap included) and ports two parts of the stack would
 // both listen on. Pure functions of the parsed settings; cluster/settings.ts reports what they find.
-import { portsFromBase, type GaleraPorts } from './database/galera/layout';
+import { portsFromBase } from './database/galera/layout';
+import type { StackSettings } from './settings';
 
-/** What the checks read of the stack's settings (cluster/settings.ts's StackSettings has all of it). */
-export interface CapacitySettings {
-  workerPorts: number[];
-  poolSize: number;
-  haproxyServerMaxconn: number;
-  haproxyPort: number;
-  haproxyStatsPort: number;
-  httpPort: number;
-  embeddedDb: boolean;
-  mysqlPort: number;
-  galera?: { nodes: number; basePorts: GaleraPorts };
-  monitoring: boolean;
-  prometheusPort: number;
-  mysqldExporterPort: number;
-}
+/** What the checks read of the stack's settings: the parts with ports and HAProxy's capacity. */
+export type CapacitySettings = Pick<StackSettings, 'workers' | 'haproxy' | 'database' | 'galera' | 'monitoring'>;
 
 /** Ports two parts of the stack would both listen on (only those of parts this stack runs). */
 export function portClashes(settings: CapacitySettings): string[] {
   const owners = new Map<number, string[]>();
   const claim = (port: number, owner: string) => owners.set(port, [...(owners.get(port) ?? []), owner]);
-  for (const port of settings.workerPorts) claim(port, 'WORKER_PORTS');
-  claim(settings.haproxyPort, 'HAPROXY_PORT');
-  claim(settings.haproxyStatsPort, 'HAPROXY_STATS_PORT');
-  claim(settings.httpPort, 'HTTP_PORT');
-  if (settings.embeddedDb) claim(settings.mysqlPort, 'MYSQL_PORT');
-  if (settings.galera) {
-    for (const [i, ports] of portsFromBase(settings.galera.nodes, settings.galera.basePorts).entries()) {
+  for (const port of settings.workers.ports) claim(port, 'WORKER_PORTS');
+  claim(settings.haproxy.port, 'HAPROXY_PORT');
+  claim(settings.haproxy.statsPort, 'HAPROXY_STATS_PORT');
+  claim(settings.haproxy.httpPort, 'HTTP_PORT');
+  if (settings.database.embedded) claim(settings.database.port, 'MYSQL_PORT');
+  if (settings.galera.local) {
+    for (const [i, ports] of portsFromBase(settings.galera.local.nodes, settings.galera.local.basePorts).entries()) {
       for (const [kind, value] of Object.entries(ports)) claim(value, `GALERA_${kind.toUpperCase()}_PORT (n${i + 1})`);
     }
   }
-  if (settings.monitoring) {
-    claim(settings.prometheusPort, 'PROMETHEUS_PORT');
-    claim(settings.mysqldExporterPort, 'MYSQLD_EXPORTER_PORT');
+  if (settings.monitoring.enabled) {
+    claim(settings.monitoring.prometheusPort, 'PROMETHEUS_PORT');
+    claim(settings.monitoring.exporterPort, 'MYSQLD_EXPORTER_PORT');
   }
   return [...owners]
     .filter(([, names]) => names.length > 1)
@@ -74,13 +62,13 @@ export function maxconnBudget(
  * reload runs a port's new worker beside its old one until the new one is ready: those overlaps need slots too.
  */
 export function maxconnProblem(settings: CapacitySettings): string | undefined {
-  const budget = maxconnBudget(settings.workerPorts.length, settings.poolSize);
-  if (budget.total <= settings.haproxyServerMaxconn) return undefined;
+  const budget = maxconnBudget(settings.workers.ports.length, settings.workers.poolSize);
+  if (budget.total <= settings.haproxy.serverMaxconn) return undefined;
   return (
-    `${settings.workerPorts.length} workers x DB_POOL_SIZE ${settings.poolSize} = ${budget.steady} connections, ` +
+    `${settings.workers.ports.length} workers x DB_POOL_SIZE ${settings.workers.poolSize} = ${budget.steady} connections, ` +
     `plus ${budget.reloadOverlap} while a reload runs old and new workers side by side, ` +
     `plus ${budget.cancellation} for KILL QUERY side connections (one per worker) = ${budget.total}, ` +
-    `more than HAPROXY_SERVER_MAXCONN ${settings.haproxyServerMaxconn}: idle pooled connections keep their HAProxy slot, ` +
+    `more than HAPROXY_SERVER_MAXCONN ${settings.haproxy.serverMaxconn}: idle pooled connections keep their HAProxy slot, ` +
     'so the extra workers could never connect. Raise HAPROXY_SERVER_MAXCONN or lower one of the others.'
   );
 }

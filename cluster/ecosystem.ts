@@ -81,7 +81,7 @@ function databaseApp(settings: StackSettings, name: string): AppDefinition {
     listen_timeout: 120_000,
     // mariadbd flushes InnoDB on SIGTERM; give it time before pm2 escalates to SIGKILL.
     kill_timeout: 60_000,
-    env: { STACK_DIR: settings.stateDir, MYSQL_PORT: String(settings.mysqlPort) },
+    env: { STACK_DIR: settings.stateDir, MYSQL_PORT: String(settings.database.port) },
   };
 }
 
@@ -98,11 +98,12 @@ function galeraEnv(settings: StackSettings, env: Record<string, string | undefin
     'GALERA_SERVERS',
     'MYSQL_HOST',
   ];
-  const out: Record<string, string> = { STACK_DIR: settings.stateDir, DB_TOPOLOGY: settings.dbTopology };
+  const out: Record<string, string> = { STACK_DIR: settings.stateDir, DB_TOPOLOGY: settings.database.topology };
   // '' for an unset key: pm2 merges a restart's env into the old one.
   for (const key of keys) out[key] = env[key] ?? '';
   // The path, not the value, when the password is in a file (the generated one): pm2 never holds it.
-  if (settings.galeraCheckPasswordFile !== undefined) out.GALERA_CHECK_PASSWORD_FILE = settings.galeraCheckPasswordFile;
+  if (settings.galera.checkPasswordFile !== undefined)
+    out.GALERA_CHECK_PASSWORD_FILE = settings.galera.checkPasswordFile;
   return out;
 }
 
@@ -193,17 +194,17 @@ function workerApp(
       ...passthrough,
       LOG_DIR: path.dirname(logPath(settings, name)),
       PORT: String(port),
-      WORKER_HOST: settings.workerHost,
+      WORKER_HOST: settings.workers.host,
       WORKER_NAME: name,
-      HAPROXY_HOST: settings.haproxyHost,
-      HAPROXY_PORT: String(settings.haproxyPort),
-      DB_USER: settings.appUser,
+      HAPROXY_HOST: settings.haproxy.host,
+      HAPROXY_PORT: String(settings.haproxy.port),
+      DB_USER: settings.database.appUser,
       // The path of the 0600 file when the password is in one (the generated secret, or DB_PASSWORD_FILE),
       // so pm2, which stores an app's env and prints it (`pm2 env`, `pm2 jlist`), never holds the value;
       // the value only when it was given as DB_PASSWORD, which pm2 has from the caller's env anyway.
       // Both keys always: pm2 merges a reload's env into the old one.
-      DB_PASSWORD: settings.appPasswordFile === undefined ? settings.appPassword : '',
-      DB_PASSWORD_FILE: settings.appPasswordFile ?? '',
+      DB_PASSWORD: settings.database.appPasswordFile === undefined ? settings.database.appPassword : '',
+      DB_PASSWORD_FILE: settings.database.appPasswordFile ?? '',
     },
   };
 }
@@ -219,7 +220,7 @@ export function buildApps(
   env: Record<string, string | undefined> = process.env,
   apps: readonly StackApp[] = stackApps(settings),
 ): AppDefinition[] {
-  const monitoring = settings.monitoring ? (monitoringApps(settings) as AppDefinition[]) : [];
+  const monitoring = settings.monitoring.enabled ? (monitoringApps(settings) as AppDefinition[]) : [];
   return apps.map((app): AppDefinition => {
     switch (app.kind) {
       case 'database':

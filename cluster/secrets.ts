@@ -1,11 +1,14 @@
-// The passwords of the embedded stack's accounts: generated on first use, one per file under
-// <stateDir>/secrets/ (folder 0700, files 0600), and read from there by every command afterwards, so
-// no password is a constant in the source and none has to travel through pm2's stored environment
-// (the workers are given the file's path, DB_PASSWORD_FILE, not its content).
+// The passwords of the embedded stack's accounts: generated once, one per file under <stateDir>/secrets/
+// (folder 0700, files 0600), and read from there by every command afterwards, so no password is a
+// constant in the source and none has to travel through pm2's stored environment (the workers are given
+// the file's path, DB_PASSWORD_FILE, not its content). Reading the settings only reads these files
+// (stackPassword); provisionSecrets, called by the command that prepares the state folder
+// (prepareStateDir), is the one place that creates them.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readPasswordSetting, type PasswordSetting } from '../server/password-setting';
+import type { StackSettings } from './settings';
 
 export const SECRET_NAMES = {
   /** The app account's password (DB_PASSWORD). */
@@ -54,27 +57,73 @@ export function ensureSecret(stateDir: string, name: SecretName): string {
   return fs.readFileSync(file, 'utf8').split('\n')[0]!;
 }
 
+/** A password the stack generates for its own database: which one, and the file it lives in. */
+export interface GeneratedSecret {
+  name: SecretName;
+  file: string;
+}
+
+/** The first line of a generated secret's file, or '' when it does not exist yet. */
+function readSecret(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n')[0]!;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
+}
+
 /**
  * Where a password of the stack comes from: NAME or NAME_FILE when set (an override, or an external
- * server's account); otherwise, for the embedded MariaDB, the generated secret; for an external
- * MYSQL_HOST, nowhere: a problem, rather than a default anyone could read in the source.
+ * server's account); otherwise, for the stack's own database (`generate`), the generated secret, read
+ * if it exists ('' until provisionSecrets creates it) and listed in `generated`; for an external
+ * MYSQL_HOST, nowhere: a problem, rather than a default anyone could read in the source. Writes nothing.
  */
-export function resolveStackPassword(
+export function stackPassword(
   env: Record<string, string | undefined>,
   variable: string,
   secret: SecretName,
-  where: { embeddedDb: boolean; stateDir: string },
+  where: { generate: boolean; stateDir: string },
   problems: string[],
+  generated: GeneratedSecret[],
 ): PasswordSetting {
   const known = problems.length;
   const given = readPasswordSetting(env, variable, problems);
   if (given) return given;
   if (problems.length > known) return { value: '' };
-  if (where.embeddedDb)
-    return { value: ensureSecret(where.stateDir, secret), file: secretFile(where.stateDir, secret) };
+  if (where.generate) {
+    const file = secretFile(where.stateDir, secret);
+    generated.push({ name: secret, file });
+    return { value: readSecret(file), file };
+  }
   problems.push(
     `MYSQL_HOST is set, so ${variable} (or ${variable}_FILE) must be set: the stack generates passwords ` +
       'only for its embedded MariaDB and never runs an external one on a default.',
   );
   return { value: '' };
+}
+
+/**
+ * Creates the generated passwords the settings name that do not exist yet, and returns the settings with
+ * their values. Called by prepareStateDir (npm start, npm run reload, a bare `pm2 start
+ * ecosystem.config.js`); the test support calls it for the stacks it builds by hand.
+ */
+export function provisionSecrets<S extends StackSettings>(settings: S): S {
+  const value = (name: SecretName, current: string) =>
+    settings.generatedSecrets.some((secret) => secret.name === name) ? ensureSecret(settings.stateDir, name) : current;
+  return {
+    ...settings,
+    database: { ...settings.database, appPassword: value('app', settings.database.appPassword) },
+    monitoring: { ...settings.monitoring, exporterPassword: value('exporter', settings.monitoring.exporterPassword) },
+    galera: { ...settings.galera, checkPassword: value('galeraCheck', settings.galera.checkPassword) },
+  };
+}
+
+/** Throws, naming the files, when a generated password the settings need has not been created yet. */
+export function requireProvisionedSecrets(settings: StackSettings): void {
+  const missing = settings.generatedSecrets.filter((secret) => !fs.existsSync(secret.file)).map((s) => s.file);
+  if (missing.length > 0)
+    throw new Error(
+      `The stack's generated passwords do not exist yet (${missing.join(', ')}): \`npm start\` creates them.`,
+    );
 }

@@ -1,12 +1,16 @@
 // The stack's topology, read once from the environment: which worker ports, where HAProxy listens,
 // which database it fronts (the embedded MariaDB unless MYSQL_HOST is set), and where state lives.
 // Everything in cluster/ and the test support takes a StackSettings instead of reading process.env.
+// Reading them parses and validates only: nothing is written (the generated passwords are read when they
+// exist; cluster/secrets.ts provisionSecrets creates them, called by prepareStateDir). The variables, their
+// defaults and meaning are in settings-schema.ts; server/env/reader.ts words every problem.
 import path from 'node:path';
 import { readWorkerConfig } from '../server/config';
+import { EnvReader, type Env } from '../server/env/reader';
 import { readPasswordSetting } from '../server/password-setting';
 import { maxconnProblem, portClashes } from './capacity';
 import { DEFAULT_BASE_PORTS, portProblems, portsFromBase, type GaleraPorts } from './database/galera/layout';
-import { resolveStackPassword } from './secrets';
+import { stackPassword, type GeneratedSecret } from './secrets';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -29,50 +33,25 @@ export interface GaleraServer {
   port: number;
 }
 
-export interface StackSettings {
+/** Which database the stack fronts and its accounts. */
+export interface DatabaseSettings {
   /** DB_TOPOLOGY: embedded (default), galera, or external (the default when MYSQL_HOST is set). */
-  dbTopology: DbTopology;
-  /** The local cluster's size and ports (DB_TOPOLOGY=galera only). */
-  galera?: GaleraSettings;
-  /** GALERA_SERVERS (external only): the nodes of an existing Galera cluster, the first one the writer. */
-  galeraServers: GaleraServer[];
-  /** The health agent's USAGE-only account (GALERA_CHECK_USER), created by sql/R__galera_check.sql. */
-  galeraCheckUser: string;
-  /** '127.0.0.1' for the local cluster (the agent connects over loopback TCP), DB_USER_HOST otherwise. */
-  galeraCheckUserHost: string;
-  /** Generated for the local cluster; GALERA_CHECK_PASSWORD(_FILE) for external servers ('' = no agent). */
-  galeraCheckPassword: string;
-  galeraCheckPasswordFile?: string;
-  /** GALERA_AGENT_PORT: the agent's listener for the first node; node k listens on this + k - 1. */
-  galeraAgentPort: number;
-  /** One Koa worker per port. */
-  workerPorts: number[];
-  workerHost: string;
-  haproxyHost: string;
-  /** The MySQL listener the workers connect to (the reference's 127.0.0.1:5555). */
-  haproxyPort: number;
-  /** HAProxy's stats page and Prometheus exporter. */
-  haproxyStatsPort: number;
-  /** HAProxy's HTTP front door, balancing over every worker port (HTTP_PORT). */
-  httpPort: number;
-  /** The reference's `server mysql1 ... maxconn 10`. */
-  haproxyServerMaxconn: number;
-  /** HAPROXY_HTTP_MAXCONN: the front door's client connections, idle ones included (cluster/haproxy/env.ts). */
-  haproxyHttpMaxconn: number;
-  /** Connections per worker (DB_POOL_SIZE), checked here against HAProxy's maxconn. */
-  poolSize: number;
+  topology: DbTopology;
   /** True when no MYSQL_HOST is set: the stack runs its own mariadbd. */
-  embeddedDb: boolean;
-  mysqlHost: string;
-  mysqlPort: number;
+  embedded: boolean;
+  host: string;
+  port: number;
   /**
    * Administrative account of an external MYSQL_HOST, used for migrations and db:shell. The embedded
    * server's admin is instead the OS user running the stack over the socket (database/admin-account.ts).
    */
-  mysqlAdminUser: string;
-  mysqlAdminPassword: string;
+  adminUser: string;
+  adminPassword: string;
   appUser: string;
-  /** DB_PASSWORD(_FILE), or for the embedded server the generated <stateDir>/secrets/db-password. */
+  /**
+   * DB_PASSWORD(_FILE), or for the stack's own database the generated <stateDir>/secrets/db-password:
+   * '' until provisionSecrets (prepareStateDir) has created it.
+   */
   appPassword: string;
   /** The file appPassword was read from, if any: workers are given this path, not the value. */
   appPasswordFile?: string;
@@ -84,55 +63,88 @@ export interface StackSettings {
    * which HAProxy reaches over its socket, so no account logs in over TCP without a password.
    */
   checkUserHost: string;
+}
+
+/** HAProxy: the MySQL listener, the front door and the stats page. */
+export interface HaproxySettings {
+  host: string;
+  /** The MySQL listener the workers connect to (the reference's 127.0.0.1:5555). */
+  port: number;
+  /** HAProxy's stats page and Prometheus exporter. */
+  statsPort: number;
+  /** HAProxy's HTTP front door, balancing over every worker port (HTTP_PORT). */
+  httpPort: number;
+  /** The reference's `server mysql1 ... maxconn 10`. */
+  serverMaxconn: number;
+  /** HAPROXY_HTTP_MAXCONN: the front door's client connections, idle ones included (cluster/haproxy/env.ts). */
+  httpMaxconn: number;
+}
+
+/** The Koa workers (their own settings, server/config.ts, are checked with these and passed to them). */
+export interface WorkersSettings {
+  /** One Koa worker per port. */
+  ports: number[];
+  host: string;
+  /** Connections per worker (DB_POOL_SIZE), checked here against HAProxy's maxconn. */
+  poolSize: number;
+}
+
+/** The local Galera cluster, or an external one behind HAProxy, and the health agent's account. */
+export interface GaleraPartSettings {
+  /** The local cluster's size and ports (DB_TOPOLOGY=galera only). */
+  local?: GaleraSettings;
+  /** GALERA_SERVERS (external only): the nodes of an existing Galera cluster, the first one the writer. */
+  servers: GaleraServer[];
+  /** The health agent's USAGE-only account (GALERA_CHECK_USER), created by sql/R__galera_check.sql. */
+  checkUser: string;
+  /** '127.0.0.1' for the local cluster (the agent connects over loopback TCP), DB_USER_HOST otherwise. */
+  checkUserHost: string;
+  /** Generated for the local cluster; GALERA_CHECK_PASSWORD(_FILE) for external servers ('' = no agent). */
+  checkPassword: string;
+  checkPasswordFile?: string;
+  /** GALERA_AGENT_PORT: the agent's listener for the first node; node k listens on this + k - 1. */
+  agentPort: number;
+}
+
+/** Prometheus and mysqld-exporter (MONITORING=1). */
+export interface MonitoringSettings {
+  enabled: boolean;
+  prometheusPort: number;
+  exporterPort: number;
   /** Least-privilege account for prometheus-mysqld-exporter. */
   exporterUser: string;
   exporterPassword: string;
+}
+
+/** Where the stack keeps its state and how its apps are named. */
+export interface StackCoreSettings {
   /** Git-ignored folder for the embedded datadir, logs, rendered configs, Prometheus data. */
   stateDir: string;
-  monitoring: boolean;
-  prometheusPort: number;
-  mysqldExporterPort: number;
   /** Prefix of every pm2 app name, so two stacks (e.g. a test's) never collide. */
   appPrefix: string;
   /** How long `npm start` waits for every app to be ready (START_TIMEOUT_MS). */
   startTimeoutMs: number;
+  /**
+   * The passwords the stack generates for its own database, and where (none for an external one, whose
+   * passwords are given). provisionSecrets (cluster/secrets.ts) creates the missing ones.
+   */
+  generatedSecrets: GeneratedSecret[];
 }
 
-type Env = Record<string, string | undefined>;
-
-function int(env: Env, name: string, fallback: number, problems: string[]): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) {
-    problems.push(`${name} must be a whole number, got "${raw}".`);
-    return fallback;
-  }
-  return Number(raw.trim());
+/** The stack's settings, in typed parts: a consumer can take just the part it reads. */
+export interface StackSettings extends StackCoreSettings {
+  database: DatabaseSettings;
+  haproxy: HaproxySettings;
+  workers: WorkersSettings;
+  galera: GaleraPartSettings;
+  monitoring: MonitoringSettings;
 }
 
-function port(env: Env, name: string, fallback: number, problems: string[]): number {
-  const value = int(env, name, fallback, problems);
-  if (value < 1 || value > 65535) problems.push(`${name} must be a TCP port between 1 and 65535, got ${value}.`);
-  return value;
-}
-
+/** WORKER_PORTS-style lists, for callers holding a problems list rather than a reader. */
 export function parsePortList(raw: string, name: string, problems: string[]): number[] {
-  const parts = raw
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p !== '');
-  const ports: number[] = [];
-  for (const part of parts) {
-    const value = /^\d+$/.test(part) ? Number(part) : NaN;
-    if (!(value >= 1 && value <= 65535)) {
-      problems.push(`${name} must be a comma-separated list of TCP ports, got "${part}".`);
-    } else if (ports.includes(value)) {
-      problems.push(`${name} lists port ${value} twice.`);
-    } else {
-      ports.push(value);
-    }
-  }
-  if (parts.length === 0) problems.push(`${name} must list at least one port.`);
+  const read = new EnvReader({ [name]: raw === '' ? ' ' : raw });
+  const ports = read.portList(name, '');
+  problems.push(...read.problems);
   return ports;
 }
 
@@ -145,33 +157,32 @@ const GALERA_PORT_VARIABLES: Record<keyof GaleraPorts, string> = {
 };
 
 /** GALERA_NODES (3) and the first node's ports GALERA_*_PORT (3311, 4567, 4568, 4444, 9201). */
-export function readGaleraSettings(env: Env, problems: string[]): GaleraSettings {
-  const nodes = int(env, 'GALERA_NODES', 3, problems);
+export function readGaleraSettings(read: EnvReader): GaleraSettings {
+  const nodes = read.int('GALERA_NODES', 3, 0);
   // An even count splits into halves that both lose quorum; one node is not a cluster worth the cost.
-  if (nodes < 3 || nodes % 2 === 0) problems.push(`GALERA_NODES must be an odd number of at least 3, got ${nodes}.`);
+  if (nodes < 3 || nodes % 2 === 0)
+    read.problems.push(`GALERA_NODES must be an odd number of at least 3, got ${nodes}.`);
   const basePorts = Object.fromEntries(
     (Object.keys(GALERA_PORT_VARIABLES) as (keyof GaleraPorts)[]).map((kind) => [
       kind,
-      port(env, GALERA_PORT_VARIABLES[kind], DEFAULT_BASE_PORTS[kind], problems),
+      read.port(GALERA_PORT_VARIABLES[kind], DEFAULT_BASE_PORTS[kind]),
     ]),
   ) as unknown as GaleraPorts;
   if (nodes >= 1 && nodes <= 99)
-    problems.push(...portProblems(portsFromBase(nodes, basePorts)).map((p) => `GALERA_*_PORT: ${p}`));
+    read.problems.push(...portProblems(portsFromBase(nodes, basePorts)).map((p) => `GALERA_*_PORT: ${p}`));
   return { nodes, basePorts };
 }
 
-function topology(env: Env, problems: string[]): DbTopology {
-  const raw = (env.DB_TOPOLOGY ?? '').trim();
-  if (raw === '') return env.MYSQL_HOST ? 'external' : 'embedded';
-  if (raw !== 'embedded' && raw !== 'galera' && raw !== 'external') {
-    problems.push(`DB_TOPOLOGY must be embedded, galera or external, got "${raw}".`);
-    return 'embedded';
-  }
-  if (raw !== 'external' && env.MYSQL_HOST)
-    problems.push(`MYSQL_HOST is set, which means DB_TOPOLOGY=external, not ${raw}.`);
-  if (raw === 'external' && !env.MYSQL_HOST)
-    problems.push('DB_TOPOLOGY=external needs MYSQL_HOST (the server migrations and db:shell use).');
-  return raw;
+function topology(read: EnvReader, env: Env): DbTopology {
+  const fallback = env.MYSQL_HOST ? 'external' : 'embedded';
+  const known = read.problems.length;
+  const chosen = read.oneOf<DbTopology>('DB_TOPOLOGY', fallback, ['embedded', 'galera', 'external']);
+  if (read.problems.length > known || read.raw('DB_TOPOLOGY') === undefined) return chosen;
+  if (chosen !== 'external' && env.MYSQL_HOST)
+    read.problems.push(`MYSQL_HOST is set, which means DB_TOPOLOGY=external, not ${chosen}.`);
+  if (chosen === 'external' && !env.MYSQL_HOST)
+    read.problems.push('DB_TOPOLOGY=external needs MYSQL_HOST (the server migrations and db:shell use).');
+  return chosen;
 }
 
 /** GALERA_SERVERS: `host:port,host:port,...` (port 3306 when left out). */
@@ -191,12 +202,6 @@ export function parseServerList(raw: string, problems: string[]): GaleraServer[]
     });
 }
 
-function startTimeout(env: Env, problems: string[]): number {
-  const value = int(env, 'START_TIMEOUT_MS', 180_000, problems);
-  if (value < 1000) problems.push(`START_TIMEOUT_MS must be at least 1000 (milliseconds), got ${value}.`);
-  return value;
-}
-
 /** The one rule for DB_CHECK_USER, checked here and by cluster/haproxy/env.ts for settings built by hand. */
 export function checkUserProblem(user: string): string | undefined {
   // The value lands inside a double-quoted word of haproxy.cfg, where a quote or space would end it early.
@@ -204,25 +209,51 @@ export function checkUserProblem(user: string): string | undefined {
   return `DB_CHECK_USER "${user}" may only contain letters, digits, _ . @ and -.`;
 }
 
-function flag(env: Env, name: string, problems: string[]): boolean {
-  const raw = (env[name] ?? '').trim().toLowerCase();
-  if (raw === '1' || raw === 'true') return true;
-  if (raw !== '' && raw !== '0' && raw !== 'false')
-    problems.push(`${name} must be 1 or 0 (or true or false), got "${env[name]}".`);
-  return false;
-}
-
-/** Reads the stack's settings; throws one Error listing every problem at once. */
-export function loadStackSettings(env: Env = process.env): StackSettings {
-  const problems: string[] = [];
-  const dbTopology = topology(env, problems);
+/**
+ * Reads the stack's settings; throws one Error listing every problem at once. Writes nothing. `read` is
+ * given by the schema test, to see which variables were asked for and with which defaults.
+ */
+export function loadStackSettings(env: Env = process.env, read = new EnvReader(env)): StackSettings {
+  // Read in the order the problems have always been listed: the database, Galera, workers, HAProxy,
+  // monitoring, then the workers' own settings and the cross-checks.
+  const problems = read.problems;
+  const dbTopology = topology(read, env);
   const embeddedDb = dbTopology === 'embedded';
   // The stack generates the passwords of the databases it runs itself, the single one or the cluster.
   const ownsDb = dbTopology !== 'external';
+  const stateDir = path.resolve(PROJECT_ROOT, read.string('STACK_DIR', '.stack'));
+  const generatedSecrets: GeneratedSecret[] = [];
+  const password = (variable: string, secret: Parameters<typeof stackPassword>[2], generate: boolean) =>
+    stackPassword(env, variable, secret, { generate, stateDir }, problems, generatedSecrets);
+  const appPassword = password('DB_PASSWORD', 'app', ownsDb);
+
+  // Galera: the local cluster, or an external one's servers; the agent's password is generated for the
+  // local cluster, and for external servers only used when given (no agent otherwise).
+  const galeraServersRaw = read.string('GALERA_SERVERS', '');
+  const galeraServers = dbTopology === 'external' ? parseServerList(galeraServersRaw, problems) : [];
+  if (dbTopology !== 'external' && galeraServersRaw.trim() !== '')
+    problems.push('GALERA_SERVERS is for an external cluster: set MYSQL_HOST too.');
+  const galeraCheckPassword =
+    dbTopology === 'galera'
+      ? password('GALERA_CHECK_PASSWORD', 'galeraCheck', true)
+      : (readPasswordSetting(env, 'GALERA_CHECK_PASSWORD', problems) ?? { value: '' });
+  const userHost = read.string('DB_USER_HOST', '%');
+  const localGalera = dbTopology === 'galera' ? readGaleraSettings(read) : undefined;
+  const galera: GaleraPartSettings = {
+    ...(localGalera ? { local: localGalera } : {}),
+    servers: galeraServers,
+    checkUser: read.string('GALERA_CHECK_USER', 'galera_check'),
+    checkUserHost: dbTopology === 'galera' ? '127.0.0.1' : userHost,
+    checkPassword: galeraCheckPassword.value,
+    ...(galeraCheckPassword.file === undefined ? {} : { checkPasswordFile: galeraCheckPassword.file }),
+    // The local cluster's node 1 agent port, read with its other ports; an external cluster's own.
+    agentPort: localGalera?.basePorts.agent ?? read.port('GALERA_AGENT_PORT', DEFAULT_BASE_PORTS.agent),
+  };
+
   // The workers' own settings (server/config.ts), so one run reports every problem before anything
   // starts, instead of workers crash-looping under pm2. PORT and HAPROXY_PORT are left out: the stack
-  // gives each worker its port from WORKER_PORTS and checks HAPROXY_PORT itself.
-  // The app password is resolved below (it may be generated) and handed to the workers as a file.
+  // gives each worker its port from WORKER_PORTS and checks HAPROXY_PORT itself. The app password is
+  // resolved above (it may be generated) and handed to the workers as a file.
   const worker = readWorkerConfig({
     ...env,
     PORT: undefined,
@@ -230,72 +261,65 @@ export function loadStackSettings(env: Env = process.env): StackSettings {
     DB_PASSWORD: '-',
     DB_PASSWORD_FILE: undefined,
   });
-  const stateDir = path.resolve(PROJECT_ROOT, env.STACK_DIR || '.stack');
-  const appPassword = resolveStackPassword(env, 'DB_PASSWORD', 'app', { embeddedDb: ownsDb, stateDir }, problems);
-  const galeraServers = dbTopology === 'external' ? parseServerList(env.GALERA_SERVERS ?? '', problems) : [];
-  if (dbTopology !== 'external' && (env.GALERA_SERVERS ?? '').trim() !== '')
-    problems.push('GALERA_SERVERS is for an external cluster: set MYSQL_HOST too.');
-  // The agent's password: generated for the local cluster; for external servers only when given (no agent otherwise).
-  const galeraCheckPassword =
-    dbTopology === 'galera'
-      ? resolveStackPassword(env, 'GALERA_CHECK_PASSWORD', 'galeraCheck', { embeddedDb: true, stateDir }, problems)
-      : (readPasswordSetting(env, 'GALERA_CHECK_PASSWORD', problems) ?? { value: '' });
-  const settings: StackSettings = {
-    dbTopology,
-    ...(dbTopology === 'galera' ? { galera: readGaleraSettings(env, problems) } : {}),
-    galeraServers,
-    galeraCheckUser: env.GALERA_CHECK_USER || 'galera_check',
-    galeraCheckUserHost: dbTopology === 'galera' ? '127.0.0.1' : env.DB_USER_HOST || '%',
-    galeraCheckPassword: galeraCheckPassword.value,
-    galeraAgentPort: port(env, 'GALERA_AGENT_PORT', DEFAULT_BASE_PORTS.agent, problems),
-    ...(galeraCheckPassword.file === undefined ? {} : { galeraCheckPasswordFile: galeraCheckPassword.file }),
-    workerPorts: parsePortList(env.WORKER_PORTS ?? '8000,8001', 'WORKER_PORTS', problems),
-    workerHost: env.WORKER_HOST || '127.0.0.1',
-    haproxyHost: env.HAPROXY_HOST || '127.0.0.1',
-    haproxyPort: port(env, 'HAPROXY_PORT', 5555, problems),
-    haproxyStatsPort: port(env, 'HAPROXY_STATS_PORT', 8404, problems),
-    httpPort: port(env, 'HTTP_PORT', 8080, problems),
-    haproxyServerMaxconn: int(env, 'HAPROXY_SERVER_MAXCONN', 10, problems),
-    haproxyHttpMaxconn: int(env, 'HAPROXY_HTTP_MAXCONN', 1500, problems),
+  const workers: WorkersSettings = {
+    ports: read.portList('WORKER_PORTS', '8000,8001'),
+    host: worker.config.host,
     poolSize: worker.config.db.poolSize,
-    embeddedDb,
-    mysqlHost: env.MYSQL_HOST || '127.0.0.1',
-    mysqlPort: port(env, 'MYSQL_PORT', embeddedDb ? 3307 : 3306, problems),
-    mysqlAdminUser: env.MYSQL_ADMIN_USER || 'root',
-    mysqlAdminPassword: readPasswordSetting(env, 'MYSQL_ADMIN_PASSWORD', problems)?.value ?? '',
-    appUser: env.DB_USER || 'haproxy_user',
+  };
+
+  const haproxy: HaproxySettings = {
+    host: worker.config.db.host,
+    port: read.port('HAPROXY_PORT', 5555),
+    statsPort: read.port('HAPROXY_STATS_PORT', 8404),
+    httpPort: read.port('HTTP_PORT', 8080),
+    serverMaxconn: read.int('HAPROXY_SERVER_MAXCONN', 10, 1),
+    httpMaxconn: read.int('HAPROXY_HTTP_MAXCONN', 1500, 1),
+  };
+
+  const database: DatabaseSettings = {
+    topology: dbTopology,
+    embedded: embeddedDb,
+    host: read.string('MYSQL_HOST', '127.0.0.1'),
+    port: read.port('MYSQL_PORT', embeddedDb ? 3307 : 3306),
+    adminUser: read.string('MYSQL_ADMIN_USER', 'root'),
+    adminPassword: readPasswordSetting(env, 'MYSQL_ADMIN_PASSWORD', problems)?.value ?? '',
+    appUser: worker.config.db.user,
     appPassword: appPassword.value,
     appPasswordFile: appPassword.file,
-    appUserHost: env.DB_USER_HOST || '%',
-    checkUser: env.DB_CHECK_USER || 'haproxy_check',
-    checkUserHost: ownsDb ? 'localhost' : env.DB_USER_HOST || '%',
-    exporterUser: env.DB_EXPORTER_USER || 'mysqld_exporter',
-    exporterPassword: resolveStackPassword(
-      env,
-      'DB_EXPORTER_PASSWORD',
-      'exporter',
-      { embeddedDb: ownsDb, stateDir },
-      problems,
-    ).value,
-    stateDir,
-    monitoring: flag(env, 'MONITORING', problems),
-    prometheusPort: port(env, 'PROMETHEUS_PORT', 9090, problems),
-    mysqldExporterPort: port(env, 'MYSQLD_EXPORTER_PORT', 9104, problems),
-    appPrefix: env.STACK_NAME || 'kh',
-    startTimeoutMs: startTimeout(env, problems),
+    appUserHost: userHost,
+    checkUser: read.string('DB_CHECK_USER', 'haproxy_check'),
+    checkUserHost: ownsDb ? 'localhost' : userHost,
   };
-  if (settings.haproxyServerMaxconn < 1) problems.push('HAPROXY_SERVER_MAXCONN must be at least 1.');
-  if (settings.haproxyHttpMaxconn < 1) problems.push('HAPROXY_HTTP_MAXCONN must be at least 1.');
+
+  const monitoring: MonitoringSettings = {
+    exporterUser: read.string('DB_EXPORTER_USER', 'mysqld_exporter'),
+    exporterPassword: password('DB_EXPORTER_PASSWORD', 'exporter', ownsDb).value,
+    enabled: read.flag('MONITORING', false),
+    prometheusPort: read.port('PROMETHEUS_PORT', 9090),
+    exporterPort: read.port('MYSQLD_EXPORTER_PORT', 9104),
+  };
+
+  const settings: StackSettings = {
+    stateDir,
+    appPrefix: read.string('STACK_NAME', 'kh'),
+    startTimeoutMs: read.int('START_TIMEOUT_MS', 180_000, 1000),
+    generatedSecrets,
+    database,
+    haproxy,
+    workers,
+    galera,
+    monitoring,
+  };
   problems.push(...worker.problems);
-  const checkUser = checkUserProblem(settings.checkUser);
+  const checkUser = checkUserProblem(settings.database.checkUser);
   if (checkUser) problems.push(checkUser);
-  if (!/^[A-Za-z0-9_]{1,32}$/.test(settings.galeraCheckUser))
-    problems.push(`GALERA_CHECK_USER must be 1-32 of A-Z a-z 0-9 _, got "${settings.galeraCheckUser}".`);
+  if (!/^[A-Za-z0-9_]{1,32}$/.test(settings.galera.checkUser))
+    problems.push(`GALERA_CHECK_USER must be 1-32 of A-Z a-z 0-9 _, got "${settings.galera.checkUser}".`);
   // What HAProxy's capacity and the ports allow (cluster/capacity.ts).
   const maxconn = maxconnProblem(settings);
   if (maxconn) problems.push(maxconn);
-  // WORKER_PORTS duplicates are reported by parsePortList already.
-  problems.push(...portClashes({ ...settings, workerPorts: [...new Set(settings.workerPorts)] }));
+  // WORKER_PORTS duplicates are reported by the reader already.
+  problems.push(...portClashes({ ...settings, workers: { ...workers, ports: [...new Set(workers.ports)] } }));
   if (problems.length > 0) throw new Error(`Invalid stack configuration:\n  - ${problems.join('\n  - ')}`);
   return settings;
 }

@@ -42,7 +42,7 @@ export interface GaleraNodeStatus {
 /** One status per Galera node (its wsrep variables read directly, over its socket or its port). */
 async function galeraStatuses(settings: StackSettings): Promise<GaleraNodeStatus[]> {
   const writer = await stickTableServer(haproxyPaths(settings).socket);
-  if (settings.dbTopology === 'galera') {
+  if (settings.database.topology === 'galera') {
     return Promise.all(
       galeraLayoutOf(settings).nodes.map(async (node) =>
         toStatus(node.name, await checkNode(nodeAdminLogin(node), 1000), writer),

@@ -1,11 +1,13 @@
 // Creates the git-ignored state folder and what must exist before pm2 starts anything: the log folder,
-// HAProxy's rendered settings and server list and, with MONITORING=1, the rendered prometheus.yml and
-// the exporter's my.cnf. All of it readable by the OS user running the stack only (private-files.ts).
+// the generated passwords (the one place they are created, cluster/secrets.ts), HAProxy's rendered
+// settings and server list and, with MONITORING=1, the rendered prometheus.yml and the exporter's my.cnf.
+// All of it readable by the OS user running the stack only (private-files.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeHaproxyConfig } from './haproxy/config-files';
 import { writeMonitoringConfig } from './monitoring/apps';
 import { makePrivate, PRIVATE_UMASK } from './private-files';
+import { provisionSecrets } from './secrets';
 import type { StackSettings } from './settings';
 
 /**
@@ -31,15 +33,23 @@ function createIgnoredFolder(stateDir: string): void {
  */
 export const STATE_DIR_PREPARED_ENV = 'STACK_STATE_PREPARED';
 
-/** Prepares the folder; true when HAProxy's rendered files changed (a running HAProxy needs a reload). */
-export function prepareStateDir(settings: StackSettings): boolean {
+export interface PreparedStateDir {
+  /** The settings with the generated passwords' values (created just now when missing). */
+  settings: StackSettings;
+  /** HAProxy's rendered files changed: a running HAProxy needs a reload. */
+  haproxyChanged: boolean;
+}
+
+/** Prepares the folder, the generated passwords included. */
+export function prepareStateDir(given: StackSettings): PreparedStateDir {
   // Inherited by what this process starts next (pm2's daemon, when it is not running yet, and so by
   // every app), so the logs and data they create are private from the start.
   process.umask(PRIVATE_UMASK);
-  createIgnoredFolder(settings.stateDir);
+  createIgnoredFolder(given.stateDir);
+  const settings = provisionSecrets(given);
   const haproxyChanged = writeHaproxyConfig(settings);
-  if (settings.monitoring) writeMonitoringConfig(settings);
+  if (settings.monitoring.enabled) writeMonitoringConfig(settings);
   // Also tightens a state folder an earlier version left world-readable (folders 0755, files 0644).
   makePrivate(settings.stateDir);
-  return haproxyChanged;
+  return { settings, haproxyChanged };
 }

@@ -1,6 +1,9 @@
 // The worker's configuration: the only reader of process.env in server/. Every problem is reported at
 // once, so a misconfigured worker fails at boot with the whole list instead of one error at a time.
+// The variables, their defaults and meaning are listed in env/worker-settings.ts (the schema `.env.example`
+// is generated from); env/reader.ts words every problem, the same way for the stack's settings.
 
+import { EnvReader, type Env } from './env/reader';
 import { requirePasswordSetting } from './password-setting';
 
 export interface WorkerConfig {
@@ -48,46 +51,12 @@ export interface WorkerConfig {
   idempotencyKeyTtlSeconds: number;
 }
 
-type Env = Record<string, string | undefined>;
-
-class Reader {
-  readonly problems: string[] = [];
-  constructor(private readonly env: Env) {}
-
-  string(name: string, fallback: string): string {
-    const value = this.env[name];
-    return value === undefined || value === '' ? fallback : value;
-  }
-
-  int(name: string, fallback: number, min: number, max: number): number {
-    const raw = this.env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
-    if (!(value >= min && value <= max)) {
-      this.problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}".`);
-      return fallback;
-    }
-    return value;
-  }
-
-  /** 1/0/true/false, nothing else: a typo such as "off" is reported rather than read as either. */
-  flag(name: string, fallback: boolean): boolean {
-    const raw = this.env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = raw.trim().toLowerCase();
-    if (value === '1' || value === 'true') return true;
-    if (value === '0' || value === 'false') return false;
-    this.problems.push(`${name} must be 1, 0, true or false, got "${raw}".`);
-    return fallback;
-  }
-}
-
 /**
  * The configuration and every problem found, without throwing: the stack's own check
- * (cluster/settings.ts) lists these together with its problems before anything starts.
+ * (cluster/settings.ts) lists these together with its problems before anything starts. `read` is given
+ * by the stack (its problems join the stack's) and by the schema test (which variables were asked for).
  */
-export function readWorkerConfig(env: Env): { config: WorkerConfig; problems: string[] } {
-  const read = new Reader(env);
+export function readWorkerConfig(env: Env, read = new EnvReader(env)): { config: WorkerConfig; problems: string[] } {
   const port = read.int('PORT', 8000, 1, 65535);
   // HAProxy's `timeout client/server` (300 s, haproxy/haproxy.cfg) cut any longer silent statement.
   const sleepMaxSeconds = read.int('SLEEP_MAX_SECONDS', 60, 0, 290);

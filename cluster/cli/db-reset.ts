@@ -22,9 +22,9 @@ const LOCK_NAME = 'test.schema_migrations';
 const LOCK_WAIT_SECONDS = 60;
 
 function describeTarget(settings: StackSettings): string {
-  if (settings.embeddedDb) return 'the embedded MariaDB';
-  if (settings.dbTopology === 'galera') return "the stack's Galera cluster";
-  return `${settings.mysqlHost}:${settings.mysqlPort}`;
+  if (settings.database.embedded) return 'the embedded MariaDB';
+  if (settings.database.topology === 'galera') return "the stack's Galera cluster";
+  return `${settings.database.host}:${settings.database.port}`;
 }
 
 async function tablesToDrop(connection: mysql.Connection): Promise<string[]> {

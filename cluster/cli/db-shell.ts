@@ -3,8 +3,12 @@
 // client's status.
 import { spawn } from 'node:child_process';
 import { adminClientInvocation } from '../database/admin';
+import { loadDotEnv } from '../env-file';
 import { loadStackSettings } from '../settings';
 import { systemBinary } from '../system-packages';
+
+// Before anything reads a setting: the project's .env, shell values winning (cluster/env-file.ts).
+loadDotEnv();
 
 const settings = loadStackSettings();
 const { args, env } = adminClientInvocation(settings);

@@ -7,6 +7,7 @@
 // silent when everything is present, so it costs nothing on a prepared machine.
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
+import { loadDotEnv } from '../env-file';
 import {
   dpkgVersions,
   findSystemBinary,
@@ -16,6 +17,9 @@ import {
   missingPackages,
   SYSTEM_PACKAGES,
 } from '../system-packages';
+
+// Before anything reads a setting: the project's .env, shell values winning (cluster/env-file.ts).
+loadDotEnv();
 
 // Ports of services a package could have started before this installer kept them from starting (an
 // older run, an install by hand).

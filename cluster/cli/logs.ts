@@ -3,9 +3,13 @@
 // follows them across rotations, in a readable form (cluster/log-format.ts). `name` keeps the files
 // whose name contains it (`npm run logs -- worker-8000`); --json prints the lines as they are.
 import path from 'node:path';
+import { loadDotEnv } from '../env-file';
 import { formatLogLine } from '../log-format';
 import { LogFollower } from '../log-follow';
 import { PROJECT_ROOT } from '../settings';
+
+// Before anything reads a setting: the project's .env, shell values winning (cluster/env-file.ts).
+loadDotEnv();
 
 const POLL_MS = 250;
 

@@ -3,11 +3,17 @@
 // MYSQL_ADMIN_PASSWORD) or to re-apply the accounts after changing DB_PASSWORD.
 import { adminConnectionOptions } from '../database/admin';
 import { migrate } from '../database/migrate';
+import { loadDotEnv } from '../env-file';
 import { loadStackSettings } from '../settings';
+
+// Before anything reads a setting: the project's .env, shell values winning (cluster/env-file.ts).
+loadDotEnv();
 
 async function main(): Promise<void> {
   const settings = loadStackSettings();
-  const target = settings.embeddedDb ? 'the embedded MariaDB' : `${settings.mysqlHost}:${settings.mysqlPort}`;
+  const target = settings.database.embedded
+    ? 'the embedded MariaDB'
+    : `${settings.database.host}:${settings.database.port}`;
   const applied = await migrate(settings, adminConnectionOptions(settings));
   console.log(`Migrated ${target}; applied: ${applied.join(', ') || 'nothing'}.`);
 }

@@ -5,22 +5,26 @@
 // (`npm run restart-db` restarts it, at the cost of an outage).
 // `npm run reload -- --haproxy`: only the in-place HAProxy reload (and the connections' move).
 import { stackApps } from '../apps';
+import { loadDotEnv } from '../env-file';
 import { HAPROXY_RELOADED_ENV, reloadHaproxyInPlace } from '../haproxy/reload';
 import { runPm2 } from '../pm2';
 import { loadStackSettings } from '../settings';
 import { prepareStateDir, STATE_DIR_PREPARED_ENV } from '../state-dir';
 import { appReady, renderStatus, stackStatus } from '../stack-status';
 
+// Before anything reads a setting: the project's .env, shell values winning (cluster/env-file.ts).
+loadDotEnv();
+
 async function main(): Promise<number> {
-  const settings = loadStackSettings();
-  const before = await stackStatus(settings);
+  const given = loadStackSettings();
+  const before = await stackStatus(given);
   if (!before.some((s) => s.pm2 && !s.stale)) {
     console.error('The stack is not running: `npm start` starts it.');
     return 1;
   }
   const started = Date.now();
   // HAProxy re-reads the rendered files: render them from the current settings first.
-  prepareStateDir(settings);
+  const { settings } = prepareStateDir(given);
   if (process.argv.includes('--haproxy')) {
     if (!(await reloadHaproxyInPlace(settings))) {
       console.error('HAProxy is not running: `npm start` starts it.');

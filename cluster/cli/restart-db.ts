@@ -9,11 +9,15 @@ import { appsOfKind, stackApps, workerUrl } from '../apps';
 import { galeraLayoutOf } from '../database/galera/env';
 import { nodeAdminLogin } from '../database/galera/node';
 import { checkNode } from '../database/galera/wsrep-status';
+import { loadDotEnv } from '../env-file';
 import { haproxyPaths } from '../haproxy/config-files';
 import { haproxyCommand, stickTableServer } from '../haproxy/stats';
 import { runPm2 } from '../pm2';
 import { loadStackSettings, type StackSettings } from '../settings';
 import { stackStatus } from '../stack-status';
+
+// Before anything reads a setting: the project's .env, shell values winning (cluster/env-file.ts).
+loadDotEnv();
 
 async function rollingRestart(settings: StackSettings): Promise<number> {
   const layout = galeraLayoutOf(settings);
@@ -77,9 +81,9 @@ async function workersServe(urls: string[]): Promise<boolean> {
 
 async function main(): Promise<number> {
   const settings = loadStackSettings();
-  if (settings.dbTopology === 'galera') return rollingRestart(settings);
-  if (!settings.embeddedDb) {
-    console.error(`MYSQL_HOST is set (${settings.mysqlHost}): the database is not this stack's to restart.`);
+  if (settings.database.topology === 'galera') return rollingRestart(settings);
+  if (!settings.database.embedded) {
+    console.error(`MYSQL_HOST is set (${settings.database.host}): the database is not this stack's to restart.`);
     return 1;
   }
   const apps = stackApps(settings);

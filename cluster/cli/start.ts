@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { appsOfKind, belongsToStack, stackApps, type StackApp } from '../apps';
 import { buildApps } from '../ecosystem';
+import { loadDotEnv } from '../env-file';
 import { HAPROXY_RELOADED_ENV, reloadHaproxyInPlace } from '../haproxy/reload';
 import { listProcesses, runPm2 } from '../pm2';
 import { takenPorts } from '../port-check';
@@ -14,6 +15,9 @@ import { loadStackSettings, type StackSettings } from '../settings';
 import { isBroken, planIsEmpty, planStack, type StackPlan } from '../stack-plan';
 import { appReady, logPath, renderStatus, stackStatus, type AppStatus } from '../stack-status';
 import { prepareStateDir, STATE_DIR_PREPARED_ENV } from '../state-dir';
+
+// Before anything reads a setting: the project's .env, shell values winning (cluster/env-file.ts).
+loadDotEnv();
 
 function tail(file: string, lines = 15): string {
   try {
@@ -123,12 +127,12 @@ async function main(): Promise<number> {
   // Before anything here talks to pm2, which launches its daemon if none runs: that daemon, and so every
   // app and the log files it opens for them, inherits this umask and creates owner-only files.
   process.umask(PRIVATE_UMASK);
-  const settings = loadStackSettings();
-  const stack = stackApps(settings);
-  const apps = buildApps(settings, process.env, stack);
+  const given = loadStackSettings();
+  const stack = stackApps(given);
+  const apps = buildApps(given, process.env, stack);
   const processes = await listProcesses();
-  const plan = planStack(apps, processes, settings.appPrefix, stack);
-  const fresh = !processes.some((proc) => belongsToStack(settings, proc.name));
+  const plan = planStack(apps, processes, given.appPrefix, stack);
+  const fresh = !processes.some((proc) => belongsToStack(given, proc.name));
   // Restarts a reload or replacement below causes are expected: counted from after those, see apply().
   const restartsBefore = new Map(processes.map((proc) => [proc.name, proc.restarts]));
 
@@ -141,8 +145,9 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  // Every rendered file, once: pm2 loading ecosystem.config.js below is told not to render them again.
-  const haproxyConfigChanged = prepareStateDir(settings);
+  // Every rendered file, once, and the generated passwords: pm2 loading ecosystem.config.js below is told
+  // not to render them again.
+  const { settings, haproxyChanged: haproxyConfigChanged } = prepareStateDir(given);
   if (!fresh && planIsEmpty(plan) && healthy(await stackStatus(settings))) {
     if (haproxyConfigChanged && (await reloadHaproxyInPlace(settings)))
       console.log('Reloaded HAProxy in place (its rendered config changed).');
@@ -178,7 +183,7 @@ async function main(): Promise<number> {
   console.log(`\n${renderStatus(statuses)}\n`);
   if (healthy(statuses)) {
     console.log(
-      `Stack is up. Try: curl localhost:${settings.httpPort}/todos (the front door) or localhost:${settings.workerPorts[0]}/todos`,
+      `Stack is up. Try: curl localhost:${settings.haproxy.httpPort}/todos (the front door) or localhost:${settings.workers.ports[0]}/todos`,
     );
     return 0;
   }

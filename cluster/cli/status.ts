@@ -1,8 +1,12 @@
 // `npm run status [-- --json]`: pm2 state of every app (uptime, restarts, memory, CPU), each worker's
 // readiness and pool, and HAProxy's view of the MySQL server and of every worker behind the front door.
 // Exits 1 when any part is not up, so scripts can use it as a check.
+import { loadDotEnv } from '../env-file';
 import { loadStackSettings } from '../settings';
 import { renderStatus, stackStatus, statusJson, appReady } from '../stack-status';
+
+// Before anything reads a setting: the project's .env, shell values winning (cluster/env-file.ts).
+loadDotEnv();
 
 async function main(): Promise<number> {
   const statuses = await stackStatus(loadStackSettings());

@@ -1,8 +1,12 @@
 // `npm stop`: removes this stack's apps from pm2 (other pm2 apps on the machine are left alone).
 // Each app gets its graceful stop: workers drain requests, mariadbd flushes on SIGTERM.
 import { belongsToStack, stackApps } from '../apps';
+import { loadDotEnv } from '../env-file';
 import { listProcesses, runPm2 } from '../pm2';
 import { loadStackSettings } from '../settings';
+
+// Before anything reads a setting: the project's .env, shell values winning (cluster/env-file.ts).
+loadDotEnv();
 
 async function main(): Promise<number> {
   const settings = loadStackSettings();

@@ -9,8 +9,8 @@ import { galeraLayoutOf } from './galera/env';
 
 /** The socket the admin uses: the embedded server's, or the local Galera cluster's first node's. */
 function adminSocket(settings: StackSettings): string | undefined {
-  if (settings.embeddedDb) return embeddedPaths(settings.stateDir).socket;
-  if (settings.dbTopology === 'galera') return galeraLayoutOf(settings).nodes[0]?.socket;
+  if (settings.database.embedded) return embeddedPaths(settings.stateDir).socket;
+  if (settings.database.topology === 'galera') return galeraLayoutOf(settings).nodes[0]?.socket;
   return undefined;
 }
 
@@ -21,10 +21,10 @@ export function adminConnectionOptions(settings: StackSettings): mysql.Connectio
     return { socketPath: socket, user: embeddedAdminUser(), password: '' };
   }
   return {
-    host: settings.mysqlHost,
-    port: settings.mysqlPort,
-    user: settings.mysqlAdminUser,
-    password: settings.mysqlAdminPassword,
+    host: settings.database.host,
+    port: settings.database.port,
+    user: settings.database.adminUser,
+    password: settings.database.adminPassword,
   };
 }
 
@@ -46,10 +46,10 @@ export function adminClientInvocation(settings: StackSettings): ClientInvocation
     args: [
       '--no-defaults',
       '--protocol=TCP',
-      `--host=${settings.mysqlHost}`,
-      `--port=${settings.mysqlPort}`,
-      `--user=${settings.mysqlAdminUser}`,
+      `--host=${settings.database.host}`,
+      `--port=${settings.database.port}`,
+      `--user=${settings.database.adminUser}`,
     ],
-    env: settings.mysqlAdminPassword === '' ? {} : { MYSQL_PWD: settings.mysqlAdminPassword },
+    env: settings.database.adminPassword === '' ? {} : { MYSQL_PWD: settings.database.adminPassword },
   };
 }

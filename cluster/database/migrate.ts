@@ -7,6 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { PROJECT_ROOT, type StackSettings } from '../settings';
+import { requireProvisionedSecrets } from '../secrets';
 import { declaredAccounts, revokeExtraPrivileges } from './grants';
 import {
   dropAccountsNoLongerNamed,
@@ -80,22 +81,25 @@ export async function readMigrations(dir: string = SQL_DIR): Promise<MigrationFi
 /** The values the SQL files may use as `:name` placeholders. */
 export function migrationParams(settings: StackSettings): Record<string, string> {
   return {
-    user_host: settings.appUserHost,
-    app_user: settings.appUser,
-    app_password: settings.appPassword,
-    check_user: settings.checkUser,
-    check_user_host: settings.checkUserHost,
-    exporter_user: settings.exporterUser,
-    exporter_password: settings.exporterPassword,
-    galera_check_user: settings.galeraCheckUser,
-    galera_check_host: settings.galeraCheckUserHost,
-    galera_check_password: settings.galeraCheckPassword,
+    user_host: settings.database.appUserHost,
+    app_user: settings.database.appUser,
+    app_password: settings.database.appPassword,
+    check_user: settings.database.checkUser,
+    check_user_host: settings.database.checkUserHost,
+    exporter_user: settings.monitoring.exporterUser,
+    exporter_password: settings.monitoring.exporterPassword,
+    galera_check_user: settings.galera.checkUser,
+    galera_check_host: settings.galera.checkUserHost,
+    galera_check_password: settings.galera.checkPassword,
   };
 }
 
 /** The Galera health agent's account exists only where an agent checks Galera nodes. */
 export function usesGaleraCheckAccount(settings: StackSettings): boolean {
-  return settings.dbTopology === 'galera' || (settings.galeraServers.length > 0 && settings.galeraCheckPassword !== '');
+  return (
+    settings.database.topology === 'galera' ||
+    (settings.galera.servers.length > 0 && settings.galera.checkPassword !== '')
+  );
 }
 
 /** Repeatable files that apply to these settings: R__galera_check.sql only with a Galera agent. */
@@ -114,13 +118,13 @@ function assertPlaceholdersKnown(file: MigrationFile, params: Record<string, str
 // (or at each other) it would strip the wrong account.
 function assertDistinctAccounts(settings: StackSettings): void {
   const accounts = [
-    ['DB_USER', settings.appUser],
-    ['DB_CHECK_USER', settings.checkUser],
-    ['DB_EXPORTER_USER', settings.exporterUser],
-    ...(usesGaleraCheckAccount(settings) ? [['GALERA_CHECK_USER', settings.galeraCheckUser] as const] : []),
+    ['DB_USER', settings.database.appUser],
+    ['DB_CHECK_USER', settings.database.checkUser],
+    ['DB_EXPORTER_USER', settings.monitoring.exporterUser],
+    ...(usesGaleraCheckAccount(settings) ? [['GALERA_CHECK_USER', settings.galera.checkUser] as const] : []),
   ] as const;
   for (const [variable, user] of accounts) {
-    if (user === settings.mysqlAdminUser || user === 'root') {
+    if (user === settings.database.adminUser || user === 'root') {
       throw new Error(
         `${variable} is "${user}", the administrative account; the stack's accounts must be separate ones.`,
       );
@@ -136,14 +140,16 @@ export async function migrate(
   admin: mysql.ConnectionOptions,
   dir: string = SQL_DIR,
 ): Promise<string[]> {
+  // An account is never created with an empty password: the generated ones must exist (npm start).
+  requireProvisionedSecrets(settings);
   try {
     return await applyMigrations(settings, admin, dir);
   } catch (error) {
     throw withoutSecrets(error, [
-      settings.appPassword,
-      settings.exporterPassword,
-      settings.mysqlAdminPassword,
-      settings.galeraCheckPassword,
+      settings.database.appPassword,
+      settings.monitoring.exporterPassword,
+      settings.database.adminPassword,
+      settings.galera.checkPassword,
     ]);
   }
 }
@@ -205,7 +211,7 @@ async function applyMigrations(
     }
     await recordCreatedAccounts(connection, accounts, existedBefore);
     // Only now that the accounts the settings name exist: a worker never finds neither the old nor the new.
-    await dropAccountsNoLongerNamed(connection, accounts, settings.mysqlAdminUser);
+    await dropAccountsNoLongerNamed(connection, accounts, settings.database.adminUser);
     return applied;
   } finally {
     // Closing the session releases the lock too; end() only waits for the server to acknowledge.

@@ -40,9 +40,9 @@ function stop(signal: NodeJS.Signals): void {
 
 async function main(): Promise<void> {
   const settings = loadStackSettings();
-  if (!settings.embeddedDb) {
+  if (!settings.database.embedded) {
     throw new Error(
-      `MYSQL_HOST is set (${settings.mysqlHost}), so there is no embedded MariaDB to run; leave the db app out of pm2.`,
+      `MYSQL_HOST is set (${settings.database.host}), so there is no embedded MariaDB to run; leave the db app out of pm2.`,
     );
   }
   const paths = embeddedPaths(settings.stateDir);
@@ -55,7 +55,12 @@ async function main(): Promise<void> {
 
   const child = spawn(
     systemBinary('mariadbd'),
-    mariadbdArgs({ datadir: paths.datadir, port: settings.mysqlPort, socket: paths.socket, pidFile: paths.pidFile }),
+    mariadbdArgs({
+      datadir: paths.datadir,
+      port: settings.database.port,
+      socket: paths.socket,
+      pidFile: paths.pidFile,
+    }),
     { stdio: 'inherit', env: { ...process.env, ...MARIADBD_PRIVATE_FILES_ENV } },
   );
   mariadbd = child;
@@ -80,7 +85,7 @@ async function main(): Promise<void> {
   await secureAccounts(login);
   const applied = await migrate(settings, admin);
   console.log(
-    `db-server: mariadbd is ready on 127.0.0.1:${settings.mysqlPort}; applied ${applied.join(', ') || 'nothing'}.`,
+    `db-server: mariadbd is ready on 127.0.0.1:${settings.database.port}; applied ${applied.join(', ') || 'nothing'}.`,
   );
   ready = true;
   process.send?.('ready');

@@ -25,11 +25,12 @@ CREATE TABLE IF NOT EXISTS test.stack_accounts (
 /** The accounts sql/R__users.sql creates and grants for these settings. */
 export function namedAccounts(settings: StackSettings): Account[] {
   return [
-    { user: settings.appUser, host: settings.appUserHost },
-    { user: settings.checkUser, host: settings.checkUserHost },
-    { user: settings.exporterUser, host: settings.appUserHost },
-    ...(settings.dbTopology === 'galera' || (settings.galeraServers.length > 0 && settings.galeraCheckPassword !== '')
-      ? [{ user: settings.galeraCheckUser, host: settings.galeraCheckUserHost }]
+    { user: settings.database.appUser, host: settings.database.appUserHost },
+    { user: settings.database.checkUser, host: settings.database.checkUserHost },
+    { user: settings.monitoring.exporterUser, host: settings.database.appUserHost },
+    ...(settings.database.topology === 'galera' ||
+    (settings.galera.servers.length > 0 && settings.galera.checkPassword !== '')
+      ? [{ user: settings.galera.checkUser, host: settings.galera.checkUserHost }]
       : []),
   ];
 }

@@ -9,7 +9,9 @@ import { checkUserProblem, type StackSettings } from '../settings';
  * by no TCP client, and the socket by no other OS user (cluster/database/admin-account.ts).
  */
 export function mysqlServerAddress(settings: StackSettings): string {
-  return settings.embeddedDb ? embeddedPaths(settings.stateDir).socket : `${settings.mysqlHost}:${settings.mysqlPort}`;
+  return settings.database.embedded
+    ? embeddedPaths(settings.stateDir).socket
+    : `${settings.database.host}:${settings.database.port}`;
 }
 
 /** Connections the stats frontend takes at once: a browser's 6, Prometheus, `npm run status`, tests' polls. */
@@ -30,27 +32,27 @@ export interface ListenerMaxconn {
 
 /** Each listener's own connection limit, and the global one that holds them all (reasons in haproxy.cfg). */
 export function listenerMaxconn(settings: StackSettings): ListenerMaxconn {
-  const http = settings.haproxyHttpMaxconn;
-  const mysql = 2 * settings.haproxyServerMaxconn;
+  const http = settings.haproxy.httpMaxconn;
+  const mysql = 2 * settings.haproxy.serverMaxconn;
   return { http, mysql, stats: STATS_MAXCONN, global: http + mysql + STATS_MAXCONN + RUNTIME_API_MAXCONN };
 }
 
 /** Every variable haproxy.cfg uses. */
 export function haproxyEnv(settings: StackSettings): Record<string, string> {
   // loadStackSettings refuses such a name already; settings built by hand meet the same rule here.
-  const problem = checkUserProblem(settings.checkUser);
+  const problem = checkUserProblem(settings.database.checkUser);
   if (problem) throw new Error(problem);
   const maxconn = listenerMaxconn(settings);
   return {
-    HAPROXY_BIND: `${settings.haproxyHost}:${settings.haproxyPort}`,
-    HAPROXY_STATS_BIND: `${settings.haproxyHost}:${settings.haproxyStatsPort}`,
-    HAPROXY_HTTP_BIND: `${settings.haproxyHost}:${settings.httpPort}`,
+    HAPROXY_BIND: `${settings.haproxy.host}:${settings.haproxy.port}`,
+    HAPROXY_STATS_BIND: `${settings.haproxy.host}:${settings.haproxy.statsPort}`,
+    HAPROXY_HTTP_BIND: `${settings.haproxy.host}:${settings.haproxy.httpPort}`,
     MYSQL_ADDR: mysqlServerAddress(settings),
-    HAPROXY_SERVER_MAXCONN: String(settings.haproxyServerMaxconn),
+    HAPROXY_SERVER_MAXCONN: String(settings.haproxy.serverMaxconn),
     HAPROXY_MAXCONN: String(maxconn.global),
     HAPROXY_HTTP_MAXCONN: String(maxconn.http),
     HAPROXY_MYSQL_MAXCONN: String(maxconn.mysql),
     HAPROXY_STATS_MAXCONN: String(maxconn.stats),
-    HAPROXY_CHECK_USER: settings.checkUser,
+    HAPROXY_CHECK_USER: settings.database.checkUser,
   };
 }

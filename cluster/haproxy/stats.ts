@@ -57,9 +57,9 @@ export async function haproxyServerStates(
   settings: StackSettings,
   timeoutMs = 2000,
 ): Promise<HaproxyServerState[] | undefined> {
-  const host = settings.haproxyHost === '0.0.0.0' ? '127.0.0.1' : settings.haproxyHost;
+  const host = settings.haproxy.host === '0.0.0.0' ? '127.0.0.1' : settings.haproxy.host;
   try {
-    const response = await fetch(`http://${host}:${settings.haproxyStatsPort}/stats;csv`, {
+    const response = await fetch(`http://${host}:${settings.haproxy.statsPort}/stats;csv`, {
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (!response.ok) return undefined;

@@ -54,11 +54,11 @@ export function mysqldExporterPaths(settings: StackSettings): { dir: string; myC
 }
 
 /**
- * pm2 apps for the monitoring tier; none unless settings.monitoring is on. Both read files from
+ * pm2 apps for the monitoring tier; none unless settings.monitoring.enabled. Both read files from
  * the state dir: call writeMonitoringConfig() before starting them.
  */
 export function monitoringApps(settings: StackSettings): Pm2App[] {
-  if (!settings.monitoring) return [];
+  if (!settings.monitoring.enabled) return [];
   const prometheus = prometheusPaths(settings);
   const [prometheusApp, exporterApp] = [
     ...appsOfKind(stackApps(settings), 'prometheus'),
@@ -72,7 +72,7 @@ export function monitoringApps(settings: StackSettings): Pm2App[] {
         `--storage.tsdb.path=${prometheus.data}`,
         // A development stack: two days of history is plenty and keeps the state dir small.
         '--storage.tsdb.retention.time=2d',
-        `--web.listen-address=127.0.0.1:${settings.prometheusPort}`,
+        `--web.listen-address=127.0.0.1:${settings.monitoring.prometheusPort}`,
         // Lets a re-rendered config be loaded with POST /-/reload instead of a restart.
         '--web.enable-lifecycle',
         // Keeps the request ids the workers attach to histogram buckets (OpenMetrics exemplars), for
@@ -87,7 +87,7 @@ export function monitoringApps(settings: StackSettings): Pm2App[] {
       args: [
         // Credentials come from a 0600 file, so they never appear in `pm2 show` or pm2's dump.
         `--config.my-cnf=${mysqldExporterPaths(settings).myCnf}`,
-        `--web.listen-address=127.0.0.1:${settings.mysqldExporterPort}`,
+        `--web.listen-address=127.0.0.1:${settings.monitoring.exporterPort}`,
       ],
       // mysqld_exporter 0.14 prefers DATA_SOURCE_NAME over --config.my-cnf; blank out any value
       // inherited from the shell so the file above is what it uses.
@@ -103,8 +103,8 @@ export function monitoringApps(settings: StackSettings): Pm2App[] {
  */
 export function renderMysqldExporterCnf(settings: StackSettings): string {
   const values: Array<[string, string]> = [
-    ['DB_EXPORTER_USER', settings.exporterUser],
-    ['DB_EXPORTER_PASSWORD', settings.exporterPassword],
+    ['DB_EXPORTER_USER', settings.monitoring.exporterUser],
+    ['DB_EXPORTER_PASSWORD', settings.monitoring.exporterPassword],
   ];
   for (const [name, value] of values) {
     // The exporter's INI parser cuts a value at '#' or ';' even inside double quotes; only
@@ -114,12 +114,12 @@ export function renderMysqldExporterCnf(settings: StackSettings): string {
   return [
     '# Written by cluster/monitoring/apps.ts on every start; edit the settings, not this file.',
     '[client]',
-    `user = \`${settings.exporterUser}\``,
-    `password = \`${settings.exporterPassword}\``,
+    `user = \`${settings.monitoring.exporterUser}\``,
+    `password = \`${settings.monitoring.exporterPassword}\``,
     // A local Galera cluster: its first node (wsrep_* come with the default global-status collector;
     // the agent's job="galera" covers every node).
-    `host = ${settings.galera ? '127.0.0.1' : settings.mysqlHost}`,
-    `port = ${settings.galera ? settings.galera.basePorts.client : settings.mysqlPort}`,
+    `host = ${settings.galera.local ? '127.0.0.1' : settings.database.host}`,
+    `port = ${settings.galera.local ? settings.galera.local.basePorts.client : settings.database.port}`,
     '',
   ].join('\n');
 }

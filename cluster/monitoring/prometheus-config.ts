@@ -33,8 +33,8 @@ function staticJob(name: string, target: string, extra: string[] = []): string[]
 
 export function renderPrometheusConfig(settings: StackSettings, options: PrometheusConfigOptions = {}): string {
   const rulesDir = options.rulesDir ?? RULES_DIR;
-  const workerTargets = settings.workerPorts.flatMap((port) => [
-    `      - targets: [${q(scrapeTarget(settings.workerHost, port))}]`,
+  const workerTargets = settings.workers.ports.flatMap((port) => [
+    `      - targets: [${q(scrapeTarget(settings.workers.host, port))}]`,
     '        labels:',
     // The pm2 app name, and so the `worker` label each worker puts on its own series.
     `          worker: ${q(workerAppName(settings, port))}`,
@@ -63,19 +63,20 @@ export function renderPrometheusConfig(settings: StackSettings, options: Prometh
     '    static_configs:',
     ...workerTargets,
     '',
-    ...staticJob('haproxy', scrapeTarget(settings.haproxyHost, settings.haproxyStatsPort), [
+    ...staticJob('haproxy', scrapeTarget(settings.haproxy.host, settings.haproxy.statsPort), [
       "    # HAProxy's built-in exporter (`http-request use-service prometheus-exporter`).",
       '    metrics_path: /metrics',
     ]),
     '',
     // monitoringApps() binds both of these to loopback.
-    ...staticJob('mysqld', scrapeTarget('127.0.0.1', settings.mysqldExporterPort)),
+    ...staticJob('mysqld', scrapeTarget('127.0.0.1', settings.monitoring.exporterPort)),
     '',
-    ...staticJob('prometheus', scrapeTarget('127.0.0.1', settings.prometheusPort)),
+    ...staticJob('prometheus', scrapeTarget('127.0.0.1', settings.monitoring.prometheusPort)),
     // DB_TOPOLOGY=galera (or an external cluster with an agent): every node's wsrep state, from the
     // health agent's first listener (each one serves /metrics for all nodes).
-    ...(settings.dbTopology === 'galera' || (settings.galeraServers.length > 0 && settings.galeraCheckPassword !== '')
-      ? ['', ...staticJob('galera', scrapeTarget('127.0.0.1', settings.galeraAgentPort))]
+    ...(settings.database.topology === 'galera' ||
+    (settings.galera.servers.length > 0 && settings.galera.checkPassword !== '')
+      ? ['', ...staticJob('galera', scrapeTarget('127.0.0.1', settings.galera.agentPort))]
       : []),
   ];
   return `${lines.join('\n')}\n`;

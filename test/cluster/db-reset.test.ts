@@ -72,8 +72,8 @@ describe('npm run db:reset', function () {
     const app = await mysql.createConnection({
       host: '127.0.0.1',
       port: mariadb.port,
-      user: settings.appUser,
-      password: settings.appPassword,
+      user: settings.database.appUser,
+      password: settings.database.appPassword,
       database: 'test',
     });
     try {

@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { adminConnectionOptions } from '../../cluster/database/admin';
 import { embeddedPaths } from '../../cluster/database/embedded';
+import { provisionSecrets } from '../../cluster/secrets';
 import { loadStackSettings, PROJECT_ROOT, type StackSettings } from '../../cluster/settings';
 import { freePort } from '../../cluster/free-port';
 import { exited, killOnExit } from '../support/processes';
@@ -71,7 +72,8 @@ describe('cluster/database/server.ts, the pm2 entry for the embedded MariaDB', f
     stateDir = await mkdtemp(path.join(os.tmpdir(), 'kh-db-server-'));
     env = { ...process.env, STACK_DIR: stateDir, MYSQL_PORT: String(await freePort()) };
     delete env.MYSQL_HOST; // the embedded server, whatever the caller's shell says
-    settings = loadStackSettings(env);
+    // What npm start's prepareStateDir does before pm2 starts the server: the generated passwords.
+    settings = provisionSecrets(loadStackSettings(env));
   });
 
   after(async function () {

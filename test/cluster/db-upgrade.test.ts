@@ -10,6 +10,7 @@ import mysql from 'mysql2/promise';
 import { adminConnectionOptions } from '../../cluster/database/admin';
 import { embeddedPaths, installDbArgs, mariadbdArgs, waitForMariaDb } from '../../cluster/database/embedded';
 import { migrate } from '../../cluster/database/migrate';
+import { provisionSecrets } from '../../cluster/secrets';
 import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
 import { systemBinary } from '../../cluster/system-packages';
 import { freePort } from '../../cluster/free-port';
@@ -71,6 +72,8 @@ describe('cluster/database/server.ts on a datadir from before unix_socket', func
 
   it('drops the passwordless root accounts and the TCP check account, keeps the rows, and makes the folder private', async function () {
     let output = '';
+    // What npm start's prepareStateDir does before pm2 starts the server: the generated passwords.
+    provisionSecrets(loadStackSettings(env));
     const wrapper = fork(path.join(PROJECT_ROOT, 'cluster/database/server.ts'), [], {
       execArgv: ['--require', require.resolve('tsx/cjs')],
       env,
@@ -106,7 +109,7 @@ describe('cluster/database/server.ts on a datadir from before unix_socket', func
         rows: rows.map((row) => String(row.item)),
         rootOverTcp: await login('root', ''),
         oldAppPassword: await login('haproxy_user', 'tester'),
-        newAppPassword: await login('haproxy_user', settings.appPassword),
+        newAppPassword: await login('haproxy_user', settings.database.appPassword),
         modes: [(fs.statSync(stateDir).mode & 0o777).toString(8), datadirMode, tableMode],
         logged: output.includes("db-server: dropped the account 'root'@'127.0.0.1'"),
       }).to.deep.equal({

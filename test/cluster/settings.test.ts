@@ -6,11 +6,11 @@ import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
 describe('loadStackSettings(env)', () => {
   it('runs the embedded database on 3307 when MYSQL_HOST is unset', () => {
     const settings = loadStackSettings({});
-    expect(settings.embeddedDb).to.equal(true);
-    expect(settings.mysqlPort).to.equal(3307);
-    expect(settings.workerPorts).to.deep.equal([8000, 8001]);
-    expect(settings.haproxyPort).to.equal(5555);
-    expect(settings.haproxyServerMaxconn).to.equal(10);
+    expect(settings.database.embedded).to.equal(true);
+    expect(settings.database.port).to.equal(3307);
+    expect(settings.workers.ports).to.deep.equal([8000, 8001]);
+    expect(settings.haproxy.port).to.equal(5555);
+    expect(settings.haproxy.serverMaxconn).to.equal(10);
     expect(settings.stateDir).to.equal(path.join(PROJECT_ROOT, '.stack'));
     expect(settings.appPrefix).to.equal('kh');
   });
@@ -21,13 +21,13 @@ describe('loadStackSettings(env)', () => {
       DB_PASSWORD: 'a-secret',
       DB_EXPORTER_PASSWORD: 'e-secret',
     });
-    expect(settings.embeddedDb).to.equal(false);
-    expect(settings.mysqlHost).to.equal('db.example');
-    expect(settings.mysqlPort).to.equal(3306);
+    expect(settings.database.embedded).to.equal(false);
+    expect(settings.database.host).to.equal('db.example');
+    expect(settings.database.port).to.equal(3306);
   });
 
   it('takes any set of worker ports', () => {
-    expect(loadStackSettings({ WORKER_PORTS: ' 9000, 9001,9002 ' }).workerPorts).to.deep.equal([9000, 9001, 9002]);
+    expect(loadStackSettings({ WORKER_PORTS: ' 9000, 9001,9002 ' }).workers.ports).to.deep.equal([9000, 9001, 9002]);
   });
 
   it('reports every problem at once', () => {
@@ -43,8 +43,8 @@ describe('loadStackSettings(env)', () => {
         '  - WORKER_PORTS must be a comma-separated list of TCP ports, got "x".\n' +
         '  - WORKER_PORTS lists port 8000 twice.\n' +
         '  - WORKER_PORTS must be a comma-separated list of TCP ports, got "70000".\n' +
-        '  - HAPROXY_PORT must be a TCP port between 1 and 65535, got 0.\n' +
-        '  - PROMETHEUS_PORT must be a whole number, got "p".',
+        '  - HAPROXY_PORT must be a whole number from 1 to 65535, got "0".\n' +
+        '  - PROMETHEUS_PORT must be a whole number from 1 to 65535, got "p".',
     );
   });
 
@@ -62,10 +62,10 @@ describe('loadStackSettings(env)', () => {
       '= 16, more than HAPROXY_SERVER_MAXCONN 10',
     );
     expect(
-      loadStackSettings({ WORKER_PORTS: '1,2,3,4', DB_POOL_SIZE: '2', HAPROXY_SERVER_MAXCONN: '16' }).poolSize,
+      loadStackSettings({ WORKER_PORTS: '1,2,3,4', DB_POOL_SIZE: '2', HAPROXY_SERVER_MAXCONN: '16' }).workers.poolSize,
     ).to.equal(2);
     // The defaults: 2 workers x 1 + 2 during a reload + 2 side connections = 6 of 10.
-    expect(loadStackSettings({}).haproxyServerMaxconn).to.equal(10);
+    expect(loadStackSettings({}).haproxy.serverMaxconn).to.equal(10);
     expect(maxconnBudget(2, 1)).to.deep.equal({ steady: 2, reloadOverlap: 2, cancellation: 2, total: 6 });
     expect(maxconnBudget(1, 3)).to.deep.equal({ steady: 3, reloadOverlap: 3, cancellation: 1, total: 7 });
   });
@@ -82,18 +82,18 @@ describe('loadStackSettings(env) port clashes and flags', () => {
   });
 
   it('ignores the ports of parts this stack does not run', () => {
-    expect(loadStackSettings({ PROMETHEUS_PORT: '8000' }).prometheusPort).to.equal(8000);
+    expect(loadStackSettings({ PROMETHEUS_PORT: '8000' }).monitoring.prometheusPort).to.equal(8000);
     expect(
-      loadStackSettings({ MYSQL_HOST: 'db', MYSQL_PORT: '8404', DB_PASSWORD: 'a', DB_EXPORTER_PASSWORD: 'e' })
-        .mysqlPort,
+      loadStackSettings({ MYSQL_HOST: 'db', MYSQL_PORT: '8404', DB_PASSWORD: 'a', DB_EXPORTER_PASSWORD: 'e' }).database
+        .port,
     ).to.equal(8404);
   });
 
   it('takes MONITORING as 1/0/true/false and refuses anything else', () => {
-    expect(loadStackSettings({ MONITORING: 'true' }).monitoring).to.equal(true);
-    expect(loadStackSettings({ MONITORING: '0' }).monitoring).to.equal(false);
+    expect(loadStackSettings({ MONITORING: 'true' }).monitoring.enabled).to.equal(true);
+    expect(loadStackSettings({ MONITORING: '0' }).monitoring.enabled).to.equal(false);
     expect(() => loadStackSettings({ MONITORING: 'yes' })).to.throw(
-      'MONITORING must be 1 or 0 (or true or false), got "yes".',
+      'MONITORING must be 1, 0, true or false, got "yes".',
     );
   });
 });
@@ -105,7 +105,7 @@ describe("loadStackSettings(env) with the workers' settings, DB_CHECK_USER and S
     ).to.throw(
       'Invalid stack configuration:\n' +
         '  - WORKER_PORTS must be a comma-separated list of TCP ports, got "80a".\n' +
-        '  - START_TIMEOUT_MS must be a whole number, got "abc".\n' +
+        '  - START_TIMEOUT_MS must be a whole number of at least 1000, got "abc".\n' +
         '  - DB_QUEUE_LIMIT must be a whole number from 0 to 100000, got "abc".\n' +
         '  - DB_CHECK_USER "a b" may only contain letters, digits, _ . @ and -.',
     );
@@ -123,9 +123,9 @@ describe("loadStackSettings(env) with the workers' settings, DB_CHECK_USER and S
   });
 
   it('leaves PORT and HAPROXY_PORT to the stack, which gives each worker its own', () => {
-    expect(loadStackSettings({ PORT: 'http' }).workerPorts).to.deep.equal([8000, 8001]);
+    expect(loadStackSettings({ PORT: 'http' }).workers.ports).to.deep.equal([8000, 8001]);
     expect(() => loadStackSettings({ HAPROXY_PORT: 'x' })).to.throw(
-      /:\n {2}- HAPROXY_PORT must be a whole number, got "x"\.$/,
+      /:\n {2}- HAPROXY_PORT must be a whole number from 1 to 65535, got "x"\.$/,
     );
   });
 
@@ -133,10 +133,10 @@ describe("loadStackSettings(env) with the workers' settings, DB_CHECK_USER and S
     expect(loadStackSettings({}).startTimeoutMs).to.equal(180_000);
     expect(loadStackSettings({ START_TIMEOUT_MS: '1000' }).startTimeoutMs).to.equal(1000);
     expect(() => loadStackSettings({ START_TIMEOUT_MS: '999' })).to.throw(
-      'START_TIMEOUT_MS must be at least 1000 (milliseconds), got 999.',
+      'START_TIMEOUT_MS must be a whole number of at least 1000, got "999".',
     );
     expect(() => loadStackSettings({ START_TIMEOUT_MS: '1.5e3' })).to.throw(
-      'START_TIMEOUT_MS must be a whole number, got "1.5e3".',
+      'START_TIMEOUT_MS must be a whole number of at least 1000, got "1.5e3".',
     );
   });
 });

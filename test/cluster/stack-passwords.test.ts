@@ -1,11 +1,14 @@
-// Where the stack's passwords come from (cluster/secrets.ts through loadStackSettings): generated once into
-// <stateDir>/secrets/ for the embedded server, overridden by DB_PASSWORD / DB_EXPORTER_PASSWORD or their
-// _FILE forms, and required, never defaulted, for an external MYSQL_HOST.
+// Where the stack's passwords come from (cluster/secrets.ts): generated once into <stateDir>/secrets/ for
+// the embedded server by the command that prepares the state folder (never by reading the settings),
+// overridden by DB_PASSWORD / DB_EXPORTER_PASSWORD or their _FILE forms, and required, never defaulted,
+// for an external MYSQL_HOST.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { provisionSecrets, requireProvisionedSecrets } from '../../cluster/secrets';
 import { loadStackSettings } from '../../cluster/settings';
+import { prepareStateDir } from '../../cluster/state-dir';
 
 describe("the stack's passwords", () => {
   let stateDir: string;
@@ -16,26 +19,47 @@ describe("the stack's passwords", () => {
 
   const mode = (file: string) => (fs.statSync(file).mode & 0o777).toString(8);
 
-  it('generates the app and exporter passwords on first use, owner-only, and reads the same ones afterwards', () => {
-    const first = loadStackSettings({ STACK_DIR: stateDir });
+  it('reads the settings without writing a file: no password exists until the state folder is prepared', () => {
+    const settings = loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' });
+    expect({
+      files: fs.readdirSync(stateDir),
+      passwords: [settings.database.appPassword, settings.monitoring.exporterPassword, settings.galera.checkPassword],
+      appPasswordFile: settings.database.appPasswordFile,
+    }).to.deep.equal({
+      files: [],
+      passwords: ['', '', ''],
+      appPasswordFile: path.join(stateDir, 'secrets', 'db-password'),
+    });
+    expect(() => requireProvisionedSecrets(settings)).to.throw(
+      /generated passwords do not exist yet .*`npm start` creates them/,
+    );
+    const prepared = prepareStateDir(settings).settings;
+    expect(prepared.galera.checkPassword).to.match(/^[A-Za-z0-9_-]{32}$/);
+    expect(loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' }).galera.checkPassword).to.equal(
+      prepared.galera.checkPassword,
+    );
+  });
+
+  it('generates the app and exporter passwords when provisioned, owner-only, and reads the same ones afterwards', () => {
+    const first = provisionSecrets(loadStackSettings({ STACK_DIR: stateDir }));
     const again = loadStackSettings({ STACK_DIR: stateDir });
     const secrets = path.join(stateDir, 'secrets');
     expect({
-      app: /^[A-Za-z0-9_-]{32}$/.test(first.appPassword),
-      exporter: /^[A-Za-z0-9_-]{32}$/.test(first.exporterPassword),
-      distinct: first.appPassword !== first.exporterPassword,
-      stable: [again.appPassword, again.exporterPassword],
-      file: first.appPasswordFile,
+      app: /^[A-Za-z0-9_-]{32}$/.test(first.database.appPassword),
+      exporter: /^[A-Za-z0-9_-]{32}$/.test(first.monitoring.exporterPassword),
+      distinct: first.database.appPassword !== first.monitoring.exporterPassword,
+      stable: [again.database.appPassword, again.monitoring.exporterPassword],
+      file: first.database.appPasswordFile,
       modes: [mode(secrets), mode(path.join(secrets, 'db-password')), mode(path.join(secrets, 'db-exporter-password'))],
       onDisk: fs.readFileSync(path.join(secrets, 'db-password'), 'utf8'),
     }).to.deep.equal({
       app: true,
       exporter: true,
       distinct: true,
-      stable: [first.appPassword, first.exporterPassword],
+      stable: [first.database.appPassword, first.monitoring.exporterPassword],
       file: path.join(secrets, 'db-password'),
       modes: ['700', '600', '600'],
-      onDisk: `${first.appPassword}\n`,
+      onDisk: `${first.database.appPassword}\n`,
     });
   });
 
@@ -44,9 +68,9 @@ describe("the stack's passwords", () => {
     fs.writeFileSync(file, 'from-a-file\n');
     const settings = loadStackSettings({ STACK_DIR: stateDir, DB_PASSWORD: 'given', DB_EXPORTER_PASSWORD_FILE: file });
     expect([
-      settings.appPassword,
-      settings.appPasswordFile,
-      settings.exporterPassword,
+      settings.database.appPassword,
+      settings.database.appPasswordFile,
+      settings.monitoring.exporterPassword,
       fs.existsSync(path.join(stateDir, 'secrets')),
     ]).to.deep.equal(['given', undefined, 'from-a-file', false]);
   });

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { declaredAccounts } from '../../cluster/database/grants';
 import { migrate } from '../../cluster/database/migrate';
+import { provisionSecrets } from '../../cluster/secrets';
 import { loadStackSettings } from '../../cluster/settings';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 
@@ -9,7 +10,7 @@ const MIGRATIONS = 30;
 const WRITERS = 4;
 
 describe('migrate(settings, admin) re-applying the grants', function () {
-  const settings = loadStackSettings({});
+  const settings = provisionSecrets(loadStackSettings({}));
   let db: MariaDbHandle;
   let admin: mysql.Connection;
 
@@ -40,8 +41,8 @@ describe('migrate(settings, admin) re-applying the grants', function () {
         mysql.createConnection({
           host: '127.0.0.1',
           port: db.port,
-          user: settings.appUser,
-          password: settings.appPassword,
+          user: settings.database.appUser,
+          password: settings.database.appPassword,
           database: 'test',
         }),
       ),
@@ -71,19 +72,19 @@ describe('migrate(settings, admin) re-applying the grants', function () {
   });
 
   it('revokes what was granted by hand at every level, and only that', async function () {
-    const account = `${admin.escape(settings.appUser)}@${admin.escape(settings.appUserHost)}`;
-    const before = await grantsFor(settings.appUser);
+    const account = `${admin.escape(settings.database.appUser)}@${admin.escape(settings.database.appUserHost)}`;
+    const before = await grantsFor(settings.database.appUser);
     await admin.query('CREATE ROLE IF NOT EXISTS kh_extra_role');
     await admin.query(`GRANT ALL PRIVILEGES ON *.* TO ${account} WITH GRANT OPTION`);
     await admin.query(`GRANT ALL PRIVILEGES ON test.* TO ${account}`);
     await admin.query(`GRANT DROP, ALTER ON test.todos TO ${account} WITH GRANT OPTION`);
     await admin.query(`GRANT SELECT (host) ON test.stack_accounts TO ${account}`);
     await admin.query(`GRANT kh_extra_role TO ${account}`);
-    expect(await grantsFor(settings.appUser)).to.not.deep.equal(before);
+    expect(await grantsFor(settings.database.appUser)).to.not.deep.equal(before);
 
     await migrate(settings, db.admin);
 
-    expect(await grantsFor(settings.appUser)).to.deep.equal(before);
+    expect(await grantsFor(settings.database.appUser)).to.deep.equal(before);
     expect(before).to.deep.equal([
       'GRANT SELECT ON `test`.`schema_migrations` TO `haproxy_user`@`%`',
       'GRANT SELECT, INSERT, UPDATE, DELETE ON `test`.`idempotency_keys` TO `haproxy_user`@`%`',
@@ -93,9 +94,9 @@ describe('migrate(settings, admin) re-applying the grants', function () {
   });
 
   it('keeps a privilege granted under an older name (REPLICATION CLIENT is BINLOG MONITOR)', async function () {
-    expect(await grantsFor(settings.exporterUser)).to.have.length(2);
+    expect(await grantsFor(settings.monitoring.exporterUser)).to.have.length(2);
     await migrate(settings, db.admin);
-    expect((await grantsFor(settings.exporterUser))[0]).to.match(
+    expect((await grantsFor(settings.monitoring.exporterUser))[0]).to.match(
       /^GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON \*\.\*/,
     );
   });

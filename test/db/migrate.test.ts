@@ -4,6 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { migrate } from '../../cluster/database/migrate';
+import { provisionSecrets } from '../../cluster/secrets';
 import { loadStackSettings } from '../../cluster/settings';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 
@@ -16,7 +17,7 @@ const ALL = [
 ];
 
 describe('migrate(settings, admin)', function () {
-  const settings = loadStackSettings({});
+  const settings = provisionSecrets(loadStackSettings({}));
   let db: MariaDbHandle;
   let admin: mysql.Connection;
 
@@ -98,7 +99,9 @@ describe('migrate(settings, admin)', function () {
   it('refuses, before connecting, a DB_USER that is the admin account', async function () {
     const unreachable = { host: '127.0.0.1', port: 1, user: 'root' };
     let error: Error | undefined;
-    await migrate(loadStackSettings({ DB_USER: 'root' }), unreachable).catch((err: Error) => (error = err));
+    await migrate(provisionSecrets(loadStackSettings({ DB_USER: 'root' })), unreachable).catch(
+      (err: Error) => (error = err),
+    );
     expect(error?.message).to.equal(
       'DB_USER is "root", the administrative account; the stack\'s accounts must be separate ones.',
     );

@@ -2,13 +2,14 @@
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { migrate } from '../../cluster/database/migrate';
+import { provisionSecrets } from '../../cluster/secrets';
 import { loadStackSettings } from '../../cluster/settings';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 
 const NO_SUCH_GRANT = 1141; // SHOW GRANTS for an account that does not exist
 
 describe('migrate(settings, admin) and the accounts the settings no longer name', function () {
-  const defaults = loadStackSettings({});
+  const defaults = provisionSecrets(loadStackSettings({}));
   let db: MariaDbHandle;
   let admin: mysql.Connection;
 
@@ -43,13 +44,13 @@ describe('migrate(settings, admin) and the accounts the settings no longer name'
   });
 
   it('drops the old app account and its grants once DB_USER changes', async function () {
-    await migrate(loadStackSettings({ DB_USER: 'todo_app' }), db.admin);
+    await migrate(provisionSecrets(loadStackSettings({ DB_USER: 'todo_app' })), db.admin);
     expect(await accounts()).to.deep.equal(['haproxy_check@localhost', 'mysqld_exporter@%', 'todo_app@%']);
     expect(await grantsErrno('haproxy_user', '%')).to.equal(NO_SUCH_GRANT);
   });
 
   it('drops the accounts of the old DB_USER_HOST once it changes', async function () {
-    await migrate(loadStackSettings({ DB_USER_HOST: '127.0.0.1' }), db.admin);
+    await migrate(provisionSecrets(loadStackSettings({ DB_USER_HOST: '127.0.0.1' })), db.admin);
     // The embedded server's check account stays on the socket (localhost) whatever DB_USER_HOST says.
     expect(await accounts()).to.deep.equal([
       'haproxy_check@localhost',
@@ -60,7 +61,7 @@ describe('migrate(settings, admin) and the accounts the settings no longer name'
 
   it('never drops an account that existed before the settings named it', async function () {
     await admin.query("CREATE USER 'made_by_hand'@'%' IDENTIFIED BY 'x'");
-    await migrate(loadStackSettings({ DB_USER: 'made_by_hand' }), db.admin);
+    await migrate(provisionSecrets(loadStackSettings({ DB_USER: 'made_by_hand' })), db.admin);
     await migrate(defaults, db.admin);
     expect(await accounts()).to.include('made_by_hand@%');
     await admin.query("DROP USER 'made_by_hand'@'%'");
@@ -68,7 +69,7 @@ describe('migrate(settings, admin) and the accounts the settings no longer name'
 
   it('leaves alone accounts it never named', async function () {
     await admin.query("CREATE USER 'someone_else'@'%'");
-    await migrate(loadStackSettings({ DB_USER: 'todo_app' }), db.admin);
+    await migrate(provisionSecrets(loadStackSettings({ DB_USER: 'todo_app' })), db.admin);
     expect(await accounts()).to.include('someone_else@%');
     await admin.query("DROP USER 'someone_else'@'%'");
   });
@@ -76,7 +77,7 @@ describe('migrate(settings, admin) and the accounts the settings no longer name'
   it('never drops root or the admin account, even when the record names them', async function () {
     await admin.query("INSERT INTO test.stack_accounts (user, host) VALUES ('root', 'localhost'), ('dba', '%')");
     await admin.query("CREATE USER 'dba'@'%'");
-    await migrate(loadStackSettings({ MYSQL_ADMIN_USER: 'dba' }), db.admin);
+    await migrate(provisionSecrets(loadStackSettings({ MYSQL_ADMIN_USER: 'dba' })), db.admin);
     expect(await grantsErrno('root', 'localhost')).to.equal(undefined);
     expect(await grantsErrno('dba', '%')).to.equal(undefined);
     await admin.query("DELETE FROM test.stack_accounts WHERE user IN ('root', 'dba')");

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { migrate } from '../../cluster/database/migrate';
+import { provisionSecrets } from '../../cluster/secrets';
 import { loadStackSettings } from '../../cluster/settings';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 
@@ -10,7 +11,7 @@ const ACCESS_DENIED = 1045;
 const USER_LIMIT_REACHED = 1226; // max_user_connections
 
 describe('sql/R__users.sql (applied by migrate)', function () {
-  const settings = loadStackSettings({});
+  const settings = provisionSecrets(loadStackSettings({}));
   let db: MariaDbHandle;
   let admin: mysql.Connection;
 
@@ -52,7 +53,7 @@ describe('sql/R__users.sql (applied by migrate)', function () {
   describe('the app user (DB_USER)', function () {
     let app: mysql.Connection;
     before(async function () {
-      app = await connectAs('haproxy_user', settings.appPassword);
+      app = await connectAs('haproxy_user', settings.database.appPassword);
     });
     after(async function () {
       await app?.end();
@@ -104,16 +105,16 @@ describe('sql/R__users.sql (applied by migrate)', function () {
         'GRANT SELECT ON `test`.`schema_migrations` TO `haproxy_user`@`%`',
         'GRANT SELECT, INSERT, UPDATE, DELETE ON `test`.`idempotency_keys` TO `haproxy_user`@`%`',
         'GRANT SELECT, INSERT, UPDATE, DELETE ON `test`.`todos` TO `haproxy_user`@`%`',
-        `GRANT USAGE ON *.* TO \`haproxy_user\`@\`%\` IDENTIFIED BY PASSWORD '${await passwordHash(settings.appPassword)}'`,
+        `GRANT USAGE ON *.* TO \`haproxy_user\`@\`%\` IDENTIFIED BY PASSWORD '${await passwordHash(settings.database.appPassword)}'`,
       ]);
     });
 
     it('logs in only with the new password once DB_PASSWORD changes and migrate runs', async function () {
-      await migrate(loadStackSettings({ DB_PASSWORD: 'changed' }), db.admin);
+      await migrate(provisionSecrets(loadStackSettings({ DB_PASSWORD: 'changed' })), db.admin);
       try {
         const changed = await connectAs('haproxy_user', 'changed');
         await changed.end();
-        expect(await errnoOf(connectAs('haproxy_user', settings.appPassword))).to.equal(ACCESS_DENIED);
+        expect(await errnoOf(connectAs('haproxy_user', settings.database.appPassword))).to.equal(ACCESS_DENIED);
       } finally {
         await migrate(settings, db.admin);
       }
@@ -152,15 +153,19 @@ describe('sql/R__users.sql (applied by migrate)', function () {
   describe('the exporter user (DB_EXPORTER_USER)', function () {
     it("holds mysqld_exporter's grants (SLAVE MONITOR included on MariaDB) and a 3-connection cap", async function () {
       expect(await grantsFor('mysqld_exporter')).to.deep.equal([
-        `GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO \`mysqld_exporter\`@\`%\` IDENTIFIED BY PASSWORD '${await passwordHash(settings.exporterPassword)}' WITH MAX_USER_CONNECTIONS 3`,
+        `GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO \`mysqld_exporter\`@\`%\` IDENTIFIED BY PASSWORD '${await passwordHash(settings.monitoring.exporterPassword)}' WITH MAX_USER_CONNECTIONS 3`,
         'GRANT SELECT ON `performance_schema`.* TO `mysqld_exporter`@`%`',
       ]);
     });
 
     it('is refused a fourth concurrent connection', async function () {
-      const open = await Promise.all([1, 2, 3].map(() => connectAs('mysqld_exporter', settings.exporterPassword)));
+      const open = await Promise.all(
+        [1, 2, 3].map(() => connectAs('mysqld_exporter', settings.monitoring.exporterPassword)),
+      );
       try {
-        expect(await errnoOf(connectAs('mysqld_exporter', settings.exporterPassword))).to.equal(USER_LIMIT_REACHED);
+        expect(await errnoOf(connectAs('mysqld_exporter', settings.monitoring.exporterPassword))).to.equal(
+          USER_LIMIT_REACHED,
+        );
       } finally {
         await Promise.all(open.map((connection) => connection.end()));
       }

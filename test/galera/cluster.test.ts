@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
-import { PROJECT_ROOT } from '../../cluster/settings';
+import { provisionSecrets } from '../../cluster/secrets';
+import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
 import { decideOwnStart, type OwnStart } from '../../cluster/database/galera/coordinate';
 import { startHealthAgent, type HealthAgent } from '../../cluster/database/galera/health-agent';
 import { galeraLayoutFromEnv } from '../../cluster/database/galera/env';
@@ -154,6 +155,8 @@ describe('a three-node Galera cluster (cluster/database/galera)', function () {
     folder = await mkdtemp(path.join(os.tmpdir(), 'kh-galera-'));
     removeOnExit(folder);
     env = runnerEnv(folder, await freeGaleraBasePorts(), checkPassword);
+    // What npm start's prepareStateDir does before pm2 starts the runners: the generated passwords.
+    provisionSecrets(loadStackSettings(env));
     layout = galeraLayoutFromEnv(env);
     // mariadbd under a runner process outlives a runner SIGKILLed at exit: kill it by its pid file.
     process.once('exit', () => killByPidFiles(layout));

@@ -8,6 +8,7 @@ import { renderAgentMetrics } from '../../cluster/database/galera/health-agent';
 import { stackApps } from '../../cluster/apps';
 import { buildApps, databaseAppNames } from '../../cluster/ecosystem';
 import type { Pm2Process } from '../../cluster/pm2';
+import { provisionSecrets } from '../../cluster/secrets';
 import { loadStackSettings } from '../../cluster/settings';
 import { planStack } from '../../cluster/stack-plan';
 
@@ -19,36 +20,37 @@ describe('DB_TOPOLOGY=galera in the stack', function () {
   afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
   it('settings: embedded by default, external with MYSQL_HOST, galera on request with a generated check password', function () {
-    expect(loadStackSettings({ STACK_DIR: stateDir }).dbTopology).to.equal('embedded');
-    expect(loadStackSettings({ MYSQL_HOST: 'db', DB_PASSWORD: 'p', DB_EXPORTER_PASSWORD: 'e' }).dbTopology).to.equal(
-      'external',
-    );
-    const galera = loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' });
+    expect(provisionSecrets(loadStackSettings({ STACK_DIR: stateDir })).database.topology).to.equal('embedded');
+    expect(
+      provisionSecrets(loadStackSettings({ MYSQL_HOST: 'db', DB_PASSWORD: 'p', DB_EXPORTER_PASSWORD: 'e' })).database
+        .topology,
+    ).to.equal('external');
+    const galera = provisionSecrets(loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' }));
     expect([
-      galera.dbTopology,
-      galera.embeddedDb,
-      galera.galera?.nodes,
-      galera.galeraCheckUser,
-      galera.galeraCheckUserHost,
+      galera.database.topology,
+      galera.database.embedded,
+      galera.galera.local?.nodes,
+      galera.galera.checkUser,
+      galera.galera.checkUserHost,
     ]).to.deep.equal(['galera', false, 3, 'galera_check', '127.0.0.1']);
-    expect(galera.galeraCheckPassword).to.match(/^[A-Za-z0-9_-]{32}$/);
-    expect(galera.galeraCheckPasswordFile).to.equal(path.join(stateDir, 'secrets', 'galera-check-password'));
+    expect(galera.galera.checkPassword).to.match(/^[A-Za-z0-9_-]{32}$/);
+    expect(galera.galera.checkPasswordFile).to.equal(path.join(stateDir, 'secrets', 'galera-check-password'));
   });
 
   it('settings: refuses an even node count, a clash with another port and MYSQL_HOST with galera', function () {
-    expect(() => loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera', GALERA_NODES: '4' })).to.throw(
-      'GALERA_NODES must be an odd number of at least 3, got 4.',
-    );
     expect(() =>
-      loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera', GALERA_CLIENT_PORT: '8000' }),
+      provisionSecrets(loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera', GALERA_NODES: '4' })),
+    ).to.throw('GALERA_NODES must be an odd number of at least 3, got 4.');
+    expect(() =>
+      provisionSecrets(loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera', GALERA_CLIENT_PORT: '8000' })),
     ).to.throw('Port 8000 is given to WORKER_PORTS and GALERA_CLIENT_PORT (n1)');
-    expect(() => loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera', MYSQL_HOST: 'db' })).to.throw(
-      'MYSQL_HOST is set, which means DB_TOPOLOGY=external',
-    );
+    expect(() =>
+      provisionSecrets(loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera', MYSQL_HOST: 'db' })),
+    ).to.throw('MYSQL_HOST is set, which means DB_TOPOLOGY=external');
   });
 
   it('pm2 apps: one per node (wait_ready, kill_timeout >= 30 s, exit 75 not restarted) and the agent; no single MariaDB; no password in env', function () {
-    const settings = loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' });
+    const settings = provisionSecrets(loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' }));
     const apps = buildApps(settings, {});
     expect(apps.map((app) => app.name)).to.deep.equal([
       'kh-galera-n1',
@@ -68,12 +70,12 @@ describe('DB_TOPOLOGY=galera in the stack', function () {
       ]).to.deep.equal([true, true, [75], true]);
     }
     expect(apps.map((app) => app.args)).to.deep.include.members([['n1'], ['n2'], ['n3'], ['agent']]);
-    expect(JSON.stringify(apps)).not.to.include(settings.galeraCheckPassword);
+    expect(JSON.stringify(apps)).not.to.include(settings.galera.checkPassword);
     expect(databaseAppNames(settings)).to.deep.equal(['kh-galera-n1', 'kh-galera-n2', 'kh-galera-n3']);
   });
 
   it('the stack plan reports changed node settings and restarts none; a stopped node is started again', function () {
-    const settings = loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' });
+    const settings = provisionSecrets(loadStackSettings({ STACK_DIR: stateDir, DB_TOPOLOGY: 'galera' }));
     const apps = buildApps(settings, {});
     const processes: Pm2Process[] = apps.map(
       (app, i) =>

@@ -29,13 +29,13 @@ describe('the front door when the database is down', function () {
   const workerEnv = (port: number): Record<string, string> => ({
     PORT: String(port),
     WORKER_NAME: `test-worker-${port}`,
-    HAPROXY_HOST: settings.haproxyHost,
-    HAPROXY_PORT: String(settings.haproxyPort),
-    DB_USER: settings.appUser,
-    DB_PASSWORD: settings.appPassword,
+    HAPROXY_HOST: settings.haproxy.host,
+    HAPROXY_PORT: String(settings.haproxy.port),
+    DB_USER: settings.database.appUser,
+    DB_PASSWORD: settings.database.appPassword,
   });
   const startWorkers = async () => {
-    workers = await Promise.all(settings.workerPorts.map((port) => startWorker(workerEnv(port), 60_000)));
+    workers = await Promise.all(settings.workers.ports.map((port) => startWorker(workerEnv(port), 60_000)));
   };
   /** The status of every server of one front-door backend, from HAProxy's stats page. */
   const backendStatuses = async (backend: string) =>
@@ -59,7 +59,7 @@ describe('the front door when the database is down', function () {
     await migrate(settings, mariadb.admin);
     haproxy = await startHaproxy(settings, { frontDoor: true });
     await startWorkers();
-    frontDoor = `http://127.0.0.1:${settings.httpPort}`;
+    frontDoor = `http://127.0.0.1:${settings.haproxy.httpPort}`;
     await waitFor(
       'a todo list through the front door',
       async () => ((await request(`${frontDoor}/todos`)).status === 200 ? true : undefined),

@@ -108,7 +108,7 @@ describe("the front door's own error answers", function () {
     });
     worker = await startFailingWorker(workerPort);
     haproxy = await startHaproxy(settings, { frontDoor: true });
-    frontDoor = `http://127.0.0.1:${settings.httpPort}`;
+    frontDoor = `http://127.0.0.1:${settings.haproxy.httpPort}`;
     await waitFor(
       'the stand-in worker UP behind the front door',
       async () => ((await request(`${frontDoor}/healthz`)).status === 200 ? true : undefined),
@@ -161,7 +161,10 @@ describe("the front door's own error answers", function () {
 
   it('answers a request it cannot parse with 400 and closes the connection (HAProxy 2.6: its built-in HTML body)', async function () {
     // Refused by HAProxy's H1 parser, before any rule or http-error applies (see haproxy.cfg).
-    const answer = await rawExchange(settings.httpPort, 'GET /todos HTTP/1.1\r\nHost: test\r\nOdd Header\r\n\r\n');
+    const answer = await rawExchange(
+      settings.haproxy.httpPort,
+      'GET /todos HTTP/1.1\r\nHost: test\r\nOdd Header\r\n\r\n',
+    );
     expect(answer).to.match(/^HTTP\/1\.1 400 /);
     expect(answer.toLowerCase()).to.include('connection: close\r\n');
   });

@@ -9,7 +9,7 @@ import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 
 /** One column (e.g. `status`, `check_status`) of backend mysql's server mysql1 in the stats CSV. */
 async function serverColumn(settings: StackSettings, column: string): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${settings.haproxyStatsPort}/stats;csv`);
+  const response = await fetch(`http://127.0.0.1:${settings.haproxy.statsPort}/stats;csv`);
   const [header, ...lines] = (await response.text()).trim().split('\n');
   const columns = header!.replace(/^# /, '').split(',');
   const row = lines.map((line) => line.split(',')).find((cells) => cells[0] === 'mysql' && cells[1] === 'mysql1');
@@ -38,10 +38,10 @@ describe('haproxy/haproxy.cfg in front of MariaDB', function () {
 
   function connectThroughProxy(): Promise<mysql.Connection> {
     return mysql.createConnection({
-      host: settings.haproxyHost,
-      port: settings.haproxyPort,
-      user: settings.appUser,
-      password: settings.appPassword,
+      host: settings.haproxy.host,
+      port: settings.haproxy.port,
+      user: settings.database.appUser,
+      password: settings.database.appPassword,
     });
   }
 
@@ -66,7 +66,7 @@ describe('haproxy/haproxy.cfg in front of MariaDB', function () {
   });
 
   it('answers on the front door, with no worker up, 503 no_worker_available as JSON with the request id', async function () {
-    const given = await fetch(`http://127.0.0.1:${settings.httpPort}/todos`, {
+    const given = await fetch(`http://127.0.0.1:${settings.haproxy.httpPort}/todos`, {
       headers: { 'X-Request-Id': 'front-door-42' },
     });
     expect(given.status).to.equal(503);
@@ -78,7 +78,7 @@ describe('haproxy/haproxy.cfg in front of MariaDB', function () {
       requestId: 'front-door-42',
     });
     expect(given.headers.get('x-request-id')).to.equal('front-door-42');
-    const generated = await fetch(`http://127.0.0.1:${settings.httpPort}/todos`, {
+    const generated = await fetch(`http://127.0.0.1:${settings.haproxy.httpPort}/todos`, {
       headers: { 'X-Request-Id': 'not valid' },
     });
     const body = (await generated.json()) as { requestId: string };
@@ -99,7 +99,7 @@ describe('haproxy/haproxy.cfg in front of MariaDB', function () {
   });
 
   it('serves haproxy_server_* series for backend mysql on /metrics of the stats port', async function () {
-    const response = await fetch(`http://127.0.0.1:${settings.haproxyStatsPort}/metrics`);
+    const response = await fetch(`http://127.0.0.1:${settings.haproxy.statsPort}/metrics`);
     const body = await response.text();
     expect(response.status).to.equal(200);
     expect(body.split('\n')).to.include('haproxy_server_status{proxy="mysql",server="mysql1",state="UP"} 1');

@@ -15,7 +15,9 @@ describe('listenerMaxconn(settings)', function () {
   });
 
   it('refuses a front door that takes no connection', function () {
-    expect(() => loadStackSettings({ HAPROXY_HTTP_MAXCONN: '0' })).to.throw('HAPROXY_HTTP_MAXCONN must be at least 1.');
+    expect(() => loadStackSettings({ HAPROXY_HTTP_MAXCONN: '0' })).to.throw(
+      'HAPROXY_HTTP_MAXCONN must be a whole number of at least 1, got "0".',
+    );
   });
 });
 

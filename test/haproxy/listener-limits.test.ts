@@ -76,7 +76,7 @@ function keepAliveClient(port: number, requestPath: string): KeptClient {
 }
 
 async function frontDoor(settings: StackSettings): Promise<HaproxyFrontendState> {
-  const csv = (await request(`http://127.0.0.1:${settings.haproxyStatsPort}/stats;csv`)).text;
+  const csv = (await request(`http://127.0.0.1:${settings.haproxy.statsPort}/stats;csv`)).text;
   return parseFrontendStats(csv).find((row) => row.proxy === 'http')!;
 }
 
@@ -128,15 +128,16 @@ describe('HAProxy listener limits', function () {
     worker = await startWorker({
       PORT: String(workerPort),
       WORKER_NAME: `limits-worker-${workerPort}`,
-      HAPROXY_HOST: settings.haproxyHost,
-      HAPROXY_PORT: String(settings.haproxyPort),
-      DB_USER: settings.appUser,
-      DB_PASSWORD: settings.appPassword,
+      HAPROXY_HOST: settings.haproxy.host,
+      HAPROXY_PORT: String(settings.haproxy.port),
+      DB_USER: settings.database.appUser,
+      DB_PASSWORD: settings.database.appPassword,
     });
     // The front door's health check finds the worker ready (rise 1, every second while DOWN).
     await waitFor(
       'the worker UP behind the front door',
-      async () => ((await request(`http://127.0.0.1:${settings.httpPort}/healthz`)).status === 200 ? true : undefined),
+      async () =>
+        (await request(`http://127.0.0.1:${settings.haproxy.httpPort}/healthz`)).status === 200 ? true : undefined,
       10_000,
       100,
     );
@@ -155,7 +156,7 @@ describe('HAProxy listener limits', function () {
     afterEach(() => idle?.stop());
 
     it('answers a new front-door client 200 within 2 s, and a worker whose database connection was killed reconnects and answers within 2 s', async function () {
-      idle = new IdleConnections(settings.httpPort, IDLE);
+      idle = new IdleConnections(settings.haproxy.httpPort, IDLE);
       // Accepted by HAProxy, not only waiting in the kernel's backlog. Not asserted here: a proxy whose
       // front door is full leaves some unaccepted, and the answers below are what a user would see.
       await waitFor(
@@ -165,7 +166,7 @@ describe('HAProxy listener limits', function () {
         100,
       ).catch(() => undefined);
 
-      const front = await timed(`http://127.0.0.1:${settings.httpPort}/todos`, 2_000);
+      const front = await timed(`http://127.0.0.1:${settings.haproxy.httpPort}/todos`, 2_000);
       expect(front, 'GET /todos through the front door').to.include({ status: 200 });
       expect(front.ms).to.be.below(2_000);
 
@@ -176,7 +177,7 @@ describe('HAProxy listener limits', function () {
       try {
         const [rows] = await admin.query<mysql.RowDataPacket[]>(
           'SELECT id FROM information_schema.processlist WHERE user = ?',
-          [settings.appUser],
+          [settings.database.appUser],
         );
         expect(rows).to.have.length(1);
         await admin.query(`KILL ${Number(rows[0]!.id)}`);
@@ -204,7 +205,9 @@ describe('HAProxy listener limits', function () {
       await waitFor(
         'the worker UP behind the small front door',
         async () =>
-          (await request(`http://127.0.0.1:${smallSettings.httpPort}/healthz`)).status === 200 ? true : undefined,
+          (await request(`http://127.0.0.1:${smallSettings.haproxy.httpPort}/healthz`)).status === 200
+            ? true
+            : undefined,
         10_000,
         100,
       );
@@ -213,7 +216,7 @@ describe('HAProxy listener limits', function () {
     after(() => clients.forEach((client) => client.socket.destroy()));
 
     it('closes a connection that sends no request within 5 s, without an answer', async function () {
-      const socket = net.connect(smallSettings.httpPort, '127.0.0.1');
+      const socket = net.connect(smallSettings.haproxy.httpPort, '127.0.0.1');
       let received = '';
       socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
       const connectedAt = await new Promise<number>((resolve) =>
@@ -225,7 +228,7 @@ describe('HAProxy listener limits', function () {
     });
 
     it('lets a new client in once the idle ones time out, 2 s after their answers', async function () {
-      for (let i = 0; i < 20; i += 1) clients.push(keepAliveClient(smallSettings.httpPort, '/healthz'));
+      for (let i = 0; i < 20; i += 1) clients.push(keepAliveClient(smallSettings.haproxy.httpPort, '/healthz'));
       await waitFor(
         '20 keep-alive clients answered',
         () => (clients.every((c) => c.answeredAt !== undefined) ? true : undefined),
@@ -234,7 +237,7 @@ describe('HAProxy listener limits', function () {
       expect(await frontDoor(smallSettings)).to.deep.equal({ proxy: 'http', sessions: 20, limit: 20 });
 
       // Waits in the kernel's backlog until HAProxy closes an idle client and accepts it.
-      const late = await timed(`http://127.0.0.1:${smallSettings.httpPort}/healthz`, 10_000);
+      const late = await timed(`http://127.0.0.1:${smallSettings.haproxy.httpPort}/healthz`, 10_000);
       expect(late).to.include({ status: 200 });
       expect(late.ms).to.be.below(4_000);
       // What the workers announce (5 s) is replaced with the front door's own limit.

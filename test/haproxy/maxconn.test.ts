@@ -8,7 +8,7 @@ import { startTestStack, type TestStack } from '../support/stack';
 import type { WorkerHandle } from '../support/worker';
 
 async function haproxyQueue(stack: TestStack): Promise<number> {
-  const csv = (await request(`http://127.0.0.1:${stack.settings.haproxyStatsPort}/stats;csv`)).text;
+  const csv = (await request(`http://127.0.0.1:${stack.settings.haproxy.statsPort}/stats;csv`)).text;
   const header = csv.split('\n')[0]!.replace(/^# /, '').split(',');
   const row = csv
     .split('\n')
@@ -43,10 +43,10 @@ describe("HAProxy maxconn 3 with one worker, a reload's second process, a cancel
     expect((await request(`${second.url}/pool`)).body).to.include({ open: 1, idle: 1 });
     // The third slot: a cancellation's side connection (the app's account through HAProxy), held open.
     side = await mysql.createConnection({
-      host: stack.settings.haproxyHost,
-      port: stack.settings.haproxyPort,
-      user: stack.settings.appUser,
-      password: stack.settings.appPassword,
+      host: stack.settings.haproxy.host,
+      port: stack.settings.haproxy.port,
+      user: stack.settings.database.appUser,
+      password: stack.settings.database.appPassword,
     });
     extra = await stack.addWorker({}, 'listening');
 

@@ -48,9 +48,12 @@ describe('monitoring against a live Prometheus', function () {
     stack = await sharedStack();
     settings = {
       ...stack.settings,
-      monitoring: true,
-      prometheusPort: await freePort(),
-      mysqldExporterPort: await freePort(),
+      monitoring: {
+        ...stack.settings.monitoring,
+        enabled: true,
+        prometheusPort: await freePort(),
+        exporterPort: await freePort(),
+      },
     };
     writeMonitoringConfig(settings);
     fs.mkdirSync(path.join(settings.stateDir, 'logs'), { recursive: true });
@@ -60,7 +63,7 @@ describe('monitoring against a live Prometheus', function () {
       killOnExit(child);
       children.push(child);
     }
-    promUrl = `http://127.0.0.1:${settings.prometheusPort}`;
+    promUrl = `http://127.0.0.1:${settings.monitoring.prometheusPort}`;
     const readyBy = Date.now() + 30_000;
     for (;;) {
       const ready = await request(`${promUrl}/-/ready`).catch(() => undefined);
@@ -105,9 +108,9 @@ describe('monitoring against a live Prometheus', function () {
     const summary = up.map((series) => `${series.metric.job}:${series.metric.instance}=${series.value[1]}`).sort();
     expect(summary).to.deep.equal(
       [
-        `haproxy:127.0.0.1:${settings.haproxyStatsPort}=1`,
-        `mysqld:127.0.0.1:${settings.mysqldExporterPort}=1`,
-        `prometheus:127.0.0.1:${settings.prometheusPort}=1`,
+        `haproxy:127.0.0.1:${settings.haproxy.statsPort}=1`,
+        `mysqld:127.0.0.1:${settings.monitoring.exporterPort}=1`,
+        `prometheus:127.0.0.1:${settings.monitoring.prometheusPort}=1`,
         ...stack.workers.map((worker) => `workers:127.0.0.1:${worker.port}=1`),
       ].sort(),
     );
@@ -127,7 +130,7 @@ describe('monitoring against a live Prometheus', function () {
     const status = await eventually('haproxy_server_status{proxy="mysql",server="mysql1",state="UP"} == 1');
     expect(status).to.have.length(1);
     const limit = await eventually('haproxy_server_limit_sessions{proxy="mysql",server="mysql1"}');
-    expect(limit[0]?.value[1]).to.equal(String(settings.haproxyServerMaxconn));
+    expect(limit[0]?.value[1]).to.equal(String(settings.haproxy.serverMaxconn));
   });
 
   it('returns data for every recording rule', async () => {

@@ -42,7 +42,7 @@ describe('a client that leaves GET /sleep/30 after 1 s', function () {
   async function appSessions(): Promise<Session[]> {
     const [rows] = await admin.query<mysql.RowDataPacket[]>(
       'SELECT ID AS id, COMMAND AS command, INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ? ORDER BY ID',
-      [stack.settings.appUser],
+      [stack.settings.database.appUser],
     );
     return rows.map((row) => ({
       id: Number(row.id),

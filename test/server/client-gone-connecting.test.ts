@@ -37,7 +37,7 @@ describe('a client that goes away while the pool connects', function () {
   async function appStatements(): Promise<string[]> {
     const [rows] = await admin.query<mysql.RowDataPacket[]>(
       'SELECT INFO FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO IS NOT NULL',
-      [stack.settings.appUser],
+      [stack.settings.database.appUser],
     );
     return rows.map((row) => String(row.INFO));
   }
@@ -46,7 +46,7 @@ describe('a client that goes away while the pool connects', function () {
     expect((await request(`${worker.url}/todos`)).status).to.equal(200);
     const [sessions] = await admin.query<mysql.RowDataPacket[]>(
       'SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?',
-      [stack.settings.appUser],
+      [stack.settings.database.appUser],
     );
     for (const session of sessions) await admin.query(`KILL ${Number(session.ID)}`);
     await waitFor(

@@ -29,7 +29,8 @@ async function sockets(): Promise<Socket[]> {
 
 /** HAProxy's own count of current sessions to the MariaDB server, from its stats CSV. */
 async function haproxyServerSessions(stack: TestStack): Promise<number> {
-  const csv = (await request(`http://${stack.settings.haproxyHost}:${stack.settings.haproxyStatsPort}/stats;csv`)).text;
+  const csv = (await request(`http://${stack.settings.haproxy.host}:${stack.settings.haproxy.statsPort}/stats;csv`))
+    .text;
   const [header, ...rows] = csv.replace(/^# /, '').split('\n');
   const columns = header!.split(',');
   const row = rows.map((r) => r.split(',')).find((r) => r[0] === 'mysql' && r[1] === 'mysql1');
@@ -65,7 +66,7 @@ describe('50 concurrent GET /sleep/1 over two workers', function () {
       async () => {
         const [rows] = await admin.query<mysql.RowDataPacket[]>(
           'SELECT ID AS id, HOST AS host, INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ? ORDER BY ID',
-          [stack.settings.appUser],
+          [stack.settings.database.appUser],
         );
         return rows.length === 2 && rows.every((row) => /SLEEP/i.test(String(row.info))) ? rows : undefined;
       },
@@ -73,7 +74,7 @@ describe('50 concurrent GET /sleep/1 over two workers', function () {
     );
     const [rows] = await admin.query<mysql.RowDataPacket[]>(
       'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?',
-      [stack.settings.appUser],
+      [stack.settings.database.appUser],
     );
     expect(Number(rows[0]!.n), 'app sessions while 50 requests are in flight').to.equal(2);
 
@@ -90,7 +91,7 @@ describe('50 concurrent GET /sleep/1 over two workers', function () {
     // And each worker holds exactly one connection to HAProxy's MySQL port.
     for (const worker of stack.workers) {
       const mine = all.filter(
-        (s) => s.peer === `127.0.0.1:${stack.settings.haproxyPort}` && s.process.includes(`pid=${worker.child.pid},`),
+        (s) => s.peer === `127.0.0.1:${stack.settings.haproxy.port}` && s.process.includes(`pid=${worker.child.pid},`),
       );
       expect(mine, `worker ${worker.port}'s connections to HAProxy`).to.have.length(1);
     }

@@ -33,7 +33,7 @@ describe('a worker asked to stop while work outlasts SHUTDOWN_TIMEOUT_MS', funct
   async function appStatements(): Promise<string[]> {
     const [rows] = await admin.query<mysql.RowDataPacket[]>(
       'SELECT INFO FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO IS NOT NULL',
-      [stack.settings.appUser],
+      [stack.settings.database.appUser],
     );
     return rows.map((row) => String(row.INFO));
   }
@@ -87,7 +87,7 @@ describe('a worker asked to stop while work outlasts SHUTDOWN_TIMEOUT_MS', funct
       // takes until DB_CONNECT_TIMEOUT_MS (3 s), past the shutdown timeout.
       const [sessions] = await admin.query<mysql.RowDataPacket[]>(
         'SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?',
-        [stack.settings.appUser],
+        [stack.settings.database.appUser],
       );
       for (const session of sessions) await admin.query(`KILL ${Number(session.ID)}`);
       await waitFor(

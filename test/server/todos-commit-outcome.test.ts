@@ -58,7 +58,7 @@ describe('PATCH /todos/:id while commits are held up', function () {
   async function appStatements(): Promise<string[]> {
     const [rows] = await admin.query<mysql.RowDataPacket[]>(
       'SELECT INFO FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO IS NOT NULL',
-      [stack.settings.appUser],
+      [stack.settings.database.appUser],
     );
     return rows.map((row) => String(row.INFO));
   }

@@ -111,7 +111,7 @@ describe('a burst of POSTs through a MariaDB crash', function () {
         (
           await backup.query<mysql.RowDataPacket[]>(
             "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ? AND STATE = 'Waiting for backup lock'",
-            [stack.settings.appUser],
+            [stack.settings.database.appUser],
           )
         )[0][0]!.n,
       );

@@ -299,7 +299,7 @@ describe('Idempotency-Key on todo writes', function () {
           async () => {
             const [rows] = await admin.query<mysql.RowDataPacket[]>(
               "SELECT 1 FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO LIKE '%FROM todos WHERE id = ? FOR UPDATE'",
-              [stack().settings.appUser],
+              [stack().settings.database.appUser],
             );
             return rows.length > 0 ? true : undefined;
           },

@@ -36,14 +36,14 @@ function signalAll(master: ChildProcess | undefined, signal: NodeJS.Signals): vo
 
 export interface StartHaproxyOptions {
   /**
-   * Render the front door's servers from settings.workerPorts (HAProxy then health-checks them with
+   * Render the front door's servers from settings.workers.ports (HAProxy then health-checks them with
    * /readyz each second). Off by default: see start() below.
    */
   frontDoor?: boolean;
 }
 
 export async function startHaproxy(settings: StackSettings, options: StartHaproxyOptions = {}): Promise<HaproxyHandle> {
-  const statsUrl = `http://${settings.haproxyHost}:${settings.haproxyStatsPort}/stats`;
+  const statsUrl = `http://${settings.haproxy.host}:${settings.haproxy.statsPort}/stats`;
   let child: ChildProcess | undefined;
   let output = '';
 
@@ -51,7 +51,7 @@ export async function startHaproxy(settings: StackSettings, options: StartHaprox
     // The front door with no servers: tests here start their workers themselves and count every
     // statement on a worker's one connection, so HAProxy must not probe them (/readyz each second runs
     // a SELECT 1 on an idle worker). The pm2 tests (test/cluster/operations.test.ts) run the front door.
-    writeHaproxyConfig(options.frontDoor ? settings : { ...settings, workerPorts: [] });
+    writeHaproxyConfig(options.frontDoor ? settings : { ...settings, workers: { ...settings.workers, ports: [] } });
     const current = spawn(systemBinary('haproxy'), haproxyArgs(settings), {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

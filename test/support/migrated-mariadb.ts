@@ -3,6 +3,7 @@
 // hooks in the calling describe(); the fields are set once its before() has run.
 import mysql from 'mysql2/promise';
 import { migrate } from '../../cluster/database/migrate';
+import { provisionSecrets } from '../../cluster/secrets';
 import { loadStackSettings, type StackSettings } from '../../cluster/settings';
 import { startMariaDb, type MariaDbHandle } from './mariadb';
 
@@ -18,7 +19,9 @@ export function useMigratedMariaDb(stackName: string, adminDatabase: string | un
   const database = {} as MigratedMariaDb;
   before(async () => {
     database.mariadb = await startMariaDb();
-    database.settings = loadStackSettings({ MYSQL_PORT: String(database.mariadb.port), STACK_NAME: stackName });
+    database.settings = provisionSecrets(
+      loadStackSettings({ MYSQL_PORT: String(database.mariadb.port), STACK_NAME: stackName }),
+    );
     await migrate(database.settings, database.mariadb.admin);
     database.admin = await mysql.createConnection({ ...database.mariadb.admin, database: adminDatabase });
   });

@@ -23,7 +23,7 @@ export interface IsolatedEnv {
   home: string;
 }
 
-/** A private PM2_HOME, STACK_DIR and STACK_NAME, and free ports for every listener. */
+/** A private PM2_HOME, STACK_DIR, STACK_NAME and (empty) .env, and free ports for every listener. */
 export async function isolatedEnv(name: string, workers = 2): Promise<IsolatedEnv> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `kh-${name}-`));
   // Each port is free when asked, but the kernel may hand the same one out twice in a row: draw until
@@ -37,9 +37,13 @@ export async function isolatedEnv(name: string, workers = 2): Promise<IsolatedEn
   };
   const ports: number[] = [];
   for (let i = 0; i < workers; i += 1) ports.push(await distinctFreePort());
+  // An empty .env of its own: a developer's .env in the project root never leaks into a test's stack.
+  const envFile = path.join(home, '.env');
+  fs.writeFileSync(envFile, '');
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
+    STACK_ENV_FILE: envFile,
     PM2_HOME: path.join(home, 'pm2'),
     STACK_DIR: path.join(home, 'stack'),
     STACK_NAME: name,

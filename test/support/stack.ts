@@ -60,10 +60,10 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const workerEnv = (port: number, extra: Record<string, string> = {}): Record<string, string> => ({
     PORT: String(port),
     WORKER_NAME: `test-worker-${port}`,
-    HAPROXY_HOST: settings.haproxyHost,
-    HAPROXY_PORT: String(settings.haproxyPort),
-    DB_USER: settings.appUser,
-    DB_PASSWORD: settings.appPassword,
+    HAPROXY_HOST: settings.haproxy.host,
+    HAPROXY_PORT: String(settings.haproxy.port),
+    DB_USER: settings.database.appUser,
+    DB_PASSWORD: settings.database.appPassword,
     ...options.workerEnv,
     ...extra,
   });

@@ -4,6 +4,7 @@
 // settings (for tests that run nodes alone).
 import path from 'node:path';
 import { PROJECT_ROOT, readGaleraSettings, type GaleraSettings, type StackSettings } from '../../settings';
+import { EnvReader } from '../../../server/env/reader';
 import { galeraLayout, portsFromBase, type GaleraLayout } from './layout';
 
 type Env = Record<string, string | undefined>;
@@ -19,25 +20,25 @@ function layoutOf(stateDir: string, galera: GaleraSettings, stackName: string): 
 
 /** The layout of the stack's own cluster; throws when DB_TOPOLOGY is not galera. */
 export function galeraLayoutOf(settings: StackSettings): GaleraLayout {
-  if (!settings.galera)
-    throw new Error(`DB_TOPOLOGY is ${settings.dbTopology}, not galera: this stack runs no Galera nodes.`);
-  return layoutOf(settings.stateDir, settings.galera, settings.appPrefix);
+  if (!settings.galera.local)
+    throw new Error(`DB_TOPOLOGY is ${settings.database.topology}, not galera: this stack runs no Galera nodes.`);
+  return layoutOf(settings.stateDir, settings.galera.local, settings.appPrefix);
 }
 
 /** GALERA_NODES, GALERA_*_PORT and STACK_NAME under STACK_DIR, alone. Throws listing every problem. */
 export function galeraLayoutFromEnv(env: Env = process.env): GaleraLayout {
-  const problems: string[] = [];
-  const galera = readGaleraSettings(env, problems);
-  if (problems.length > 0) throw new Error(problems.join('\n'));
+  const read = new EnvReader(env);
+  const galera = readGaleraSettings(read);
+  if (read.problems.length > 0) throw new Error(read.problems.join('\n'));
   return layoutOf(path.resolve(PROJECT_ROOT, env.STACK_DIR || '.stack'), galera, env.STACK_NAME || 'kh');
 }
 
 /** The agent's USAGE-only account, as the settings give it (generated for the local cluster). */
 export function checkAccountOf(settings: StackSettings): CheckAccount {
-  if (settings.galeraCheckPassword === '') {
+  if (settings.galera.checkPassword === '') {
     throw new Error(
       'GALERA_CHECK_PASSWORD must be set: the agent logs in over TCP, and no TCP account is passwordless.',
     );
   }
-  return { user: settings.galeraCheckUser, password: settings.galeraCheckPassword };
+  return { user: settings.galera.checkUser, password: settings.galera.checkPassword };
 }

@@ -16,7 +16,7 @@ export interface GaleraTarget {
 
 /** Every Galera node of the settings, in writer-preference order; empty for a single server. */
 export function galeraTargets(settings: StackSettings): GaleraTarget[] {
-  if (settings.dbTopology === 'galera') {
+  if (settings.database.topology === 'galera') {
     return galeraLayoutOf(settings).nodes.map((node) => ({
       name: node.name,
       host: '127.0.0.1',
@@ -24,15 +24,18 @@ export function galeraTargets(settings: StackSettings): GaleraTarget[] {
       agentPort: node.ports.agent,
     }));
   }
-  return settings.galeraServers.map((server, i) => ({
+  return settings.galera.servers.map((server, i) => ({
     name: `n${i + 1}`,
     host: server.host,
     port: server.port,
-    agentPort: settings.galeraAgentPort + i,
+    agentPort: settings.galera.agentPort + i,
   }));
 }
 
 /** Whether a health agent runs: always for the local cluster; for external servers when it has a password. */
 export function runsGaleraAgent(settings: StackSettings): boolean {
-  return settings.dbTopology === 'galera' || (settings.galeraServers.length > 0 && settings.galeraCheckPassword !== '');
+  return (
+    settings.database.topology === 'galera' ||
+    (settings.galera.servers.length > 0 && settings.galera.checkPassword !== '')
+  );
 }

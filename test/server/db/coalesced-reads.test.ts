@@ -53,8 +53,8 @@ describe('Db.readByKey(): coalesced point reads on a real MariaDB', function () 
       {
         host: '127.0.0.1',
         port: database.mariadb.port,
-        user: database.settings.appUser,
-        password: database.settings.appPassword,
+        user: database.settings.database.appUser,
+        password: database.settings.database.appPassword,
         database: 'test',
         limit: 1,
         queueLimit: 100,

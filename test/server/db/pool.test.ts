@@ -36,8 +36,8 @@ describe('DbPool and Db on a real MariaDB', function () {
       {
         host: '127.0.0.1',
         port: database.mariadb.port,
-        user: database.settings.appUser,
-        password: database.settings.appPassword,
+        user: database.settings.database.appUser,
+        password: database.settings.database.appPassword,
         database: 'test',
         limit: 1,
         queueLimit: 10,
@@ -54,7 +54,7 @@ describe('DbPool and Db on a real MariaDB', function () {
   async function appSessions(): Promise<{ id: number; state: string | null; info: string | null }[]> {
     const [rows] = await database.admin.query<mysql.RowDataPacket[]>(
       'SELECT ID AS id, STATE AS state, INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ? ORDER BY ID',
-      [database.settings.appUser],
+      [database.settings.database.appUser],
     );
     return rows.map((row) => ({
       id: Number(row.id),

@@ -28,8 +28,8 @@ describe('Connection hand-over and read batching (Db on a real MariaDB)', functi
       {
         host: '127.0.0.1',
         port: database.mariadb.port,
-        user: database.settings.appUser,
-        password: database.settings.appPassword,
+        user: database.settings.database.appUser,
+        password: database.settings.database.appPassword,
         database: 'test',
         limit: 1,
         queueLimit: 10,

@@ -25,8 +25,8 @@ describe('DbPool.retireConnections()', function () {
       {
         host: '127.0.0.1',
         port: database.mariadb.port,
-        user: database.settings.appUser,
-        password: database.settings.appPassword,
+        user: database.settings.database.appUser,
+        password: database.settings.database.appPassword,
         database: 'test',
         limit: 1,
         queueLimit: 10,
@@ -41,7 +41,7 @@ describe('DbPool.retireConnections()', function () {
   async function appSessions(): Promise<{ id: number; info: string | null }[]> {
     const [rows] = await database.admin.query<mysql.RowDataPacket[]>(
       'SELECT ID AS id, INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ? ORDER BY ID',
-      [database.settings.appUser],
+      [database.settings.database.appUser],
     );
     return rows.map((row) => ({ id: Number(row.id), info: row.info as string | null }));
   }

@@ -29,8 +29,8 @@ describe('Db.query when a statement gets no answer', function () {
       {
         host: '127.0.0.1',
         port,
-        user: database.settings.appUser,
-        password: database.settings.appPassword,
+        user: database.settings.database.appUser,
+        password: database.settings.database.appPassword,
         database: 'test',
         limit: 1,
         queueLimit: 10,
@@ -46,7 +46,7 @@ describe('Db.query when a statement gets no answer', function () {
   async function running(pattern: RegExp): Promise<{ id: number; info: string }[]> {
     const [rows] = await database.admin.query<mysql.RowDataPacket[]>(
       'SELECT ID AS id, INFO AS info FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO IS NOT NULL',
-      [database.settings.appUser],
+      [database.settings.database.appUser],
     );
     return rows.map((r) => ({ id: Number(r.id), info: String(r.info) })).filter((r) => pattern.test(r.info));
   }

@@ -26,8 +26,8 @@ describe('Db.transaction(name, work)', function () {
       {
         host: '127.0.0.1',
         port: database.mariadb.port,
-        user: database.settings.appUser,
-        password: database.settings.appPassword,
+        user: database.settings.database.appUser,
+        password: database.settings.database.appPassword,
         database: 'test',
         limit: 1,
         queueLimit: 10,
@@ -151,7 +151,7 @@ describe('Db.transaction(name, work)', function () {
       async () => {
         const [rows] = await database.admin.query<mysql.RowDataPacket[]>(
           'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?',
-          [database.settings.appUser],
+          [database.settings.database.appUser],
         );
         return Number(rows[0]!.n) === 0 ? true : undefined;
       },
