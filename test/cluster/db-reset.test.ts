@@ -12,6 +12,7 @@ import { embeddedPaths } from '../../cluster/database/embedded';
 import { migrate } from '../../cluster/database/migrate';
 import { generatePassword } from '../../cluster/secrets';
 import { loadStackSettings, PROJECT_ROOT, type StackSettings } from '../../cluster/settings';
+import { provisionSecrets } from '../../cluster/secrets';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
 
 const SEED = [
@@ -91,7 +92,7 @@ describe('npm run db:reset', function () {
       // The stack's embedded socket path, pointing at the test's server.
       fs.mkdirSync(embeddedPaths(stateDir).dir, { recursive: true });
       fs.symlinkSync(mariadb.socket, embeddedPaths(stateDir).socket);
-      settings = loadStackSettings({ STACK_DIR: stateDir });
+      settings = provisionSecrets(loadStackSettings({ STACK_DIR: stateDir }));
       await migrate(settings, adminConnectionOptions(settings));
       await makeData();
     });
@@ -136,7 +137,7 @@ describe('npm run db:reset', function () {
         DB_PASSWORD: generatePassword(),
         DB_EXPORTER_PASSWORD: generatePassword(),
       };
-      settings = loadStackSettings(env);
+      settings = provisionSecrets(loadStackSettings(env));
       await migrate(settings, adminConnectionOptions(settings));
       await makeData();
     });

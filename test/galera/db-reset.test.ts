@@ -16,6 +16,7 @@ import type { GaleraLayout, GaleraNode } from '../../cluster/database/galera/lay
 import { nodeAdminLogin, spawnNode, waitUntilSynced, type RunningNode } from '../../cluster/database/galera/node';
 import { migrate } from '../../cluster/database/migrate';
 import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
+import { provisionSecrets } from '../../cluster/secrets';
 import { forgetFolder, killOnExit, removeOnExit } from '../support/processes';
 import { waitFor } from '../support/wait';
 
@@ -62,7 +63,7 @@ describe('npm run db:reset on a Galera cluster', function () {
         await waitUntilSynced(handle, SYNCED_TIMEOUT_MS);
       }),
     );
-    const settings = loadStackSettings(env);
+    const settings = provisionSecrets(loadStackSettings(env));
     await migrate(settings, adminConnectionOptions(settings));
   });
 

@@ -11,6 +11,7 @@ import { freePort } from '../../cluster/free-port';
 import { haproxyServerStates } from '../../cluster/haproxy/stats';
 import { generatePassword } from '../../cluster/secrets';
 import { loadStackSettings, type StackSettings } from '../../cluster/settings';
+import { provisionSecrets } from '../../cluster/secrets';
 import { startHaproxy, type HaproxyHandle } from '../support/haproxy';
 import { request, sendJson, type Reply } from '../support/http';
 import { startMariaDb, type MariaDbHandle } from '../support/mariadb';
@@ -44,18 +45,20 @@ describe('the front door when the database is down', function () {
   before(async function () {
     mariadb = await startMariaDb();
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kh-front-door-db-down-'));
-    settings = loadStackSettings({
-      MYSQL_HOST: '127.0.0.1',
-      MYSQL_PORT: String(mariadb.port),
-      HAPROXY_PORT: String(await freePort()),
-      HAPROXY_STATS_PORT: String(await freePort()),
-      HTTP_PORT: String(await freePort()),
-      WORKER_PORTS: `${await freePort()},${await freePort()}`,
-      STACK_DIR: stateDir,
-      STACK_NAME: 'test',
-      DB_PASSWORD: generatePassword(),
-      DB_EXPORTER_PASSWORD: generatePassword(),
-    });
+    settings = provisionSecrets(
+      loadStackSettings({
+        MYSQL_HOST: '127.0.0.1',
+        MYSQL_PORT: String(mariadb.port),
+        HAPROXY_PORT: String(await freePort()),
+        HAPROXY_STATS_PORT: String(await freePort()),
+        HTTP_PORT: String(await freePort()),
+        WORKER_PORTS: `${await freePort()},${await freePort()}`,
+        STACK_DIR: stateDir,
+        STACK_NAME: 'test',
+        DB_PASSWORD: generatePassword(),
+        DB_EXPORTER_PASSWORD: generatePassword(),
+      }),
+    );
     await migrate(settings, mariadb.admin);
     haproxy = await startHaproxy(settings, { frontDoor: true });
     await startWorkers();
