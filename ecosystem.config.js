@@ -14,7 +14,9 @@ const STARTS_NOTHING = new Set(['stop', 'delete', 'kill', 'describe', 'show', 'e
 
 function checkBuild() {
   if (!fs.existsSync(path.join(DIST, 'cluster', 'build', 'stamp.js'))) {
-    throw new Error('The TypeScript has not been built (no dist/): run npm run build (npm install does it too).');
+    throw new Error(
+      'The TypeScript has not been built into dist/: run npm run build (npm install and npm start build too).',
+    );
   }
   const { buildState, decideBuild, describeState } = built('cluster/build/stamp.js');
   const { pm2Subcommand } = built('cluster/pm2-command.js');
