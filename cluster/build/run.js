@@ -30,31 +30,33 @@ function compiler() {
   }
 }
 
-/** dist/cluster/build/build.js, compiling everything first when there is no build at all (a fresh clone). */
+/**
+ * dist/cluster/build/build.js, compiling everything first when there is no build at all (a fresh clone);
+ * `bootstrapped` says it just did.
+ */
 function loadBuild({ required }) {
-  if (!fs.existsSync(BUILT)) {
-    const tsc = compiler();
-    if (tsc === undefined) {
-      if (!required) return undefined;
-      fail(
-        'There is no build in dist/ and TypeScript is not installed (a production install): build first where the dev dependencies are installed (`npm install` builds, or `npm run build`), then install with `npm ci --omit=dev`.',
-      );
-    }
-    console.error('No build in dist/ yet: building (tsc -p tsconfig.build.json) ...');
-    const result = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json')], {
-      cwd: ROOT,
-      stdio: 'inherit',
-    });
-    if (result.status !== 0) fail('The build (tsc -p tsconfig.build.json) failed (see above).');
+  if (fs.existsSync(BUILT)) return { build: require(BUILT), bootstrapped: false };
+  const tsc = compiler();
+  if (tsc === undefined) {
+    if (!required) return undefined;
+    fail(
+      'There is no build in dist/ and TypeScript is not installed (a production install): build first where the dev dependencies are installed (`npm install` builds, or `npm run build`), then install with `npm ci --omit=dev`.',
+    );
   }
-  return require(BUILT);
+  console.error('No build in dist/ yet: building (tsc -p tsconfig.build.json) ...');
+  const result = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json')], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) fail('The build (tsc -p tsconfig.build.json) failed (see above).');
+  return { build: require(BUILT), bootstrapped: true };
 }
 
 function main() {
   const [command, ...args] = process.argv.slice(2);
   if (!command) fail('Usage: node cluster/build/run.js build|prepare|<command in cluster/cli> [args]');
   if (command === 'build') {
-    const build = loadBuild({ required: true });
+    const { build } = loadBuild({ required: true });
     try {
       build.buildSync(build.BUILD_ROOT);
     } catch (error) {
@@ -64,23 +66,24 @@ function main() {
     return;
   }
   if (command === 'prepare') {
-    const build = loadBuild({ required: false });
-    if (build === undefined) {
+    const loaded = loadBuild({ required: false });
+    if (loaded === undefined) {
       // npm ci --omit=dev of sources nobody built: the install itself is fine, npm start says what to do.
       console.error('Warning: no build in dist/ and no TypeScript to make one; `npm start` will refuse to run.');
       return;
     }
     try {
-      build.ensureBuild({ mustBeFresh: false });
+      // Just compiled: the stamp comes from a second, incremental tsc (which finds nothing to do).
+      loaded.build.ensureBuild({ mustBeFresh: false, quiet: loaded.bootstrapped });
     } catch (error) {
       fail(error.message);
     }
     return;
   }
   const cli = path.join(ROOT, 'dist', 'cluster', 'cli', `${command}.js`);
-  const build = loadBuild({ required: true });
+  const { build, bootstrapped } = loadBuild({ required: true });
   try {
-    if (build.ensureBuild({ mustBeFresh: !RUN_STALE.has(command) }) === 'built') {
+    if (build.ensureBuild({ mustBeFresh: !RUN_STALE.has(command), quiet: bootstrapped }) === 'built') {
       // The command must load the new build, this file's copy of the build module among it.
       for (const file of Object.keys(require.cache)) if (file.startsWith(DIST)) delete require.cache[file];
     }
