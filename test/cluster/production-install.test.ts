@@ -4,7 +4,6 @@
 // source edited in that install: the start refuses to run the old build, in one clear line.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { PROJECT_ROOT } from '../../cluster/settings';
