@@ -58,10 +58,13 @@ export function pm2LogPath(settings: StackSettings, name: string): string {
 function nodeApp(settings: StackSettings, name: string, script: string): AppDefinition {
   return {
     name,
-    // A .js entry that registers tsx and loads the TypeScript source: no build step before pm2 start.
+    // A .js entry that loads the compiled code in dist/ (built before pm2 sees this list, never by pm2:
+    // cluster/build/build.ts), so pm2 runs only JavaScript.
     script: path.join(PROJECT_ROOT, script),
     cwd: PROJECT_ROOT,
     interpreter: process.execPath,
+    // Stack traces name the .ts sources (tsc writes a source map beside each .js).
+    node_args: ['--enable-source-maps'],
     exec_mode: 'fork',
     autorestart: true,
     exp_backoff_restart_delay: 200,
@@ -177,8 +180,6 @@ function workerApp(
     // In fork mode a reload is a stop and a start, and connections are refused in between.
     exec_mode: 'cluster',
     instances: 1,
-    // The entry loads the compiled server (cluster/worker/build.ts); its source maps name the .ts lines.
-    node_args: ['--enable-source-maps'],
     // 'ready' comes once the worker listens and its pool answered SELECT 1 (it retries until then).
     wait_ready: true,
     listen_timeout: 60_000,

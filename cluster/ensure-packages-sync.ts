@@ -9,11 +9,13 @@ import { missingPackages } from './system-packages';
 
 export function ensureSystemPackagesSync(): void {
   if (missingPackages().length === 0) return;
-  const result = spawnSync(
-    process.execPath,
-    ['--require', require.resolve('tsx/cjs'), path.join(PROJECT_ROOT, 'cluster', 'cli', 'ensure-system-packages.ts')],
-    { cwd: PROJECT_ROOT, stdio: 'inherit' },
-  );
+  // The compiled command next to this compiled file (dist/cluster/cli/), or the source under tsx.
+  const fromSource = __filename.endsWith('.ts');
+  const cli = path.join(__dirname, 'cli', `ensure-system-packages${fromSource ? '.ts' : '.js'}`);
+  const result = spawnSync(process.execPath, [...(fromSource ? ['--require', require.resolve('tsx/cjs')] : []), cli], {
+    cwd: PROJECT_ROOT,
+    stdio: 'inherit',
+  });
   if (result.status !== 0) {
     throw new Error('The Debian packages the stack needs are missing and could not be installed (see above).');
   }

@@ -2,6 +2,7 @@
 // exactly what `pm2 start ecosystem.config.js` does, and reads state back with `pm2 jlist`.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { ensureBuild } from './build/build';
 import { PROJECT_ROOT } from './settings';
 
 const PM2_BIN = path.join(path.dirname(require.resolve('pm2/package.json')), 'bin', 'pm2');
@@ -13,12 +14,24 @@ export interface Pm2Result {
   timedOut?: boolean;
 }
 
+/** The pm2 commands that start code of this project (from ecosystem.config.js or an app's saved script). */
+const STARTS_CODE = new Set(['start', 'reload', 'restart', 'startOrRestart', 'startOrReload', 'startOrGracefulReload']);
+
 /**
- * Runs the pm2 CLI. `timeoutMs`: stop waiting for the CLI after this long (`pm2 start` itself waits up to
+ * Runs the pm2 CLI; for a command that starts the project's code, first makes sure dist/ holds the build
+ * of the current sources (cluster/build/build.ts), building it when TypeScript is installed: the stack's
+ * commands run from the sources under tsx (the tests do) start built code too. `timeoutMs`: stop waiting for the CLI after this long (`pm2 start` itself waits up to
  * an app's listen_timeout for its 'ready'); the daemon goes on with what it was asked, the result then
  * has `timedOut`.
  */
 export function runPm2(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs?: number): Promise<Pm2Result> {
+  if (STARTS_CODE.has(args[0] ?? '')) {
+    try {
+      ensureBuild({ mustBeFresh: true });
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [PM2_BIN, ...args], {
       cwd: PROJECT_ROOT,

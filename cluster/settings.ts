@@ -12,7 +12,8 @@ import { maxconnProblem, portClashes } from './capacity';
 import { DEFAULT_BASE_PORTS, portProblems, portsFromBase, type GaleraPorts } from './database/galera/layout';
 import { stackPassword, type GeneratedSecret } from './secrets';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
+// From cluster/ (the sources, under tsx) or dist/cluster/ (the build, cluster/build/build.ts).
+export const PROJECT_ROOT = path.resolve(__dirname, __filename.endsWith('.ts') ? '..' : '../..');
 
 /**
  * Which database the stack fronts: its own single MariaDB (the default), its own Galera cluster of

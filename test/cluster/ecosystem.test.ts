@@ -35,7 +35,7 @@ describe('buildApps(settings)', () => {
 
   it('runs workers from their compiled build in pm2 cluster mode, one instance per port, waiting for ready', () => {
     const worker = buildApps(loadStackSettings({}), { DB_QUEUE_LIMIT: '7', UNRELATED: 'x' })[2]!;
-    // A .js entry that loads dist/server/main.js (cluster/worker/build.ts): no TypeScript loader in a worker.
+    // A .js entry that loads dist/server/main.js (cluster/build/build.ts): no TypeScript loader in a worker.
     expect(worker.script).to.equal(path.join(PROJECT_ROOT, 'cluster', 'worker', 'pm2-entry.js'));
     expect(worker.wait_ready).to.equal(true);
     // Cluster mode: pm2's daemon holds the port, so a reload starts the new process before the old leaves.
