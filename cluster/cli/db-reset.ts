@@ -6,10 +6,14 @@
 // On Galera the DROP and CREATE statements replicate like any DDL, so one node's run resets the cluster.
 // Without --yes it says what it would delete and changes nothing. Requests arriving meanwhile may fail
 // (a table is missing for a moment): reset a quiet stack.
+import { loadDotEnv } from '../env-file';
 import mysql from 'mysql2/promise';
 import { adminConnectionOptions } from '../database/admin';
 import { migrate } from '../database/migrate';
 import { loadStackSettings, type StackSettings } from '../settings';
+
+// Before anything reads a setting: the project's .env, shell values winning (cluster/env-file.ts).
+loadDotEnv();
 
 export const CONFIRM_FLAG = '--yes';
 

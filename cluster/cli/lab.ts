@@ -2,10 +2,14 @@
 // as network namespaces on a private bridge (cluster/lab/). LAB_PREFIX, LAB_SUBNET and LAB_HOSTS choose another lab
 // (defaults: khl, 10.77.0, 3). `up` sweeps a stale lab of the same prefix first; `down` ends every
 // process still running in the lab and removes all of it. `status` exits 1 when the lab is not up.
+import { loadDotEnv } from '../env-file';
 import { labUnavailable } from '../lab/availability';
 import { Lab, type LabStatus } from '../lab/network';
 import { labSpecFromEnv } from '../lab/spec';
 import { renderTable } from '../table';
+
+// Before anything reads a setting: the project's .env, shell values winning (cluster/env-file.ts).
+loadDotEnv();
 
 const USAGE = 'Usage: npm run lab -- up | down | status | partition <host> | heal <host> | kill <host>';
 
