@@ -176,7 +176,9 @@ describe('Writer agreed through HAProxy peers (three namespaced hosts)', functio
     await waitFor(
       'n1 to pass its checks again on every proxy',
       async () => {
-        const states = await Promise.all(['h1', 'h2', 'h3'].map((h) => haproxyCommand(socketOf(h), 'show servers state mysql')));
+        const states = await Promise.all(
+          ['h1', 'h2', 'h3'].map((h) => haproxyCommand(socketOf(h), 'show servers state mysql')),
+        );
         return states.every((s) => s !== undefined && / n1 \S+ 2 /.test(s)) ? true : undefined;
       },
       CONVERGE_MS,
@@ -192,7 +194,9 @@ describe('Writer agreed through HAProxy peers (three namespaced hosts)', functio
     await startProxy(hosts[2]!);
     // Learned before any connection went through it: without the peers the table stays empty and the
     // first connection goes to n1, a second writer.
-    expect(await waitFor("h3's table to be synced", () => stickTableServer(socketOf('h3')), 10_000, 100)).to.equal('n2');
+    expect(await waitFor("h3's table to be synced", () => stickTableServer(socketOf('h3')), 10_000, 100)).to.equal(
+      'n2',
+    );
     expect(await agreed(['h1', 'h2', 'h3'], 'the proxies to agree')).to.equal('n2');
   });
 
