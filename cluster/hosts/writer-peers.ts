@@ -95,6 +95,8 @@ export interface WriterBackendOptions {
   maxconn: number;
   name?: string;
   defaults?: string;
+  /** How long a connection waits for an empty table to be learned from the peers (2000). */
+  learnWaitMs?: number;
 }
 
 /**
@@ -121,6 +123,14 @@ export function renderWriterBackend(nodes: readonly WriterNode[], opts: WriterBa
     '    # One writer for the whole cluster: one entry under one constant key, shared with every proxy.',
     `    stick-table type integer size 1 peers ${opts.peersName}`,
     '    stick on int(1)',
+    '    # A proxy started afresh has an empty table until its peers send theirs (a fraction of a second',
+    '    # here): a connection let through meanwhile goes to the first server UP and stores it, and that',
+    '    # entry then replaces the writer on every proxy. So hold each connection until the table has its',
+    "    # entry, for at most 2s (the whole cluster starting: nothing to learn; under the workers' 3s",
+    '    # connectTimeout). A MySQL client sends nothing first, so the rules run on arrival and at 2s.',
+    `    tcp-request inspect-delay ${opts.learnWaitMs ?? 2000}ms`,
+    `    tcp-request content accept if { table_cnt(${opts.name ?? 'mysql'}) gt 0 }`,
+    '    tcp-request content accept if WAIT_END',
     '    # 200 from the agent only when the node is Synced, Primary and wsrep_ready=ON.',
     '    option httpchk GET /',
     '    http-check expect status 200',
