@@ -75,7 +75,13 @@ describe('writerNodes(hosts, thisHost, ports) and renderWriterBackend(nodes, opt
     });
     const lines = text.split('\n');
     expect(lines[1]).to.equal('backend mysql from mysql-defaults');
-    expect(lines).to.include.members(['    stick-table type integer size 1 peers stackwriters', '    stick on int(1)']);
+    expect(lines).to.include.members([
+      '    stick-table type integer size 1 peers stackwriters',
+      '    stick on int(1)',
+      '    tcp-request inspect-delay 2000ms',
+      '    tcp-request content accept if { table_cnt(mysql) gt 0 }',
+      '    tcp-request content accept if WAIT_END',
+    ]);
     expect(lines.filter((l) => l.startsWith('    server '))).to.deep.equal([
       '    server n1 10.77.0.1:3311 maxconn 10 check addr 10.77.0.1 port 9201',
       '    server n2 127.0.0.1:3311 maxconn 10 check addr 127.0.0.1 port 9201 backup',
