@@ -459,7 +459,7 @@ export class Db {
   private async lease(name: string, signal?: AbortSignal, onLeased?: (lease: Lease) => void): Promise<Lease> {
     const started = performance.now();
     try {
-      return await this.pool.acquire(signal, onLeased);
+      return await this.pool.acquire(signal, onLeased, name);
     } catch (error) {
       // Pool refusals are counted by the pool itself; connect failures are this query's errors.
       if (!(error instanceof GateRejectedError)) this.finish(name, 'error', started, error);
