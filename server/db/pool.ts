@@ -10,7 +10,7 @@ import { cancelled, Gate, GateRejectedError } from './gate';
 import { type KillAnswer, QueryKiller } from './kill-queries';
 import { fastBudgetMs, ServiceTimes, stalls } from './queue-rule';
 import type { ConnectionCloseReason, DbObserver } from './observer';
-import { poolWaitRecorder } from '../http/request-context';
+import { poolWaitRecorder } from './request-waits';
 
 export interface PoolOptions {
   host: string;
