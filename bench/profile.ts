@@ -5,6 +5,7 @@
 // functions are printed, with req/s, worker CPU per request and RSS of each. Not a result: a tool.
 //
 //   npx tsx bench/profile.ts [--seconds 5] [--reps 2] [--paths /,/todos] [--env ACCESS_LOG=0,...] [--only direct]
+//     [--baseline] [--no-prof] [--node-args '--max-semi-space-size=4'] [--diff]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -153,7 +154,8 @@ async function main() {
     for (const [key, value] of Object.entries(app.env ?? {})) if (value !== undefined) childEnv[key] = String(value);
     const profiling = !process.argv.includes('--no-prof');
     const profArgs = profiling ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-    child = spawn(process.execPath, [...profArgs, WORKER_BUILD_MAIN], {
+    const nodeArgs = arg('node-args', '').split(' ').filter(Boolean);
+    child = spawn(process.execPath, [...nodeArgs, ...profArgs, WORKER_BUILD_MAIN], {
       env: childEnv,
       stdio: ['ignore', 'inherit', 'inherit'],
     });
@@ -211,12 +213,14 @@ async function main() {
       );
     }
     console.log(`RSS now: ours ${rssMb(oursPid)} MB, peer ${rssMb(peer.pid)} MB, direct ${rssMb(child.pid!)} MB`);
-    const metrics = await (await fetch(`http://127.0.0.1:${oursPort}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${directPort}/metrics`)).text();
     for (const line of metrics.split('\n'))
       if (
-        /^(nodejs_heap_size_(used|total)_bytes|process_resident_memory_bytes|nodejs_external_memory_bytes)/.test(line)
+        /^(nodejs_heap_size_(used|total)_bytes|process_resident_memory_bytes|nodejs_external_memory_bytes|nodejs_heap_space_size_(total|used)_bytes)/.test(
+          line,
+        )
       )
-        console.log(`ours ${line}`);
+        console.log(`direct ${line}`);
     let oursProfile: Profiled | undefined;
     const exited = new Promise((resolve) => child!.once('exit', resolve));
     child.kill('SIGINT');
