@@ -1,9 +1,9 @@
 // What every request gets before the error middleware and the routes, in one middleware: its id
 // (request-id.ts), its clientGone (client-gone.ts), and, when the access log is on, its context for the
 // pool's waits (request-context.ts) and its line (access-log.ts). Each is also a middleware of its own
-// (the in-process tests compose them); the app uses this one: one 'close' listener on the response instead of two, and
-// two links fewer in the Koa chain, each a closure, a bind and a promise on every request (issue 16
-// item 6, measured in bench/README.md).
+// (the in-process tests compose them); the app uses this one: one 'close' listener on the response
+// instead of two, and two links fewer in the Koa chain, each a closure, a bind and a promise on every
+// request (issue 16 item 6, measured in bench/README.md).
 import type { Middleware } from 'koa';
 import { type AccessLogOptions, accessLogWriter } from './access-log';
 import { ClientGone } from './client-gone';
