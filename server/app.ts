@@ -3,10 +3,9 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Registry } from 'prom-client';
 import type { Db } from './db/db';
-import { accessLogMiddleware, type AccessLogOptions } from './http/access-log';
-import { clientGoneMiddleware } from './http/client-gone';
+import type { AccessLogOptions } from './http/access-log';
 import { errorMiddleware, type Logger } from './http/error-middleware';
-import { requestIdMiddleware } from './http/request-id';
+import { requestScopeMiddleware } from './http/request-scope';
 import { IdempotencyStore } from './idempotency/store';
 import { httpMetricsMiddleware } from './metrics/http-metrics';
 import { registerIdempotencyMetrics, silentIdempotencyMetrics } from './metrics/idempotency-metrics';
@@ -35,10 +34,8 @@ export function createApp(deps: AppDeps): Koa {
   // Errors are answered by errorMiddleware; Koa's own default handler would print them a second time.
   app.silent = true;
   if (deps.registry) app.use(httpMetricsMiddleware(deps.registry));
-  app.use(requestIdMiddleware());
-  app.use(clientGoneMiddleware());
-  // After clientGone (see access-log.ts), before the handlers whose pool waits it sums.
-  if (deps.accessLog) app.use(accessLogMiddleware(deps.accessLog));
+  // The request's id, clientGone and access line, before the handlers whose pool waits it sums.
+  app.use(requestScopeMiddleware(deps.accessLog));
   app.use(errorMiddleware(deps.log));
   // One root router, so 405 (with Allow) is decided over every route at once.
   const root = new Router();

@@ -21,6 +21,8 @@ export async function startPeer(options: {
   dir: string;
   port: number;
   db: { host: string; port: number; user: string; password: string };
+  /** Node options before the script (bench/profile.ts: --cpu-prof). */
+  nodeArgs?: string[];
 }): Promise<Peer> {
   const source = fs.readFileSync(path.join(PROJECT_ROOT, 'bench', 'peer', 'app.ts'), 'utf8');
   const js = ts.transpileModule(source, {
@@ -31,7 +33,7 @@ export async function startPeer(options: {
   fs.writeFileSync(script, js);
   const logFile = path.join(options.dir, 'peer.log');
   const log = fs.openSync(logFile, 'a');
-  const child: ChildProcess = spawn(process.execPath, [script], {
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), script], {
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',

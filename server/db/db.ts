@@ -19,6 +19,7 @@ import {
 import { cancelled, GateRejectedError } from './gate';
 import type { KillAnswer } from './kill-queries';
 import { poolClosing } from './pool';
+import { currentRequestId } from './request-waits';
 
 export type SqlValue = string | number | null;
 
@@ -197,10 +198,12 @@ export class Db {
     options: QueryOptions,
     beforeSend?: () => void,
   ): Promise<T> {
+    // Named now, synchronously inside the caller's chargeWaitsTo: the exemplar of this query's duration.
+    const requestId = currentRequestId();
     const attempts = options.idempotent && !options.write ? 2 : 1;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.runOnce<T>(name, statement, options, beforeSend);
+        return await this.runOnce<T>(name, statement, options, beforeSend, requestId);
       } catch (error) {
         // A pooled connection that sat idle may have been closed by the proxy or server since its last
         // use; the first statement on it fails with a connection error. Reads go once more on a new one.
@@ -236,6 +239,7 @@ export class Db {
     work: (tx: Transaction) => Promise<T>,
     options: { timeoutMs?: number } = {},
   ): Promise<T> {
+    const requestId = currentRequestId();
     const lease = await this.lease(name);
     const queryStarted = performance.now();
     const budgetMs = options.timeoutMs ?? this.statementTimeoutMs ?? this.defaultTimeoutMs;
@@ -269,7 +273,7 @@ export class Db {
       ended = true;
       committing = true;
       await this.execute(lease, name, 'COMMIT', [], limitLeft(), commit);
-      this.finish(name, 'ok', queryStarted);
+      this.finish(name, 'ok', queryStarted, undefined, requestId);
       return result;
     } catch (error) {
       ended = true;
@@ -284,7 +288,7 @@ export class Db {
         };
         await this.execute(lease, name, 'ROLLBACK', [], limit).catch(() => (destroy = true));
       }
-      this.finish(name, error instanceof QueryTimeoutError ? 'timeout' : 'error', queryStarted, error);
+      this.finish(name, error instanceof QueryTimeoutError ? 'timeout' : 'error', queryStarted, error, requestId);
       // A COMMIT the server may still be running when its connection closed, or one stopped by someone
       // else's KILL QUERY (which may come after it committed): perhaps applied. One never sent was not.
       throw committing && commit.sent && (mustClose(error) || isQueryInterrupted(error))
@@ -401,6 +405,7 @@ export class Db {
     statement: StatementOf,
     options: QueryOptions,
     beforeSend?: () => void,
+    requestId?: string,
   ): Promise<T> {
     const { signal } = options;
     const progress = new StatementProgress();
@@ -428,7 +433,7 @@ export class Db {
     let failure: unknown;
     try {
       const result = await running!;
-      this.finish(name, signal?.aborted ? 'cancelled' : 'ok', queryStarted);
+      this.finish(name, signal?.aborted ? 'cancelled' : 'ok', queryStarted, undefined, requestId);
       // The connection goes on to the next waiter now, before this request answers its client.
       if (!progress.cancellation) lease.release(false);
       return result;
@@ -439,7 +444,7 @@ export class Db {
       // that left while queued, so it is no query in the metrics.
       if (error instanceof GateRejectedError && !progress.sent) throw error;
       if (progress.cancellation && isQueryInterrupted(error)) {
-        this.finish(name, 'cancelled', queryStarted);
+        this.finish(name, 'cancelled', queryStarted, undefined, requestId);
         throw stoppedForGoneClient();
       }
       this.finish(name, error instanceof QueryTimeoutError ? 'timeout' : 'error', queryStarted, error);
@@ -459,7 +464,7 @@ export class Db {
   private async lease(name: string, signal?: AbortSignal, onLeased?: (lease: Lease) => void): Promise<Lease> {
     const started = performance.now();
     try {
-      return await this.pool.acquire(signal, onLeased);
+      return await this.pool.acquire(signal, onLeased, name);
     } catch (error) {
       // Pool refusals are counted by the pool itself; connect failures are this query's errors.
       if (!(error instanceof GateRejectedError)) this.finish(name, 'error', started, error);
@@ -549,10 +554,11 @@ export class Db {
     return Math.max(0, this.defaultTimeoutMs - (this.statementTimeoutMs ?? this.defaultTimeoutMs));
   }
 
-  private finish(name: string, outcome: QueryOutcome, started: number, error?: unknown): void {
+  private finish(name: string, outcome: QueryOutcome, started: number, error?: unknown, requestId?: string): void {
     this.lastReachedDatabase = error === undefined || !isConnectionError(error);
     const seconds = (performance.now() - started) / 1000;
-    this.observer.queryFinished(name, outcome, seconds, error === undefined ? undefined : driverErrorCode(error));
+    const code = error === undefined ? undefined : driverErrorCode(error);
+    this.observer.queryFinished(name, outcome, seconds, code, requestId);
   }
 }
 

@@ -1,6 +1,6 @@
 // A counting semaphore with a bounded wait queue and a bounded wait time: the part of the pool that
 // mysql2 lacks (its pool queue has no acquire timeout and no public length). The queue has two bounds
-// (admission() below): the requests waiting, and the statements waiting, where the requests that share a
+// (admission() in queue-rule.ts): the requests waiting, and the statements waiting, where the requests that share a
 // waiter's turn (read batching, coalesced reads) add a request but no statement. At most `limit` holders at
 // once; when a holder leaves and someone waits, the slot is handed straight to the oldest waiter, so the
 // number of holders never dips in between (which is what event-counting the mysql2 pool gets wrong).
@@ -8,16 +8,14 @@
 // ask to be told synchronously (wait()): the pool hands its connection to the next statement and that
 // statement is sent within the releasing call, with no promise or event-loop turn in between.
 
+import { admission, type QueueBound, statementLimitOf } from './queue-rule';
+
+export { admission, type QueueBound } from './queue-rule';
+
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** `cancelled`: the caller's AbortSignal fired while it waited (its HTTP client went away). */
 export type RejectReason = 'queue_full' | 'timeout' | 'closed' | 'cancelled';
-
-/**
- * Which bound refused a `queue_full`: too many requests waiting (each holds a client and its memory), or
- * too many statements waiting (each one more wait for everyone behind it).
- */
-export type QueueBound = 'requests' | 'statements';
 
 export class GateRejectedError extends Error {
   constructor(
@@ -38,11 +36,14 @@ export interface GateOptions {
    */
   queueLimit: number;
   /**
-   * Waiters (statements: a turn of its own each) allowed at once; one more is refused at once with
-   * `queue_full`. The wait a request can meet is this many statements, whatever number of requests
-   * share them. Default and at most: queueLimit.
+   * Waiters (statements: a turn of its own each) of slow or unknown cost allowed at once; one more is
+   * refused at once with `queue_full`. Waiters that entered as fast (wait()'s `fast`) count only against
+   * queueLimit, unless `stalled()` says the running statement holds on (server/db/queue-rule.ts).
+   * Default and at most: queueLimit.
    */
   statementLimit?: number;
+  /** Whether the running statement has held the slot so long that no waiter counts as fast. */
+  stalled?: () => boolean;
   /** How long a waiter may wait for a slot before it is refused with `timeout`. */
   waitTimeoutMs: number;
 }
@@ -51,6 +52,7 @@ interface Waiter<H> {
   grant: (handoff: H | undefined) => void;
   refuse: (error: GateRejectedError) => void;
   timer: NodeJS.Timeout;
+  fast: boolean;
 }
 
 export class Gate<H = void> {
@@ -58,6 +60,8 @@ export class Gate<H = void> {
   private readonly waiters: Waiter<H>[] = [];
   /** Requests that wait without a place of their own in `waiters` (see join()). */
   private joinedCount = 0;
+  /** Waiters that entered as fast (see GateOptions.statementLimit). */
+  private fastCount = 0;
   private closed = false;
 
   constructor(private readonly options: GateOptions) {
@@ -114,6 +118,7 @@ export class Gate<H = void> {
     signal: AbortSignal | undefined,
     granted: (handoff: H | undefined) => void,
     refused: (error: GateRejectedError) => void,
+    fast = false,
   ): void {
     if (this.closed) return refused(new GateRejectedError('closed', 'The pool is closed.'));
     if (signal?.aborted) return refused(cancelled());
@@ -121,7 +126,7 @@ export class Gate<H = void> {
       this.holders += 1;
       return granted(undefined);
     }
-    const full = admission(this.waiters.length, this.joinedCount, this.options);
+    const full = admission(this.waiters.length, this.joinedCount, this.options, false, this.fastWaiting());
     if (full) return refused(this.queueFull(full));
     const onAbort = () => {
       this.remove(waiter);
@@ -147,9 +152,11 @@ export class Gate<H = void> {
           ),
         );
       }, this.options.waitTimeoutMs),
+      fast,
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     this.waiters.push(waiter);
+    if (fast) this.fastCount += 1;
     return undefined;
   }
 
@@ -178,6 +185,7 @@ export class Gate<H = void> {
     if (this.holders <= 0) throw new Error('Gate.leave() called more often than enter().');
     const next = this.waiters.shift();
     if (next) {
+      if (next.fast) this.fastCount -= 1;
       next.grant(handoff); // the slot changes hands; `holders` is unchanged
       return true;
     }
@@ -188,6 +196,7 @@ export class Gate<H = void> {
   /** Refuses every waiter and every later enter(); current holders may still leave. */
   close(): void {
     this.closed = true;
+    this.fastCount = 0;
     for (const waiter of this.waiters.splice(0)) {
       waiter.refuse(new GateRejectedError('closed', 'The pool is closing.'));
     }
@@ -209,30 +218,15 @@ export class Gate<H = void> {
 
   private remove(waiter: Waiter<H>): void {
     const index = this.waiters.indexOf(waiter);
-    if (index >= 0) this.waiters.splice(index, 1);
+    if (index < 0) return;
+    this.waiters.splice(index, 1);
+    if (waiter.fast) this.fastCount -= 1;
   }
-}
 
-/**
- * The queue rule, as pure logic: may one more request wait, given `waiting` statements (each with its own
- * turn) and `joined` requests sharing those turns? Returns the bound it would break, or undefined.
- * `shares`: the newcomer shares a waiting statement's turn (an identical or coalesced read), so it adds
- * a request but no statement. The request bound is checked first: where both are the same number (the
- * default when statementLimit is unset), a refusal reads as it always did.
- */
-export function admission(
-  waiting: number,
-  joined: number,
-  options: Pick<GateOptions, 'queueLimit' | 'statementLimit'>,
-  shares = false,
-): QueueBound | undefined {
-  if (waiting + joined >= options.queueLimit) return 'requests';
-  if (!shares && waiting >= statementLimitOf(options)) return 'statements';
-  return undefined;
-}
-
-function statementLimitOf(options: Pick<GateOptions, 'queueLimit' | 'statementLimit'>): number {
-  return Math.min(options.statementLimit ?? options.queueLimit, options.queueLimit);
+  /** Waiters that count as fast now: none while the running statement stalls. */
+  private fastWaiting(): number {
+    return this.fastCount > 0 && !this.options.stalled?.() ? this.fastCount : 0;
+  }
 }
 
 /** The refusal of a caller whose AbortSignal fired before it got a connection. */

@@ -5,7 +5,8 @@ export type QueryOutcome = 'ok' | 'error' | 'timeout' | 'cancelled';
 export type ConnectionCloseReason = 'error' | 'destroyed' | 'remote' | 'shutdown';
 /**
  * Why the pool refused a request: `queue_full`, as many requests already waiting as the queue holds
- * (DB_QUEUE_LIMIT); `statement_queue_full`, as many statements already waiting (DB_QUEUE_STATEMENT_LIMIT);
+ * (DB_QUEUE_LIMIT); `statement_queue_full`, as many statements of slow or unknown cost already waiting
+ * (DB_QUEUE_STATEMENT_LIMIT; queue-rule.ts);
  * `timeout`, no connection within the acquire timeout. Both queue bounds answer the client `queue_full`.
  */
 export type PoolRejectReason = 'queue_full' | 'statement_queue_full' | 'timeout';
@@ -25,7 +26,7 @@ export interface DbObserver {
   rejected(reason: PoolRejectReason): void;
   connectionCreated(): void;
   connectionClosed(reason: ConnectionCloseReason): void;
-  queryFinished(query: string, outcome: QueryOutcome, seconds: number, errorCode?: string): void;
+  queryFinished(query: string, outcome: QueryOutcome, seconds: number, errorCode?: string, requestId?: string): void;
   queryCancelled(reason: CancelReason, result: CancelResult): void;
   /**
    * A batchable read was sent (DB_READ_BATCHING on): `requests` reads share this statement, identical

@@ -8,8 +8,9 @@
 import mysql from 'mysql2';
 import { cancelled, Gate, GateRejectedError } from './gate';
 import { type KillAnswer, QueryKiller } from './kill-queries';
+import { fastBudgetMs, ServiceTimes, stalls } from './queue-rule';
 import type { ConnectionCloseReason, DbObserver } from './observer';
-import { poolWaitRecorder } from '../http/request-context';
+import { poolWaitRecorder } from './request-waits';
 
 export interface PoolOptions {
   host: string;
@@ -78,6 +79,8 @@ export class Lease {
    * that statement ends with says "shutting down", not "the database failed".
    */
   interrupted = false;
+  /** When the connection was handed to this lease (performance.now()). */
+  readonly leasedAt = performance.now();
 
   constructor(
     readonly connection: PoolConnection,
@@ -154,6 +157,9 @@ export class DbPool {
   private retirements = 0;
   private readonly openSet = new Set<PoolConnection>();
   private readonly retirementsAtOpen = new WeakMap<object, number>();
+  /** Recent service time per statement kind, for the queue rule (queue-rule.ts). */
+  private readonly serviceTimes: ServiceTimes;
+  private readonly fastBudgetMs: number;
 
   constructor(
     private readonly options: PoolOptions,
@@ -163,11 +169,14 @@ export class DbPool {
       ...options,
       connectTimeoutMs: Math.min(options.connectTimeoutMs, CANCEL_CONNECT_TIMEOUT_MS),
     });
+    this.fastBudgetMs = fastBudgetMs(options);
+    this.serviceTimes = new ServiceTimes(this.fastBudgetMs);
     this.gate = new Gate<PoolConnection>({
       limit: options.limit,
       queueLimit: options.queueLimit,
       statementLimit: options.statementQueueLimit,
       waitTimeoutMs: options.acquireTimeoutMs,
+      stalled: () => this.stalled(),
     });
     this.pool = mysql.createPool({
       host: options.host,
@@ -232,8 +241,10 @@ export class DbPool {
    * `onLeased` runs synchronously as the lease is made, before the promise settles: when the connection
    * is handed over from a releasing request, inside that request's release(), so a statement sent from
    * it leaves with no event-loop turn or promise hop after the previous answer. It must not throw.
+   * `kind`: the statement's kind (its query name), whose recent service time decides whether it waits as
+   * a fast statement (queue-rule.ts); the time this lease holds the connection is measured under it.
    */
-  acquire(signal?: AbortSignal, onLeased?: (lease: Lease) => void): Promise<Lease> {
+  acquire(signal?: AbortSignal, onLeased?: (lease: Lease) => void, kind?: string): Promise<Lease> {
     const askedAt = performance.now();
     // The access log's poolWaitMs, charged on each way out of acquire() to the request asking now.
     const chargeWait = poolWaitRecorder();
@@ -247,15 +258,16 @@ export class DbPool {
         signal,
         (handoff) => {
           if (handoff) {
-            resolve(this.lease(handoff, askedAt, chargeWait, onLeased));
+            resolve(this.lease(handoff, askedAt, chargeWait, onLeased, kind));
             return;
           }
           this.open(signal).then(
-            (connection) => resolve(this.lease(connection, askedAt, chargeWait, onLeased)),
+            (connection) => resolve(this.lease(connection, askedAt, chargeWait, onLeased, kind)),
             refused,
           );
         },
         refused,
+        this.serviceTimes.isFast(kind),
       );
     });
   }
@@ -340,15 +352,17 @@ export class DbPool {
     askedAt: number,
     chargeWait: (askedAt: number) => void,
     onLeased?: (lease: Lease) => void,
+    kind?: string,
   ): Lease {
     this.leased += 1;
     this.observer.acquired((performance.now() - askedAt) / 1000);
     chargeWait(askedAt);
-    const leasedAt = performance.now();
     const lease = new Lease(connection, (ended, destroy) => {
       this.leases.delete(ended);
       this.leased -= 1;
-      this.observer.released((performance.now() - leasedAt) / 1000);
+      const heldMs = performance.now() - ended.leasedAt;
+      if (kind !== undefined) this.serviceTimes.observe(kind, heldMs);
+      this.observer.released(heldMs / 1000);
       if (destroy || this.retired(ended.connection)) {
         this.destroyedByUs.add(ended.connection);
         ended.connection.destroy();
@@ -457,6 +471,13 @@ export class DbPool {
       }
     }
     return this.openSet.size;
+  }
+
+  /** Whether a running statement has held its connection long enough to stall the queue (queue-rule.ts). */
+  private stalled(): boolean {
+    const now = performance.now();
+    for (const lease of this.leases) if (stalls(now - lease.leasedAt, this.fastBudgetMs)) return true;
+    return false;
   }
 
   private retired(connection: PoolConnection): boolean {

@@ -6,16 +6,19 @@ import type { Middleware } from 'koa';
  * timeout, Ctrl-C), and an AbortSignal for it made only when asked: most requests (GET /, /healthz,
  * /metrics) never pass one to the database, and an AbortController costs more than the rest of this.
  */
-class ClientGone {
+export class ClientGone {
   /** The connection closed before the response had been written out. */
   left = false;
   private controller: AbortController | undefined;
 
-  constructor(res: ServerResponse) {
+  /** `afterClose`: runs once the response closed, after `left` is set (the access log's line). */
+  constructor(res: ServerResponse, afterClose?: () => void) {
     res.once('close', () => {
-      if (res.writableFinished) return;
-      this.left = true;
-      this.controller?.abort();
+      if (!res.writableFinished) {
+        this.left = true;
+        this.controller?.abort();
+      }
+      afterClose?.();
     });
   }
 

@@ -10,10 +10,14 @@ const SAFE_ID = /^[A-Za-z0-9._-]{1,64}$/;
  */
 export function requestIdMiddleware(): Middleware {
   return (ctx, next) => {
-    const given = ctx.get('X-Request-Id');
-    const id = SAFE_ID.test(given) ? given : randomUUID();
+    const id = requestIdOf(ctx.req.headers['x-request-id']);
     ctx.state.requestId = id;
-    ctx.set('X-Request-Id', id);
+    ctx.res.setHeader('X-Request-Id', id);
     return next();
   };
+}
+
+/** The id for a request whose X-Request-Id header is `given` (Node joins repeated ones with ", "). */
+export function requestIdOf(given: string | string[] | undefined): string {
+  return typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
 }

@@ -2,7 +2,6 @@
 // they are true at that instant; histograms and counters are fed by the DbObserver interface.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DbObserver } from '../db/observer';
-import { currentRequestId } from '../http/request-context';
 import type { PoolStats } from '../db/pool';
 import { BATCH_SIZE_BUCKETS, LATENCY_BUCKETS, METRIC } from './names';
 import { QueryDurationHistogram } from './query-duration';
@@ -99,8 +98,8 @@ export function registerDbMetrics(registry: Registry, readStats: () => PoolStats
     rejected: (reason) => rejected.inc({ reason }),
     connectionCreated: () => created.inc(),
     connectionClosed: (reason) => closed.inc({ reason }),
-    queryFinished: (query, outcome, seconds, errorCode) => {
-      queryDuration.record(query, outcome, seconds, currentRequestId());
+    queryFinished: (query, outcome, seconds, errorCode, requestId) => {
+      queryDuration.record(query, outcome, seconds, requestId);
       // A cancelled query was stopped, or finished, for a client that left: not an error.
       if (outcome === 'error' || outcome === 'timeout') queryErrors.inc({ query, code: errorCode ?? 'other' });
     },

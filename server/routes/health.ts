@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Db } from '../db/db';
 import { unavailable } from '../http/errors';
+import { dbWork } from '../http/request-context';
 
 /** Liveness, readiness and the pool's state (the counterpart of the reference's `engine.pool.__dict__`). */
 export function healthRoutes(db: Db): Router {
@@ -21,7 +22,7 @@ export function healthRoutes(db: Db): Router {
     }
     try {
       // Short timeout: a readiness probe must answer quickly even when the database hangs.
-      await db.query('ping', 'SELECT 1', [], { idempotent: true, timeoutMs: 2000 });
+      await dbWork(ctx, () => db.query('ping', 'SELECT 1', [], { idempotent: true, timeoutMs: 2000 }));
     } catch {
       throw unavailable('not_ready', 'The database is not reachable through HAProxy.', 1);
     }

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Db } from '../db/db';
 import { clientGone } from '../http/client-gone';
+import { dbWork } from '../http/request-context';
 import { parseSleepSeconds } from '../validation/seconds';
 
 /** The reference's `/sleep/<s>`: holds the worker's one connection for `s` seconds inside MySQL. */
@@ -12,7 +13,7 @@ export function sleepRoutes(db: Db, maxSeconds: number): Router {
   });
   router.get('/sleep/:s', async (ctx) => {
     const seconds = parseSleepSeconds(ctx.params.s, maxSeconds);
-    await db.query('sleep', 'SELECT SLEEP(?) AS slept', [seconds], { signal: clientGone(ctx) });
+    await dbWork(ctx, () => db.query('sleep', 'SELECT SLEEP(?) AS slept', [seconds], { signal: clientGone(ctx) }));
     ctx.body = { slept: seconds };
   });
   return router;

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type { Transaction } from '../db/db';
 import { errorAnswer, respond, type Answer } from '../http/answer';
 import { clientGone } from '../http/client-gone';
+import { dbWork } from '../http/request-context';
 import { readJsonBody } from '../http/json-body';
 import { HttpError, notFound } from '../http/errors';
 import { answerKeyedWrite } from '../idempotency/answer-keyed';
@@ -79,13 +80,14 @@ export function todoRoutes(todos: TodoRepository, options: TodoRouteOptions): Ro
     work: (tx: Transaction) => Promise<Answer>,
   ): Promise<void> => {
     const fingerprint = requestFingerprint({ method: ctx.method, path: ctx.path, ifMatch: ctx.get('If-Match'), body });
-    answerKeyedWrite(ctx, await options.idempotency.run(name, key, fingerprint, work), options.idempotencyMetrics);
+    const outcome = await dbWork(ctx, () => options.idempotency.run(name, key, fingerprint, work));
+    answerKeyedWrite(ctx, outcome, options.idempotencyMetrics);
   };
 
   const pages = options.pageEncoder ?? new PageEncoder();
   router.get('/todos', async (ctx) => {
     const query = parsePageQuery(ctx.query);
-    const page = pages.encode(await todos.listPage(query, clientGone(ctx)), query);
+    const page = pages.encode(await dbWork(ctx, () => todos.listPage(query, clientGone(ctx))), query);
     if (page.link) ctx.set('Link', page.link);
     ctx.set('ETag', page.etag);
     // The batch's one Buffer, sent as is: Koa would stringify an object again for every request.
@@ -98,13 +100,13 @@ export function todoRoutes(todos: TodoRepository, options: TodoRouteOptions): Ro
     const key = parseIdempotencyKey(ctx.req.headersDistinct);
     const body = await readJsonBody(ctx, options.bodyLimitBytes);
     const input = parseNewTodo(body);
-    if (key === undefined) respond(ctx, created(await todos.create(input)));
+    if (key === undefined) respond(ctx, created(await dbWork(ctx, () => todos.create(input))));
     else await keyedWrite(ctx, 'create_todo', key, body, async (tx) => created(await todos.createIn(tx, input)));
   });
 
   router.get('/todos/:id', async (ctx) => {
     const id = parseTodoId(ctx.params.id);
-    const todo = await todos.get(id, clientGone(ctx));
+    const todo = await dbWork(ctx, () => todos.get(id, clientGone(ctx)));
     if (!todo) throw absent(id);
     ctx.set('ETag', todoEtag(todo));
     ctx.body = todo;
@@ -117,7 +119,8 @@ export function todoRoutes(todos: TodoRepository, options: TodoRouteOptions): Ro
     const key = parseIdempotencyKey(ctx.req.headersDistinct);
     const body = await readJsonBody(ctx, options.bodyLimitBytes);
     const patch = parseTodoPatch(body);
-    if (key === undefined) respond(ctx, writeAnswer(id, await todos.update(id, patch, condition), patched));
+    if (key === undefined)
+      respond(ctx, writeAnswer(id, await dbWork(ctx, () => todos.update(id, patch, condition)), patched));
     else
       await keyedWrite(ctx, 'update_todo', key, body, async (tx) =>
         writeAnswer(id, await todos.updateIn(tx, id, patch, condition), patched),
@@ -128,7 +131,7 @@ export function todoRoutes(todos: TodoRepository, options: TodoRouteOptions): Ro
     const id = parseTodoId(ctx.params.id);
     const condition = conditionFrom(ctx.get('If-Match'));
     const key = parseIdempotencyKey(ctx.req.headersDistinct);
-    if (key === undefined) respond(ctx, writeAnswer(id, await todos.remove(id, condition), deleted));
+    if (key === undefined) respond(ctx, writeAnswer(id, await dbWork(ctx, () => todos.remove(id, condition)), deleted));
     else
       await keyedWrite(ctx, 'delete_todo', key, undefined, async (tx) =>
         writeAnswer(id, await todos.removeIn(tx, id, condition), deleted),

@@ -10,7 +10,6 @@ import type { PoolStats } from '../../server/db/pool';
 import { registerDbMetrics } from '../../server/metrics/db-metrics';
 import { wantsOpenMetrics } from '../../server/metrics/exposition';
 import { createRegistry } from '../../server/metrics/registry';
-import { newRequestContext, runInRequestContext } from '../../server/http/request-context';
 
 /** What Prometheus 2.x sends when it scrapes. */
 const PROMETHEUS_ACCEPT =
@@ -45,8 +44,8 @@ describe('GET /metrics (content negotiation and exemplars)', () => {
     const registry = createRegistry({ worker: 'w1', version: '9.9.9', port: 8000, commit: 'c0ffee' });
     const stats: PoolStats = { used: 0, idle: 1, limit: 1, pending: 0 } as PoolStats;
     const observer = registerDbMetrics(registry, () => stats);
-    // A query inside a request's context (as the pool runs it) and one outside any request.
-    runInRequestContext(newRequestContext('query-req-1'), () => observer.queryFinished('list_todos', 'ok', 0.003));
+    // A query the pool ran for a request (db.ts names it) and one outside any request.
+    observer.queryFinished('list_todos', 'ok', 0.003, undefined, 'query-req-1');
     observer.queryFinished('get_todo', 'ok', 0.002);
     const app = createApp({ db: {} as Db, registry, log: () => undefined, sleepMaxSeconds: 1, bodyLimitBytes: 1024 });
     server = http.createServer(app.callback());
