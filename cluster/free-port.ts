@@ -1,9 +1,24 @@
 // A TCP port nothing listens on right now (the kernel picks it: bind to port 0, then close), for test
 // and benchmark stacks that must stay clear of a running stack on the default ports. There is a small
-// window before the caller binds it, which they accept.
+// window before the caller binds it, which they accept. The kernel may hand the same port out twice in a
+// row (seen in CI: a worker port and HTTP_PORT alike, which the settings refuse), so a process is never
+// given the same port twice.
 import net from 'node:net';
 
-export function freePort(host = '127.0.0.1'): Promise<number> {
+const handedOut = new Set<number>();
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = await kernelPort(host);
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('The kernel kept handing out ports this process was already given.');
+}
+
+function kernelPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();

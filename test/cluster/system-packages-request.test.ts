@@ -135,7 +135,8 @@ describe('withoutServiceStarts(command, packages, policyPath)', function () {
   });
 
   it('puts the host’s own policy-rc.d back afterwards, also when the install fails, and exits with its status', function () {
-    fs.writeFileSync(policy, '#!/bin/sh\nexit 0\n', { mode: 0o750 });
+    fs.writeFileSync(policy, '#!/bin/sh\nexit 0\n');
+    fs.chmodSync(policy, 0o750); // not through writeFileSync's mode, which the umask (077 in CI) narrows
     expect(runGuarded(3)).to.equal(3);
     expect(fs.readFileSync(seen, 'utf8')).to.equal('101\n');
     expect(fs.readFileSync(policy, 'utf8')).to.equal('#!/bin/sh\nexit 0\n');
