@@ -11,6 +11,7 @@
 // as shipped (queue limits included: refusals are counted, by status). Writes
 // bench/results/bench-<date>.{md,svg,json}.
 // Usage: npm run bench [-- --quick] [--seconds 5 --warmup 1 --reps 3 --no-pages --page-path '/todos?limit=100&after={after}']
+import { loadDotEnv } from '../cluster/env-file';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { adminConnectionOptions } from '../cluster/database/admin';
@@ -35,6 +36,9 @@ import { fmt } from './harness/stats';
 import { GET_TODO_SQL, PAGE_SQL } from './limit';
 import { startPeer, type Peer } from './peer/start';
 import { expectStatus, processByName, startThrowawayStack, type ThrowawayStack } from './throwaway-stack';
+
+// The project's .env, as every command reads it (a shell value wins).
+loadDotEnv();
 
 const STACK_NAME = 'khbench';
 const CONNECTIONS = [1, 8, 64];

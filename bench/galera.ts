@@ -13,6 +13,7 @@
 // stack from /proc. Ratios galera/single are taken within a repetition. Writes
 // bench/results/galera-<date>.{md,svg,json}. Both stacks are stopped at the end, on failure and Ctrl-C too.
 // Usage: npm run bench:galera [-- --quick] [--seconds 5 --warmup 1 --reps 3 --no-post]
+import { loadDotEnv } from '../cluster/env-file';
 import fs from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
@@ -35,6 +36,9 @@ import {
 } from './harness/run';
 import { LIST_TODOS_SQL } from './limit';
 import { expectStatus, processByName, startThrowawayStack, type ThrowawayStack } from './throwaway-stack';
+
+// The project's .env, as every command reads it (a shell value wins).
+loadDotEnv();
 
 type Side = 'single' | 'galera';
 const SIDES: Side[] = ['single', 'galera'];

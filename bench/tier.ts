@@ -9,6 +9,7 @@
 // GET / with `Connection: close` (a new connection per request) for cluster and fork with the log off.
 // CPU of the workers, pm2's daemon and HAProxy from /proc. Writes bench/results/tier-<date>.{md,svg,json}.
 // Usage: npm run bench:tier [-- --quick] [--seconds 5 --reps 3 --warmup 1 --no-64]
+import { loadDotEnv } from '../cluster/env-file';
 import path from 'node:path';
 import { workerAppName } from '../cluster/ecosystem';
 import { freePort } from '../cluster/free-port';
@@ -28,6 +29,9 @@ import {
   type Scenario,
 } from './harness/run';
 import { expectStatus, processByName, startThrowawayStack, variantApp } from './throwaway-stack';
+
+// The project's .env, as every command reads it (a shell value wins).
+loadDotEnv();
 
 const STACK_NAME = 'khtier';
 
