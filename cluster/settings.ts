@@ -204,9 +204,10 @@ function readHosts(
   const where = `STACK_HOSTS=${file}`;
   // A topology is the stack's own Galera cluster over the hosts, one node each.
   if (env.MYSQL_HOST)
-    problems.push(`${where} runs the stack's own Galera cluster, one node per host: MYSQL_HOST cannot be set beside it.`);
-  if (env.GALERA_NODES)
-    problems.push(`${where} has one Galera node per host: GALERA_NODES cannot be set beside it.`);
+    problems.push(
+      `${where} runs the stack's own Galera cluster, one node per host: MYSQL_HOST cannot be set beside it.`,
+    );
+  if (env.GALERA_NODES) problems.push(`${where} has one Galera node per host: GALERA_NODES cannot be set beside it.`);
   if (env.DB_TOPOLOGY && env.DB_TOPOLOGY !== 'galera')
     problems.push(`${where} means DB_TOPOLOGY=galera (one node per host), not ${env.DB_TOPOLOGY}.`);
   let text: string;
@@ -338,7 +339,10 @@ export function loadStackSettings(
   });
   const workerPorts = read.portList('WORKER_PORTS', '8000,8001');
   const workers: WorkersSettings = {
-    ports: hosts?.workersPerHost === undefined ? workerPorts : hostWorkerPorts(hosts.workersPerHost, workerPorts, env, problems),
+    ports:
+      hosts?.workersPerHost === undefined
+        ? workerPorts
+        : hostWorkerPorts(hosts.workersPerHost, workerPorts, env, problems),
     host: worker.config.host,
     poolSize: worker.config.db.poolSize,
   };
