@@ -216,7 +216,7 @@ export function renderStatus(statuses: AppStatus[]): string {
     const running = s.pm2?.status === 'online';
     return [
       s.name,
-      s.pm2?.status ?? (s.galera ? 'external' : 'not running'),
+      s.pm2?.status ?? (s.remote ? 'remote' : s.galera ? 'external' : 'not running'),
       s.pm2 ? String(s.pm2.pid) : '-',
       running ? formatUptime(s.pm2!.uptimeMs) : '-',
       s.pm2 ? String(s.pm2.restarts) : '-',
@@ -238,7 +238,7 @@ export function renderStatus(statuses: AppStatus[]): string {
 export function statusJson(statuses: AppStatus[]): object[] {
   return statuses.map((s) => ({
     name: s.name,
-    status: s.pm2?.status ?? 'not running',
+    status: s.pm2?.status ?? (s.remote ? 'remote' : 'not running'),
     pid: s.pm2?.pid ?? null,
     uptimeSeconds: s.pm2?.status === 'online' ? Math.floor(s.pm2.uptimeMs / 1000) : null,
     restarts: s.pm2?.restarts ?? null,
@@ -250,6 +250,7 @@ export function statusJson(statuses: AppStatus[]): object[] {
     haproxy: s.haproxy ? { status: s.haproxy.status, sessions: s.haproxy.sessions, queue: s.haproxy.queue } : null,
     url: s.url,
     stale: s.stale === true,
+    ...(s.remote ? { remote: true } : {}),
     ...(s.galera ? { galera: s.galera } : {}),
   }));
 }

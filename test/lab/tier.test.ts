@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
+import { stickTableServer } from '../../cluster/haproxy/stats';
 import { labUnavailable } from '../../cluster/lab/availability';
 import { execArgs } from '../../cluster/lab/commands';
 import { IP } from '../../cluster/lab/ip';
@@ -150,5 +151,37 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
     } finally {
       await connection.end();
     }
+  });
+
+  it('every node is Synced in one Primary component of 3, and every proxy names the same writer', async function () {
+    for (const host of ['h1', 'h2', 'h3']) {
+      const status = await run(lab!, host, ['npm', 'run', '--silent', 'status', '--', '--json'], hostEnv(host), 60_000);
+      const rows = JSON.parse(status.output.slice(status.output.indexOf('['))) as {
+        name: string;
+        status: string;
+        galera?: { ok: boolean; clusterSize: string };
+      }[];
+      const nodes = rows.filter((row) => row.galera).sort((a, b) => a.name.localeCompare(b.name));
+      expect(
+        nodes.map((row) => [
+          row.name,
+          row.status === 'online' ? 'here' : row.status,
+          row.galera!.ok,
+          row.galera!.clusterSize,
+        ]),
+        `status on ${host}`,
+      ).to.deep.equal(
+        ['n1', 'n2', 'n3'].map((node) => [
+          `kh-galera-${node}`,
+          node === `n${host.slice(1)}` ? 'here' : 'remote',
+          true,
+          '3',
+        ]),
+      );
+    }
+    const writers = await Promise.all(
+      ['h1', 'h2', 'h3'].map((host) => stickTableServer(path.join(dir, host, 'haproxy', 'stats.sock'))),
+    );
+    expect(writers).to.deep.equal(['n1', 'n1', 'n1']);
   });
 });
