@@ -154,7 +154,8 @@ export function stackApps(settings: StackSettings): StackApp[] {
       onChange: 'replace',
       ports: claims(
         name,
-        targets.map((t, i) => [`GALERA_AGENT_PORT (+${i})`, agentHost, t.agentPort]),
+        // Node n<k>'s listener is GALERA_AGENT_PORT + k - 1 (over several hosts this host's node only).
+        targets.map((t) => [`GALERA_AGENT_PORT (+${Number(t.name.slice(1)) - 1})`, agentHost, t.agentPort]),
       ),
       url: targets.map((t) => `http://127.0.0.1:${t.agentPort}/`).join('  '),
     });

@@ -64,7 +64,7 @@ describe('apps placed on hosts (STACK_HOSTS)', function () {
         'GALERA_IST_PORT (n2)=10.77.9.2:4578',
         'GALERA_SST_PORT (n2)=10.77.9.2:4454',
       ],
-      ['GALERA_AGENT_PORT (+0)=0.0.0.0:9202'],
+      ['GALERA_AGENT_PORT (+1)=0.0.0.0:9202'],
       [
         'HAPROXY_PORT=127.0.0.1:5555',
         'HAPROXY_STATS_PORT=127.0.0.1:8404',
