@@ -4,7 +4,8 @@
 // port check, restart-db, the HAProxy and Prometheus renderings, the pm2 app list in ecosystem.ts) reads
 // this list instead of working out from a name or an exec_mode what an app is.
 import { galeraLayoutOf } from './database/galera/env';
-import { galeraTargets, runsGaleraAgent } from './database/galera/targets';
+import { nodeAddress } from './database/galera/layout';
+import { agentTargets, runsGaleraAgent } from './database/galera/targets';
 import type { StackSettings } from './settings';
 
 export type AppKind = 'database' | 'galera-node' | 'galera-agent' | 'haproxy' | 'worker' | 'prometheus' | 'exporter';
@@ -23,9 +24,19 @@ export interface PortClaim {
   port: number;
 }
 
+/** StackApp.host of every app of a single-machine stack (no STACK_HOSTS). */
+export const LOCAL_HOST = 'local';
+
 export interface StackApp {
   name: string;
   kind: AppKind;
+  /** The host it runs on: a STACK_HOSTS host's name, or LOCAL_HOST on one machine. */
+  host: string;
+  /**
+   * Another host's app (everyHostApps, for status): run by that host's own pm2, never started, stopped
+   * or port-checked here, so it claims no port.
+   */
+  remote?: true;
   ports: PortClaim[];
   /** What `npm run status` shows in its url column. */
   url: string;
@@ -41,9 +52,24 @@ export interface StackApp {
   node?: string;
 }
 
-/** The worker-name format: the pm2 app, HAProxy's front-door server and the `worker` metrics label. */
-export function workerAppName(settings: Pick<StackSettings, 'appPrefix'>, port: number): string {
-  return `${settings.appPrefix}-worker-${port}`;
+/** `kh-` on one machine, `kh-h1-` on the host h1 of STACK_HOSTS: names stay unique across hosts. */
+function hostPrefix(
+  settings: Pick<StackSettings, 'appPrefix' | 'hosts'>,
+  host = settings.hosts?.thisHost.name,
+): string {
+  return host === undefined ? `${settings.appPrefix}-` : `${settings.appPrefix}-${host}-`;
+}
+
+/**
+ * The worker-name format: the pm2 app, HAProxy's front-door server and the `worker` metrics label
+ * (`kh-worker-8000`; `kh-h1-worker-8000` on the host h1 of STACK_HOSTS).
+ */
+export function workerAppName(
+  settings: Pick<StackSettings, 'appPrefix' | 'hosts'>,
+  port: number,
+  host?: string,
+): string {
+  return `${hostPrefix(settings, host)}worker-${port}`;
 }
 
 /** `kh-galera-n1`, ...: the pm2 app of a local Galera node. */
@@ -65,9 +91,14 @@ export function workerUrl(settings: StackSettings, port: number): string {
   return `http://${host}:${port}`;
 }
 
-/** The stack's apps in the order pm2 starts them. */
+/**
+ * This host's apps in the order pm2 starts them: all of them on one machine; over several hosts
+ * (STACK_HOSTS) this host's Galera node, its agent, its HAProxy and its workers.
+ */
 export function stackApps(settings: StackSettings): StackApp[] {
   const p = settings.appPrefix;
+  const here = settings.hosts?.thisHost.name ?? LOCAL_HOST;
+  const hp = hostPrefix(settings);
   const claims = (app: string, list: Array<[string, string, number]>): PortClaim[] =>
     list.map(([setting, host, port]) => ({ app, setting, host, port }));
   const apps: StackApp[] = [];
@@ -76,6 +107,7 @@ export function stackApps(settings: StackSettings): StackApp[] {
     apps.push({
       name,
       kind: 'database',
+      host: here,
       ports: claims(name, [['MYSQL_PORT', '127.0.0.1', settings.database.port]]),
       url: `mysql://${settings.database.host}:${settings.database.port}`,
       stopOrder: 2,
@@ -83,50 +115,72 @@ export function stackApps(settings: StackSettings): StackApp[] {
     });
   }
   if (settings.database.topology === 'galera') {
-    for (const node of galeraLayoutOf(settings).nodes) {
+    const hosts = settings.hosts;
+    // Over several hosts, node i runs on host i.
+    const nodes = galeraLayoutOf(settings).nodes.filter(
+      (node) => !hosts || hosts.hosts[node.index - 1]?.name === hosts.thisHost.name,
+    );
+    for (const node of nodes) {
       const name = galeraNodeAppName(settings, node.name);
       const i = node.index;
+      const address = nodeAddress(node);
       apps.push({
         name,
         kind: 'galera-node',
+        host: here,
         node: node.name,
         stopOrder: 3,
         onChange: 'report',
         ports: claims(name, [
           [`GALERA_CLIENT_PORT (+${i - 1})`, '127.0.0.1', node.ports.client],
-          [`GALERA_GROUP_PORT (n${i})`, '127.0.0.1', node.ports.group],
-          [`GALERA_IST_PORT (n${i})`, '127.0.0.1', node.ports.ist],
-          [`GALERA_SST_PORT (n${i})`, '127.0.0.1', node.ports.sst],
+          [`GALERA_GROUP_PORT (n${i})`, address, node.ports.group],
+          [`GALERA_IST_PORT (n${i})`, address, node.ports.ist],
+          [`GALERA_SST_PORT (n${i})`, address, node.ports.sst],
         ]),
         url: `mysql://127.0.0.1:${node.ports.client}`,
       });
     }
   }
   if (runsGaleraAgent(settings)) {
-    const name = `${p}-galera-agent`;
-    const targets = galeraTargets(settings);
+    const name = `${hp}galera-agent`;
+    const targets = agentTargets(settings);
+    // Over several hosts the agent also answers the other hosts' proxies (all addresses).
+    const agentHost = settings.hosts ? '0.0.0.0' : '127.0.0.1';
     apps.push({
       name,
       kind: 'galera-agent',
+      host: here,
       stopOrder: 1,
       onChange: 'replace',
       ports: claims(
         name,
-        targets.map((t, i) => [`GALERA_AGENT_PORT (+${i})`, '127.0.0.1', t.agentPort]),
+        // Node n<k>'s listener is GALERA_AGENT_PORT + k - 1 (over several hosts this host's node only).
+        targets.map((t) => [`GALERA_AGENT_PORT (+${Number(t.name.slice(1)) - 1})`, agentHost, t.agentPort]),
       ),
       url: targets.map((t) => `http://127.0.0.1:${t.agentPort}/`).join('  '),
     });
   }
-  const haproxy = `${p}-haproxy`;
+  const haproxy = `${hp}haproxy`;
   apps.push({
     name: haproxy,
     kind: 'haproxy',
+    host: here,
     stopOrder: 1,
     onChange: 'replace',
     ports: claims(haproxy, [
       ['HAPROXY_PORT', settings.haproxy.host, settings.haproxy.port],
       ['HAPROXY_STATS_PORT', settings.haproxy.host, settings.haproxy.statsPort],
       ['HTTP_PORT', settings.haproxy.host, settings.haproxy.httpPort],
+      // The writer table's peers listener (cluster/hosts/writer-peers.ts), on this host's address.
+      ...(settings.hosts
+        ? [
+            ['STACK_HOSTS peersPort', settings.hosts.thisHost.address, settings.hosts.peersPort] as [
+              string,
+              string,
+              number,
+            ],
+          ]
+        : []),
     ]),
     url:
       `http://${settings.haproxy.host}:${settings.haproxy.httpPort}  mysql://${settings.haproxy.host}:${settings.haproxy.port}  ` +
@@ -137,6 +191,7 @@ export function stackApps(settings: StackSettings): StackApp[] {
     apps.push({
       name,
       kind: 'worker',
+      host: here,
       port,
       stopOrder: 0,
       onChange: 'rolling-reload',
@@ -150,6 +205,7 @@ export function stackApps(settings: StackSettings): StackApp[] {
     apps.push({
       name: prometheus,
       kind: 'prometheus',
+      host: here,
       stopOrder: 0,
       onChange: 'replace',
       ports: claims(prometheus, [['PROMETHEUS_PORT', '127.0.0.1', settings.monitoring.prometheusPort]]),
@@ -158,6 +214,7 @@ export function stackApps(settings: StackSettings): StackApp[] {
     apps.push({
       name: exporter,
       kind: 'exporter',
+      host: here,
       stopOrder: 0,
       onChange: 'replace',
       ports: claims(exporter, [['MYSQLD_EXPORTER_PORT', '127.0.0.1', settings.monitoring.exporterPort]]),
@@ -165,6 +222,48 @@ export function stackApps(settings: StackSettings): StackApp[] {
     });
   }
   return apps;
+}
+
+/**
+ * For status over several hosts (STACK_HOSTS): this host's apps (stackApps), then each other host's
+ * Galera node and HAProxy as remote entries (`remote: true`, no port claims), which that host's own
+ * pm2 runs. On one machine: stackApps.
+ */
+export function everyHostApps(settings: StackSettings): StackApp[] {
+  const apps = stackApps(settings);
+  const hosts = settings.hosts;
+  if (!hosts) return apps;
+  const nodes = galeraLayoutOf(settings).nodes;
+  hosts.hosts.forEach((host, i) => {
+    if (host.name === hosts.thisHost.name) return;
+    const node = nodes[i]!;
+    apps.push({
+      name: galeraNodeAppName(settings, node.name),
+      kind: 'galera-node',
+      host: host.name,
+      remote: true,
+      node: node.name,
+      stopOrder: 3,
+      onChange: 'report',
+      ports: [],
+      url: `mysql://${nodeHostPortOf(host.address, node.ports.client)}`,
+    });
+    apps.push({
+      name: `${hostPrefix(settings, host.name)}haproxy`,
+      kind: 'haproxy',
+      host: host.name,
+      remote: true,
+      stopOrder: 1,
+      onChange: 'replace',
+      ports: [],
+      url: `peers ${nodeHostPortOf(host.address, hosts.peersPort)}`,
+    });
+  });
+  return apps;
+}
+
+function nodeHostPortOf(address: string, port: number): string {
+  return `${address.includes(':') ? `[${address}]` : address}:${port}`;
 }
 
 /** The apps of `kind`. */

@@ -29,6 +29,19 @@ export const STACK_SETTINGS: readonly SettingSchema[] = [
     part: 'stack',
   },
   {
+    name: 'STACK_HOSTS',
+    default: '',
+    meaning:
+      'A JSON file of the hosts the stack runs on, one Galera node, HAProxy and workers each (docs/multi-host.md); unset, one machine.',
+    part: 'stack',
+  },
+  {
+    name: 'STACK_HOST',
+    default: '',
+    meaning: "With STACK_HOSTS: this host's name in it (else the one listed address on this machine's interfaces).",
+    part: 'stack',
+  },
+  {
     name: 'DB_TOPOLOGY',
     default: 'embedded',
     meaning: 'embedded (one MariaDB), galera (a local cluster) or external (the default when MYSQL_HOST is set).',

@@ -4,12 +4,15 @@
 // Reading them parses and validates only: nothing is written (the generated passwords are read when they
 // exist; cluster/secrets.ts provisionSecrets creates them, called by prepareStateDir). The variables, their
 // defaults and meaning are in settings-schema.ts; server/env/reader.ts words every problem.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { readWorkerConfig } from '../server/config';
 import { EnvReader, type Env } from '../server/env/reader';
 import { readPasswordSetting } from '../server/password-setting';
 import { maxconnProblem, portClashes } from './capacity';
 import { DEFAULT_BASE_PORTS, portProblems, portsFromBase, type GaleraPorts } from './database/galera/layout';
+import { findThisHost, interfaceAddresses, parseTopology, type ResolvedTopology } from './hosts/topology';
 import { stackPassword, type GeneratedSecret } from './secrets';
 
 // From cluster/ (the sources, under tsx) or dist/cluster/ (the build, cluster/build/build.ts).
@@ -139,6 +142,11 @@ export interface StackSettings extends StackCoreSettings {
   workers: WorkersSettings;
   galera: GaleraPartSettings;
   monitoring: MonitoringSettings;
+  /**
+   * STACK_HOSTS: the hosts the stack runs on, and which one this is (STACK_HOST); undefined on one
+   * machine. Implies the stack's own Galera cluster with one node per host (docs/multi-host.md).
+   */
+  hosts?: ResolvedTopology;
 }
 
 /** WORKER_PORTS-style lists, for callers holding a problems list rather than a reader. */
@@ -157,9 +165,12 @@ const GALERA_PORT_VARIABLES: Record<keyof GaleraPorts, string> = {
   agent: 'GALERA_AGENT_PORT',
 };
 
-/** GALERA_NODES (3) and the first node's ports GALERA_*_PORT (3311, 4567, 4568, 4444, 9201). */
-export function readGaleraSettings(read: EnvReader): GaleraSettings {
-  const nodes = read.int('GALERA_NODES', 3, 0);
+/**
+ * GALERA_NODES (3) and the first node's ports GALERA_*_PORT (3311, 4567, 4568, 4444, 9201). `hostCount`:
+ * a topology's number of hosts, one node each, instead of GALERA_NODES.
+ */
+export function readGaleraSettings(read: EnvReader, hostCount?: number): GaleraSettings {
+  const nodes = hostCount ?? read.int('GALERA_NODES', 3, 0);
   // An even count splits into halves that both lose quorum; one node is not a cluster worth the cost.
   if (nodes < 3 || nodes % 2 === 0)
     read.problems.push(`GALERA_NODES must be an odd number of at least 3, got ${nodes}.`);
@@ -174,7 +185,52 @@ export function readGaleraSettings(read: EnvReader): GaleraSettings {
   return { nodes, basePorts };
 }
 
-function topology(read: EnvReader, env: Env): DbTopology {
+/**
+ * STACK_HOSTS and STACK_HOST: the topology file read and resolved, its problems and those of the
+ * settings that cannot go with it added to `problems`. `localAddresses`: this machine's (injected by tests).
+ */
+function readHosts(
+  read: EnvReader,
+  env: Env,
+  problems: string[],
+  localAddresses: () => string[],
+): ResolvedTopology | undefined {
+  const file = read.string('STACK_HOSTS', '');
+  const stackHost = read.string('STACK_HOST', '');
+  if (file === '') {
+    if (stackHost !== '') problems.push('STACK_HOST names a host of STACK_HOSTS: set STACK_HOSTS too.');
+    return undefined;
+  }
+  const where = `STACK_HOSTS=${file}`;
+  // A topology is the stack's own Galera cluster over the hosts, one node each.
+  if (env.MYSQL_HOST)
+    problems.push(
+      `${where} runs the stack's own Galera cluster, one node per host: MYSQL_HOST cannot be set beside it.`,
+    );
+  if (env.GALERA_NODES) problems.push(`${where} has one Galera node per host: GALERA_NODES cannot be set beside it.`);
+  if (env.DB_TOPOLOGY && env.DB_TOPOLOGY !== 'galera')
+    problems.push(`${where} means DB_TOPOLOGY=galera (one node per host), not ${env.DB_TOPOLOGY}.`);
+  let text: string;
+  try {
+    text = fs.readFileSync(path.resolve(PROJECT_ROOT, file), 'utf8');
+  } catch (error) {
+    problems.push(`${where} cannot be read (${(error as Error).message}).`);
+    return undefined;
+  }
+  const { topology, problems: fileProblems } = parseTopology(text);
+  problems.push(...fileProblems.map((problem) => `${where}: ${problem}`));
+  if (!topology) return undefined;
+  const { host, problem } = findThisHost(topology, { stackHost, localAddresses: stackHost ? [] : localAddresses() });
+  if (problem) problems.push(`${where}: ${problem}`);
+  return host ? { ...topology, thisHost: host } : undefined;
+}
+
+function topology(read: EnvReader, env: Env, multiHost: boolean): DbTopology {
+  // STACK_HOSTS's conflicts with MYSQL_HOST and DB_TOPOLOGY are reported by readHosts.
+  if (multiHost) {
+    read.string('DB_TOPOLOGY', 'embedded');
+    return 'galera';
+  }
   const fallback = env.MYSQL_HOST ? 'external' : 'embedded';
   const known = read.problems.length;
   const chosen = read.oneOf<DbTopology>('DB_TOPOLOGY', fallback, ['embedded', 'galera', 'external']);
@@ -203,6 +259,19 @@ export function parseServerList(raw: string, problems: string[]): GaleraServer[]
     });
 }
 
+/**
+ * A topology's workersPerHost: that many consecutive ports from WORKER_PORTS's first (8000), the same on
+ * every host; a WORKER_PORTS of another length beside it is refused.
+ */
+function hostWorkerPorts(count: number, listed: number[], env: Env, problems: string[]): number[] {
+  if (env.WORKER_PORTS && listed.length !== count) {
+    problems.push(`STACK_HOSTS has workersPerHost ${count}, but WORKER_PORTS lists ${listed.length} ports.`);
+    return listed;
+  }
+  const first = listed[0] ?? 8000;
+  return env.WORKER_PORTS ? listed : Array.from({ length: count }, (_, i) => first + i);
+}
+
 /** The one rule for DB_CHECK_USER, checked here and by cluster/haproxy/env.ts for settings built by hand. */
 export function checkUserProblem(user: string): string | undefined {
   // The value lands inside a double-quoted word of haproxy.cfg, where a quote or space would end it early.
@@ -214,11 +283,17 @@ export function checkUserProblem(user: string): string | undefined {
  * Reads the stack's settings; throws one Error listing every problem at once. Writes nothing. `read` is
  * given by the schema test, to see which variables were asked for and with which defaults.
  */
-export function loadStackSettings(env: Env = process.env, read = new EnvReader(env)): StackSettings {
+export function loadStackSettings(
+  env: Env = process.env,
+  read = new EnvReader(env),
+  localAddresses: () => string[] = () => interfaceAddresses(os.networkInterfaces()),
+): StackSettings {
   // Read in the order the problems have always been listed: the database, Galera, workers, HAProxy,
-  // monitoring, then the workers' own settings and the cross-checks.
+  // monitoring, then the workers' own settings and the cross-checks (the hosts, when set, first).
   const problems = read.problems;
-  const dbTopology = topology(read, env);
+  const hosts = readHosts(read, env, problems, localAddresses);
+  const multiHost = (env.STACK_HOSTS ?? '') !== '';
+  const dbTopology = topology(read, env, multiHost);
   const embeddedDb = dbTopology === 'embedded';
   // The stack generates the passwords of the databases it runs itself, the single one or the cluster.
   const ownsDb = dbTopology !== 'external';
@@ -239,7 +314,7 @@ export function loadStackSettings(env: Env = process.env, read = new EnvReader(e
       ? password('GALERA_CHECK_PASSWORD', 'galeraCheck', true)
       : (readPasswordSetting(env, 'GALERA_CHECK_PASSWORD', problems) ?? { value: '' });
   const userHost = read.string('DB_USER_HOST', '%');
-  const localGalera = dbTopology === 'galera' ? readGaleraSettings(read) : undefined;
+  const localGalera = dbTopology === 'galera' ? readGaleraSettings(read, hosts?.hosts.length) : undefined;
   const galera: GaleraPartSettings = {
     ...(localGalera ? { local: localGalera } : {}),
     servers: galeraServers,
@@ -262,8 +337,12 @@ export function loadStackSettings(env: Env = process.env, read = new EnvReader(e
     DB_PASSWORD: '-',
     DB_PASSWORD_FILE: undefined,
   });
+  const workerPorts = read.portList('WORKER_PORTS', '8000,8001');
   const workers: WorkersSettings = {
-    ports: read.portList('WORKER_PORTS', '8000,8001'),
+    ports:
+      hosts?.workersPerHost === undefined
+        ? workerPorts
+        : hostWorkerPorts(hosts.workersPerHost, workerPorts, env, problems),
     host: worker.config.host,
     poolSize: worker.config.db.poolSize,
   };
@@ -310,6 +389,7 @@ export function loadStackSettings(env: Env = process.env, read = new EnvReader(e
     workers,
     galera,
     monitoring,
+    ...(hosts ? { hosts } : {}),
   };
   problems.push(...worker.problems);
   const checkUser = checkUserProblem(settings.database.checkUser);

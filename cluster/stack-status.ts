@@ -1,7 +1,7 @@
 // What `npm start` and `npm run status` print: every app of the stack with its pm2 state (uptime,
 // restarts, memory, CPU), for each worker whether it is ready and what its pool holds, and HAProxy's
 // own view of the MySQL server and of each worker behind the front door.
-import { appsOfKind, belongsToStack, stackApps, workerUrl } from './apps';
+import { appsOfKind, belongsToStack, everyHostApps, stackApps, workerUrl } from './apps';
 import { logPath } from './ecosystem';
 import { galeraLayoutOf } from './database/galera/env';
 import { nodeAdminLogin } from './database/galera/node';
@@ -25,6 +25,8 @@ export interface AppStatus {
   stale?: boolean;
   /** A Galera node: its wsrep state, and whether HAProxy sends the writes to it. */
   galera?: GaleraNodeStatus;
+  /** Another host's app (STACK_HOSTS): shown, not started here, so never waited for. */
+  remote?: boolean;
 }
 
 export interface GaleraNodeStatus {
@@ -43,9 +45,13 @@ export interface GaleraNodeStatus {
 async function galeraStatuses(settings: StackSettings): Promise<GaleraNodeStatus[]> {
   const writer = await stickTableServer(haproxyPaths(settings).socket);
   if (settings.database.topology === 'galera') {
+    const here = settings.hosts?.thisHost.address;
     return Promise.all(
       galeraLayoutOf(settings).nodes.map(async (node) =>
-        toStatus(node.name, await checkNode(nodeAdminLogin(node), 1000), writer),
+        // Another host's node (STACK_HOSTS): through its host's agent, over the network.
+        node.address !== undefined && node.address !== here
+          ? agentStatus(node.name, `http://${node.address}:${node.ports.agent}/`, writer)
+          : toStatus(node.name, await checkNode(nodeAdminLogin(node), 1000), writer),
       ),
     );
   }
@@ -61,31 +67,36 @@ async function galeraStatuses(settings: StackSettings): Promise<GaleraNodeStatus
           clusterStatus: '',
           writer: writer === target.name,
         };
-      try {
-        const response = await fetch(`http://127.0.0.1:${target.agentPort}/`, { signal: AbortSignal.timeout(2000) });
-        const body = (await response.json()) as Record<string, string | undefined>;
-        return {
-          node: target.name,
-          ok: response.status === 200,
-          state: body.wsrep_local_state_comment ?? 'unreachable',
-          clusterSize: body.wsrep_cluster_size ?? '',
-          clusterStatus: body.wsrep_cluster_status ?? '',
-          writer: writer === target.name,
-          ...(body.reason === undefined ? {} : { reason: body.reason }),
-        };
-      } catch (error) {
-        return {
-          node: target.name,
-          ok: false,
-          state: 'agent unreachable',
-          clusterSize: '',
-          clusterStatus: '',
-          writer: writer === target.name,
-          reason: String(error),
-        };
-      }
+      return agentStatus(target.name, `http://127.0.0.1:${target.agentPort}/`, writer);
     }),
   );
+}
+
+/** A node's status as its health agent answers at `url` (the agent holds the check account). */
+async function agentStatus(name: string, url: string, writer: string | undefined): Promise<GaleraNodeStatus> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    const body = (await response.json()) as Record<string, string | undefined>;
+    return {
+      node: name,
+      ok: response.status === 200,
+      state: body.wsrep_local_state_comment ?? 'unreachable',
+      clusterSize: body.wsrep_cluster_size ?? '',
+      clusterStatus: body.wsrep_cluster_status ?? '',
+      writer: writer === name,
+      ...(body.reason === undefined ? {} : { reason: body.reason }),
+    };
+  } catch (error) {
+    return {
+      node: name,
+      ok: false,
+      state: 'agent unreachable',
+      clusterSize: '',
+      clusterStatus: '',
+      writer: writer === name,
+      reason: String(error),
+    };
+  }
 }
 
 function toStatus(
@@ -123,9 +134,16 @@ export async function stackStatus(settings: StackSettings): Promise<AppStatus[]>
   const statusOf = (name: string) => statuses.find((s) => s.name === name);
   for (const app of appsOfKind(apps, 'database')) statusOf(app.name)!.haproxy = server('mysql', 'mysql1');
   const galera = galeraTargets(settings).length > 0 ? await galeraStatuses(settings) : [];
+  const remoteNodes = settings.hosts ? appsOfKind(everyHostApps(settings), 'galera-node').filter((a) => a.remote) : [];
   for (const node of galera) {
     const app = appsOfKind(apps, 'galera-node').find((a) => a.node === node.node);
     let status = app && statusOf(app.name);
+    const remote = remoteNodes.find((a) => a.node === node.node);
+    if (!status && remote) {
+      // Another host's node (STACK_HOSTS): its row, run by that host's pm2.
+      status = { name: remote.name, url: `${remote.url} (on ${remote.host})`, remote: true };
+      statuses.push(status);
+    }
     if (!status) {
       // An external cluster's node: a row of its own, with no pm2 app behind it.
       status = {
@@ -182,7 +200,8 @@ function galeraCell(g: GaleraNodeStatus): string {
  * settings no longer list is not asked about.
  */
 export function appReady(s: AppStatus): boolean {
-  if (s.stale) return true;
+  // Another host's app is that host's to start; a stale one is not asked about.
+  if (s.stale || s.remote) return true;
   if (s.pm2 === undefined && s.galera) return s.galera.ok;
   return (
     s.pm2?.status === 'online' &&
@@ -197,7 +216,7 @@ export function renderStatus(statuses: AppStatus[]): string {
     const running = s.pm2?.status === 'online';
     return [
       s.name,
-      s.pm2?.status ?? (s.galera ? 'external' : 'not running'),
+      s.pm2?.status ?? (s.remote ? 'remote' : s.galera ? 'external' : 'not running'),
       s.pm2 ? String(s.pm2.pid) : '-',
       running ? formatUptime(s.pm2!.uptimeMs) : '-',
       s.pm2 ? String(s.pm2.restarts) : '-',
@@ -219,7 +238,7 @@ export function renderStatus(statuses: AppStatus[]): string {
 export function statusJson(statuses: AppStatus[]): object[] {
   return statuses.map((s) => ({
     name: s.name,
-    status: s.pm2?.status ?? 'not running',
+    status: s.pm2?.status ?? (s.remote ? 'remote' : 'not running'),
     pid: s.pm2?.pid ?? null,
     uptimeSeconds: s.pm2?.status === 'online' ? Math.floor(s.pm2.uptimeMs / 1000) : null,
     restarts: s.pm2?.restarts ?? null,
@@ -231,6 +250,7 @@ export function statusJson(statuses: AppStatus[]): object[] {
     haproxy: s.haproxy ? { status: s.haproxy.status, sessions: s.haproxy.sessions, queue: s.haproxy.queue } : null,
     url: s.url,
     stale: s.stale === true,
+    ...(s.remote ? { remote: true } : {}),
     ...(s.galera ? { galera: s.galera } : {}),
   }));
 }

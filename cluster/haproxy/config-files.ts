@@ -13,6 +13,7 @@ import path from 'node:path';
 import { appsOfKind, stackApps } from '../apps';
 import { renderGaleraBackend } from '../database/galera/haproxy-backend';
 import { galeraTargets, runsGaleraAgent } from '../database/galera/targets';
+import { renderWriterBackend, renderWriterPeers, writerPeerArgs } from '../hosts/writer-peers';
 import { haproxyEnv, listenerMaxconn } from './env';
 import { scrapeTarget } from '../monitoring/prometheus-config';
 import { PROJECT_ROOT, type StackSettings } from '../settings';
@@ -66,6 +67,7 @@ export function renderHaproxySettings(settings: StackSettings): string {
  */
 export function renderMysqlBackend(settings: StackSettings): string {
   const targets = galeraTargets(settings);
+  if (settings.hosts) return renderHostsMysqlBackend(settings, targets);
   if (targets.length > 0) {
     return renderGaleraBackend(targets, {
       maxconn: settings.haproxy.serverMaxconn,
@@ -100,6 +102,33 @@ export function renderMysqlBackend(settings: StackSettings): string {
     '    # check account exists for the socket only (cluster/haproxy/env.ts).',
     '    server mysql1 "${MYSQL_ADDR}" maxconn "${HAPROXY_SERVER_MAXCONN}" check',
     '',
+  ].join('\n');
+}
+
+/** The peers section sharing the writer table between the hosts' proxies: one per stack. */
+export function writerPeersName(settings: Pick<StackSettings, 'appPrefix'>): string {
+  return `${settings.appPrefix}-writers`;
+}
+
+/**
+ * Over several hosts (STACK_HOSTS): the peers section, then the Galera backend whose writer table it
+ * shares (cluster/hosts/writer-peers.ts): every node under the same name n<i> in host order on every
+ * host, this host's over loopback, the others at their hosts' addresses, each checked at its host's
+ * agent. HAProxy runs with `-L <this host>` (haproxyArgs).
+ */
+function renderHostsMysqlBackend(settings: StackSettings, targets: ReturnType<typeof galeraTargets>): string {
+  const hosts = settings.hosts!;
+  const peersName = writerPeersName(settings);
+  const nodes = targets.map((target) => ({
+    name: target.name,
+    address: target.host,
+    port: target.port,
+    agentAddress: target.host,
+    agentPort: target.agentPort,
+  }));
+  return [
+    renderWriterPeers({ peersName, hosts: hosts.hosts, thisHost: hosts.thisHost.name, peersPort: hosts.peersPort }),
+    renderWriterBackend(nodes, { peersName, maxconn: settings.haproxy.serverMaxconn, defaults: 'mysql-defaults' }),
   ].join('\n');
 }
 
@@ -212,5 +241,7 @@ export function haproxyArgs(settings: StackSettings): string[] {
     paths.workers,
     '-f',
     paths.mysql,
+    // Which server of the peers section this proxy is (STACK_HOSTS): the writer table is shared.
+    ...(settings.hosts ? writerPeerArgs(settings.hosts.thisHost.name) : []),
   ];
 }

@@ -5,7 +5,7 @@
 import { loadStackSettings } from '../../settings';
 import { checkAccountOf } from './env';
 import { startHealthAgent, type HealthAgent } from './health-agent';
-import { galeraTargets } from './targets';
+import { agentTargets } from './targets';
 
 let agent: HealthAgent | undefined;
 
@@ -13,7 +13,9 @@ async function main(): Promise<void> {
   const settings = loadStackSettings();
   const account = checkAccountOf(settings);
   agent = await startHealthAgent({
-    nodes: galeraTargets(settings).map((node) => ({
+    // Over several hosts (STACK_HOSTS) the other hosts' proxies check this node here too.
+    ...(settings.hosts ? { host: '0.0.0.0' } : {}),
+    nodes: agentTargets(settings).map((node) => ({
       name: node.name,
       port: node.agentPort,
       login: { host: node.host, port: node.port, user: account.user, password: account.password },

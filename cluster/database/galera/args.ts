@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { mariadbdArgs } from '../embedded';
-import { clusterAddress, type GaleraLayout, type GaleraNode } from './layout';
+import { clusterAddress, nodeHostPort, type GaleraLayout, type GaleraNode } from './layout';
 
 /** Debian's galera-4 ships /usr/lib/libgalera_smm.so with this symlink beside MariaDB's expectations. */
 export const GALERA_PROVIDER_PATHS = [
@@ -64,11 +64,11 @@ function providerValue(file: string): string {
   return file;
 }
 
-/** wsrep_provider_options: the node's own listeners, each on its own port (see layout.ts), and its TLS files. */
+/** wsrep_provider_options: the node's own listeners, each on its own port (see layout.ts) of its host's address, and its TLS files. */
 export function providerOptions(layout: GaleraLayout, node: GaleraNode): string {
   return [
-    `gmcast.listen_addr=tcp://127.0.0.1:${node.ports.group}`,
-    `ist.recv_addr=127.0.0.1:${node.ports.ist}`,
+    `gmcast.listen_addr=tcp://${nodeHostPort(node, node.ports.group)}`,
+    `ist.recv_addr=${nodeHostPort(node, node.ports.ist)}`,
     `gcache.size=${GCACHE_SIZE}`,
     'socket.ssl=YES',
     `socket.ssl_key=${providerValue(node.tls.key)}`,
@@ -116,13 +116,13 @@ export function wsrepArgs(layout: GaleraLayout, node: GaleraNode, provider: stri
     `--wsrep-cluster-name=${layout.clusterName}`,
     `--wsrep-cluster-address=${clusterAddress(layout)}`,
     `--wsrep-node-name=${node.name}`,
-    `--wsrep-node-address=127.0.0.1:${node.ports.group}`,
+    `--wsrep-node-address=${nodeHostPort(node, node.ports.group)}`,
     // What wsrep_incoming_addresses reports for this node: where clients reach it.
-    `--wsrep-node-incoming-address=127.0.0.1:${node.ports.client}`,
+    `--wsrep-node-incoming-address=${nodeHostPort(node, node.ports.client)}`,
     `--wsrep-provider-options=${providerOptions(layout, node)}`,
     // The donor is read-locked for the copy, which the agent reports as not Synced.
     `--wsrep-sst-method=${sstMethod()}`,
-    `--wsrep-sst-receive-address=127.0.0.1:${node.ports.sst}`,
+    `--wsrep-sst-receive-address=${nodeHostPort(node, node.ports.sst)}`,
     // State transfers (SST and IST) from the node least likely to take the writes (see sstDonors).
     `--wsrep-sst-donor=${sstDonors(layout, node)}`,
     // Galera replicates row images only, and interleaved auto-increment locks let appliers run in parallel.
@@ -133,6 +133,9 @@ export function wsrepArgs(layout: GaleraLayout, node: GaleraNode, provider: stri
     // (read-your-writes across nodes, ~0.2 ms per read here).
     '--wsrep-sync-wait=1',
     '--innodb-buffer-pool-size=64M',
+    // On its own host (STACK_HOSTS): MySQL clients of the other hosts' proxies too, beside loopback
+    // (after the embedded server's --bind-address=127.0.0.1: mariadbd keeps the last value).
+    ...(node.address === undefined ? [] : [`--bind-address=127.0.0.1,${node.address}`]),
   ];
 }
 

@@ -14,15 +14,31 @@ export interface CheckAccount {
   password: string;
 }
 
-function layoutOf(stateDir: string, galera: GaleraSettings, stackName: string): GaleraLayout {
-  return galeraLayout({ stateDir, ports: portsFromBase(galera.nodes, galera.basePorts), stackName });
+function layoutOf(
+  stateDir: string,
+  galera: GaleraSettings,
+  stackName: string,
+  addresses?: readonly string[],
+): GaleraLayout {
+  return galeraLayout({
+    stateDir,
+    ports: portsFromBase(galera.nodes, galera.basePorts),
+    stackName,
+    ...(addresses === undefined ? {} : { addresses }),
+  });
 }
 
 /** The layout of the stack's own cluster; throws when DB_TOPOLOGY is not galera. */
 export function galeraLayoutOf(settings: StackSettings): GaleraLayout {
   if (!settings.galera.local)
     throw new Error(`DB_TOPOLOGY is ${settings.database.topology}, not galera: this stack runs no Galera nodes.`);
-  return layoutOf(settings.stateDir, settings.galera.local, settings.appPrefix);
+  // Node i on host i (STACK_HOSTS), at that host's address.
+  return layoutOf(
+    settings.stateDir,
+    settings.galera.local,
+    settings.appPrefix,
+    settings.hosts?.hosts.map((host) => host.address),
+  );
 }
 
 /** GALERA_NODES, GALERA_*_PORT and STACK_NAME under STACK_DIR, alone. Throws listing every problem. */

@@ -36,6 +36,11 @@ export interface GaleraNode {
   /** This node's TLS key and certificate, signed by the cluster's CA (certificates.ts). */
   tls: { dir: string; cert: string; key: string };
   ports: GaleraPorts;
+  /**
+   * The address of the host this node runs on (a multi-host stack, STACK_HOSTS): its group, IST and SST
+   * listeners and what the other nodes dial. Unset on one machine: 127.0.0.1 (nodeAddress).
+   */
+  address?: string;
 }
 
 /** `<stateDir>/secrets/galera`: the cluster's CA and, in one folder per node, each node's key and certificate. */
@@ -102,6 +107,8 @@ export interface LayoutOptions {
   ports: readonly GaleraPorts[];
   /** STACK_NAME (`kh` by default): the cluster is `<stackName>-galera`. */
   stackName?: string;
+  /** Node i's host address (a multi-host stack), one per node; unset, every node is on 127.0.0.1. */
+  addresses?: readonly string[];
 }
 
 /** The wsrep_cluster_name of the stack named `stackName` (STACK_NAME). */
@@ -113,6 +120,8 @@ export function galeraLayout(opts: LayoutOptions): GaleraLayout {
   if (opts.ports.length < 1) throw new Error('A Galera cluster needs at least one node.');
   const problems = portProblems(opts.ports);
   if (problems.length > 0) throw new Error(`Bad Galera ports: ${problems.join(' ')}`);
+  if (opts.addresses !== undefined && opts.addresses.length !== opts.ports.length)
+    throw new Error(`${opts.ports.length} Galera nodes need as many host addresses, got ${opts.addresses.length}.`);
   const dir = path.join(opts.stateDir, 'galera');
   const tlsDir = path.join(secretsDir(opts.stateDir), 'galera');
   const nodes = opts.ports.map((ports, i): GaleraNode => {
@@ -134,15 +143,27 @@ export function galeraLayout(opts: LayoutOptions): GaleraLayout {
         key: path.join(tlsDir, name, 'key.pem'),
       },
       ports: { ...ports },
+      ...(opts.addresses === undefined ? {} : { address: opts.addresses[i] }),
     };
   });
   const tls = { dir: tlsDir, ca: path.join(tlsDir, 'ca.pem'), caKey: path.join(tlsDir, 'ca-key.pem') };
   return { clusterName: galeraClusterName(opts.stackName), dir, tls, nodes };
 }
 
+/** Where the other nodes reach `node`: its host's address, 127.0.0.1 on one machine. */
+export function nodeAddress(node: GaleraNode): string {
+  return node.address ?? '127.0.0.1';
+}
+
+/** `<address>:<port>`, an IPv6 address in brackets. */
+export function nodeHostPort(node: GaleraNode, port: number): string {
+  const address = nodeAddress(node);
+  return `${address.includes(':') ? `[${address}]` : address}:${port}`;
+}
+
 /** `gcomm://127.0.0.1:<g1>,127.0.0.1:<g2>,...`: every node's group port, this node's included. */
 export function clusterAddress(layout: GaleraLayout): string {
-  return `gcomm://${layout.nodes.map((node) => `127.0.0.1:${node.ports.group}`).join(',')}`;
+  return `gcomm://${layout.nodes.map((node) => nodeHostPort(node, node.ports.group)).join(',')}`;
 }
 
 export function nodeByName(layout: GaleraLayout, name: string): GaleraNode {

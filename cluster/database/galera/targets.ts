@@ -17,9 +17,11 @@ export interface GaleraTarget {
 /** Every Galera node of the settings, in writer-preference order; empty for a single server. */
 export function galeraTargets(settings: StackSettings): GaleraTarget[] {
   if (settings.database.topology === 'galera') {
+    const here = settings.hosts?.thisHost.address;
     return galeraLayoutOf(settings).nodes.map((node) => ({
       name: node.name,
-      host: '127.0.0.1',
+      // Over several hosts (STACK_HOSTS): this host's node over loopback, the others at their hosts.
+      host: node.address === undefined || node.address === here ? '127.0.0.1' : node.address,
       port: node.ports.client,
       agentPort: node.ports.agent,
     }));
@@ -38,4 +40,15 @@ export function runsGaleraAgent(settings: StackSettings): boolean {
     settings.database.topology === 'galera' ||
     (settings.galera.servers.length > 0 && settings.galera.checkPassword !== '')
   );
+}
+
+/**
+ * The nodes this host's health agent answers for: every target on one machine; over several hosts
+ * (STACK_HOSTS) only this host's own node, whose agent the other hosts' proxies ask at its address.
+ */
+export function agentTargets(settings: StackSettings): GaleraTarget[] {
+  const targets = galeraTargets(settings);
+  if (!settings.hosts) return targets;
+  const index = settings.hosts.hosts.findIndex((host) => host.name === settings.hosts!.thisHost.name);
+  return targets.slice(index, index + 1);
 }
