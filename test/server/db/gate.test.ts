@@ -143,13 +143,15 @@ describe('Gate', () => {
     });
 
     it('never grants the slot to a waiter that timed out', async () => {
-      const gate = new Gate({ limit: 1, queueLimit: 5, waitTimeoutMs: 50 });
+      // Wide margins and a wait for the first timeout rather than fixed sleeps: a loaded CI machine can
+      // stall timers by tens of ms.
+      const gate = new Gate({ limit: 1, queueLimit: 5, waitTimeoutMs: 400 });
       await gate.enter();
-      const early = track(gate.enter());
-      await sleep(30);
-      const later = track(gate.enter()); // times out at ~80 ms
-      await sleep(40); // ~70 ms: the first waiter has timed out, the second still waits
-      expect(early.state).to.equal('timeout');
+      const early = track(gate.enter()); // times out at ~400 ms
+      await sleep(200);
+      const later = track(gate.enter()); // times out at ~600 ms
+      while (early.state !== 'timeout') await sleep(5);
+      expect(later.state).to.equal('waiting');
       expect(gate.waiting).to.equal(1);
       gate.leave();
       await settle();
