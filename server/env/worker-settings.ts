@@ -47,7 +47,8 @@ export const WORKER_SETTINGS: readonly SettingSchema[] = [
   {
     name: 'DB_QUEUE_STATEMENT_LIMIT',
     default: '50',
-    meaning: 'Statements that may wait for the connection (a shared one counts once).',
+    meaning:
+      'Slow or not yet measured statements that may wait for the connection (a shared one counts once); fast ones are bounded by DB_QUEUE_LIMIT only.',
     part: 'workers',
   },
   {
