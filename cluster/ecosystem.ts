@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { StartOptions } from 'pm2';
 import { appsOfKind, stackApps, workerAppName, type StackApp } from './apps';
 import { haproxyArgs } from './haproxy/config-files';
+import { workerListenHost } from './hosts/front-doors';
 import { monitoringApps } from './monitoring/apps';
 import { PROJECT_ROOT, type StackSettings } from './settings';
 import { systemBinary } from './system-packages';
@@ -195,7 +196,8 @@ function workerApp(
       ...passthrough,
       LOG_DIR: path.dirname(logPath(settings, name)),
       PORT: String(port),
-      WORKER_HOST: settings.workers.host,
+      // Over several hosts every address, so the other hosts' front doors reach it (front-doors.ts).
+      WORKER_HOST: workerListenHost(settings),
       WORKER_NAME: name,
       HAPROXY_HOST: settings.haproxy.host,
       HAPROXY_PORT: String(settings.haproxy.port),

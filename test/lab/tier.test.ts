@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
-import { stickTableServer } from '../../cluster/haproxy/stats';
+import { haproxyCommand, stickTableServer } from '../../cluster/haproxy/stats';
 import { labUnavailable } from '../../cluster/lab/availability';
 import { execArgs } from '../../cluster/lab/commands';
 import { IP } from '../../cluster/lab/ip';
@@ -183,5 +183,80 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
       ['h1', 'h2', 'h3'].map((host) => stickTableServer(path.join(dir, host, 'haproxy', 'stats.sock'))),
     );
     expect(writers).to.deep.equal(['n1', 'n1', 'n1']);
+  });
+  it("with h1's workers stopped, h1's front door (at its host address) is served by the other hosts' workers", async function () {
+    const socket = path.join(dir, 'h1', 'haproxy', 'stats.sock');
+    // Sessions each server of h1's `workers` backend has taken so far (`show stat`: stot).
+    const served = async (): Promise<Map<string, { status: string; total: number }>> => {
+      const csv = (await haproxyCommand(socket, 'show stat')) ?? '';
+      const lines = csv.split('\n').filter((line) => line.trim() !== '');
+      const header = (lines.shift() ?? '').replace(/^#\s*/, '').split(',');
+      const [px, sv, st, stot] = ['pxname', 'svname', 'status', 'stot'].map((name) => header.indexOf(name));
+      const rows = new Map<string, { status: string; total: number }>();
+      for (const cells of lines.map((line) => line.split(','))) {
+        if (cells[px!] === 'workers' && /-worker-/.test(cells[sv!] ?? '')) {
+          rows.set(cells[sv!]!, { status: cells[st!]!, total: Number(cells[stot!]) });
+        }
+      }
+      return rows;
+    };
+    const before = await served();
+    expect([...before.keys()].sort(), "h1's front door lists every host's workers").to.deep.equal(
+      ['h1', 'h2', 'h3'].flatMap((host) => [`kh-${host}-worker-8000`, `kh-${host}-worker-8001`]),
+    );
+    const pm2 = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'pm2');
+    const stopped = await run(
+      lab!,
+      'h1',
+      [pm2, 'stop', 'kh-h1-worker-8000', 'kh-h1-worker-8001'],
+      hostEnv('h1'),
+      60_000,
+    );
+    expect(stopped.code, stopped.output).to.equal(0);
+    try {
+      // h1's proxy sees its own workers DOWN (fall 2 at 250 ms), bounded at 30 s.
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const rows = await served();
+        const h1 = [...rows].filter(([name]) => name.startsWith('kh-h1-')).map(([, row]) => row.status);
+        if (h1.every((status) => status.startsWith('DOWN'))) break;
+        if (Date.now() > deadline) throw new Error(`h1's workers still ${h1.join(', ')} after 30 s`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const mark = await served();
+      // From this machine over the client port: h1's front door on its host address.
+      const base = `http://${lab!.hosts[0]!.address}:8080`;
+      const created = await fetch(`${base}/todos`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ item: 'served from another host' }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(created.status).to.equal(201);
+      const todo = (await created.json()) as { id: number };
+      for (let i = 0; i < 10; i++) {
+        const read = await fetch(`${base}/todos/${todo.id}`, { signal: AbortSignal.timeout(10_000) });
+        expect(read.status).to.equal(200);
+        expect(((await read.json()) as { item: string }).item).to.equal('served from another host');
+      }
+      const after = await served();
+      const delta = (prefix: string) =>
+        [...after]
+          .filter(([name]) => name.startsWith(prefix))
+          .reduce((sum, [name, row]) => sum + row.total - (mark.get(name)?.total ?? 0), 0);
+      expect({ h1: delta('kh-h1-'), others: delta('kh-h2-') + delta('kh-h3-') }).to.deep.equal({ h1: 0, others: 11 });
+      // Equal weight: both other hosts took some of the 11 (leastconn spreads sequential requests).
+      expect(delta('kh-h2-'), 'h2 served some').to.be.greaterThan(0);
+      expect(delta('kh-h3-'), 'h3 served some').to.be.greaterThan(0);
+    } finally {
+      const restarted = await run(
+        lab!,
+        'h1',
+        [pm2, 'start', 'kh-h1-worker-8000', 'kh-h1-worker-8001'],
+        hostEnv('h1'),
+        60_000,
+      );
+      expect(restarted.code, restarted.output).to.equal(0);
+    }
   });
 });
