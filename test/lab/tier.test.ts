@@ -24,7 +24,7 @@ import { IP } from '../../cluster/lab/ip';
 import { Lab } from '../../cluster/lab/network';
 import type { LabSpec } from '../../cluster/lab/spec';
 import { sweepLab } from '../../cluster/lab/sweep';
-import { PROJECT_ROOT } from '../../cluster/settings';
+import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
 
 // Its own prefix and /24, apart from a user's lab (khl) and the other lab tests' (khlt, khlw).
 const SPEC: LabSpec = { prefix: 'khlm', subnet: '10.77.3', hosts: 3 };
@@ -258,5 +258,83 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
       );
       expect(restarted.code, restarted.output).to.equal(0);
     }
+  });
+  describe('MySQL between hosts is TLS (item 4)', function () {
+    // As the app account, from h2's namespace, with the mariadb client; `sql` prints tab-separated rows.
+    const login = (target: string[], tls: string[], sql: string) => {
+      const settings = loadStackSettings(hostEnv('h2'));
+      return run(
+        lab!,
+        'h2',
+        [
+          'mariadb',
+          '--no-defaults',
+          '--connect-timeout=10',
+          '-N',
+          '-B',
+          ...target,
+          ...tls,
+          `--user=${settings.database.appUser}`,
+          `--password=${settings.database.appPassword}`,
+          '-e',
+          sql,
+        ],
+        {},
+        30_000,
+      );
+    };
+    const ca = () => path.join(dir, 'h1', 'secrets', 'galera', 'ca.pem');
+    const n1 = () => [`--host=${lab!.hosts[0]!.address}`, '--port=3311'];
+    const cipher =
+      "SELECT @@wsrep_node_name, VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Ssl_cipher'";
+
+    it("a login without TLS from h2 to n1's address is refused (1045)", async function () {
+      const plain = await login(n1(), ['--skip-ssl'], 'SELECT 1');
+      expect(plain.code).to.not.equal(0);
+      expect(plain.output).to.match(/ERROR 1045 .*Access denied for user '[^']+'@'10\.77\.3\.2'/);
+    });
+
+    it("a TLS login from h2 to n1 works, the server's certificate verified for n1's address", async function () {
+      const tls = await login(n1(), ['--ssl', `--ssl-ca=${ca()}`, '--ssl-verify-server-cert'], cipher);
+      expect(tls.code, tls.output).to.equal(0);
+      const [node, suite] = tls.output.trim().split('\t');
+      expect(node).to.equal('n1');
+      expect(suite).to.match(/^TLS_|^ECDHE-/);
+    });
+
+    it("through h2's HAProxy (as h2's workers connect) the writer n1 takes TLS only", async function () {
+      const proxy = ['--host=127.0.0.1', '--port=5555'];
+      const plain = await login(proxy, ['--skip-ssl'], 'SELECT 1');
+      expect(plain.output).to.match(/ERROR 1045 /);
+      const tls = await login(proxy, ['--ssl', `--ssl-ca=${ca()}`], cipher);
+      expect(tls.code, tls.output).to.equal(0);
+      const [node, suite] = tls.output.trim().split('\t');
+      expect([node, suite !== '' && suite !== undefined]).to.deep.equal(['n1', true]);
+    });
+
+    it("h1's own node, over loopback inside h1, still takes a plain login", async function () {
+      const settings = loadStackSettings(hostEnv('h1'));
+      const plain = await run(
+        lab!,
+        'h1',
+        [
+          'mariadb',
+          '--no-defaults',
+          '-N',
+          '-B',
+          '--host=127.0.0.1',
+          '--port=3311',
+          '--skip-ssl',
+          `--user=${settings.database.appUser}`,
+          `--password=${settings.database.appPassword}`,
+          '-e',
+          'SELECT CURRENT_USER()',
+        ],
+        {},
+        30_000,
+      );
+      expect(plain.code, plain.output).to.equal(0);
+      expect(plain.output.trim()).to.equal(`${settings.database.appUser}@%`);
+    });
   });
 });

@@ -80,9 +80,22 @@ function subjectPart(text: string): string {
   return text.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
-async function writeConfig(folder: string): Promise<string> {
+/**
+ * The openssl config; `address`: a node on its own host (STACK_HOSTS) also names its host's address, so
+ * an IP-verifying client (`mariadb --ssl-verify-server-cert -h <host>`) accepts it. Galera's and
+ * stunnel's peer checks verify the chain only and need no name.
+ */
+export function opensslConfig(address?: string): string {
+  if (address === undefined) return OPENSSL_CONFIG;
+  return OPENSSL_CONFIG.replace(
+    'subjectAltName = IP:127.0.0.1,DNS:localhost',
+    `subjectAltName = IP:127.0.0.1,DNS:localhost,IP:${address}`,
+  );
+}
+
+async function writeConfig(folder: string, address?: string): Promise<string> {
   const file = path.join(folder, 'openssl.cnf');
-  await writeFile(file, OPENSSL_CONFIG, { mode: 0o600 });
+  await writeFile(file, opensslConfig(address), { mode: 0o600 });
   return file;
 }
 
@@ -120,7 +133,7 @@ async function makeNodeCertificate(
   node: GaleraNode,
 ): Promise<void> {
   await mkdir(folder, { mode: 0o700 });
-  const config = await writeConfig(folder);
+  const config = await writeConfig(folder, node.address);
   const files = [path.join(folder, 'key.pem'), path.join(folder, 'cert.pem')] as const;
   await openssl([
     'req',
