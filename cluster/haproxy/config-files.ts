@@ -11,6 +11,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { appsOfKind, stackApps, workerAppName } from '../apps';
+import { ensureGaleraCertificatesSync } from '../database/galera/certificates';
+import { galeraLayoutOf } from '../database/galera/env';
 import { renderGaleraBackend } from '../database/galera/haproxy-backend';
 import { galeraTargets, runsGaleraAgent } from '../database/galera/targets';
 import { frontDoorServerLine, frontDoorServers } from '../hosts/front-doors';
@@ -120,6 +122,8 @@ export function writerPeersName(settings: Pick<StackSettings, 'appPrefix'>): str
 function renderHostsMysqlBackend(settings: StackSettings, targets: ReturnType<typeof galeraTargets>): string {
   const hosts = settings.hosts!;
   const peersName = writerPeersName(settings);
+  // Mutual TLS between the proxies: this host's node certificate (peersPemPath), the stack CA.
+  const tls = { crt: peersPemPath(settings), caFile: galeraLayoutOf(settings).tls.ca };
   const nodes = targets.map((target) => ({
     name: target.name,
     address: target.host,
@@ -128,9 +132,36 @@ function renderHostsMysqlBackend(settings: StackSettings, targets: ReturnType<ty
     agentPort: target.agentPort,
   }));
   return [
-    renderWriterPeers({ peersName, hosts: hosts.hosts, thisHost: hosts.thisHost.name, peersPort: hosts.peersPort }),
+    renderWriterPeers({
+      peersName,
+      hosts: hosts.hosts,
+      thisHost: hosts.thisHost.name,
+      peersPort: hosts.peersPort,
+      tls,
+    }),
     renderWriterBackend(nodes, { peersName, maxconn: settings.haproxy.serverMaxconn, defaults: 'mysql-defaults' }),
   ].join('\n');
+}
+
+/**
+ * Over several hosts: the PEM (certificate, then key) HAProxy's peers section presents and accepts with:
+ * this host's Galera node certificate, copied beside HAProxy's files by writeHaproxyConfig.
+ */
+export function peersPemPath(settings: StackSettings): string {
+  return path.join(haproxyPaths(settings).dir, 'peers.pem');
+}
+
+/** Makes the stack's certificates if missing and writes peersPemPath (0600); true when it changed. */
+function writePeersPem(settings: StackSettings): boolean {
+  const hosts = settings.hosts!;
+  const layout = galeraLayoutOf(settings);
+  ensureGaleraCertificatesSync(layout);
+  const node = layout.nodes[hosts.hosts.findIndex((host) => host.name === hosts.thisHost.name)]!;
+  const pem = `${fs.readFileSync(node.tls.cert, 'utf8')}${fs.readFileSync(node.tls.key, 'utf8')}`;
+  const file = peersPemPath(settings);
+  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === pem) return false;
+  fs.writeFileSync(file, pem, { mode: 0o600 });
+  return true;
 }
 
 /**
@@ -218,6 +249,8 @@ export function writeHaproxyConfig(settings: StackSettings): boolean {
     [paths.workers, renderWorkerBackend(settings)],
     [paths.mysql, renderMysqlBackend(settings)],
   ];
+  // Over several hosts the peers section names this host's certificate: made before HAProxy needs it.
+  if (settings.hosts && writePeersPem(settings)) changed = true;
   for (const [file, text] of files) {
     const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
     if (before !== text) {

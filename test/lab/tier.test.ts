@@ -12,6 +12,7 @@
 //   decide bootstrap or join from every node's files and sockets (coordinate.ts), which on real hosts are
 //   out of reach (see docs/multi-host.md, "what is left").
 import { spawn } from 'node:child_process';
+import tls from 'node:tls';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -335,6 +336,50 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
       );
       expect(plain.code, plain.output).to.equal(0);
       expect(plain.output.trim()).to.equal(`${settings.database.appUser}@%`);
+    });
+  });
+  describe("the proxies' peers (the writer table) are mutual TLS", function () {
+    const handshake = (options: tls.ConnectionOptions): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = tls.connect({
+          host: lab!.hosts[0]!.address,
+          port: 10000,
+          ...options,
+          checkServerIdentity: () => undefined,
+        });
+        const done = (what: string) => {
+          socket.destroy();
+          resolve(what);
+        };
+        socket.setTimeout(10_000, () => done('timeout'));
+        // TLS 1.3: the server's verdict on the client's certificate comes after the client's handshake.
+        socket.on('secureConnect', () => setTimeout(() => done(socket.authorized ? 'accepted' : 'unauthorized'), 1000));
+        socket.on('error', (error) => done(`error: ${error.message}`));
+      });
+    const secrets = () => path.join(dir, 'h1', 'secrets', 'galera');
+
+    it('every proxy has its two peers established over TLS', async function () {
+      const deadline = Date.now() + 30_000;
+      for (const host of ['h1', 'h2', 'h3']) {
+        for (;;) {
+          const text = (await haproxyCommand(path.join(dir, host, 'haproxy', 'stats.sock'), 'show peers')) ?? '';
+          const established = text.split('\n').filter((line) => /id=h\d.*last_status=ESTA/.test(line));
+          if (established.length === 2) break;
+          if (Date.now() > deadline) throw new Error(`${host}'s peers not established:\n${text}`);
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    });
+
+    it("h1's peers port refuses a TLS client without a certificate of the stack CA, and takes one with", async function () {
+      const ca = fs.readFileSync(path.join(secrets(), 'ca.pem'));
+      expect(await handshake({ ca })).to.match(/^error: .*(certificate required|alert|handshake)/i);
+      const accepted = await handshake({
+        ca,
+        cert: fs.readFileSync(path.join(secrets(), 'n2', 'cert.pem')),
+        key: fs.readFileSync(path.join(secrets(), 'n2', 'key.pem')),
+      });
+      expect(accepted).to.equal('accepted');
     });
   });
 });
