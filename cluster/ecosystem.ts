@@ -5,6 +5,8 @@ import path from 'node:path';
 import type { StartOptions } from 'pm2';
 import { appsOfKind, stackApps, workerAppName, type StackApp } from './apps';
 import { haproxyArgs } from './haproxy/config-files';
+import { workerListenHost } from './hosts/front-doors';
+import { workerTlsEnv } from './hosts/tls';
 import { monitoringApps } from './monitoring/apps';
 import { PROJECT_ROOT, type StackSettings } from './settings';
 import { systemBinary } from './system-packages';
@@ -195,7 +197,8 @@ function workerApp(
       ...passthrough,
       LOG_DIR: path.dirname(logPath(settings, name)),
       PORT: String(port),
-      WORKER_HOST: settings.workers.host,
+      // Over several hosts every address, so the other hosts' front doors reach it (front-doors.ts).
+      WORKER_HOST: workerListenHost(settings),
       WORKER_NAME: name,
       HAPROXY_HOST: settings.haproxy.host,
       HAPROXY_PORT: String(settings.haproxy.port),
@@ -206,6 +209,9 @@ function workerApp(
       // Both keys always: pm2 merges a reload's env into the old one.
       DB_PASSWORD: settings.database.appPasswordFile === undefined ? settings.database.appPassword : '',
       DB_PASSWORD_FILE: settings.database.appPasswordFile ?? '',
+      // Over several hosts the writer may be on another host: always TLS, with the stack's CA (one
+      // machine's env is as it always was).
+      ...workerTlsEnv(settings),
     },
   };
 }

@@ -3,6 +3,7 @@
 // The variables, their defaults and meaning are listed in env/worker-settings.ts (the schema `.env.example`
 // is generated from); env/reader.ts words every problem, the same way for the stack's settings.
 
+import fs from 'node:fs';
 import { EnvReader, type Env } from './env/reader';
 import { requirePasswordSetting } from './password-setting';
 
@@ -30,6 +31,12 @@ export interface WorkerConfig {
     readBatching: boolean;
     /** DB_READ_BATCH_MAX: different ids one coalesced GET /todos/:id statement asks for. */
     readBatchMax: number;
+    /**
+     * DB_TLS_CA_FILE: connect with TLS, verifying the server's certificate chain against this CA (PEM);
+     * set by the stack over several hosts (STACK_HOSTS). The name is not checked: the worker dials its
+     * own host's HAProxy, and the node behind it changes (docs/multi-host.md).
+     */
+    tlsCa?: string;
   };
   sleepMaxSeconds: number;
   /** Largest JSON request body accepted, in bytes. */
@@ -91,6 +98,7 @@ export function readWorkerConfig(env: Env, read = new EnvReader(env)): { config:
       // (about 210 us against 70 us on 2 cores, 10,000 rows; 256 ids take 7x), so a coalesced read never
       // holds the connection for long, and a worker prepares at most 7 texts (1, 2, 4, ..., 64 ids).
       readBatchMax: read.int('DB_READ_BATCH_MAX', 64, 1, 1000),
+      ...tlsCaOf(read.string('DB_TLS_CA_FILE', ''), read.problems),
     },
     sleepMaxSeconds,
     bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 16 * 1024, 64, 10 * 1024 * 1024),
@@ -117,6 +125,17 @@ export function readWorkerConfig(env: Env, read = new EnvReader(env)): { config:
     );
   }
   return { config, problems: read.problems };
+}
+
+/** The CA file's text, or a problem when it cannot be read; nothing when unset. */
+function tlsCaOf(file: string, problems: string[]): { tlsCa?: string } {
+  if (file === '') return {};
+  try {
+    return { tlsCa: fs.readFileSync(file, 'utf8') };
+  } catch (error) {
+    problems.push(`DB_TLS_CA_FILE (${file}) cannot be read: ${(error as Error).message}`);
+    return {};
+  }
 }
 
 export function loadWorkerConfig(env: Env = process.env): WorkerConfig {

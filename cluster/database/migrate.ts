@@ -8,6 +8,7 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { PROJECT_ROOT, type StackSettings } from '../settings';
 import { requireProvisionedSecrets } from '../secrets';
+import { ensureHostAccounts } from '../hosts/tls';
 import { declaredAccounts, revokeExtraPrivileges } from './grants';
 import {
   dropAccountsNoLongerNamed,
@@ -209,6 +210,8 @@ async function applyMigrations(
       for (const account of declaredAccounts(file.sql, params)) await revokeExtraPrivileges(connection, account);
       applied.push(file.name);
     }
+    // Over several hosts: the app account from each host's address, TLS only (cluster/hosts/tls.ts).
+    if (settings.hosts) await ensureHostAccounts(connection, settings);
     await recordCreatedAccounts(connection, accounts, existedBefore);
     // Only now that the accounts the settings name exist: a worker never finds neither the old nor the new.
     await dropAccountsNoLongerNamed(connection, accounts, settings.database.adminUser);

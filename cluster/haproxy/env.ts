@@ -1,6 +1,7 @@
 // The variables haproxy/haproxy.cfg reads with HAProxy's own "${VAR}" expansion (no templating);
 // cluster/haproxy/config-files.ts renders them as `setenv` lines HAProxy reads before haproxy.cfg.
 import { embeddedPaths } from '../database/embedded';
+import { frontDoorBind } from '../hosts/front-doors';
 import { checkUserProblem, type StackSettings } from '../settings';
 
 /**
@@ -46,7 +47,8 @@ export function haproxyEnv(settings: StackSettings): Record<string, string> {
   return {
     HAPROXY_BIND: `${settings.haproxy.host}:${settings.haproxy.port}`,
     HAPROXY_STATS_BIND: `${settings.haproxy.host}:${settings.haproxy.statsPort}`,
-    HAPROXY_HTTP_BIND: `${settings.haproxy.host}:${settings.haproxy.httpPort}`,
+    // Over several hosts also on this host's address (cluster/hosts/front-doors.ts).
+    HAPROXY_HTTP_BIND: frontDoorBind(settings),
     MYSQL_ADDR: mysqlServerAddress(settings),
     HAPROXY_SERVER_MAXCONN: String(settings.haproxy.serverMaxconn),
     HAPROXY_MAXCONN: String(maxconn.global),

@@ -10,6 +10,13 @@ export interface SideConnectionOptions {
   user: string;
   password: string;
   connectTimeoutMs: number;
+  /** The pool's TLS CA, when it uses TLS: the side connection logs in as the same account. */
+  tlsCa?: string;
+}
+
+/** mysql2's `ssl` option: the chain verified against `ca` (rejectUnauthorized is mysql2's default). */
+export function tlsOption(ca: string | undefined): { ssl?: { ca: string } } {
+  return ca === undefined ? {} : { ssl: { ca } };
 }
 
 /** The short-lived connection a KILL QUERY goes over: the app user, through the same HAProxy. */
@@ -20,6 +27,7 @@ function openSideConnection(options: SideConnectionOptions): Promise<mysql.Conne
     user: options.user,
     password: options.password,
     connectTimeout: options.connectTimeoutMs,
+    ...tlsOption(options.tlsCa),
   });
 }
 

@@ -7,7 +7,7 @@
 // (acquire's onLeased) sends its statement within that same call.
 import mysql from 'mysql2';
 import { cancelled, Gate, GateRejectedError } from './gate';
-import { type KillAnswer, QueryKiller } from './kill-queries';
+import { type KillAnswer, QueryKiller, tlsOption } from './kill-queries';
 import { fastBudgetMs, ServiceTimes, stalls } from './queue-rule';
 import type { ConnectionCloseReason, DbObserver } from './observer';
 import { poolWaitRecorder } from './request-waits';
@@ -29,6 +29,8 @@ export interface PoolOptions {
   statementQueueLimit?: number;
   acquireTimeoutMs: number;
   connectTimeoutMs: number;
+  /** TLS to the server, the chain verified against this CA (PEM); plain without it (DB_TLS_CA_FILE). */
+  tlsCa?: string;
   /**
    * Server-side limit per statement, set on each new connection (MariaDB max_statement_time, MySQL
    * max_execution_time): the server interrupts a runaway statement and the connection stays usable,
@@ -194,6 +196,7 @@ export class DbPool {
       queueLimit: 0,
       waitForConnections: true,
       connectTimeout: options.connectTimeoutMs,
+      ...tlsOption(options.tlsCa),
       enableKeepAlive: true,
       keepAliveInitialDelay: 30_000,
     });

@@ -64,6 +64,12 @@ export const WORKER_SETTINGS: readonly SettingSchema[] = [
     part: 'workers',
   },
   {
+    name: 'DB_TLS_CA_FILE',
+    default: '',
+    meaning: "Connect to MySQL with TLS, verifying the server's certificate against this CA file (set by the stack over several hosts).",
+    part: 'workers',
+  },
+  {
     name: 'DB_QUERY_TIMEOUT_MS',
     default: '',
     meaning: 'How long a statement may run, in ms ((SLEEP_MAX_SECONDS + 5) x 1000 by default).',

@@ -151,7 +151,8 @@ describe('apps placed on hosts (STACK_HOSTS)', function () {
       .filter((line) => /^(peers|backend|\s+(bind|server|stick))/.test(line));
     expect(lines).to.deep.equal([
       'peers kh-writers',
-      '    bind 10.77.9.2:10000',
+      // Mutual TLS with the stack CA (cluster/hosts/tls.ts's peers part: h2's node certificate).
+      `    bind 10.77.9.2:10000 ssl crt ${dir}/h2/haproxy/peers.pem ca-file ${dir}/h2/secrets/galera/ca.pem verify required`,
       '    server h1 10.77.9.1:10000',
       '    server h2',
       '    server h3 10.77.9.3:10000',

@@ -12,19 +12,20 @@
 //   decide bootstrap or join from every node's files and sockets (coordinate.ts), which on real hosts are
 //   out of reach (see docs/multi-host.md, "what is left").
 import { spawn } from 'node:child_process';
+import tls from 'node:tls';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
-import { stickTableServer } from '../../cluster/haproxy/stats';
+import { haproxyCommand, stickTableServer } from '../../cluster/haproxy/stats';
 import { labUnavailable } from '../../cluster/lab/availability';
 import { execArgs } from '../../cluster/lab/commands';
 import { IP } from '../../cluster/lab/ip';
 import { Lab } from '../../cluster/lab/network';
 import type { LabSpec } from '../../cluster/lab/spec';
 import { sweepLab } from '../../cluster/lab/sweep';
-import { PROJECT_ROOT } from '../../cluster/settings';
+import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
 
 // Its own prefix and /24, apart from a user's lab (khl) and the other lab tests' (khlt, khlw).
 const SPEC: LabSpec = { prefix: 'khlm', subnet: '10.77.3', hosts: 3 };
@@ -183,5 +184,202 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
       ['h1', 'h2', 'h3'].map((host) => stickTableServer(path.join(dir, host, 'haproxy', 'stats.sock'))),
     );
     expect(writers).to.deep.equal(['n1', 'n1', 'n1']);
+  });
+  it("with h1's workers stopped, h1's front door (at its host address) is served by the other hosts' workers", async function () {
+    const socket = path.join(dir, 'h1', 'haproxy', 'stats.sock');
+    // Sessions each server of h1's `workers` backend has taken so far (`show stat`: stot).
+    const served = async (): Promise<Map<string, { status: string; total: number }>> => {
+      const csv = (await haproxyCommand(socket, 'show stat')) ?? '';
+      const lines = csv.split('\n').filter((line) => line.trim() !== '');
+      const header = (lines.shift() ?? '').replace(/^#\s*/, '').split(',');
+      const [px, sv, st, stot] = ['pxname', 'svname', 'status', 'stot'].map((name) => header.indexOf(name));
+      const rows = new Map<string, { status: string; total: number }>();
+      for (const cells of lines.map((line) => line.split(','))) {
+        if (cells[px!] === 'workers' && /-worker-/.test(cells[sv!] ?? '')) {
+          rows.set(cells[sv!]!, { status: cells[st!]!, total: Number(cells[stot!]) });
+        }
+      }
+      return rows;
+    };
+    const before = await served();
+    expect([...before.keys()].sort(), "h1's front door lists every host's workers").to.deep.equal(
+      ['h1', 'h2', 'h3'].flatMap((host) => [`kh-${host}-worker-8000`, `kh-${host}-worker-8001`]),
+    );
+    const pm2 = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'pm2');
+    const stopped = await run(
+      lab!,
+      'h1',
+      [pm2, 'stop', 'kh-h1-worker-8000', 'kh-h1-worker-8001'],
+      hostEnv('h1'),
+      60_000,
+    );
+    expect(stopped.code, stopped.output).to.equal(0);
+    try {
+      // h1's proxy sees its own workers DOWN (fall 2 at 250 ms), bounded at 30 s.
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const rows = await served();
+        const h1 = [...rows].filter(([name]) => name.startsWith('kh-h1-')).map(([, row]) => row.status);
+        if (h1.every((status) => status.startsWith('DOWN'))) break;
+        if (Date.now() > deadline) throw new Error(`h1's workers still ${h1.join(', ')} after 30 s`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const mark = await served();
+      // From this machine over the client port: h1's front door on its host address.
+      const base = `http://${lab!.hosts[0]!.address}:8080`;
+      const created = await fetch(`${base}/todos`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ item: 'served from another host' }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      expect(created.status).to.equal(201);
+      const todo = (await created.json()) as { id: number };
+      for (let i = 0; i < 10; i++) {
+        const read = await fetch(`${base}/todos/${todo.id}`, { signal: AbortSignal.timeout(10_000) });
+        expect(read.status).to.equal(200);
+        expect(((await read.json()) as { item: string }).item).to.equal('served from another host');
+      }
+      const after = await served();
+      const delta = (prefix: string) =>
+        [...after]
+          .filter(([name]) => name.startsWith(prefix))
+          .reduce((sum, [name, row]) => sum + row.total - (mark.get(name)?.total ?? 0), 0);
+      expect({ h1: delta('kh-h1-'), others: delta('kh-h2-') + delta('kh-h3-') }).to.deep.equal({ h1: 0, others: 11 });
+      // Equal weight: both other hosts took some of the 11 (leastconn spreads sequential requests).
+      expect(delta('kh-h2-'), 'h2 served some').to.be.greaterThan(0);
+      expect(delta('kh-h3-'), 'h3 served some').to.be.greaterThan(0);
+    } finally {
+      const restarted = await run(
+        lab!,
+        'h1',
+        [pm2, 'start', 'kh-h1-worker-8000', 'kh-h1-worker-8001'],
+        hostEnv('h1'),
+        60_000,
+      );
+      expect(restarted.code, restarted.output).to.equal(0);
+    }
+  });
+  describe('MySQL between hosts is TLS (item 4)', function () {
+    // As the app account, from h2's namespace, with the mariadb client; `sql` prints tab-separated rows.
+    const login = (target: string[], tls: string[], sql: string) => {
+      const settings = loadStackSettings(hostEnv('h2'));
+      return run(
+        lab!,
+        'h2',
+        [
+          'mariadb',
+          '--no-defaults',
+          '--connect-timeout=10',
+          '-N',
+          '-B',
+          ...target,
+          ...tls,
+          `--user=${settings.database.appUser}`,
+          `--password=${settings.database.appPassword}`,
+          '-e',
+          sql,
+        ],
+        {},
+        30_000,
+      );
+    };
+    const ca = () => path.join(dir, 'h1', 'secrets', 'galera', 'ca.pem');
+    const n1 = () => [`--host=${lab!.hosts[0]!.address}`, '--port=3311'];
+    const cipher =
+      "SELECT @@wsrep_node_name, VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Ssl_cipher'";
+
+    it("a login without TLS from h2 to n1's address is refused (1045)", async function () {
+      const plain = await login(n1(), ['--skip-ssl'], 'SELECT 1');
+      expect(plain.code).to.not.equal(0);
+      expect(plain.output).to.match(/ERROR 1045 .*Access denied for user '[^']+'@'10\.77\.3\.2'/);
+    });
+
+    it("a TLS login from h2 to n1 works, the server's certificate verified for n1's address", async function () {
+      const tls = await login(n1(), ['--ssl', `--ssl-ca=${ca()}`, '--ssl-verify-server-cert'], cipher);
+      expect(tls.code, tls.output).to.equal(0);
+      const [node, suite] = tls.output.trim().split('\t');
+      expect(node).to.equal('n1');
+      expect(suite).to.match(/^TLS_|^ECDHE-/);
+    });
+
+    it("through h2's HAProxy (as h2's workers connect) the writer n1 takes TLS only", async function () {
+      const proxy = ['--host=127.0.0.1', '--port=5555'];
+      const plain = await login(proxy, ['--skip-ssl'], 'SELECT 1');
+      expect(plain.output).to.match(/ERROR 1045 /);
+      const tls = await login(proxy, ['--ssl', `--ssl-ca=${ca()}`], cipher);
+      expect(tls.code, tls.output).to.equal(0);
+      const [node, suite] = tls.output.trim().split('\t');
+      expect([node, suite !== '' && suite !== undefined]).to.deep.equal(['n1', true]);
+    });
+
+    it("h1's own node, over loopback inside h1, still takes a plain login", async function () {
+      const settings = loadStackSettings(hostEnv('h1'));
+      const plain = await run(
+        lab!,
+        'h1',
+        [
+          'mariadb',
+          '--no-defaults',
+          '-N',
+          '-B',
+          '--host=127.0.0.1',
+          '--port=3311',
+          '--skip-ssl',
+          `--user=${settings.database.appUser}`,
+          `--password=${settings.database.appPassword}`,
+          '-e',
+          'SELECT CURRENT_USER()',
+        ],
+        {},
+        30_000,
+      );
+      expect(plain.code, plain.output).to.equal(0);
+      expect(plain.output.trim()).to.equal(`${settings.database.appUser}@%`);
+    });
+  });
+  describe("the proxies' peers (the writer table) are mutual TLS", function () {
+    const handshake = (options: tls.ConnectionOptions): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = tls.connect({
+          host: lab!.hosts[0]!.address,
+          port: 10000,
+          ...options,
+          checkServerIdentity: () => undefined,
+        });
+        const done = (what: string) => {
+          socket.destroy();
+          resolve(what);
+        };
+        socket.setTimeout(10_000, () => done('timeout'));
+        // TLS 1.3: the server's verdict on the client's certificate comes after the client's handshake.
+        socket.on('secureConnect', () => setTimeout(() => done(socket.authorized ? 'accepted' : 'unauthorized'), 1000));
+        socket.on('error', (error) => done(`error: ${error.message}`));
+      });
+    const secrets = () => path.join(dir, 'h1', 'secrets', 'galera');
+
+    it('every proxy has its two peers established over TLS', async function () {
+      const deadline = Date.now() + 30_000;
+      for (const host of ['h1', 'h2', 'h3']) {
+        for (;;) {
+          const text = (await haproxyCommand(path.join(dir, host, 'haproxy', 'stats.sock'), 'show peers')) ?? '';
+          const established = text.split('\n').filter((line) => /id=h\d.*last_status=ESTA/.test(line));
+          if (established.length === 2) break;
+          if (Date.now() > deadline) throw new Error(`${host}'s peers not established:\n${text}`);
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    });
+
+    it("h1's peers port refuses a TLS client without a certificate of the stack CA, and takes one with", async function () {
+      const ca = fs.readFileSync(path.join(secrets(), 'ca.pem'));
+      expect(await handshake({ ca })).to.match(/^error: .*(certificate required|alert|handshake)/i);
+      const accepted = await handshake({
+        ca,
+        cert: fs.readFileSync(path.join(secrets(), 'n2', 'cert.pem')),
+        key: fs.readFileSync(path.join(secrets(), 'n2', 'key.pem')),
+      });
+      expect(accepted).to.equal('accepted');
+    });
   });
 });

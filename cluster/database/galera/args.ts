@@ -136,6 +136,12 @@ export function wsrepArgs(layout: GaleraLayout, node: GaleraNode, provider: stri
     // On its own host (STACK_HOSTS): MySQL clients of the other hosts' proxies too, beside loopback
     // (after the embedded server's --bind-address=127.0.0.1: mariadbd keeps the last value).
     ...(node.address === undefined ? [] : [`--bind-address=127.0.0.1,${node.address}`]),
+    // There, MySQL clients of other hosts (through their proxies) speak TLS with the node's certificate
+    // (the stack's CA, IP:<host address> in its subjectAltName); the app account requires it from a
+    // host address (cluster/hosts/tls.ts).
+    ...(node.address === undefined
+      ? []
+      : [`--ssl-ca=${layout.tls.ca}`, `--ssl-cert=${node.tls.cert}`, `--ssl-key=${node.tls.key}`]),
   ];
 }
 

@@ -7,11 +7,10 @@
 // Creation is atomic, as for the passwords (cluster/secrets.ts): everything is made in a private
 // staging folder and renamed into place, which fails when another node runner (pm2 starts all of them
 // at once) got there first; then its files are the ones used.
-import { execFile } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { systemBinary } from '../../system-packages';
 import type { GaleraLayout, GaleraNode } from './layout';
 
@@ -41,9 +40,15 @@ authorityKeyIdentifier = keyid
 // P-256 keys: quick to make, and every TLS stack involved (OpenSSL under Galera, stunnel) takes them.
 const KEY_ARGS = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-noenc'];
 
-async function openssl(args: string[]): Promise<void> {
+// Synchronous (a few hundred ms, once per certificate): HAProxy's files are rendered synchronously and
+// over several hosts they name this host's certificate (ensureGaleraCertificatesSync).
+function openssl(args: string[]): void {
   try {
-    await promisify(execFile)(systemBinary('openssl'), args, { timeout: 60_000 });
+    execFileSync(systemBinary('openssl'), args, {
+      timeout: 60_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    });
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? '';
     throw new Error(`openssl ${args[0]} failed: ${(error as Error).message.split('\n')[0]}\n${stderr}`.trim(), {
@@ -52,11 +57,8 @@ async function openssl(args: string[]): Promise<void> {
   }
 }
 
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
+function exists(file: string): boolean {
+  return existsSync(file);
 }
 
 function stagingName(target: string): string {
@@ -64,14 +66,14 @@ function stagingName(target: string): string {
 }
 
 /** Renames `staging` to `target` unless `target` exists by then (another runner won): then drops it. */
-async function publish(staging: string, target: string): Promise<void> {
+function publish(staging: string, target: string): void {
   try {
-    await rename(staging, target);
+    renameSync(staging, target);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw error;
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    rmSync(staging, { recursive: true, force: true });
   }
 }
 
@@ -80,17 +82,30 @@ function subjectPart(text: string): string {
   return text.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
-async function writeConfig(folder: string): Promise<string> {
+/**
+ * The openssl config; `address`: a node on its own host (STACK_HOSTS) also names its host's address, so
+ * an IP-verifying client (`mariadb --ssl-verify-server-cert -h <host>`) accepts it. Galera's and
+ * stunnel's peer checks verify the chain only and need no name.
+ */
+export function opensslConfig(address?: string): string {
+  if (address === undefined) return OPENSSL_CONFIG;
+  return OPENSSL_CONFIG.replace(
+    'subjectAltName = IP:127.0.0.1,DNS:localhost',
+    `subjectAltName = IP:127.0.0.1,DNS:localhost,IP:${address}`,
+  );
+}
+
+function writeConfig(folder: string, address?: string): string {
   const file = path.join(folder, 'openssl.cnf');
-  await writeFile(file, OPENSSL_CONFIG, { mode: 0o600 });
+  writeFileSync(file, opensslConfig(address), { mode: 0o600 });
   return file;
 }
 
 /** A new CA (ca.pem, ca-key.pem) in `folder`. */
-async function makeCa(folder: string, clusterName: string): Promise<void> {
-  const config = await writeConfig(folder);
+function makeCa(folder: string, clusterName: string): void {
+  const config = writeConfig(folder);
   const files = [path.join(folder, 'ca-key.pem'), path.join(folder, 'ca.pem')] as const;
-  await openssl([
+  openssl([
     'req',
     '-x509',
     '-new',
@@ -108,21 +123,16 @@ async function makeCa(folder: string, clusterName: string): Promise<void> {
     '-out',
     files[1],
   ]);
-  await Promise.all(files.map((file) => chmod(file, 0o600)));
-  await rm(config);
+  for (const file of files) chmodSync(file, 0o600);
+  rmSync(config);
 }
 
 /** A new key and certificate for `node`, signed by the CA in `caFolder`, into `folder` (cert.pem, key.pem). */
-async function makeNodeCertificate(
-  folder: string,
-  caFolder: string,
-  clusterName: string,
-  node: GaleraNode,
-): Promise<void> {
-  await mkdir(folder, { mode: 0o700 });
-  const config = await writeConfig(folder);
+function makeNodeCertificate(folder: string, caFolder: string, clusterName: string, node: GaleraNode): void {
+  mkdirSync(folder, { mode: 0o700 });
+  const config = writeConfig(folder, node.address);
   const files = [path.join(folder, 'key.pem'), path.join(folder, 'cert.pem')] as const;
-  await openssl([
+  openssl([
     'req',
     '-x509',
     '-new',
@@ -144,8 +154,8 @@ async function makeNodeCertificate(
     '-out',
     files[1],
   ]);
-  await Promise.all(files.map((file) => chmod(file, 0o600)));
-  await rm(config);
+  for (const file of files) chmodSync(file, 0o600);
+  rmSync(config);
 }
 
 /**
@@ -153,42 +163,52 @@ async function makeNodeCertificate(
  * start all of it; when GALERA_NODES grows, the new nodes' certificates, signed by the same CA. Safe to
  * call from every node runner at once.
  */
-export async function ensureGaleraCertificates(layout: GaleraLayout): Promise<void> {
+export function ensureGaleraCertificates(layout: GaleraLayout): Promise<void> {
+  try {
+    ensureGaleraCertificatesSync(layout);
+    return Promise.resolve();
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+}
+
+/** ensureGaleraCertificates, synchronously (HAProxy's files are rendered so, and name the certificates). */
+export function ensureGaleraCertificatesSync(layout: GaleraLayout): void {
   const { dir } = layout.tls;
-  await mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
-  if (!(await exists(dir))) {
+  mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+  if (!exists(dir)) {
     const staging = stagingName(dir);
     try {
-      await mkdir(staging, { mode: 0o700 });
-      await makeCa(staging, layout.clusterName);
+      mkdirSync(staging, { mode: 0o700 });
+      makeCa(staging, layout.clusterName);
       for (const node of layout.nodes) {
-        await makeNodeCertificate(path.join(staging, path.basename(node.tls.dir)), staging, layout.clusterName, node);
+        makeNodeCertificate(path.join(staging, path.basename(node.tls.dir)), staging, layout.clusterName, node);
       }
     } catch (error) {
-      await rm(staging, { recursive: true, force: true });
+      rmSync(staging, { recursive: true, force: true });
       throw error;
     }
-    await publish(staging, dir);
+    publish(staging, dir);
   }
-  if (!(await exists(layout.tls.ca)) || !(await exists(layout.tls.caKey))) {
+  if (!exists(layout.tls.ca) || !exists(layout.tls.caKey)) {
     throw new Error(
       `${dir} has no ca.pem or ca-key.pem: remove the folder to make a new CA (then every node needs its new certificate: restart them all).`,
     );
   }
   for (const node of layout.nodes) {
-    if (await exists(node.tls.dir)) {
-      if ((await exists(node.tls.cert)) && (await exists(node.tls.key))) continue;
+    if (exists(node.tls.dir)) {
+      if (exists(node.tls.cert) && exists(node.tls.key)) continue;
       throw new Error(
         `${node.tls.dir} has no cert.pem or key.pem: remove the folder to make ${node.name} a new certificate.`,
       );
     }
     const staging = stagingName(node.tls.dir);
     try {
-      await makeNodeCertificate(staging, dir, layout.clusterName, node);
+      makeNodeCertificate(staging, dir, layout.clusterName, node);
     } catch (error) {
-      await rm(staging, { recursive: true, force: true });
+      rmSync(staging, { recursive: true, force: true });
       throw error;
     }
-    await publish(staging, node.tls.dir);
+    publish(staging, node.tls.dir);
   }
 }
