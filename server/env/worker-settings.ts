@@ -66,7 +66,8 @@ export const WORKER_SETTINGS: readonly SettingSchema[] = [
   {
     name: 'DB_TLS_CA_FILE',
     default: '',
-    meaning: "Connect to MySQL with TLS, verifying the server's certificate against this CA file (set by the stack over several hosts).",
+    meaning:
+      "Connect to MySQL with TLS, verifying the server's certificate against this CA file (set by the stack over several hosts).",
     part: 'workers',
   },
   {
