@@ -11,6 +11,7 @@
 // or SST, read from its log, printed); writes acknowledged through each host are read through every
 // host. Prints the measured table. Needs root on Linux with `ip netns`; skipped elsewhere, saying why.
 import fs from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
@@ -42,6 +43,8 @@ interface Measured {
   firstErrorMs?: number;
   writesAgainMs?: number;
   healMs: number;
+  /** How long the recovery itself took (heal: ~0; npm start of a killed host: its run). */
+  recoverMs: number;
   syncedMs: number;
   rejoin: string;
   acked: number;
@@ -119,7 +122,8 @@ describe('faults on the tier over three namespaced hosts', function () {
     const writerBefore = await waitFor('every proxy to name one writer', () => agreedWriter(hosts()), 30_000, 200);
     const victims = opts.victims(tier!.hostOf(writerBefore));
     const minority = opts.minority(victims);
-    const majority = hosts().filter((h) => !minority.includes(h));
+    // The hosts still serving while the fault lasts (not cut off, not killed).
+    const majority = hosts().filter((h) => !minority.includes(h) && !(opts.killsClients && victims.includes(h)));
     const logOffsets = new Map(victims.map((h) => [h, fs.statSync(tier!.nodeLog(tier!.nodeOf(h))).size]));
     const loads = hosts().map((host) => startKeyedLoad(tier!.lab, host, FRONT_DOOR, opts.tag, LOOPS));
     const loadsStarted = Date.now();
@@ -137,6 +141,7 @@ describe('faults on the tier over three namespaced hosts', function () {
     if (majority.length > 0) writerDuring = await agreedWriter(majority);
     const healAt = Date.now();
     await opts.recover(victims);
+    const recoveredAt = Date.now();
     await waitFor('every node Synced again', async () => ((await wholeCluster()) ? true : undefined), 180_000, 200);
     const syncedAt = Date.now();
     // The tier serves writes through every host again (a killed host's client died with it).
@@ -190,11 +195,22 @@ describe('faults on the tier over three namespaced hosts', function () {
     const rejoin = victims
       .map((h) => {
         const log = fs.readFileSync(tier!.nodeLog(tier!.nodeOf(h))).subarray(logOffsets.get(h)).toString('utf8');
-        const how = /rsync SST completed|SST completed|sst.*complete/i.test(log)
-          ? 'SST'
-          : /IST received/.test(log)
-            ? 'IST'
-            : 'no transfer';
+        // As test/galera/stack.test.ts reads it.
+        const how = /rsync SST completed/.test(log) ? 'SST' : /IST received/.test(log) ? 'IST' : 'no transfer';
+        const evidence = log
+          .split('\n')
+          .filter((line) => /IST received|SST completed|requested state transfer|Receiving IST|SST failed/.test(line));
+        // The node runner's own words on how it started (a restarted host).
+        const runnerLog = path.join(tier!.dir, h, 'logs', `kh-galera-${tier!.nodeOf(h)}.log`);
+        const runner = fs.existsSync(runnerLog)
+          ? fs
+              .readFileSync(runnerLog, 'utf8')
+              .split('\n')
+              .filter((line) => /galera n\d: /.test(line))
+              .slice(-3)
+          : [];
+        if (opts.killsClients) evidence.push(...runner);
+        console.log(`      ${opts.fault}: ${tier!.nodeOf(h)} ${how}:\n        ${evidence.slice(-6).join('\n        ')}`);
         return `${tier!.nodeOf(h)} ${how}`;
       })
       .join(', ');
@@ -214,6 +230,7 @@ describe('faults on the tier over three namespaced hosts', function () {
       firstErrorMs: firstError.length > 0 ? Math.min(...firstError) - faultAt : undefined,
       writesAgainMs: writesAgainAt === undefined ? undefined : writesAgainAt - faultAt,
       healMs: healAt - faultAt,
+      recoverMs: recoveredAt - healAt,
       syncedMs: syncedAt - healAt,
       rejoin,
       acked: ackedKeys.size,
