@@ -56,6 +56,8 @@ interface Measured {
   timeouts: number;
   other: number;
   reads: number;
+  /** Each error as `<host>:<status> <code>` and its count. */
+  codes: string;
 }
 
 describe('faults on the tier over three namespaced hosts', function () {
@@ -242,6 +244,16 @@ describe('faults on the tier over three namespaced hosts', function () {
       timeouts: errors.filter((e) => e.s === 0).length,
       other: other.length,
       reads: all.filter((e) => e.e === 'read').length,
+      codes: Object.entries(
+        errors.reduce<Record<string, number>>((acc, e) => {
+          const what = `${e.host}:${e.m === 'GET' ? 'GET ' : ''}${e.s}${e.c ? ` ${e.c}` : ''}`;
+          acc[what] = (acc[what] ?? 0) + 1;
+          return acc;
+        }, {}),
+      )
+        .sort()
+        .map(([what, n]) => `${what}=${n}`)
+        .join(' '),
     };
     table.push(measured);
     console.log(`      ${opts.fault}: load ${stoppedAt - loadsStarted} ms,`, JSON.stringify(measured));
@@ -262,6 +274,8 @@ describe('faults on the tier over three namespaced hosts', function () {
       ).to.deep.equal(sample.map(([id]) => [id, 200, true]));
     }
     expect(acks.length).to.be.greaterThan(10);
+    // A node cut off or killed for this long catches up by IST (or needs nothing): never a full SST.
+    expect(rejoin, 'how the cut-off nodes rejoined').to.not.include('SST');
     return measured;
   }
 

@@ -62,9 +62,9 @@ export class LabTier {
 
   /** Builds the lab of `spec` and writes the topology and each host's folders (nothing started). */
   static prepare(spec: LabSpec): LabTier {
+    const lab = Lab.up(spec);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kh-tier-'));
     fs.writeFileSync(path.join(dir, 'none.env'), '');
-    const lab = Lab.up(spec);
     const hosts = lab.hosts.map((h) => ({ name: h.name, address: h.address }));
     fs.writeFileSync(path.join(dir, 'hosts.json'), JSON.stringify({ hosts }));
     for (const [k, host] of hosts.entries()) {
