@@ -144,7 +144,21 @@ describe('faults on the tier over three namespaced hosts', function () {
     const healAt = Date.now();
     await opts.recover(victims);
     const recoveredAt = Date.now();
-    await waitFor('every node Synced again', async () => ((await wholeCluster()) ? true : undefined), 180_000, 200);
+    // The minority acknowledges nothing while cut off.
+    const minorityAcksNow = () =>
+      loads
+        .filter((load) => minority.includes(load.host))
+        .flatMap((load) => load.events)
+        .filter((e) => e.e === 'ack' && e.t > faultAt + CUT_GRACE_MS && e.t < healAt);
+    try {
+      await waitFor('every node Synced again', async () => ((await wholeCluster()) ? true : undefined), 180_000, 200);
+    } catch (error) {
+      // A split brain shows here first (the sides cannot merge): say what the cut-off side acknowledged.
+      throw new Error(
+        `${(error as Error).message} Writes acknowledged by the cut-off side (${minority.join(', ')}): ${minorityAcksNow().length}.`,
+        { cause: error },
+      );
+    }
     const syncedAt = Date.now();
     // The tier serves writes through every host again (a killed host's client died with it).
     const live = loads.filter((load) => !(opts.killsClients && victims.includes(load.host)));
@@ -167,11 +181,7 @@ describe('faults on the tier over three namespaced hosts', function () {
     const ackedKeys = new Set(acks.map((e) => e.key!));
     const present = [...ackedKeys].filter((key) => count.get(key) === 1).length;
     const doubled = [...count.values()].filter((n) => n > 1).length;
-    // The minority acknowledges nothing while cut off.
-    const minorityAcks = loads
-      .filter((load) => minority.includes(load.host))
-      .flatMap((load) => load.events)
-      .filter((e) => e.e === 'ack' && e.t > faultAt + CUT_GRACE_MS && e.t < healAt);
+    const minorityAcks = minorityAcksNow();
     // Errors: 503, 504 outcome_unknown (and 409, a key still in progress), nothing else.
     const errors = all.filter((e) => e.e === 'err');
     const allowed = (e: LoadEvent) => e.s === 503 || e.s === 409 || (e.s === 504 && e.c === 'outcome_unknown');
