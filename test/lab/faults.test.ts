@@ -42,6 +42,8 @@ interface Measured {
   writerDuring?: string;
   firstErrorMs?: number;
   writesAgainMs?: number;
+  /** The longest time without an acknowledged write through the serving hosts (every host when none). */
+  maxGapMs: number;
   healMs: number;
   /** How long the recovery itself took (heal: ~0; npm start of a killed host: its run). */
   recoverMs: number;
@@ -234,6 +236,14 @@ describe('faults on the tier over three namespaced hosts', function () {
         : firstMajorityError.length === 0
           ? faultAt
           : firstAckAfter(loads, majority, Math.min(...firstMajorityError.map((e) => e.t)));
+    // The longest stretch without an acknowledged write on the serving side (from the fault on): a
+    // commit waiting for the view change blocks rather than fails, so the gap says more than the errors.
+    const serving = majority.length > 0 ? majority : hosts();
+    const ackTimes = [
+      faultAt,
+      ...all.filter((e) => e.e === 'ack' && serving.includes(e.host) && e.t >= faultAt && e.t <= syncedAt).map((e) => e.t),
+    ].sort((a, b) => a - b);
+    const maxGapMs = Math.max(0, ...ackTimes.slice(1).map((t, i) => t - ackTimes[i]!));
     const measured: Measured = {
       fault: opts.fault,
       victims: victims.join('+'),
@@ -241,6 +251,7 @@ describe('faults on the tier over three namespaced hosts', function () {
       writerDuring,
       firstErrorMs: firstError.length > 0 ? Math.min(...firstError) - faultAt : undefined,
       writesAgainMs: writesAgainAt === undefined ? undefined : writesAgainAt - faultAt,
+      maxGapMs,
       healMs: healAt - faultAt,
       recoverMs: recoveredAt - healAt,
       syncedMs: syncedAt - healAt,
