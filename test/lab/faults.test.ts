@@ -122,7 +122,12 @@ describe('faults on the tier over three namespaced hosts', function () {
     /** The fault ends the victims' own load clients too. */
     killsClients?: boolean;
   }): Promise<Measured> {
-    await waitFor('every node Synced in a cluster of 3', async () => ((await wholeCluster()) ? true : undefined), 120_000, 250);
+    await waitFor(
+      'every node Synced in a cluster of 3',
+      async () => ((await wholeCluster()) ? true : undefined),
+      120_000,
+      250,
+    );
     const writerBefore = await waitFor('every proxy to name one writer', () => agreedWriter(hosts()), 30_000, 200);
     const victims = opts.victims(tier!.hostOf(writerBefore));
     const minority = opts.minority(victims);
@@ -208,7 +213,10 @@ describe('faults on the tier over three namespaced hosts', function () {
     // Rejoin: IST or SST, from each victim node's log since the fault.
     const rejoin = victims
       .map((h) => {
-        const log = fs.readFileSync(tier!.nodeLog(tier!.nodeOf(h))).subarray(logOffsets.get(h)).toString('utf8');
+        const log = fs
+          .readFileSync(tier!.nodeLog(tier!.nodeOf(h)))
+          .subarray(logOffsets.get(h))
+          .toString('utf8');
         // As test/galera/stack.test.ts reads it.
         const how = /rsync SST completed/.test(log) ? 'SST' : /IST received/.test(log) ? 'IST' : 'no transfer';
         const evidence = log
@@ -224,7 +232,9 @@ describe('faults on the tier over three namespaced hosts', function () {
               .slice(-3)
           : [];
         if (opts.killsClients) evidence.push(...runner);
-        console.log(`      ${opts.fault}: ${tier!.nodeOf(h)} ${how}:\n        ${evidence.slice(-6).join('\n        ')}`);
+        console.log(
+          `      ${opts.fault}: ${tier!.nodeOf(h)} ${how}:\n        ${evidence.slice(-6).join('\n        ')}`,
+        );
         return `${tier!.nodeOf(h)} ${how}`;
       })
       .join(', ');
@@ -327,7 +337,11 @@ describe('faults on the tier over three namespaced hosts', function () {
     const row = await underFault({
       fault: 'partition non-writer',
       tag: 'pn',
-      victims: (writerHost) => [hosts().filter((h) => h !== writerHost).at(-1)!],
+      victims: (writerHost) => [
+        hosts()
+          .filter((h) => h !== writerHost)
+          .at(-1)!,
+      ],
       minority: (victims) => victims,
       apply: (victims) => victims.forEach((h) => tier!.lab.partition(h)),
       hold: holdFor(20_000),

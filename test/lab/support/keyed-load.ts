@@ -132,7 +132,12 @@ export function startKeyedLoad(lab: Lab, host: string, base: string, tag: string
 }
 
 /** GETs each id through `host`'s front door; returns id -> [status, item]. */
-export function readIds(lab: Lab, host: string, base: string, ids: number[]): Promise<Record<string, [number, string]>> {
+export function readIds(
+  lab: Lab,
+  host: string,
+  base: string,
+  ids: number[],
+): Promise<Record<string, [number, string]>> {
   const child = lab.spawn(host, [process.execPath, '-e', READ_IDS_SCRIPT, base, ...ids.map(String)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
