@@ -84,7 +84,8 @@ async function main() {
         const port = await freePort();
         const app = variantApp(stack.env, port, `kh-memory-${variant.label}`, { env: variant.env });
         const childEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH };
-        for (const [key, value] of Object.entries(app.env ?? {})) if (value !== undefined) childEnv[key] = String(value);
+        for (const [key, value] of Object.entries(app.env ?? {}))
+          if (value !== undefined) childEnv[key] = String(value);
         child = spawn(process.execPath, [...variant.nodeArgs, WORKER_BUILD_MAIN], {
           env: childEnv,
           stdio: ['ignore', 'ignore', 'inherit'],
