@@ -177,6 +177,7 @@ function workerApp(
   const shutdownMs = Number(env.SHUTDOWN_TIMEOUT_MS ?? 10_000);
   return {
     ...nodeApp(settings, name, 'cluster/worker/pm2-entry.js'),
+    node_args: ['--enable-source-maps', '--max-semi-space-size=4', '--heap-growing-percent=50'],
     // Cluster mode with one instance per port: pm2's daemon holds the listening socket, so `pm2 reload`
     // starts the new process, waits for its 'ready', and only then stops the old one (which drains).
     // In fork mode a reload is a stop and a start, and connections are refused in between.

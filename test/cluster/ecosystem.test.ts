@@ -41,8 +41,14 @@ describe('buildApps(settings)', () => {
     // Cluster mode: pm2's daemon holds the port, so a reload starts the new process before the old leaves.
     expect(worker.exec_mode).to.equal('cluster');
     expect(worker.instances).to.equal(1);
-    // The entry loads the compiled server; stack traces still name the .ts sources.
-    expect(worker.node_args).to.deep.equal(['--enable-source-maps']);
+    // The entry loads the compiled server; stack traces still name the .ts sources. A young generation of
+    // 3 x 4 MB (not 3 x 16) and an old space grown to 1.5x its live size (not up to 4x) after each full GC
+    // keep a loaded worker's RSS under 100 MB (bench/memory.ts; bench/README.md, "Memory").
+    expect(worker.node_args).to.deep.equal([
+      '--enable-source-maps',
+      '--max-semi-space-size=4',
+      '--heap-growing-percent=50',
+    ]);
     // The worker writes and rotates its own log; pm2 keeps only what reaches its stdout and stderr.
     expect([worker.out_file, worker.error_file]).to.deep.equal(
       Array(2).fill(path.join(PROJECT_ROOT, '.stack', 'logs', 'kh-worker-8000.pm2.log')),
