@@ -130,7 +130,7 @@ describe('PATCH /todos/:id while commits are held up', function () {
 
     expectNoFalseFailure(reply, stored);
     expect(stored).to.equal('patched');
-    expect(reply.status, reply.text).to.equal(504);
+    expect(reply.status, `${reply.text} after ${measured.unconfirmedCommitReply} ms`).to.equal(504);
     expect(reply.headers.get('retry-after')).to.equal(null);
     expect(reply.body).to.include({
       error: 'outcome_unknown',

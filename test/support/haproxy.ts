@@ -1,6 +1,7 @@
 // The real haproxy with the project's haproxy/haproxy.cfg and the files cluster/haproxy/config-files.ts
 // renders from the settings, for tests that go through the proxy. Ready once the stats port answers.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { haproxyArgs, writeHaproxyConfig } from '../../cluster/haproxy/config-files';
 import type { StackSettings } from '../../cluster/settings';
@@ -25,13 +26,43 @@ export interface HaproxyHandle {
 const START_TIMEOUT_MS = 10_000;
 
 /** The master and, in master-worker mode (-W), its workers, which hold the proxied connections. */
-function signalAll(master: ChildProcess | undefined, signal: NodeJS.Signals): void {
-  if (!master?.pid) return;
+function signalAll(master: ChildProcess | undefined, signal: NodeJS.Signals): number[] {
+  if (!master?.pid) return [];
   const workers = spawnSync('pgrep', ['-P', String(master.pid)], { encoding: 'utf8' })
     .stdout.split('\n')
-    .filter(Boolean);
-  for (const pid of workers) process.kill(Number(pid), signal);
+    .filter(Boolean)
+    .map(Number);
+  for (const pid of workers) process.kill(pid, signal);
   master.kill(signal);
+  return [...workers, master.pid];
+}
+
+/** Whether every thread of the process is stopped (state T in /proc), or the process is gone. */
+function allThreadsStopped(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((thread) => {
+      // The state follows the command name in parentheses, which may itself hold spaces.
+      const stat = readFileSync(`/proc/${pid}/task/${thread}/stat`, 'utf8');
+      return 'Tt'.includes(stat.charAt(stat.lastIndexOf(')') + 2));
+    });
+  } catch {
+    return true; // gone
+  }
+}
+
+/**
+ * Blocks until every process is stopped: kill() only queues SIGSTOP, and on a busy machine a proxy
+ * thread may still run long enough to pass on bytes the test means to hold back (CI saw a COMMIT's
+ * answer reach the worker through a proxy it had just paused).
+ */
+function waitStopped(pids: number[]): void {
+  const deadline = Date.now() + 5_000;
+  for (const pid of pids) {
+    while (!allThreadsStopped(pid)) {
+      if (Date.now() > deadline) throw new Error(`haproxy process ${pid} did not stop within 5 s of SIGSTOP.`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
 }
 
 export interface StartHaproxyOptions {
@@ -92,7 +123,7 @@ export async function startHaproxy(settings: StackSettings, options: StartHaprox
       await start();
     },
     pause() {
-      signalAll(child, 'SIGSTOP');
+      waitStopped(signalAll(child, 'SIGSTOP'));
     },
     resume() {
       signalAll(child, 'SIGCONT');
