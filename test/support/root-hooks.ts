@@ -1,7 +1,8 @@
 // Mocha root hooks (loaded by .mocharc.json): build dist/ once before the first test (the tests start
 // pm2 apps, which run the build: cluster/build/build.ts), and stop the shared stack once after every
-// test file ran.
+// test file ran; name every test that passed only on a retry (./retried-tests.ts).
 import { ensureBuild } from '../../cluster/build/build';
+import { recordTry, retriedReport } from './retried-tests';
 import { stopSharedStack } from './stack';
 
 export const mochaHooks = {
@@ -9,8 +10,13 @@ export const mochaHooks = {
     this.timeout(180_000);
     ensureBuild({ mustBeFresh: true });
   },
+  afterEach(this: Mocha.Context) {
+    recordTry(this.currentTest);
+  },
   async afterAll(this: Mocha.Context) {
     this.timeout(60_000);
     await stopSharedStack();
+    const report = retriedReport();
+    if (report) console.log(`\n${report}`);
   },
 };
