@@ -19,12 +19,13 @@ import { checkNode } from '../../cluster/database/galera/wsrep-status';
 import { stickTableServer } from '../../cluster/haproxy/stats';
 import { labUnavailable } from '../../cluster/lab/availability';
 import type { LabSpec } from '../../cluster/lab/spec';
+import { testLabSpec } from './support/test-spec';
 import { waitFor } from '../support/wait';
 import { readIds, startKeyedLoad, type HostLoad, type LoadEvent } from './support/keyed-load';
 import { LabTier } from './support/tier';
 
 // Its own prefix and /24, apart from a user's lab (khl) and the other lab tests' (khlt, khlw, khlm).
-const SPEC: LabSpec = { prefix: 'khlf', subnet: '10.77.4', hosts: 3 };
+const SPEC: LabSpec = testLabSpec('f', 4);
 /** Each host's front door, from inside the host. */
 const FRONT_DOOR = 'http://127.0.0.1:8080';
 /** Concurrent keyed loops per host. */

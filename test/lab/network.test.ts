@@ -11,13 +11,14 @@ import { links, namespaces } from '../../cluster/lab/ip';
 import { belongsToLab } from '../../cluster/lab/names';
 import { Lab } from '../../cluster/lab/network';
 import type { LabSpec } from '../../cluster/lab/spec';
+import { testLabSpec } from './support/test-spec';
 import { sweepLab } from '../../cluster/lab/sweep';
 import { exited, killOnExit } from '../support/processes';
 import { waitFor } from '../support/wait';
 import { alive, CLIENT_SCRIPT, IGNORES_SIGTERM_SCRIPT, SERVER_SCRIPT } from './support/probes';
 
 // Its own prefix and /24, so a lab a user has up under the default (khl, 10.77.0) is left alone.
-const SPEC: LabSpec = { prefix: 'khlt', subnet: '10.77.1', hosts: 3 };
+const SPEC: LabSpec = testLabSpec('t', 1);
 const PORT = 7000;
 // Long enough for a loaded machine to answer across the bridge; a partitioned host never answers.
 const CONNECT_MS = 2000;
@@ -95,20 +96,20 @@ describe('Lab (network namespaces on a bridge)', function () {
 
     it('gives each host its address, and a server in h1 answers a client in h2 and this machine', async function () {
       expect(lab.status().hosts.map((h) => [h.name, h.address, h.connected])).to.deep.equal([
-        ['h1', '10.77.1.1', true],
-        ['h2', '10.77.1.2', true],
-        ['h3', '10.77.1.3', true],
+        ['h1', `${SPEC.subnet}.1`, true],
+        ['h2', `${SPEC.subnet}.2`, true],
+        ['h3', `${SPEC.subnet}.3`, true],
       ]);
       expect(lab.status().hosts[0]!.pids).to.deep.equal([server.pid]);
-      expect(await connectFrom(lab, 'h2', '10.77.1.1')).to.equal('pong');
-      expect(await connectHere('10.77.1.1')).to.equal('pong');
+      expect(await connectFrom(lab, 'h2', `${SPEC.subnet}.1`)).to.equal('pong');
+      expect(await connectHere(`${SPEC.subnet}.1`)).to.equal('pong');
     });
 
     it('leaves the partitioned host unreachable: the connect times out, from h2 and from here', async function () {
       lab.partition('h1');
       expect(lab.status().hosts.map((h) => h.connected)).to.deep.equal([false, true, true]);
-      expect(await connectFrom(lab, 'h2', '10.77.1.1')).to.equal('timeout');
-      expect(await connectHere('10.77.1.1')).to.equal('timeout');
+      expect(await connectFrom(lab, 'h2', `${SPEC.subnet}.1`)).to.equal('timeout');
+      expect(await connectHere(`${SPEC.subnet}.1`)).to.equal('timeout');
     });
 
     it('answers again once healed', async function () {
@@ -117,7 +118,7 @@ describe('Lab (network namespaces on a bridge)', function () {
       const answer = await waitFor(
         'h1 to answer h2 again',
         async () => {
-          const got = await connectFrom(lab, 'h2', '10.77.1.1');
+          const got = await connectFrom(lab, 'h2', `${SPEC.subnet}.1`);
           return got === 'pong' ? got : undefined;
         },
         20_000,
@@ -133,7 +134,7 @@ describe('Lab (network namespaces on a bridge)', function () {
       expect(killed.signalCode).to.equal('SIGKILL');
       expect(lab.status().hosts[0]).to.include({ connected: true }).and.to.have.property('pids').that.deep.equals([]);
       server = await startServer(lab, 'h1');
-      expect(await connectFrom(lab, 'h2', '10.77.1.1')).to.equal('pong');
+      expect(await connectFrom(lab, 'h2', `${SPEC.subnet}.1`)).to.equal('pong');
     });
 
     it('teardown() ends every process (SIGKILL for one that ignores SIGTERM) and leaves no namespace, bridge or veth', async function () {
@@ -144,7 +145,7 @@ describe('Lab (network namespaces on a bridge)', function () {
       await new Promise((resolve) => stubborn.stdout!.once('data', resolve));
       const report = lab.teardown(500);
       expect(report.killed.sort()).to.deep.equal([server.pid, stubborn.pid].sort());
-      expect(report.namespaces.sort()).to.deep.equal(['khlt-h1', 'khlt-h2', 'khlt-h3', 'khlt-net']);
+      expect(report.namespaces.sort()).to.deep.equal(['h1', 'h2', 'h3', 'net'].map((part) => `${SPEC.prefix}-${part}`));
       await Promise.all([exited(server), exited(stubborn)]);
       expect(server.signalCode).to.equal('SIGTERM');
       expect(stubborn.signalCode).to.equal('SIGKILL');
@@ -178,7 +179,7 @@ describe('Lab (network namespaces on a bridge)', function () {
       await exited(builder);
 
       expect(alive(orphan), 'the server outlives its builder').to.equal(true);
-      expect(leftovers().sort()).to.deep.equal(['khlt-c0', 'khlt-h1', 'khlt-h2', 'khlt-h3', 'khlt-net']);
+      expect(leftovers().sort()).to.deep.equal(['c0', 'h1', 'h2', 'h3', 'net'].map((part) => `${SPEC.prefix}-${part}`));
 
       const lab = Lab.up(SPEC);
       try {

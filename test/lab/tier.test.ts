@@ -24,11 +24,12 @@ import { execArgs } from '../../cluster/lab/commands';
 import { IP } from '../../cluster/lab/ip';
 import { Lab } from '../../cluster/lab/network';
 import type { LabSpec } from '../../cluster/lab/spec';
+import { testLabSpec } from './support/test-spec';
 import { sweepLab } from '../../cluster/lab/sweep';
 import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
 
 // Its own prefix and /24, apart from a user's lab (khl) and the other lab tests' (khlt, khlw).
-const SPEC: LabSpec = { prefix: 'khlm', subnet: '10.77.3', hosts: 3 };
+const SPEC: LabSpec = testLabSpec('m', 3);
 // npm start's own bound (START_TIMEOUT_MS, 180 s) plus the build and the package check.
 const START_MS = 300_000;
 

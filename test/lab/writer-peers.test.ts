@@ -16,12 +16,13 @@ import type { TopologyHost } from '../../cluster/hosts/topology';
 import { labUnavailable } from '../../cluster/lab/availability';
 import { Lab } from '../../cluster/lab/network';
 import type { LabSpec } from '../../cluster/lab/spec';
+import { testLabSpec } from './support/test-spec';
 import { sweepLab } from '../../cluster/lab/sweep';
 import { exited, killOnExit, removeOnExit } from '../support/processes';
 import { waitFor } from '../support/wait';
 
 // Its own prefix and /24, apart from a user's lab (khl) and the network test's (khlt).
-const SPEC: LabSpec = { prefix: 'khlw', subnet: '10.77.2', hosts: 3 };
+const SPEC: LabSpec = testLabSpec('w', 2);
 const PORTS = { client: 3311, agent: 9201 };
 const PROXY_PORT = 5555;
 const PEERS_PORT = 10000;
