@@ -1,7 +1,8 @@
 // The fault tests on three hosts (issue 19, item 5): the lab tier (test/lab/support/tier.ts: `npm start`
-// in each of three namespaced hosts) started once, then under keyed writes (POST /todos with an
-// Idempotency-Key, retried with the same key after a 503, a 504 or a timeout) and reads sent through every
-// host's front door (from inside each host: test/lab/support/keyed-load.ts):
+// in each of three namespaced hosts), the one tier.test.ts checks first (test/lab/support/shared-tier.ts:
+// one tier per mocha run), under keyed writes (POST /todos with an Idempotency-Key, retried with the
+// same key after a 503, a 504 or a timeout) and reads sent through every host's front door (from inside
+// each host: test/lab/support/keyed-load.ts):
 //   - a non-writer host partitioned (its bridge port down) ~20 s, then healed;
 //   - the writer's host partitioned ~25 s, then healed;
 //   - the writer's whole host killed (every process of it, Lab.kill), then `npm start` in it again;
@@ -17,15 +18,11 @@ import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { checkNode } from '../../cluster/database/galera/wsrep-status';
 import { stickTableServer } from '../../cluster/haproxy/stats';
-import { labUnavailable } from '../../cluster/lab/availability';
-import type { LabSpec } from '../../cluster/lab/spec';
-import { testLabSpec } from './support/test-spec';
 import { waitFor } from '../support/wait';
 import { readIds, startKeyedLoad, type HostLoad, type LoadEvent } from './support/keyed-load';
-import { LabTier } from './support/tier';
+import { sharedTierToFault, sharedTierUnavailable } from './support/shared-tier';
+import type { LabTier } from './support/tier';
 
-// Its own prefix and /24, apart from a user's lab (khl) and the other lab tests' (khlt, khlw, khlm).
-const SPEC: LabSpec = testLabSpec('f', 4);
 /** Each host's front door, from inside the host. */
 const FRONT_DOOR = 'http://127.0.0.1:8080';
 /** Concurrent keyed loops per host. */
@@ -323,17 +320,16 @@ describe('faults on the tier over three namespaced hosts', function () {
   const holdFor = (ms: number) => () => sleep(ms);
 
   before(async function () {
-    const why = labUnavailable(SPEC.prefix);
+    const why = sharedTierUnavailable();
     if (why) {
       console.log(`      skipped: ${why}`);
       this.skip();
     }
-    tier = LabTier.prepare(SPEC);
-    await tier.startAll();
+    // Started here when this file runs alone; stopped once after every file (test/support/root-hooks.ts).
+    tier = await sharedTierToFault();
   });
 
   after(function () {
-    LabTier.teardown(tier, SPEC);
     if (table.length === 0) return;
     const columns = Object.keys(table[0]!) as (keyof Measured)[];
     const cells = [columns.map(String), ...table.map((row) => columns.map((c) => String(row[c] ?? '-')))];
