@@ -4,113 +4,38 @@
 // is read through host 3's front door (its worker, its HAProxy, the writer across the bridge) and is on
 // host 3's own node (replicated). Needs root on Linux with `ip netns`; skipped elsewhere, saying why.
 //
-// The lab's hosts share the machine's filesystem; only the network is per host. Two things stand in for
-// what a user does on real hosts, and say so:
-// - one set of secrets (the CA, the node certificates, the generated passwords): h1's, which the other
-//   hosts' STACK_DIR/secrets link to, as a user copies <STACK_DIR>/secrets to every host once;
-// - each host's <STACK_DIR>/galera/n<i> of the other hosts' nodes links to that host's: the node runners
-//   decide bootstrap or join from every node's files and sockets (coordinate.ts), which on real hosts are
-//   out of reach (see docs/multi-host.md, "what is left").
-import { spawn } from 'node:child_process';
+// The tier is the lab tier (./support/tier.ts, which says what stands in for a user's copies between
+// hosts) that tier.under-faults.test.ts shares (./support/shared-tier.ts): these checks of a freshly
+// started tier run first, and leave it as they found it (h1's workers stopped are started again).
 import tls from 'node:tls';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { haproxyCommand, stickTableServer } from '../../cluster/haproxy/stats';
-import { labUnavailable } from '../../cluster/lab/availability';
-import { execArgs } from '../../cluster/lab/commands';
-import { IP } from '../../cluster/lab/ip';
-import { Lab } from '../../cluster/lab/network';
-import type { LabSpec } from '../../cluster/lab/spec';
-import { testLabSpec } from './support/test-spec';
-import { sweepLab } from '../../cluster/lab/sweep';
 import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
-
-// Its own prefix and /24, apart from a user's lab (khl) and the other lab tests' (khlt, khlw).
-const SPEC: LabSpec = testLabSpec('m', 3);
-// npm start's own bound (START_TIMEOUT_MS, 180 s) plus the build and the package check.
-const START_MS = 300_000;
-
-function run(
-  lab: Lab,
-  host: string,
-  argv: string[],
-  env: Record<string, string>,
-  timeoutMs: number,
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const vars = Object.entries(env).map(([name, value]) => `${name}=${value}`);
-    const child = spawn(IP, execArgs(lab.host(host), ['env', ...vars, ...argv]), {
-      cwd: PROJECT_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (data: Buffer) => (output += data.toString()));
-    child.stderr.on('data', (data: Buffer) => (output += data.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
+import { sharedTierUnavailable, sharedTierUnfaulted } from './support/shared-tier';
+import { runInHost, type LabTier } from './support/tier';
 
 describe('the tier on three namespaced hosts (npm start on each)', function () {
   this.timeout(20 * 60_000);
-  let lab: Lab | undefined;
-  let dir: string;
-  const hostEnv = (host: string): Record<string, string> => ({
-    STACK_HOSTS: path.join(dir, 'hosts.json'),
-    STACK_HOST: host,
-    STACK_DIR: path.join(dir, host),
-    PM2_HOME: path.join(dir, host, 'pm2'),
-    // No .env of the working tree: the test's settings only.
-    STACK_ENV_FILE: path.join(dir, 'none.env'),
-  });
+  let tier: LabTier;
+  const run = (host: string, argv: string[], env: Record<string, string>, timeoutMs: number) =>
+    runInHost(tier.lab, host, argv, env, timeoutMs);
+  const hostEnv = (host: string) => tier.hostEnv(host);
 
   before(async function () {
-    const why = labUnavailable(SPEC.prefix);
+    const why = sharedTierUnavailable();
     if (why) {
       console.log(`      skipped: ${why}`);
       this.skip();
     }
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kh-tier-'));
-    fs.writeFileSync(path.join(dir, 'none.env'), '');
-    lab = Lab.up(SPEC);
-    const hosts = lab.hosts.map((h) => ({ name: h.name, address: h.address }));
-    fs.writeFileSync(path.join(dir, 'hosts.json'), JSON.stringify({ hosts }));
-    for (const [k, host] of hosts.entries()) {
-      fs.mkdirSync(path.join(dir, host.name, 'galera'), { recursive: true });
-      if (k > 0) fs.symlinkSync(path.join(dir, hosts[0]!.name, 'secrets'), path.join(dir, host.name, 'secrets'));
-      for (const [i, other] of hosts.entries()) {
-        if (i === k) continue;
-        fs.symlinkSync(
-          path.join(dir, other.name, 'galera', `n${i + 1}`),
-          path.join(dir, host.name, 'galera', `n${i + 1}`),
-        );
-      }
-    }
-    // h1 first: it bootstraps and makes the secrets; then the others join, one at a time (SST each).
-    for (const host of hosts) {
-      const started = await run(lab, host.name, ['npm', 'start'], hostEnv(host.name), START_MS);
-      if (started.code !== 0) {
-        throw new Error(`npm start on ${host.name} exited ${started.code}:\n${started.output.slice(-4000)}`);
-      }
-    }
-  });
-
-  after(function () {
-    // Ends every process of the hosts (the three pm2 daemons and all they run), then the namespaces.
-    if (lab) lab.teardown();
-    else sweepLab(SPEC.prefix, 0);
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    // The tier the fault tests share (./support/shared-tier.ts), started here when this file runs first.
+    tier = await sharedTierUnfaulted();
   });
 
   it("a todo POSTed through h1's front door is read through h3's, and is on h3's own node", async function () {
     const created = await run(
-      lab!,
       'h1',
       [
         'curl',
@@ -132,7 +57,6 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
     const todo = JSON.parse(created.output) as { id: number; item: string };
     expect(todo.item).to.equal('across the hosts');
     const read = await run(
-      lab!,
       'h3',
       ['curl', '-sS', '--max-time', '10', '-w', '\\n%{http_code}', `http://127.0.0.1:8080/todos/${todo.id}`],
       {},
@@ -141,10 +65,7 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
     const [body, status] = read.output.trim().split('\n');
     expect([status, (JSON.parse(body!) as { item: string }).item]).to.deep.equal(['200', 'across the hosts']);
     // h3's own node has it (replicated), read over its socket as the OS user.
-    const connection = await mysql.createConnection({
-      socketPath: path.join(dir, 'h3', 'galera', 'n3', 'mysqld.sock'),
-      user: os.userInfo().username,
-    });
+    const connection = await mysql.createConnection(tier.nodeLogin('n3'));
     try {
       const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT item FROM test.todos WHERE id = ?', [
         todo.id,
@@ -157,7 +78,7 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
 
   it('every node is Synced in one Primary component of 3, and every proxy names the same writer', async function () {
     for (const host of ['h1', 'h2', 'h3']) {
-      const status = await run(lab!, host, ['npm', 'run', '--silent', 'status', '--', '--json'], hostEnv(host), 60_000);
+      const status = await run(host, ['npm', 'run', '--silent', 'status', '--', '--json'], hostEnv(host), 60_000);
       const rows = JSON.parse(status.output.slice(status.output.indexOf('['))) as {
         name: string;
         status: string;
@@ -181,13 +102,11 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
         ]),
       );
     }
-    const writers = await Promise.all(
-      ['h1', 'h2', 'h3'].map((host) => stickTableServer(path.join(dir, host, 'haproxy', 'stats.sock'))),
-    );
+    const writers = await Promise.all(['h1', 'h2', 'h3'].map((host) => stickTableServer(tier.statsSocket(host))));
     expect(writers).to.deep.equal(['n1', 'n1', 'n1']);
   });
   it("with h1's workers stopped, h1's front door (at its host address) is served by the other hosts' workers", async function () {
-    const socket = path.join(dir, 'h1', 'haproxy', 'stats.sock');
+    const socket = tier.statsSocket('h1');
     // Sessions each server of h1's `workers` backend has taken so far (`show stat`: stot).
     const served = async (): Promise<Map<string, { status: string; total: number }>> => {
       const csv = (await haproxyCommand(socket, 'show stat')) ?? '';
@@ -207,13 +126,7 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
       ['h1', 'h2', 'h3'].flatMap((host) => [`kh-${host}-worker-8000`, `kh-${host}-worker-8001`]),
     );
     const pm2 = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'pm2');
-    const stopped = await run(
-      lab!,
-      'h1',
-      [pm2, 'stop', 'kh-h1-worker-8000', 'kh-h1-worker-8001'],
-      hostEnv('h1'),
-      60_000,
-    );
+    const stopped = await run('h1', [pm2, 'stop', 'kh-h1-worker-8000', 'kh-h1-worker-8001'], hostEnv('h1'), 60_000);
     expect(stopped.code, stopped.output).to.equal(0);
     try {
       // h1's proxy sees its own workers DOWN (fall 2 at 250 ms), bounded at 30 s.
@@ -227,7 +140,7 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
       }
       const mark = await served();
       // From this machine over the client port: h1's front door on its host address.
-      const base = `http://${lab!.hosts[0]!.address}:8080`;
+      const base = `http://${tier.lab.hosts[0]!.address}:8080`;
       const created = await fetch(`${base}/todos`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -252,7 +165,6 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
       expect(delta('kh-h3-'), 'h3 served some').to.be.greaterThan(0);
     } finally {
       const restarted = await run(
-        lab!,
         'h1',
         [pm2, 'start', 'kh-h1-worker-8000', 'kh-h1-worker-8001'],
         hostEnv('h1'),
@@ -266,7 +178,6 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
     const login = (target: string[], tls: string[], sql: string) => {
       const settings = loadStackSettings(hostEnv('h2'));
       return run(
-        lab!,
         'h2',
         [
           'mariadb',
@@ -285,15 +196,17 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
         30_000,
       );
     };
-    const ca = () => path.join(dir, 'h1', 'secrets', 'galera', 'ca.pem');
-    const n1 = () => [`--host=${lab!.hosts[0]!.address}`, '--port=3311'];
+    const ca = () => path.join(tier.dir, 'h1', 'secrets', 'galera', 'ca.pem');
+    const n1 = () => [`--host=${tier.lab.hosts[0]!.address}`, '--port=3311'];
     const cipher =
       "SELECT @@wsrep_node_name, VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Ssl_cipher'";
 
     it("a login without TLS from h2 to n1's address is refused (1045)", async function () {
       const plain = await login(n1(), ['--skip-ssl'], 'SELECT 1');
       expect(plain.code).to.not.equal(0);
-      expect(plain.output).to.match(/ERROR 1045 .*Access denied for user '[^']+'@'10\.77\.3\.2'/);
+      // Refused as coming from h2's own address (the lab's subnet moves with LAB_TEST_ID).
+      const h2 = tier.lab.hosts[1]!.address.replaceAll('.', '\\.');
+      expect(plain.output).to.match(new RegExp(`ERROR 1045 .*Access denied for user '[^']+'@'${h2}'`));
     });
 
     it("a TLS login from h2 to n1 works, the server's certificate verified for n1's address", async function () {
@@ -317,7 +230,6 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
     it("h1's own node, over loopback inside h1, still takes a plain login", async function () {
       const settings = loadStackSettings(hostEnv('h1'));
       const plain = await run(
-        lab!,
         'h1',
         [
           'mariadb',
@@ -343,7 +255,7 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
     const handshake = (options: tls.ConnectionOptions): Promise<string> =>
       new Promise((resolve) => {
         const socket = tls.connect({
-          host: lab!.hosts[0]!.address,
+          host: tier.lab.hosts[0]!.address,
           port: 10000,
           ...options,
           checkServerIdentity: () => undefined,
@@ -357,13 +269,13 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
         socket.on('secureConnect', () => setTimeout(() => done(socket.authorized ? 'accepted' : 'unauthorized'), 1000));
         socket.on('error', (error) => done(`error: ${error.message}`));
       });
-    const secrets = () => path.join(dir, 'h1', 'secrets', 'galera');
+    const secrets = () => path.join(tier.dir, 'h1', 'secrets', 'galera');
 
     it('every proxy has its two peers established over TLS', async function () {
       const deadline = Date.now() + 30_000;
       for (const host of ['h1', 'h2', 'h3']) {
         for (;;) {
-          const text = (await haproxyCommand(path.join(dir, host, 'haproxy', 'stats.sock'), 'show peers')) ?? '';
+          const text = (await haproxyCommand(tier.statsSocket(host), 'show peers')) ?? '';
           const established = text.split('\n').filter((line) => /id=h\d.*last_status=ESTA/.test(line));
           if (established.length === 2) break;
           if (Date.now() > deadline) throw new Error(`${host}'s peers not established:\n${text}`);

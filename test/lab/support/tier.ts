@@ -1,4 +1,4 @@
-// The lab tier (the shared part of test/lab/tier.test.ts's setup): a lab, one topology file, and per host
+// The lab tier (the one test/lab/support/shared-tier.ts starts): a lab, one topology file, and per host
 // its STACK_DIR, PM2_HOME and STACK_HOST; `npm start` inside each host (h1 first: it bootstraps and makes
 // the secrets; then the others join). The lab's hosts share the machine's filesystem; two things stand in
 // for what a user does on real hosts:
