@@ -8,6 +8,7 @@
 //   HAProxy has no loops, so a list that varies in length cannot come from "${VAR}" expansion.
 // - mysql.cfg, read last: the MySQL listener's backend: today's single server, or a Galera cluster's
 //   nodes as one writer and backups (cluster/database/galera/haproxy-backend.ts).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { appsOfKind, stackApps, workerAppName } from '../apps';
@@ -16,7 +17,8 @@ import { galeraLayoutOf } from '../database/galera/env';
 import { renderGaleraBackend } from '../database/galera/haproxy-backend';
 import { galeraTargets, runsGaleraAgent } from '../database/galera/targets';
 import { frontDoorServerLine, frontDoorServers } from '../hosts/front-doors';
-import { renderWriterBackend, renderWriterPeers, writerPeerArgs } from '../hosts/writer-peers';
+import { findSystemBinary } from '../system-packages';
+import { droppedPeersProblem, renderWriterBackend, renderWriterPeers, writerPeerArgs } from '../hosts/writer-peers';
 import { haproxyEnv, listenerMaxconn } from './env';
 import { scrapeTarget } from '../monitoring/prometheus-config';
 import { PROJECT_ROOT, type StackSettings } from '../settings';
@@ -237,28 +239,90 @@ export function fdLimitProblem(
   );
 }
 
-/** Writes the rendered files; true when any changed (a running HAProxy then needs a reload to see it). */
+/** The suffix of a rendered file not yet checked by `haproxy -c`. */
+const CANDIDATE = '.new';
+
+/**
+ * `haproxy -c` on the candidate files with the arguments HAProxy runs with: the problem, with HAProxy's
+ * own words, when it refuses them (or, over several hosts, drops the peers section, which it only warns
+ * about). undefined when they are valid, or when there is no haproxy binary to ask (nothing can be
+ * running then; its start reports the missing binary). `-dr`: a server name that does not resolve
+ * here and now (an external MYSQL_HOST, GALERA_SERVERS) is the network's state, not the config's; the
+ * check is for what the rendering got wrong.
+ */
+export function haproxyConfigProblem(settings: StackSettings, files: HaproxyFiles): string | undefined {
+  const binary = findSystemBinary('haproxy');
+  if (binary === undefined) return undefined;
+  const check = spawnSync(binary, ['-c', '-dr', ...haproxyFileArgs(settings, files)], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  const output = `${check.stdout ?? ''}${check.stderr ?? ''}`.trim();
+  if (check.status !== 0)
+    return `HAProxy refuses the rendered configuration (haproxy -c):\n${output || String(check.error)}`;
+  const hosts = settings.hosts;
+  return hosts ? droppedPeersProblem(output, writerPeersName(settings), hosts.thisHost.name) : undefined;
+}
+
+/**
+ * Writes the rendered files; true when any changed (a running HAProxy then needs a reload to see it).
+ * Changed files are written beside the old ones first and checked with `haproxy -c` together with the
+ * unchanged ones; only a valid set replaces them, so a bad config never reaches a running HAProxy
+ * (a reload, or pm2 restarting it): it throws instead, saying what HAProxy refused.
+ */
 export function writeHaproxyConfig(settings: StackSettings): boolean {
   const problem = fdLimitProblem(settings);
   if (problem) throw new Error(problem);
   const paths = haproxyPaths(settings);
   fs.mkdirSync(paths.dir, { recursive: true });
-  let changed = false;
-  const files: [string, string][] = [
-    [paths.settings, renderHaproxySettings(settings)],
-    [paths.workers, renderWorkerBackend(settings)],
-    [paths.mysql, renderMysqlBackend(settings)],
-  ];
+  const rendered: HaproxyFiles = {
+    settings: renderHaproxySettings(settings),
+    workers: renderWorkerBackend(settings),
+    mysql: renderMysqlBackend(settings),
+  };
   // Over several hosts the peers section names this host's certificate: made before HAProxy needs it.
-  if (settings.hosts && writePeersPem(settings)) changed = true;
-  for (const [file, text] of files) {
-    const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
-    if (before !== text) {
-      fs.writeFileSync(file, text);
-      changed = true;
-    }
+  const pemChanged = settings.hosts ? writePeersPem(settings) : false;
+  const kinds = Object.keys(rendered) as (keyof HaproxyFiles)[];
+  const changed = kinds.filter(
+    (kind) => !fs.existsSync(paths[kind]) || fs.readFileSync(paths[kind], 'utf8') !== rendered[kind],
+  );
+  if (changed.length === 0 && !pemChanged) return false;
+  const candidate = (kind: keyof HaproxyFiles) => (changed.includes(kind) ? `${paths[kind]}${CANDIDATE}` : paths[kind]);
+  for (const kind of changed) fs.writeFileSync(candidate(kind), rendered[kind]);
+  const refused = haproxyConfigProblem(settings, {
+    settings: candidate('settings'),
+    workers: candidate('workers'),
+    mysql: candidate('mysql'),
+  });
+  if (refused) {
+    for (const kind of changed) fs.rmSync(candidate(kind), { force: true });
+    throw new Error(`${refused}\nThe files HAProxy runs with were left as they were.`);
   }
-  return changed;
+  for (const kind of changed) fs.renameSync(candidate(kind), paths[kind]);
+  return true;
+}
+
+/** The three rendered files (their paths, or their texts). */
+export interface HaproxyFiles {
+  settings: string;
+  workers: string;
+  mysql: string;
+}
+
+/** The configuration arguments: every file in reading order, and the peer name over several hosts. */
+function haproxyFileArgs(settings: StackSettings, files: HaproxyFiles): string[] {
+  return [
+    '-f',
+    files.settings,
+    '-f',
+    HAPROXY_CFG,
+    '-f',
+    files.workers,
+    '-f',
+    files.mysql,
+    // Which server of the peers section this proxy is (STACK_HOSTS): the writer table is shared.
+    ...(settings.hosts ? writerPeerArgs(settings.hosts.thisHost.name) : []),
+  ];
 }
 
 /**
@@ -268,20 +332,5 @@ export function writeHaproxyConfig(settings: StackSettings): boolean {
  */
 export function haproxyArgs(settings: StackSettings): string[] {
   const paths = haproxyPaths(settings);
-  return [
-    '-W',
-    '-db',
-    '-p',
-    paths.pid,
-    '-f',
-    paths.settings,
-    '-f',
-    HAPROXY_CFG,
-    '-f',
-    paths.workers,
-    '-f',
-    paths.mysql,
-    // Which server of the peers section this proxy is (STACK_HOSTS): the writer table is shared.
-    ...(settings.hosts ? writerPeerArgs(settings.hosts.thisHost.name) : []),
-  ];
+  return ['-W', '-db', '-p', paths.pid, ...haproxyFileArgs(settings, paths)];
 }
