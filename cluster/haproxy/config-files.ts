@@ -17,6 +17,7 @@ import { galeraLayoutOf } from '../database/galera/env';
 import { renderGaleraBackend } from '../database/galera/haproxy-backend';
 import { galeraTargets, runsGaleraAgent } from '../database/galera/targets';
 import { frontDoorServerLine, frontDoorServers } from '../hosts/front-doors';
+import { renderStatusListener } from '../hosts/status-listener';
 import { findSystemBinary } from '../system-packages';
 import { droppedPeersProblem, renderWriterBackend, renderWriterPeers, writerPeerArgs } from '../hosts/writer-peers';
 import { haproxyEnv, listenerMaxconn } from './env';
@@ -119,7 +120,9 @@ export function writerPeersName(settings: Pick<StackSettings, 'appPrefix'>): str
  * Over several hosts (STACK_HOSTS): the peers section, then the Galera backend whose writer table it
  * shares (cluster/hosts/writer-peers.ts): every node under the same name n<i> in host order on every
  * host, this host's over loopback, the others at their hosts' addresses, each checked at its host's
- * agent. HAProxy runs with `-L <this host>` (haproxyArgs).
+ * agent. HAProxy runs with `-L <this host>` (haproxyArgs). Last, the status listener the other hosts'
+ * `npm run status` read this proxy's writer through (cluster/hosts/status-listener.ts), with the same
+ * mutual TLS as the peers.
  */
 function renderHostsMysqlBackend(settings: StackSettings, targets: ReturnType<typeof galeraTargets>): string {
   const hosts = settings.hosts!;
@@ -142,6 +145,13 @@ function renderHostsMysqlBackend(settings: StackSettings, targets: ReturnType<ty
       tls,
     }),
     renderWriterBackend(nodes, { peersName, maxconn: settings.haproxy.serverMaxconn, defaults: 'mysql-defaults' }),
+    renderStatusListener({
+      name: `${settings.appPrefix}-status`,
+      address: hosts.thisHost.address,
+      port: hosts.statusPort,
+      tls,
+      defaults: 'mysql-defaults',
+    }),
   ].join('\n');
 }
 
