@@ -171,15 +171,13 @@ export function stackApps(settings: StackSettings): StackApp[] {
       ['HAPROXY_PORT', settings.haproxy.host, settings.haproxy.port],
       ['HAPROXY_STATS_PORT', settings.haproxy.host, settings.haproxy.statsPort],
       ['HTTP_PORT', settings.haproxy.host, settings.haproxy.httpPort],
-      // The writer table's peers listener (cluster/hosts/writer-peers.ts), on this host's address.
+      // The writer table's peers listener (cluster/hosts/writer-peers.ts) and the status listener
+      // (cluster/hosts/status-listener.ts), on this host's address.
       ...(settings.hosts
-        ? [
-            ['STACK_HOSTS peersPort', settings.hosts.thisHost.address, settings.hosts.peersPort] as [
-              string,
-              string,
-              number,
-            ],
-          ]
+        ? ([
+            ['STACK_HOSTS peersPort', settings.hosts.thisHost.address, settings.hosts.peersPort],
+            ['STACK_HOSTS statusPort', settings.hosts.thisHost.address, settings.hosts.statusPort],
+          ] as [string, string, number][])
         : []),
     ]),
     url:

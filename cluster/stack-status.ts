@@ -1,6 +1,8 @@
 // What `npm start` and `npm run status` print: every app of the stack with its pm2 state (uptime,
 // restarts, memory, CPU), for each worker whether it is ready and what its pool holds, and HAProxy's
-// own view of the MySQL server and of each worker behind the front door.
+// own view of the MySQL server and of each worker behind the front door. Over several hosts
+// (STACK_HOSTS) also every host's proxy, read over the network, with the node it writes to
+// (cluster/hosts/hosts-table.ts).
 import { appsOfKind, belongsToStack, everyHostApps, stackApps, workerUrl } from './apps';
 import { logPath } from './ecosystem';
 import { galeraLayoutOf } from './database/galera/env';
@@ -9,6 +11,9 @@ import { galeraTargets, runsGaleraAgent } from './database/galera/targets';
 import { checkNode } from './database/galera/wsrep-status';
 import { haproxyPaths } from './haproxy/config-files';
 import { haproxyServerStates, stickTableServer, type HaproxyServerState } from './haproxy/stats';
+import { proxyJson, renderHostsTable } from './hosts/hosts-table';
+import type { ProxyView } from './hosts/proxy-view';
+import { readProxyViews } from './hosts/read-proxies';
 import { listProcesses, type Pm2Process } from './pm2';
 import { probeWorker, type WorkerProbe } from './worker/readiness';
 import type { StackSettings } from './settings';
@@ -27,6 +32,11 @@ export interface AppStatus {
   galera?: GaleraNodeStatus;
   /** Another host's app (STACK_HOSTS): shown, not started here, so never waited for. */
   remote?: boolean;
+  /**
+   * A host's HAProxy over several hosts (this host's and each other one's): that proxy as read over
+   * the network (cluster/hosts/status-listener.ts), and the Galera node of its host.
+   */
+  proxy?: { view: ProxyView; node: string };
 }
 
 export interface GaleraNodeStatus {
@@ -115,8 +125,21 @@ function toStatus(
   };
 }
 
+/** Over several hosts: every host's proxy, through its status listener, with this host's certificate. */
+async function proxyViews(settings: StackSettings): Promise<ProxyView[]> {
+  const hosts = settings.hosts;
+  if (!hosts) return [];
+  const layout = galeraLayoutOf(settings);
+  const own = layout.nodes[hosts.hosts.findIndex((host) => host.name === hosts.thisHost.name)]!;
+  return readProxyViews(hosts.hosts, hosts.statusPort, { ca: layout.tls.ca, cert: own.tls.cert, key: own.tls.key });
+}
+
 export async function stackStatus(settings: StackSettings): Promise<AppStatus[]> {
-  const [processes, servers] = await Promise.all([listProcesses(), haproxyServerStates(settings)]);
+  const [processes, servers, proxies] = await Promise.all([
+    listProcesses(),
+    haproxyServerStates(settings),
+    proxyViews(settings),
+  ]);
   const apps = stackApps(settings);
   const statuses: AppStatus[] = apps.map((app) => ({
     name: app.name,
@@ -155,6 +178,20 @@ export async function stackStatus(settings: StackSettings): Promise<AppStatus[]>
     status.galera = node;
     status.haproxy = server('mysql', node.node);
   }
+  // Every host's HAProxy (STACK_HOSTS): this host's row, and a row for each other host's.
+  const hosts = settings.hosts;
+  if (hosts) {
+    for (const app of appsOfKind(everyHostApps(settings), 'haproxy')) {
+      const view = proxies.find((p) => p.host === app.host);
+      if (!view) continue;
+      let status = statusOf(app.name);
+      if (!status) {
+        status = { name: app.name, url: `${app.url} (on ${app.host})`, remote: true };
+        statuses.push(status);
+      }
+      status.proxy = { view, node: `n${hosts.hosts.findIndex((h) => h.name === app.host) + 1}` };
+    }
+  }
   await Promise.all(
     appsOfKind(apps, 'worker').map(async (app) => {
       const status = statusOf(app.name)!;
@@ -184,7 +221,9 @@ export function formatUptime(ms: number): string {
     .join('');
 }
 
-function haproxyCell(state: HaproxyServerState | undefined, galera?: GaleraNodeStatus): string {
+function haproxyCell(state: HaproxyServerState | undefined, galera?: GaleraNodeStatus, proxy?: ProxyView): string {
+  // A host's proxy (STACK_HOSTS): as read over the network.
+  if (proxy) return proxy.reachable ? `up, writes to ${proxy.writer ?? 'none yet'}` : 'unreachable';
   const writer = galera?.writer ? ', WRITER' : '';
   return state ? `${state.status}${writer}, ${state.sessions} sess, ${state.queue} queued` : '';
 }
@@ -224,18 +263,35 @@ export function renderStatus(statuses: AppStatus[]): string {
       running ? `${s.pm2!.cpuPercent}%` : '-',
       s.probe ? s.probe.detail : s.galera ? galeraCell(s.galera) : '',
       pool ? `${pool.used}/${pool.limit} used, ${pool.idle} idle, ${pool.pending} pending` : '',
-      haproxyCell(s.haproxy, s.galera),
+      haproxyCell(s.haproxy, s.galera, s.proxy?.view),
       s.url,
     ];
   });
-  return renderTable(
+  const table = renderTable(
     ['app', 'pm2', 'pid', 'uptime', 'restarts', 'memory', 'cpu', 'ready', 'pool', 'haproxy', 'url'],
     rows,
   );
+  const hosts = hostRows(statuses);
+  return hosts.length === 0 ? table : `${table}\n\n${renderHostsTable(hosts)}`;
+}
+
+/** Over several hosts: one row per host in topology order (node n<i> on host i), from its proxy's row and its node's. */
+function hostRows(statuses: AppStatus[]) {
+  const order = (node: string) => Number(node.slice(1));
+  const proxies = statuses.filter((s) => s.proxy).sort((a, b) => order(a.proxy!.node) - order(b.proxy!.node));
+  return proxies.flatMap((s) => {
+    if (!s.proxy) return [];
+    const { view, node } = s.proxy;
+    const galera = statuses.find((g) => g.galera?.node === node)?.galera;
+    return [
+      { host: view.host, address: view.address, node, galera: galera ? galeraCell(galera) : 'unknown', proxy: view },
+    ];
+  });
 }
 
 /** The same as the table, for scripts (`npm run status -- --json`). */
 export function statusJson(statuses: AppStatus[]): object[] {
+  const proxies = statuses.flatMap((s) => (s.proxy ? [s.proxy.view] : []));
   return statuses.map((s) => ({
     name: s.name,
     status: s.pm2?.status ?? (s.remote ? 'remote' : 'not running'),
@@ -252,6 +308,7 @@ export function statusJson(statuses: AppStatus[]): object[] {
     stale: s.stale === true,
     ...(s.remote ? { remote: true } : {}),
     ...(s.galera ? { galera: s.galera } : {}),
+    ...(s.proxy ? { proxy: { ...proxyJson(s.proxy.view, proxies), node: s.proxy.node } } : {}),
   }));
 }
 

@@ -1,5 +1,7 @@
 // `npm run status [-- --json]`: pm2 state of every app (uptime, restarts, memory, CPU), each worker's
 // readiness and pool, and HAProxy's view of the MySQL server and of every worker behind the front door.
+// Over several hosts (STACK_HOSTS) also every host with its Galera node and its proxy, read over the
+// network, the node each proxy writes to, and whether the proxies agree (cluster/hosts/hosts-table.ts).
 // Exits 1 when any part is not up, so scripts can use it as a check.
 import { loadDotEnv } from '../env-file';
 import { loadStackSettings } from '../settings';

@@ -2,6 +2,7 @@
 // cluster/haproxy/config-files.ts renders them as `setenv` lines HAProxy reads before haproxy.cfg.
 import { embeddedPaths } from '../database/embedded';
 import { frontDoorBind } from '../hosts/front-doors';
+import { STATUS_LISTENER_MAXCONN } from '../hosts/status-listener';
 import { checkUserProblem, type StackSettings } from '../settings';
 
 /**
@@ -27,7 +28,10 @@ export interface ListenerMaxconn {
   /** The MySQL listener: every server slot, and as many again waiting in the backend's queue. */
   mysql: number;
   stats: number;
-  /** HAProxy's global maxconn: all of the above and the runtime API socket, so none starves another. */
+  /**
+   * HAProxy's global maxconn: all of the above, the runtime API socket and, over several hosts, the
+   * status listener the other hosts read this proxy through, so none starves another.
+   */
   global: number;
 }
 
@@ -35,7 +39,8 @@ export interface ListenerMaxconn {
 export function listenerMaxconn(settings: StackSettings): ListenerMaxconn {
   const http = settings.haproxy.httpMaxconn;
   const mysql = 2 * settings.haproxy.serverMaxconn;
-  return { http, mysql, stats: STATS_MAXCONN, global: http + mysql + STATS_MAXCONN + RUNTIME_API_MAXCONN };
+  const status = settings.hosts ? STATUS_LISTENER_MAXCONN : 0;
+  return { http, mysql, stats: STATS_MAXCONN, global: http + mysql + STATS_MAXCONN + status + RUNTIME_API_MAXCONN };
 }
 
 /** Every variable haproxy.cfg uses. */

@@ -70,3 +70,32 @@ export function frontDoorBind(settings: Pick<StackSettings, 'hosts' | 'haproxy'>
   if (!hosts || ['0.0.0.0', '::', hosts.thisHost.address].includes(settings.haproxy.host)) return local;
   return `${local},${hostPort(hosts.thisHost.address, settings.haproxy.httpPort)}`;
 }
+
+/**
+ * Over several hosts, the front door's backends end a request in flight on a worker whose host is cut
+ * off within seconds, instead of after `timeout server` (300 s, for /sleep) or the client's own timeout:
+ * TCP keepalive on the connections to the workers, a probe after 1 s without traffic and every 1 s
+ * after, the connection given up after 3 unanswered (about 3-4 s). HAProxy then treats it as a worker
+ * that closed without an answer: a request it may send again (GET, HEAD, OPTIONS, or with an
+ * Idempotency-Key; `retry-on ... empty-response`) goes to another worker, any other (an unkeyed POST,
+ * `disable-l7-retry`) gets the front door's JSON 502 bad_gateway (`may or may not have been applied`):
+ * it is never sent twice.
+ *
+ * Why not `on-marked-down shutdown-sessions` on the remote servers: it works for a cut (tried in the
+ * lab: the same answers, ~2.7 s after the cut), but these servers are marked down by /readyz, which
+ * fails for reasons other than a lost host: the worker's own database path down, its SELECT 1 slower
+ * than the 1 s check on a loaded host. Every request in flight on it would then be cut too, and get a
+ * 502 instead of the worker's own 503 database_unavailable or its real answer. A keepalive probe is
+ * answered by the worker host's kernel whatever its database or event loop does, so it ends exactly the
+ * connections whose host is gone. What it misses: a request still unacknowledged when the cut comes
+ * (TCP retransmits it instead of probing), a window of one round trip.
+ */
+export function remoteWorkerLiveness(): string[] {
+  return [
+    '    # A worker host cut off: its connections end in ~3-4 s (cluster/hosts/front-doors.ts says why).',
+    '    option srvtcpka',
+    '    srvtcpka-idle 1s',
+    '    srvtcpka-intvl 1s',
+    '    srvtcpka-cnt 3',
+  ];
+}

@@ -15,6 +15,11 @@ export interface Topology {
   hosts: TopologyHost[];
   /** Each host's HAProxy `peers` listener (the writer stick table's sync), on its address. */
   peersPort: number;
+  /**
+   * Each host's HAProxy status listener (cluster/hosts/status-listener.ts), on its address: what
+   * `npm run status` on any host reads of that proxy (its writer, its view of the nodes).
+   */
+  statusPort: number;
   /** Workers per host, when the file says; otherwise WORKER_PORTS as on one machine. */
   workersPerHost?: number;
 }
@@ -27,8 +32,9 @@ export interface ThisHostHints {
 }
 
 export const DEFAULT_PEERS_PORT = 10000;
+export const DEFAULT_STATUS_PORT = 10001;
 
-const KEYS = new Set(['hosts', 'peersPort', 'workersPerHost']);
+const KEYS = new Set(['hosts', 'peersPort', 'statusPort', 'workersPerHost']);
 const HOST_KEYS = new Set(['name', 'address']);
 // A peer name and a pm2/app-name fragment: short, lower case, no spaces or dots.
 const NAME = /^[a-z][a-z0-9-]{0,30}$/;
@@ -112,9 +118,14 @@ export function parseTopology(text: string): { topology?: Topology; problems: st
     }
   }
   const peersPort = wholeNumber(raw, 'peersPort', 1, 65535, problems) ?? DEFAULT_PEERS_PORT;
+  const statusPort = wholeNumber(raw, 'statusPort', 1, 65535, problems) ?? DEFAULT_STATUS_PORT;
+  if (statusPort === peersPort) problems.push(`statusPort and peersPort must differ, both are ${peersPort}.`);
   const workersPerHost = wholeNumber(raw, 'workersPerHost', 1, 64, problems);
   if (problems.length > 0) return { problems };
-  return { topology: { hosts, peersPort, ...(workersPerHost === undefined ? {} : { workersPerHost }) }, problems };
+  return {
+    topology: { hosts, peersPort, statusPort, ...(workersPerHost === undefined ? {} : { workersPerHost }) },
+    problems,
+  };
 }
 
 /** Which host of the topology this is, or the problem saying why that cannot be told. */

@@ -39,11 +39,15 @@ describe('front doors over every host (STACK_HOSTS)', function () {
       '    server kh-h3-worker-8000 10.77.9.3:8000 check',
       '    server kh-h3-worker-8001 10.77.9.3:8001 check',
     ];
-    expect(text.split('\n').filter((line) => /^(backend|\s+(server|option))/.test(line))).to.deep.equal([
+    // TCP keepalive towards the workers: a request in flight on a cut-off host ends in ~3-4 s.
+    const liveness = ['    option srvtcpka', '    srvtcpka-idle 1s', '    srvtcpka-intvl 1s', '    srvtcpka-cnt 3'];
+    expect(text.split('\n').filter((line) => /^(backend|\s+(server|option|srvtcpka))/.test(line))).to.deep.equal([
       'backend workers from front-door',
+      ...liveness,
       ...servers,
       'backend workers-alive from front-door',
       '    option httpchk GET /healthz',
+      ...liveness,
       ...servers,
     ]);
   });
@@ -61,6 +65,8 @@ describe('front doors over every host (STACK_HOSTS)', function () {
     const settings = loadStackSettings({ STACK_DIR: dir });
     expect(renderWorkerBackend(settings)).to.include('    server kh-worker-8000 127.0.0.1:8000 check\n');
     expect(renderWorkerBackend(settings).match(/^ {4}server /gm)).to.have.length(4);
+    // No keepalive change on one machine: its workers are on loopback.
+    expect(renderWorkerBackend(settings)).to.not.match(/srvtcpka/);
     expect(haproxyEnv(settings).HAPROXY_HTTP_BIND).to.equal('127.0.0.1:8080');
     expect(buildApps(settings, {}).find((app) => app.name === 'kh-worker-8000')?.env?.WORKER_HOST).to.equal(
       '127.0.0.1',

@@ -70,6 +70,7 @@ describe('apps placed on hosts (STACK_HOSTS)', function () {
         'HAPROXY_STATS_PORT=127.0.0.1:8404',
         'HTTP_PORT=127.0.0.1:8080',
         'STACK_HOSTS peersPort=10.77.9.2:10000',
+        'STACK_HOSTS statusPort=10.77.9.2:10001',
       ],
       ['WORKER_PORTS=127.0.0.1:8000'],
       ['WORKER_PORTS=127.0.0.1:8001'],
@@ -148,7 +149,7 @@ describe('apps placed on hosts (STACK_HOSTS)', function () {
     ]);
     const lines = renderMysqlBackend(settings)
       .split('\n')
-      .filter((line) => /^(peers|backend|\s+(bind|server|stick))/.test(line));
+      .filter((line) => /^(peers|backend|frontend|\s+(bind|server|stick))/.test(line));
     expect(lines).to.deep.equal([
       'peers kh-writers',
       // Mutual TLS with the stack CA (cluster/hosts/tls.ts's peers part: h2's node certificate).
@@ -162,6 +163,9 @@ describe('apps placed on hosts (STACK_HOSTS)', function () {
       '    server n1 10.77.9.1:3311 maxconn 10 check addr 10.77.9.1 port 9201',
       '    server n2 127.0.0.1:3312 maxconn 10 check addr 127.0.0.1 port 9202 backup',
       '    server n3 10.77.9.3:3313 maxconn 10 check addr 10.77.9.3 port 9203 backup',
+      // The status listener the other hosts' `npm run status` read this proxy through, same mutual TLS.
+      'frontend kh-status from mysql-defaults',
+      `    bind 10.77.9.2:10001 ssl crt ${dir}/h2/haproxy/peers.pem ca-file ${dir}/h2/secrets/galera/ca.pem verify required`,
     ]);
   });
 

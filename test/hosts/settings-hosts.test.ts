@@ -38,7 +38,7 @@ describe('loadStackSettings with STACK_HOSTS', () => {
 
   it('reads the file, finds this host by STACK_HOST, and runs one Galera node per host', () => {
     const settings = loadEnv({ STACK_HOST: 'h2' });
-    expect(settings.hosts).to.deep.equal({ hosts: HOSTS, peersPort: 10000, thisHost: HOSTS[1] });
+    expect(settings.hosts).to.deep.equal({ hosts: HOSTS, peersPort: 10000, statusPort: 10001, thisHost: HOSTS[1] });
     expect(settings.database.topology).to.equal('galera');
     expect(settings.database.embedded).to.equal(false);
     expect(settings.galera.local?.nodes).to.equal(3);
@@ -93,7 +93,7 @@ describe('loadStackSettings with STACK_HOSTS', () => {
     write({ hosts: [HOSTS[0], { ...HOSTS[1], address: '127.0.0.2' }], extra: 1 });
     expect(() => loadEnv({ STACK_HOST: 'h1', HAPROXY_PORT: '0' })).to.throw(
       'Invalid stack configuration:\n' +
-        `  - STACK_HOSTS=${file}: Unknown key "extra" (known: hosts, peersPort, workersPerHost).\n` +
+        `  - STACK_HOSTS=${file}: Unknown key "extra" (known: hosts, peersPort, statusPort, workersPerHost).\n` +
         `  - STACK_HOSTS=${file}: hosts[1].address must be an address the other hosts can reach, not 127.0.0.2.\n` +
         `  - STACK_HOSTS=${file}: "hosts" must list an odd number of at least 3 hosts (one Galera node each), got 2.\n` +
         '  - HAPROXY_PORT must be a whole number from 1 to 65535, got "0".',

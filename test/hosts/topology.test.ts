@@ -22,8 +22,8 @@ function topology(raw: unknown = THREE): Topology {
 }
 
 describe('parseTopology(text)', function () {
-  it('reads the hosts in order, with the peers port defaulting to 10000', function () {
-    expect(topology()).to.deep.equal({ ...THREE, peersPort: 10000 });
+  it('reads the hosts in order, with the peers port defaulting to 10000 and the status port to 10001', function () {
+    expect(topology()).to.deep.equal({ ...THREE, peersPort: 10000, statusPort: 10001 });
   });
 
   it('keeps peersPort and workersPerHost when given', function () {
@@ -31,6 +31,13 @@ describe('parseTopology(text)', function () {
       peersPort: 11000,
       workersPerHost: 2,
     });
+  });
+
+  it('keeps statusPort when given, and refuses one equal to peersPort', function () {
+    expect(topology({ ...THREE, statusPort: 12000 })).to.include({ peersPort: 10000, statusPort: 12000 });
+    expect(parseTopology(JSON.stringify({ ...THREE, peersPort: 10001 })).problems).to.deep.equal([
+      'statusPort and peersPort must differ, both are 10001.',
+    ]);
   });
 
   it('accepts IPv6 addresses', function () {
@@ -54,7 +61,7 @@ describe('parseTopology(text)', function () {
     );
     expect(parsed).to.equal(undefined);
     expect(problems).to.deep.equal([
-      'Unknown key "nodes" (known: hosts, peersPort, workersPerHost).',
+      'Unknown key "nodes" (known: hosts, peersPort, statusPort, workersPerHost).',
       'hosts[0].name must be a lower-case letter and up to 30 more of a-z 0-9 -, got "H1".',
       'hosts[1].address must be an address the other hosts can reach, not 127.0.0.1.',
       'hosts[2] has an unknown key "port" (known: name, address).',
