@@ -1,19 +1,16 @@
 // `npm run status` over three hosts (issue 19, item 2): on any host it lists every host, its Galera
 // node and its proxy, and the node each proxy writes to, read from that proxy over the network (its
-// status listener, mutual TLS with the stack CA: cluster/hosts/status-listener.ts). The lab tier
-// (test/lab/support/tier.ts) started once; then the writer's host is partitioned and a surviving host's
-// status must show the new common writer and the cut-off host unreachable. Needs root on Linux with
-// `ip netns`; skipped elsewhere, saying why.
+// status listener, mutual TLS with the stack CA: cluster/hosts/status-listener.ts). On the shared lab
+// tier (test/lab/support/shared-tier.ts), after the fault tests healed it (the name sorts after
+// tier.under-faults): any node may be the writer by then. The writer's host is partitioned and a
+// surviving host's status must show the new common writer and the cut-off host unreachable. Needs root
+// on Linux with `ip netns`; skipped elsewhere, saying why.
 import https from 'node:https';
 import { expect } from 'chai';
-import { labUnavailable } from '../../cluster/lab/availability';
-import type { LabSpec } from '../../cluster/lab/spec';
-import { testLabSpec } from './support/test-spec';
 import { waitFor } from '../support/wait';
-import { LabTier, runInHost } from './support/tier';
+import { sharedTierToFault, sharedTierUnavailable } from './support/shared-tier';
+import { runInHost, type LabTier } from './support/tier';
 
-// Its own prefix and /24, apart from a user's lab (khl) and the other lab tests'.
-const SPEC: LabSpec = testLabSpec('s', 7);
 const STATUS_PORT = 10001;
 
 interface Row {
@@ -42,17 +39,13 @@ describe('npm run status over three namespaced hosts', function () {
       .sort((a, b) => a.host.localeCompare(b.host));
 
   before(async function () {
-    const why = labUnavailable(SPEC.prefix);
+    const why = sharedTierUnavailable();
     if (why) {
       console.log(`      skipped: ${why}`);
       this.skip();
     }
-    tier = LabTier.prepare(SPEC);
-    await tier.startAll();
-  });
-
-  after(function () {
-    LabTier.teardown(tier, SPEC);
+    // Started here when this file runs alone; stopped once after every file (test/support/root-hooks.ts).
+    tier = await sharedTierToFault();
   });
 
   it('on h2: every host, its node Synced, its proxy up, and every proxy writing to the same node', async function () {
