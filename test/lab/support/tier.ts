@@ -90,8 +90,10 @@ export class LabTier {
   async start(host: string): Promise<void> {
     // As a user copies <STACK_DIR>/secrets from host 1 (whose first start made them) to every host, once.
     const secrets = path.join(this.dir, host, 'secrets');
-    if (host !== this.hostNames[0] && !fs.existsSync(secrets))
+    if (host !== this.hostNames[0] && !fs.existsSync(secrets)) {
       fs.cpSync(path.join(this.dir, this.hostNames[0]!, 'secrets'), secrets, { recursive: true });
+      fs.chmodSync(secrets, 0o700); // cpSync keeps the modes inside, not the top folder's
+    }
     const started = await runInHost(this.lab, host, ['npm', 'start'], this.hostEnv(host), START_MS);
     if (started.code !== 0) {
       throw new Error(`npm start on ${host} exited ${started.code}:\n${started.output.slice(-4000)}`);
