@@ -1,18 +1,22 @@
-// How one node's runner decides its own start without a coordinator: it looks at every node (the
-// others over their sockets, everyone's files on disk, all on this machine), recovers its own position
-// after a crash, and applies planStart(). Every runner sees the same files and so reaches the same plan:
-// exactly one bootstraps, and the others wait until some node is Primary before they join, instead of
-// timing out against a cluster that is not there yet. A node whose grastate.dat holds no position (a
-// failed SST) has it set aside by its own runner and is re-provisioned by SST.
+// How one node's runner decides its own start without a coordinator: it looks at every node, recovers
+// its own position after a crash, and applies planStart(). On one machine it reads every node's files
+// on disk and checks the others over their sockets. Over several hosts (STACK_HOSTS) only its own node's
+// files and socket are here: it asks each other node's host agent for that node's start state
+// (start-state.ts), and a node whose agent does not answer is unknown, so the plan waits rather than
+// bootstrap beside it. Every runner sees the same states and so reaches the same plan: exactly one
+// bootstraps, and the others wait until some node is Primary before they join, instead of timing out
+// against a cluster that is not there yet. A node whose grastate.dat holds no position (a failed SST)
+// has it set aside by its own runner and is re-provisioned by SST.
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { stickTableServer } from '../../haproxy/stats';
 import type { StartMode } from './args';
-import type { GaleraLayout, GaleraNode } from './layout';
+import { nodeHostPort, type GaleraLayout, type GaleraNode } from './layout';
 import { nodeAdminLogin } from './node';
 import { readGrastate, readRecoveredPosition, recoverPosition, setAsideInvalidGrastate } from './node-state';
 import { planStart, type NodeStartState, type StartPlan } from './recovery-plan';
+import { askStartState, type StartStateAnswer } from './start-state';
 import { checkNode } from './wsrep-status';
 
 /** Synced in a Primary component right now (over the node's socket, as the OS user). */
@@ -20,15 +24,51 @@ export async function isPrimary(node: GaleraNode, timeoutMs = 1000): Promise<boo
   return (await checkNode(nodeAdminLogin(node), timeoutMs)).ok;
 }
 
-/** What planStart() needs to know about every node; `self` is never probed (it is not running). */
-export async function gatherStartStates(layout: GaleraLayout, self?: GaleraNode): Promise<NodeStartState[]> {
+/** A node whose files and socket are on self's machine: every node on one machine, self's own over several hosts. */
+export function isLocal(node: GaleraNode, self: GaleraNode): boolean {
+  return node.address === self.address;
+}
+
+/** What planStart() needs of one node, and (running, over several hosts) the members it lists. */
+export type GatheredState = NodeStartState & { members?: string[] };
+
+/** A node's state from its agent's answer, or unknown when there is none. Pure. */
+export function fromAgent(name: string, answer: StartStateAnswer | undefined): GatheredState {
+  if (answer === undefined) return { name, running: false, unknown: true };
+  return {
+    name,
+    running: answer.running,
+    ...(answer.grastate === null ? {} : { grastate: answer.grastate }),
+    ...(answer.recovered === null ? {} : { recovered: answer.recovered }),
+    members: answer.members,
+  };
+}
+
+// An agent answers within its own check budget (1 s connect, 1 s query); a host cut off only times out.
+const AGENT_TIMEOUT_MS = 3000;
+
+/**
+ * What planStart() needs to know about every node; `self` is never probed (it is not running). Local
+ * nodes from disk and socket (a grastate.dat that does not parse rejects, as before); the others from
+ * their agents, unknown when an agent does not answer.
+ */
+export async function gatherStartStates(
+  layout: GaleraLayout,
+  self?: GaleraNode,
+  ask: (node: GaleraNode) => Promise<StartStateAnswer> = (node) => askStartState(node, AGENT_TIMEOUT_MS),
+): Promise<GatheredState[]> {
   return Promise.all(
-    layout.nodes.map(async (node) => ({
-      name: node.name,
-      running: node !== self && (await isPrimary(node)),
-      grastate: await readGrastate(node),
-      recovered: await readRecoveredPosition(node),
-    })),
+    layout.nodes.map(async (node): Promise<GatheredState> => {
+      if (self !== undefined && !isLocal(node, self)) {
+        return fromAgent(node.name, await ask(node).catch(() => undefined));
+      }
+      return {
+        name: node.name,
+        running: node !== self && (await isPrimary(node)),
+        grastate: await readGrastate(node),
+        recovered: await readRecoveredPosition(node),
+      };
+    }),
   );
 }
 
@@ -53,17 +93,21 @@ export function preferredDonor(
 
 /**
  * Whether a running node still lists `self` as a member (its wsrep_incoming_addresses holds self's client
- * address): the previous run of a node that was killed, not yet evicted. Read over the running nodes'
- * sockets; a node that does not answer says nothing.
+ * address): the previous run of a node that was killed, not yet evicted. Read over the running local
+ * nodes' sockets, and for the others from the members their agents sent (`states`); a node that does not
+ * answer says nothing.
  */
 export async function listedAsMember(
   self: GaleraNode,
   running: readonly GaleraNode[],
   timeoutMs = 1000,
+  states: readonly GatheredState[] = [],
 ): Promise<boolean> {
-  const address = `127.0.0.1:${self.ports.client}`;
+  const address = nodeHostPort(self, self.ports.client);
   const answers = await Promise.all(
     running.map(async (node) => {
+      if (!isLocal(node, self))
+        return states.find((state) => state.name === node.name)?.members?.includes(address) ?? false;
       const connection = await mysql
         .createConnection({ ...nodeAdminLogin(node), connectTimeout: timeoutMs })
         .catch(() => undefined);
@@ -130,7 +174,7 @@ export async function decideOwnStart(
   let evictionWaitFrom: number | undefined;
   for (;;) {
     opts.signal?.throwIfAborted();
-    let states: NodeStartState[] | undefined;
+    let states: GatheredState[] | undefined;
     try {
       states = await gatherStartStates(layout, self);
     } catch (error) {
@@ -144,7 +188,10 @@ export async function decideOwnStart(
       ? planStart(states)
       : { kind: 'recover-first', nodes: [], reason: 'states unreadable' };
     if (plan.kind === 'refuse') throw new Error(plan.reason);
-    if (plan.kind === 'recover-first') {
+    if (plan.kind === 'wait') {
+      // Over several hosts: another host's agent does not answer (not started yet, or cut off).
+      say(`waiting: ${plan.reason}`);
+    } else if (plan.kind === 'recover-first') {
       if (plan.nodes.includes(self.name)) {
         say('no saved position (seqno -1): running mariadbd --wsrep-recover.');
         const position = await recoverPosition(layout, self);
@@ -172,7 +219,10 @@ export async function decideOwnStart(
           (node) => node !== self && states?.find((state) => state.name === node.name)?.running,
         );
         evictionWaitFrom ??= Date.now();
-        if (Date.now() - evictionWaitFrom < EVICTION_WAIT_MS && (await listedAsMember(self, runningNodes))) {
+        if (
+          Date.now() - evictionWaitFrom < EVICTION_WAIT_MS &&
+          (await listedAsMember(self, runningNodes, 1000, states))
+        ) {
           say(
             'waiting: the running nodes still list this node (its previous run, killed); joining before they evict it would stall their writes.',
           );

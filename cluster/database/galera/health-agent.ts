@@ -7,12 +7,18 @@
 //   curl -s 127.0.0.1:9201/      -> {"node":"n1","ok":true,"wsrep_local_state_comment":"Synced",...}
 //   curl -s 127.0.0.1:9201/n2    -> 503 {"node":"n2","ok":false,"reason":"wsrep_local_state is 2 (Donor/Desynced)..."}
 //
+// A listener given its node's files (a local cluster's) also answers `GET /start-state`: the node's
+// saved and running state, which the node runners of the other hosts decide their start from
+// (start-state.ts). It answers whether the node runs or not, so the agent starts beside the node, not
+// after it.
+//
 // Each answer comes from a fresh connection to the node's own client port as a USAGE-only account (the
 // status variables need no privilege), bounded by a short timeout; concurrent checks of one node share
 // one query, so a slow node does not pile up connections.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type mysql from 'mysql2/promise';
+import { START_STATE_PATH } from './start-state';
 import { checkNode, WSREP_VARIABLES, type WsrepHealth } from './wsrep-status';
 
 export interface AgentNode {
@@ -21,6 +27,8 @@ export interface AgentNode {
   login: mysql.ConnectionOptions;
   /** The agent's listener for this node; 0 picks a free one (see ports()). */
   port: number;
+  /** The node's start state (start-state.ts), for `GET /start-state`; without it that path is a 404. */
+  startState?: () => Promise<unknown>;
 }
 
 export interface HealthAgentOptions {
@@ -148,6 +156,18 @@ export async function startHealthAgent(opts: HealthAgentOptions): Promise<Health
             res.end(req.method === 'HEAD' ? undefined : text);
           },
           (error: unknown) => send(500, { error: 'internal', message: String(error) }),
+        );
+        return;
+      }
+      if ((req.url ?? '').split('?')[0] === START_STATE_PATH) {
+        const startState = byName.get(own)?.startState;
+        if (startState === undefined) {
+          send(404, { error: 'not_found', message: `No start state here: ${own} is not a node of this stack.` });
+          return;
+        }
+        startState().then(
+          (state) => send(200, state),
+          (error: unknown) => send(503, { node: own, error: 'unreadable', message: String(error) }),
         );
         return;
       }

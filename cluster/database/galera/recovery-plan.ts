@@ -11,6 +11,10 @@
 //   the lowest index), after its grastate.dat is set to safe_to_bootstrap: 1 when it is not already, since
 //   Galera refuses --wsrep-new-cluster otherwise. Every SIGKILLed node must be recovered first, or a node
 //   with newer commits could be overwritten by an older one's state.
+// - Some node's state is unknown (over several hosts: its host's agent did not answer) and none runs:
+//   nobody bootstraps, since the unknown node may hold the newest commits or run a cluster this one
+//   cannot see; the plan waits. One exception, a cluster's first start: the first node bootstraps when
+//   neither it nor any node that answers has a history, as `npm start` on host 1 alone does.
 import { formatPosition, NIL_UUID, type GaleraPosition, type GraState } from './grastate';
 
 export interface NodeStartState {
@@ -21,6 +25,8 @@ export interface NodeStartState {
   grastate?: GraState;
   /** What `mariadbd --wsrep-recover` found, for a node whose grastate.dat says seqno -1. */
   recovered?: GaleraPosition;
+  /** Nothing is known of it (its host's agent did not answer): `running` and the rest say nothing. */
+  unknown?: boolean;
 }
 
 export type NodeAction =
@@ -37,12 +43,14 @@ export type StartPlan =
   /** Run `mariadbd --wsrep-recover` on these (stopped, seqno -1) nodes, then decide again. */
   | { kind: 'recover-first'; nodes: string[]; reason: string }
   | { kind: 'start'; actions: Record<string, NodeAction>; bootstrap?: string; reason: string }
+  /** Decide again once these nodes' states are known: none runs, and any of them may be the newest. */
+  | { kind: 'wait'; nodes: string[]; reason: string }
   /** Nothing safe to do without a human: the reason says what is wrong. */
   | { kind: 'refuse'; reason: string };
 
 /** A node that was part of a cluster (and so has data to keep), as opposed to a fresh or half-made one. */
 function hasHistory(node: NodeStartState): boolean {
-  return node.grastate !== undefined && node.grastate.uuid !== NIL_UUID;
+  return node.unknown !== true && node.grastate !== undefined && node.grastate.uuid !== NIL_UUID;
 }
 
 /** Crashed (seqno -1) and not yet recovered: its position is only in InnoDB. */
@@ -91,10 +99,13 @@ export function planStart(nodes: readonly NodeStartState[]): StartPlan {
     };
   }
 
-  const running = nodes.filter((node) => node.running);
+  const running = nodes.filter((node) => node.running && node.unknown !== true);
   if (running.length > 0) {
     const actions = Object.fromEntries(
-      nodes.map((node): [string, NodeAction] => [node.name, node.running ? { kind: 'running' } : joinAction(node)]),
+      nodes.map((node): [string, NodeAction] => [
+        node.name,
+        running.includes(node) ? { kind: 'running' } : joinAction(node),
+      ]),
     );
     return {
       kind: 'start',
@@ -104,6 +115,14 @@ export function planStart(nodes: readonly NodeStartState[]): StartPlan {
   }
 
   const withHistory = nodes.filter(hasHistory);
+  const unknown = nodes.filter((node) => node.unknown === true).map((node) => node.name);
+  if (unknown.length > 0 && (withHistory.length > 0 || nodes[0]?.unknown === true)) {
+    return {
+      kind: 'wait',
+      nodes: unknown,
+      reason: `the state of ${unknown.join(', ')} is unknown (no answer from its host's agent) and no node is running: any of them may hold the newest commits.`,
+    };
+  }
   const uuids = [...new Set(withHistory.map((node) => position(node).uuid))];
   if (uuids.length > 1) {
     const which = withHistory.map((node) => `${node.name} ${formatPosition(position(node))}`).join(', ');
@@ -114,7 +133,8 @@ export function planStart(nodes: readonly NodeStartState[]): StartPlan {
   let reason: string;
   if (withHistory.length === 0) {
     chosen = nodes[0] as NodeStartState;
-    reason = `No node has a cluster state: a new cluster, bootstrapped by ${chosen.name}.`;
+    const silent = unknown.length === 0 ? '' : ` (${unknown.join(', ')} not answering: a first start)`;
+    reason = `No node has a cluster state${silent}: a new cluster, bootstrapped by ${chosen.name}.`;
   } else {
     // Highest seqno; ties: the node Galera marked safe_to_bootstrap, then the first.
     chosen = withHistory.reduce((best, node) => {

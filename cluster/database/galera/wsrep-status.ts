@@ -50,19 +50,21 @@ export function statusRecord(rows: readonly { Variable_name: unknown; Value: unk
   return Object.fromEntries(rows.map((row) => [String(row.Variable_name).toLowerCase(), String(row.Value)]));
 }
 
-const QUERY = `SHOW GLOBAL STATUS WHERE Variable_name IN (${WSREP_VARIABLES.map((name) => `'${name}'`).join(', ')})`;
+const query = (variables: readonly string[]) =>
+  `SHOW GLOBAL STATUS WHERE Variable_name IN (${variables.map((name) => `'${name}'`).join(', ')})`;
 
 /**
- * Reads the wsrep status of the server at `login` over a fresh connection, bounded by `timeoutMs` for the
- * connect and again for the query. Rejects when the server cannot be reached or does not answer in time.
+ * Reads the wsrep status (`variables`, by default the judged ones) of the server at `login` over a fresh
+ * connection, bounded by `timeoutMs` for the connect and again for the query. Rejects when the server cannot be reached or does not answer in time.
  */
 export async function readWsrepStatus(
   login: mysql.ConnectionOptions,
   timeoutMs: number,
+  variables: readonly string[] = WSREP_VARIABLES,
 ): Promise<Record<string, string>> {
   const connection = await mysql.createConnection({ ...login, connectTimeout: timeoutMs });
   try {
-    const [rows] = await connection.query<mysql.RowDataPacket[]>({ sql: QUERY, timeout: timeoutMs });
+    const [rows] = await connection.query<mysql.RowDataPacket[]>({ sql: query(variables), timeout: timeoutMs });
     return statusRecord(rows as { Variable_name: unknown; Value: unknown }[]);
   } finally {
     // QUIT, so the server logs no aborted connection; a server that does not close in time is cut off.

@@ -1,10 +1,8 @@
 // The lab tier (the one test/lab/support/shared-tier.ts starts): a lab, one topology file, and per host
 // its STACK_DIR, PM2_HOME and STACK_HOST; `npm start` inside each host (h1 first: it bootstraps and makes
-// the secrets; then the others join). The lab's hosts share the machine's filesystem; two things stand in
-// for what a user does on real hosts:
-// - one set of secrets: h2's and h3's STACK_DIR/secrets link to h1's, as a user copies them once;
-// - each host's <STACK_DIR>/galera/n<i> of the other hosts' nodes links to that host's (the start
-//   coordination reads every node's files; see docs/multi-host.md, "what is left").
+// the secrets; then the others join). The lab's hosts share the machine's filesystem, but each host's
+// STACK_DIR holds only its own node (the runners learn the others' start states from their agents), and
+// h2's and h3's secrets are a copy of h1's, made before their first start, as a user copies them once.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -67,17 +65,8 @@ export class LabTier {
     fs.writeFileSync(path.join(dir, 'none.env'), '');
     const hosts = lab.hosts.map((h) => ({ name: h.name, address: h.address }));
     fs.writeFileSync(path.join(dir, 'hosts.json'), JSON.stringify({ hosts }));
-    for (const [k, host] of hosts.entries()) {
-      fs.mkdirSync(path.join(dir, host.name, 'galera'), { recursive: true });
-      if (k > 0) fs.symlinkSync(path.join(dir, hosts[0]!.name, 'secrets'), path.join(dir, host.name, 'secrets'));
-      for (const [i, other] of hosts.entries()) {
-        if (i === k) continue;
-        fs.symlinkSync(
-          path.join(dir, other.name, 'galera', `n${i + 1}`),
-          path.join(dir, host.name, 'galera', `n${i + 1}`),
-        );
-      }
-    }
+    // Each host's STACK_DIR holds its own node only; the secrets are copied from h1's by start().
+    for (const host of hosts) fs.mkdirSync(path.join(dir, host.name, 'galera'), { recursive: true });
     return new LabTier(lab, dir);
   }
 
@@ -99,6 +88,12 @@ export class LabTier {
 
   /** `npm start` inside `host`; throws with the output's end when it fails. */
   async start(host: string): Promise<void> {
+    // As a user copies <STACK_DIR>/secrets from host 1 (whose first start made them) to every host, once.
+    const secrets = path.join(this.dir, host, 'secrets');
+    if (host !== this.hostNames[0] && !fs.existsSync(secrets)) {
+      fs.cpSync(path.join(this.dir, this.hostNames[0]!, 'secrets'), secrets, { recursive: true });
+      fs.chmodSync(secrets, 0o700); // cpSync keeps the modes inside, not the top folder's
+    }
     const started = await runInHost(this.lab, host, ['npm', 'start'], this.hostEnv(host), START_MS);
     if (started.code !== 0) {
       throw new Error(`npm start on ${host} exited ${started.code}:\n${started.output.slice(-4000)}`);
