@@ -1,5 +1,5 @@
-// The one lab tier the tier test files share (test/lab/tier.test.ts, then tier.under-faults.test.ts and
-// tier.with-status.test.ts):
+// The one lab tier the tier test files share (test/lab/tier.test.ts, then tier.under-faults.test.ts,
+// tier.whole-restart.test.ts and tier.with-status.test.ts):
 // started on first use, by whichever file needs it first, and stopped once after every test file ran
 // (test/support/root-hooks.ts). Starting three hosts takes about a minute; once per mocha run is enough.
 //

@@ -3,8 +3,9 @@
 // copy of h1's secrets (test/lab/support/tier.ts). The node runners see one another only through the
 // hosts' agents (start-state.ts): a host started alone waits, saying whose state it lacks, instead of
 // bootstrapping; once every agent answers, the node with the newest commits (the last to stop, which
-// took writes alone) bootstraps and the others join, and every row is there. Needs root on Linux with
-// `ip netns`; skipped elsewhere, saying why.
+// took writes alone) bootstraps and the others join, and every row is there. On the shared lab tier
+// (test/lab/support/shared-tier.ts), after the fault tests: it leaves every host running. Needs root on
+// Linux with `ip netns`; skipped elsewhere, saying why.
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,14 +13,9 @@ import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { parseGrastate } from '../../cluster/database/galera/grastate';
 import { checkNode } from '../../cluster/database/galera/wsrep-status';
-import { labUnavailable } from '../../cluster/lab/availability';
-import type { LabSpec } from '../../cluster/lab/spec';
 import { waitFor } from '../support/wait';
-import { testLabSpec } from './support/test-spec';
-import { LabTier, runInHost, START_MS } from './support/tier';
-
-// Its own prefix and /24, apart from the other lab test files'.
-const SPEC: LabSpec = testLabSpec('c', 7);
+import { sharedTierToFault, sharedTierUnavailable } from './support/shared-tier';
+import { runInHost, START_MS, type LabTier } from './support/tier';
 
 describe('a whole-cluster stop and start over three namespaced hosts', function () {
   this.timeout(20 * 60_000);
@@ -56,17 +52,13 @@ describe('a whole-cluster stop and start over three namespaced hosts', function 
   }
 
   before(async function () {
-    const why = labUnavailable(SPEC.prefix);
+    const why = sharedTierUnavailable();
     if (why) {
       console.log(`      skipped: ${why}`);
       this.skip();
     }
-    tier = LabTier.prepare(SPEC);
-    await tier.startAll();
-  });
-
-  after(function () {
-    LabTier.teardown(tier, SPEC);
+    // Started here when this file runs alone; stopped once after every file (test/support/root-hooks.ts).
+    tier = await sharedTierToFault();
   });
 
   it("each host's STACK_DIR holds its own node only, and its own copy of the secrets", function () {
