@@ -5,13 +5,15 @@
 // functions are printed, with req/s, worker CPU per request and RSS of each. Not a result: a tool.
 //
 //   npx tsx bench/profile.ts [--seconds 5] [--reps 2] [--paths /,/todos] [--env ACCESS_LOG=0,...] [--only direct]
-//     [--baseline] [--no-prof] [--node-args '--max-semi-space-size=4'] [--diff]
+//     [--baseline] [--no-prof] [--node-args '--max-semi-space-size=4'] [--diff] [--pm2-prof]
+// --pm2-prof: two more workers under pm2 as shipped (the ecosystem's node args plus --cpu-prof), one in
+// cluster mode, one in fork mode; their profiles are printed and diffed per request against the peer's.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { workerAppName } from '../cluster/ecosystem';
 import { freePort } from '../cluster/free-port';
-import { listProcesses } from '../cluster/pm2';
+import { listProcesses, runPm2 } from '../cluster/pm2';
 import { PROJECT_ROOT } from '../cluster/settings';
 import { DIST_DIR } from '../cluster/build/stamp';
 import { httpLoad, type Watch } from './harness/measure';
@@ -188,6 +190,28 @@ async function main() {
       direct: { url: `http://127.0.0.1:${directPort}`, watch: { worker: [child.pid!] } },
     };
     if (base) sides['base (dist/.base)'] = { url: `http://127.0.0.1:${basePort}`, watch: { worker: [base.pid!] } };
+    // --pm2-prof: the same worker under pm2, cluster and fork mode, each writing its own profile.
+    const pm2Profiled: { name: string; side: string; dir: string }[] = [];
+    if (process.argv.includes('--pm2-prof')) {
+      const apps: ReturnType<typeof variantApp>[] = [];
+      const ports: number[] = [];
+      for (const mode of ['cluster', 'fork'] as const) {
+        const port = await freePort();
+        const name = `kh-profile-pm2-${mode}`;
+        const dir = path.join(stack.home, `profile-${mode}`);
+        fs.mkdirSync(dir, { recursive: true });
+        const variant = variantApp(env, port, name, { fork: mode === 'fork', env: extraEnv });
+        variant.node_args = [...(variant.node_args as string[]), '--cpu-prof', `--cpu-prof-dir=${dir}`];
+        apps.push(variant);
+        ports.push(port);
+        pm2Profiled.push({ name, side: `pm2 ${mode} (prof)`, dir });
+      }
+      await stack.addVariants(apps, ports);
+      const listed = await listProcesses(env);
+      pm2Profiled.forEach((p, i) => {
+        sides[p.side] = { url: `http://127.0.0.1:${ports[i]}`, watch: { worker: [processByName(listed, p.name).pid] } };
+      });
+    }
     const perRequest = new Map<string, number[]>();
     const served = new Map<string, number>();
     for (let rep = 1; rep <= reps; rep += 1) {
@@ -248,6 +272,31 @@ async function main() {
       for (const line of total) console.log(line);
     }
     await peer.stop();
+    const peerProfileFile = fs.readdirSync(peerProfileDir).find((name) => name.endsWith('.cpuprofile'));
+    for (const p of pm2Profiled) {
+      // pm2's stop sends SIGINT: the worker drains and exits, and --cpu-prof writes its profile.
+      await runPm2(['stop', p.name], env);
+      const file = fs.readdirSync(p.dir).find((name) => name.endsWith('.cpuprofile'));
+      if (!file) {
+        console.log(`\n${p.side}: no profile written`);
+        continue;
+      }
+      const keep = path.join('/tmp', `${p.name}-${Date.now()}.cpuprofile`);
+      fs.copyFileSync(path.join(p.dir, file), keep);
+      const profiled = topFunctions(keep, Number(arg('top', '40')));
+      console.log(`\n${p.side}, top self time, % of busy samples (profile kept in ${keep}):`);
+      for (const line of profiled.self) console.log(line);
+      if (peerProfileFile) {
+        const peerProfile = topFunctions(path.join(peerProfileDir, peerProfileFile), 0);
+        const a = served.get(p.side)!;
+        const b = served.get('peer')!;
+        console.log(
+          `\n${p.side} minus peer, self time per request; busy per request ${((profiled.busy * profiled.intervalUs) / a).toFixed(1)} us against ${((peerProfile.busy * peerProfile.intervalUs) / b).toFixed(1)} us:`,
+        );
+        for (const line of diffPerRequest(profiled, a, peerProfile, b, Number(arg('diff-top', '40')), 'selfSamples'))
+          console.log(line);
+      }
+    }
     const peerFile = fs.readdirSync(peerProfileDir).find((name) => name.endsWith('.cpuprofile'));
     if (peerFile && oursProfile && process.argv.includes('--diff')) {
       const peerProfile = topFunctions(path.join(peerProfileDir, peerFile), 0);

@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   });
   // First: it takes over the app's 'request' listener (one request per connection at a time).
   const requests = trackResponses(server);
-  answerClientErrorsAsJson(server);
+  answerClientErrorsAsJson(server, requests);
   log({
     level: 'info',
     msg: 'listening',

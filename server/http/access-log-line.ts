@@ -30,14 +30,28 @@ function num(value: number | null): string {
   return value !== null && Number.isFinite(value) ? String(value) : 'null';
 }
 
+// The worker's name, the method (Node's parser accepts only the methods it knows) and the route template
+// take a few values per worker: each is encoded once, not on every line. Bounded all the same.
+const ENCODED_MAX = 256;
+const encoded = new Map<string, string>();
+
+function jsonOfFew(value: string): string {
+  let json = encoded.get(value);
+  if (json === undefined) {
+    json = JSON.stringify(value);
+    if (encoded.size < ENCODED_MAX) encoded.set(value, json);
+  }
+  return json;
+}
+
 export function accessLogLine(entry: AccessLogEntry): string {
   const time = typeof entry.time === 'string' ? entry.time : entry.time.toISOString();
   // JSON.stringify leaves an undefined property out; so does this.
   const remote = entry.remote === undefined ? '' : `,"remote":${JSON.stringify(entry.remote)}`;
   return (
-    `{"time":"${time}","level":"info","msg":"request","worker":${JSON.stringify(entry.worker)},` +
-    `"requestId":${JSON.stringify(entry.requestId)},"method":${JSON.stringify(entry.method)},` +
-    `"route":${JSON.stringify(entry.route)},"status":${num(entry.status)},"durationMs":${num(tenths(entry.durationMs))},` +
+    `{"time":"${time}","level":"info","msg":"request","worker":${jsonOfFew(entry.worker)},` +
+    `"requestId":${JSON.stringify(entry.requestId)},"method":${jsonOfFew(entry.method)},` +
+    `"route":${jsonOfFew(entry.route)},"status":${num(entry.status)},"durationMs":${num(tenths(entry.durationMs))},` +
     `"poolWaitMs":${num(tenths(entry.poolWaitMs))},"bytes":${num(entry.bytes)}${remote}}\n`
   );
 }

@@ -1,7 +1,9 @@
 // Requests Node's HTTP parser refuses before Koa sees them (a malformed method, headers over 16 KB):
 // answered with the same JSON error shape as everything else instead of Node's empty 400/431.
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { ServedRequests } from './drain';
 
 /** After its error answer, a connection is still read (and what comes is dropped) this long at most. */
 const LINGER_MS = 5_000;
@@ -15,17 +17,14 @@ function reply(socket: Duplex, status: number, reason: string, body: Record<stri
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
 
-export function answerClientErrorsAsJson(server: Server): void {
-  // The responses still to be written on each connection. Bytes the parser refuses after complete
+/**
+ * `requests`: the server's trackResponses() (drain.ts), which already follows each connection's
+ * responses, so this adds nothing to a request that Node parsed.
+ */
+export function answerClientErrorsAsJson(server: Server, requests: Pick<ServedRequests, 'pendingOn'>): void {
+  // The responses still to be written on a connection: bytes the parser refuses after complete
   // requests (a bad pipelined request, anything after `Connection: close`) must not replace their
   // answers with a 400: their handlers run anyway, and a POST's row would be written behind a refusal.
-  const inFlight = new WeakMap<Duplex, Set<ServerResponse>>();
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    let responses = inFlight.get(req.socket);
-    if (!responses) inFlight.set(req.socket, (responses = new Set()));
-    responses.add(res);
-    res.once('close', () => responses.delete(res));
-  });
   const refused = new WeakSet<Duplex>();
 
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
@@ -51,7 +50,7 @@ export function answerClientErrorsAsJson(server: Server): void {
         reply(socket, 400, 'Bad Request', { error: 'bad_request', message: 'The request is not valid HTTP.' });
       }
     };
-    const complete = [...(inFlight.get(socket) ?? [])].filter((res) => res.req.complete);
+    const complete = requests.pendingOn(socket as Socket).filter((res) => res.req.complete);
     if (complete.length === 0) {
       answer();
       return;

@@ -27,6 +27,11 @@ export interface DrainOptions {
 export interface ServedRequests {
   /** Responses of requests handed to the app and not yet closed. */
   open(): Iterable<ServerResponse>;
+  /**
+   * The responses of `socket` not yet closed, in order: the one being answered, then those waiting their
+   * turn (client-error.ts waits for these before refusing what follows them).
+   */
+  pendingOn(socket: net.Socket): ServerResponse[];
   /** From now on, every request handed to the app is answered with `Connection: close`. */
   closeEach(): void;
   /** Requests never run because their connection was closing when their turn came. */
@@ -34,6 +39,12 @@ export interface ServedRequests {
 }
 
 type Request = [IncomingMessage, ServerResponse];
+
+/** A connection's answer in progress and the requests read behind it, kept as long as the socket lives. */
+interface Connection {
+  current: ServerResponse | undefined;
+  waiting: Request[];
+}
 
 function markClose(res: ServerResponse): void {
   if (!res.headersSent) res.setHeader('Connection', 'close');
@@ -48,34 +59,32 @@ export function trackResponses(server: Server): ServedRequests {
   const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   server.removeAllListeners('request');
   const open = new Set<ServerResponse>();
-  // Per connection, the requests read while an earlier one is being answered.
-  const waiting = new WeakMap<net.Socket, Request[]>();
+  // One entry per connection, not per request: a keep-alive connection's requests allocate nothing here.
+  const connections = new WeakMap<net.Socket, Connection>();
   let closing = false;
   let dropped = 0;
 
-  const next = (socket: net.Socket) => {
-    const queue = waiting.get(socket) ?? [];
-    const following = queue.shift();
-    if (!following) {
-      waiting.delete(socket);
-      return;
-    }
+  const next = (socket: net.Socket, connection: Connection) => {
+    connection.current = undefined;
+    const following = connection.waiting.shift();
+    if (!following) return;
     // The previous answer closed the connection (`Connection: close`, or the client went away): Node
     // writes nothing more on it, so nothing more runs.
     if (socket.destroyed || socket.writableEnded) {
-      dropped += queue.length + 1;
-      waiting.delete(socket);
+      dropped += connection.waiting.length + 1;
+      connection.waiting = [];
       return;
     }
-    run(socket, following);
+    run(socket, connection, following);
   };
 
-  const run = (socket: net.Socket, [req, res]: Request) => {
+  const run = (socket: net.Socket, connection: Connection, [req, res]: Request) => {
+    connection.current = res;
     open.add(res);
     // 'close' comes after the answer is handed to the socket, or when the connection died before.
     res.once('close', () => {
       open.delete(res);
-      next(socket);
+      next(socket, connection);
     });
     if (closing) markClose(res);
     for (const handler of handlers) handler.call(server, req, res);
@@ -83,17 +92,22 @@ export function trackResponses(server: Server): ServedRequests {
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
-    const queue = waiting.get(socket);
-    if (queue) {
-      queue.push([req, res]);
+    let connection = connections.get(socket);
+    if (!connection) connections.set(socket, (connection = { current: undefined, waiting: [] }));
+    if (connection.current) {
+      connection.waiting.push([req, res]);
       return;
     }
-    waiting.set(socket, []);
-    run(socket, [req, res]);
+    run(socket, connection, [req, res]);
   });
 
   return {
     open: () => open,
+    pendingOn: (socket) => {
+      const connection = connections.get(socket);
+      if (!connection?.current) return [];
+      return [connection.current, ...connection.waiting.map(([, res]) => res)];
+    },
     closeEach: () => {
       closing = true;
       for (const res of open) markClose(res);

@@ -37,16 +37,18 @@ export function errorMiddleware(log: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body == null) {
+      // Read once: each ctx.status is two getters, on every request.
+      const status = ctx.res.statusCode;
+      if (status === 404 && ctx.body == null) {
         ctx.status = 404;
         ctx.body = errorBody(ctx, { error: 'not_found', message: `No route for ${ctx.method} ${ctx.path}.` });
-      } else if (ctx.status === 501 && ctx.body == null) {
+      } else if (status === 501 && ctx.body == null) {
         // The router's answer to a method it knows no route for at all (TRACE, PROPFIND, ...).
         ctx.body = errorBody(ctx, {
           error: 'not_implemented',
           message: `${ctx.method} is not supported by this server.`,
         });
-      } else if (ctx.status === 405 && ctx.body == null) {
+      } else if (status === 405 && ctx.body == null) {
         ctx.status = 405;
         ctx.body = errorBody(ctx, {
           error: 'method_not_allowed',

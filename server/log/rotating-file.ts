@@ -8,6 +8,12 @@
 // on every call, which costs more per line the larger the buffer; and an asynchronous write costs tens
 // of microseconds of CPU here whatever its size, so chunks must be large (measured: 4 KB chunks about
 // 5 us per access line, 64 KB chunks about 1 us). At most one write is in flight; the buffer is bounded.
+//
+// Each line is copied into a Buffer as it is written, not kept as a string until the chunk is taken: an
+// access line is a tree of string pieces (a template of a dozen parts), and a few hundred of them alive
+// at every young-generation GC were copied by it, then moved to old space to wait for a full GC (the
+// worker's scavenges took about twice as long as with ACCESS_LOG=0; issue 16 item 6, bench/README.md).
+// In a Buffer a line is bytes outside the JS heap the moment it is written.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -18,10 +24,10 @@ export interface RotatingFileOptions {
   maxBytes: number;
   /** Rotated files kept besides the current one (LOG_FILES). */
   keep: number;
-  /** Written once this many characters are buffered, or every flushIntervalMs, whichever comes first. */
+  /** Written once this many bytes are buffered, or every flushIntervalMs, whichever comes first. */
   bufferChars?: number;
   flushIntervalMs?: number;
-  /** Buffered characters beyond which new lines are dropped (the disk stalls): memory stays bounded. */
+  /** Buffered bytes beyond which new lines are dropped (the disk stalls): memory stays bounded. */
   maxBufferedChars?: number;
   /** Told once per problem (a failed write, lines dropped), never per line; stderr by default. */
   warn?: (message: string) => void;
@@ -36,7 +42,10 @@ export class RotatingFile {
   private ino = -1;
   /** Bytes in the current file. */
   private fileBytes = 0;
-  private pending: string[] = [];
+  /** Blocks already full, then `block` filled up to `used`: the bytes not yet written. */
+  private full: Buffer[] = [];
+  private block: Buffer | undefined;
+  private used = 0;
   private pendingChars = 0;
   private writing = false;
   private reopenWanted = false;
@@ -77,9 +86,25 @@ export class RotatingFile {
       }
       return;
     }
-    this.pending.push(line);
-    this.pendingChars += line.length;
+    this.append(line);
     if (this.pendingChars >= this.bufferChars) this.flush();
+  }
+
+  /** Copies `line` (UTF-8) into the current block, starting a new one when it does not fit. */
+  private append(line: string): void {
+    // At most 3 bytes per UTF-16 unit: without measuring, a line of that size surely fits.
+    let bytes = line.length * 3;
+    if (!this.block || this.used + bytes > this.block.length) {
+      bytes = Buffer.byteLength(line);
+      if (!this.block || this.used + bytes > this.block.length) {
+        if (this.block && this.used > 0) this.full.push(this.block.subarray(0, this.used));
+        this.block = Buffer.allocUnsafe(Math.max(this.bufferChars, bytes));
+        this.used = 0;
+      }
+    }
+    const written = this.block.write(line, this.used);
+    this.used += written;
+    this.pendingChars += written;
   }
 
   /** Starts writing what is buffered now (rare, important lines; the timer does it otherwise). */
@@ -118,8 +143,12 @@ export class RotatingFile {
   }
 
   private take(): Buffer {
-    const chunk = Buffer.from(this.pending.join(''));
-    this.pending = [];
+    if (this.block && this.used > 0) this.full.push(this.block.subarray(0, this.used));
+    const chunk = this.full.length === 1 ? this.full[0]! : Buffer.concat(this.full);
+    // The written part now belongs to the chunk: the next line starts a new block.
+    this.full = [];
+    this.block = undefined;
+    this.used = 0;
     this.pendingChars = 0;
     this.dropping = false;
     return chunk;

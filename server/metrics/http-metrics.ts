@@ -176,8 +176,9 @@ export function httpMetricsMiddleware(registry: Registry): Middleware {
     figures.inFlight += 1;
     const record = () => {
       figures.inFlight -= 1;
+      const method = ctx.req.method ?? '';
       figures.record(
-        KNOWN_METHODS.has(ctx.method) ? ctx.method : 'OTHER',
+        KNOWN_METHODS.has(method) ? method : 'OTHER',
         routeLabel(ctx),
         answeredStatus(ctx),
         (performance.now() - started) / 1000,

@@ -4,7 +4,8 @@ import Router from '@koa/router';
 export function rootRoutes(): Router {
   const router = new Router();
   router.get('/', (ctx) => {
-    ctx.type = 'text/plain';
+    // The header's final text: ctx.type would look 'text/plain' up in mime-types on every request.
+    ctx.set('Content-Type', 'text/plain; charset=utf-8');
     ctx.body = 'Welcome!\n';
   });
   return router;

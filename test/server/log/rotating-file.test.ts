@@ -46,6 +46,18 @@ describe('RotatingFile', () => {
     expect(kept).to.deep.equal(kept.map((_, i) => kept[0]! + i));
   });
 
+  it('keeps every byte of lines that fill several blocks, are longer than a block or are not ASCII', async () => {
+    const file = path.join(dir, 'w.log');
+    const log = new RotatingFile({ path: file, maxBytes: 1 << 20, keep: 1, bufferChars: 64, flushIntervalMs: 20 });
+    const written = ['é'.repeat(40), 'x'.repeat(200), '€ 😀 ü', ...Array.from({ length: 50 }, (_, i) => `line ${i} ñ`)];
+    for (const line of written) log.write(`${line}\n`);
+    for (const line of written) log.write(`${line}\n`);
+    // Written by the chunks in flight and the timer, one write at a time, in order.
+    await waitUntil(() => lines(file).length === written.length * 2);
+    log.close();
+    expect(lines(file)).to.deep.equal([...written, ...written]);
+  });
+
   it('writes asynchronously in chunks, and reopens the path after the file was moved away', async () => {
     const file = path.join(dir, 'w.log');
     const log = new RotatingFile({ path: file, maxBytes: 1 << 20, keep: 1, bufferChars: 64, flushIntervalMs: 20 });
