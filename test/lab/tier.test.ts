@@ -14,7 +14,7 @@ import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { haproxyCommand, stickTableServer } from '../../cluster/haproxy/stats';
 import { loadStackSettings, PROJECT_ROOT } from '../../cluster/settings';
-import { sharedTierUnavailable, sharedTierUnfaulted } from './support/shared-tier';
+import { sharedTierOrSkip } from './support/shared-tier';
 import { runInHost, type LabTier } from './support/tier';
 
 describe('the tier on three namespaced hosts (npm start on each)', function () {
@@ -25,13 +25,8 @@ describe('the tier on three namespaced hosts (npm start on each)', function () {
   const hostEnv = (host: string) => tier.hostEnv(host);
 
   before(async function () {
-    const why = sharedTierUnavailable();
-    if (why) {
-      console.log(`      skipped: ${why}`);
-      this.skip();
-    }
     // The tier the fault tests share (./support/shared-tier.ts), started here when this file runs first.
-    tier = await sharedTierUnfaulted();
+    tier = await sharedTierOrSkip(this, 'check');
   });
 
   it("a todo POSTed through h1's front door is read through h3's, and is on h3's own node", async function () {

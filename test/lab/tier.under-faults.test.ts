@@ -21,7 +21,7 @@ import { checkNode } from '../../cluster/database/galera/wsrep-status';
 import { stickTableServer } from '../../cluster/haproxy/stats';
 import { waitFor } from '../support/wait';
 import { readIds, startKeyedLoad, type HostLoad, type LoadEvent } from './support/keyed-load';
-import { sharedTierToFault, sharedTierUnavailable } from './support/shared-tier';
+import { sharedTierOrSkip } from './support/shared-tier';
 import type { LabTier } from './support/tier';
 
 /** Each host's front door, from inside the host. */
@@ -351,13 +351,8 @@ describe('faults on the tier over three namespaced hosts', function () {
   const holdFor = (ms: number) => () => sleep(ms);
 
   before(async function () {
-    const why = sharedTierUnavailable();
-    if (why) {
-      console.log(`      skipped: ${why}`);
-      this.skip();
-    }
     // Started here when this file runs alone; stopped once after every file (test/support/root-hooks.ts).
-    tier = await sharedTierToFault();
+    tier = await sharedTierOrSkip(this, 'fault');
   });
 
   after(function () {

@@ -14,7 +14,7 @@ import mysql from 'mysql2/promise';
 import { parseGrastate } from '../../cluster/database/galera/grastate';
 import { checkNode } from '../../cluster/database/galera/wsrep-status';
 import { waitFor } from '../support/wait';
-import { sharedTierToFault, sharedTierUnavailable } from './support/shared-tier';
+import { sharedTierOrSkip } from './support/shared-tier';
 import { runInHost, START_MS, type LabTier } from './support/tier';
 
 describe('a whole-cluster stop and start over three namespaced hosts', function () {
@@ -52,13 +52,8 @@ describe('a whole-cluster stop and start over three namespaced hosts', function 
   }
 
   before(async function () {
-    const why = sharedTierUnavailable();
-    if (why) {
-      console.log(`      skipped: ${why}`);
-      this.skip();
-    }
     // Started here when this file runs alone; stopped once after every file (test/support/root-hooks.ts).
-    tier = await sharedTierToFault();
+    tier = await sharedTierOrSkip(this, 'fault');
   });
 
   it("each host's STACK_DIR holds its own node only, and its own copy of the secrets", function () {

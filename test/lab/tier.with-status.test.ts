@@ -8,7 +8,7 @@
 import https from 'node:https';
 import { expect } from 'chai';
 import { waitFor } from '../support/wait';
-import { sharedTierToFault, sharedTierUnavailable } from './support/shared-tier';
+import { sharedTierOrSkip } from './support/shared-tier';
 import { runInHost, type LabTier } from './support/tier';
 
 const STATUS_PORT = 10001;
@@ -39,13 +39,8 @@ describe('npm run status over three namespaced hosts', function () {
       .sort((a, b) => a.host.localeCompare(b.host));
 
   before(async function () {
-    const why = sharedTierUnavailable();
-    if (why) {
-      console.log(`      skipped: ${why}`);
-      this.skip();
-    }
     // Started here when this file runs alone; stopped once after every file (test/support/root-hooks.ts).
-    tier = await sharedTierToFault();
+    tier = await sharedTierOrSkip(this, 'fault');
   });
 
   it('on h2: every host, its node Synced, its proxy up, and every proxy writing to the same node', async function () {

@@ -71,3 +71,16 @@ export async function stopSharedTier(): Promise<void> {
   started = undefined;
   faulted = false;
 }
+
+/**
+ * A lab test file's `before`: skips the file, saying why, where namespaces cannot be made; otherwise the
+ * shared tier, fresh (`check`: tier.test.ts) or to break (`fault`: the files that run after it).
+ */
+export async function sharedTierOrSkip(context: Mocha.Context, use: 'check' | 'fault'): Promise<LabTier> {
+  const why = sharedTierUnavailable();
+  if (why) {
+    console.log(`      skipped: ${why}`);
+    context.skip();
+  }
+  return use === 'check' ? sharedTierUnfaulted() : sharedTierToFault();
+}
