@@ -65,7 +65,23 @@ export function runParagraph(
 
 export const RESULTS_DIR = path.join(PROJECT_ROOT, 'bench', 'results');
 
-/** Writes <name>-<date>[-quick].md, .json and (if given) .svg; returns their paths. */
+/**
+ * The results' base path: <name>-<date>, or with the next free letter (<date>b, <date>c, ...) when a
+ * run of that day is already there, so a second run never overwrites the first (a quick run is always
+ * <date>-quick: it is not a result).
+ */
+export function resultsBase(dir: string, name: string, date: string, quick: boolean): string {
+  const plain = path.join(dir, `${name}-${date}`);
+  if (quick) return `${plain}-quick`;
+  if (!fs.existsSync(`${plain}.md`)) return plain;
+  for (let code = 'b'.charCodeAt(0); code <= 'z'.charCodeAt(0); code += 1) {
+    const lettered = `${plain}${String.fromCharCode(code)}`;
+    if (!fs.existsSync(`${lettered}.md`)) return lettered;
+  }
+  throw new Error(`${plain}: every lettered results name of this day is taken.`);
+}
+
+/** Writes <name>-<date>[letter|-quick].md, .json and (if given) .svg; returns their paths. */
 export function writeResults(
   name: string,
   info: RunInfo,
@@ -74,7 +90,7 @@ export function writeResults(
   dir = RESULTS_DIR,
 ): string[] {
   fs.mkdirSync(dir, { recursive: true });
-  const base = path.join(dir, `${name}-${info.date}${quick ? '-quick' : ''}`);
+  const base = resultsBase(dir, name, info.date, quick);
   const written = [`${base}.md`, `${base}.json`];
   fs.writeFileSync(`${base}.md`, `${files.markdown.join('\n')}\n`);
   fs.writeFileSync(`${base}.json`, `${compactJson({ bench: name, ...info, quick, ...files.json })}\n`);

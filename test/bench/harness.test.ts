@@ -1,9 +1,12 @@
 // The bench harness's pure pieces (bench/harness/): the order of the repetitions, the summaries and ratios,
 // the options, the Markdown and the compact JSON. No server: the scenarios here return fixed samples.
 import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fmtRatio, fmtRefusals, summaryTable, table } from '../../bench/harness/markdown';
 import { statusesOf, type Sample } from '../../bench/harness/measure';
-import { compactJson, compactNumbers } from '../../bench/harness/results';
+import { compactJson, compactNumbers, resultsBase } from '../../bench/harness/results';
 import {
   parseRunOptions,
   ratio,
@@ -226,5 +229,28 @@ describe('bench harness: compactJson(value)', () => {
       empty: [],
       nested: { xs: [0.5, 10] },
     });
+  });
+});
+
+describe('bench harness: resultsBase(dir, name, date, quick)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-results-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("takes the day's plain name first, then the next free letter, never an existing run's", () => {
+    expect(resultsBase(dir, 'tier', '2026-12-02', false)).to.equal(path.join(dir, 'tier-2026-12-02'));
+    fs.writeFileSync(path.join(dir, 'tier-2026-12-02.md'), '');
+    expect(resultsBase(dir, 'tier', '2026-12-02', false)).to.equal(path.join(dir, 'tier-2026-12-02b'));
+    fs.writeFileSync(path.join(dir, 'tier-2026-12-02b.md'), '');
+    expect(resultsBase(dir, 'tier', '2026-12-02', false)).to.equal(path.join(dir, 'tier-2026-12-02c'));
+    // Another bench's or another day's files do not count.
+    expect(resultsBase(dir, 'bench', '2026-12-02', false)).to.equal(path.join(dir, 'bench-2026-12-02'));
+  });
+
+  it('names a quick run <date>-quick whatever is there (it is not a result)', () => {
+    fs.writeFileSync(path.join(dir, 'tier-2026-12-02.md'), '');
+    expect(resultsBase(dir, 'tier', '2026-12-02', true)).to.equal(path.join(dir, 'tier-2026-12-02-quick'));
   });
 });
