@@ -4,10 +4,10 @@ import Koa from 'koa';
 import type { Registry } from 'prom-client';
 import type { Db } from './db/db';
 import type { AccessLogOptions } from './http/access-log';
-import { errorMiddleware, type Logger } from './http/error-middleware';
+import type { Logger } from './http/error-middleware';
 import { requestScopeMiddleware } from './http/request-scope';
 import { IdempotencyStore } from './idempotency/store';
-import { httpMetricsMiddleware } from './metrics/http-metrics';
+import { httpMetricsRecorder } from './metrics/http-metrics';
 import { registerIdempotencyMetrics, silentIdempotencyMetrics } from './metrics/idempotency-metrics';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
@@ -31,12 +31,17 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
-  // Errors are answered by errorMiddleware; Koa's own default handler would print them a second time.
+  // Errors are answered in the request scope; Koa's own default handler would print them a second time.
   app.silent = true;
-  if (deps.registry) app.use(httpMetricsMiddleware(deps.registry));
-  // The request's id, clientGone and access line, before the handlers whose pool waits it sums.
-  app.use(requestScopeMiddleware(deps.accessLog));
-  app.use(errorMiddleware(deps.log));
+  // The request's id, clientGone, error answers, metrics and access line, around the handlers whose pool
+  // waits it sums.
+  app.use(
+    requestScopeMiddleware({
+      log: deps.log,
+      accessLog: deps.accessLog,
+      metrics: deps.registry ? httpMetricsRecorder(deps.registry) : undefined,
+    }),
+  );
   // One root router, so 405 (with Allow) is decided over every route at once.
   const root = new Router();
   const routers = [

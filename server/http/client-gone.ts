@@ -13,7 +13,8 @@ export class ClientGone {
 
   /** `afterClose`: runs once the response closed, after `left` is set (the access log's line). */
   constructor(res: ServerResponse, afterClose?: () => void) {
-    res.once('close', () => {
+    // on(), not once(): a response closes once, and once() wraps each listener in a closure of its own.
+    res.on('close', () => {
       if (!res.writableFinished) {
         this.left = true;
         this.controller?.abort();

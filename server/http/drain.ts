@@ -81,8 +81,9 @@ export function trackResponses(server: Server): ServedRequests {
   const run = (socket: net.Socket, connection: Connection, [req, res]: Request) => {
     connection.current = res;
     open.add(res);
-    // 'close' comes after the answer is handed to the socket, or when the connection died before.
-    res.once('close', () => {
+    // 'close' comes after the answer is handed to the socket, or when the connection died before. on(),
+    // not once(): a response closes once, and once() wraps each listener in a closure of its own.
+    res.on('close', () => {
       open.delete(res);
       next(socket, connection);
     });
