@@ -22,7 +22,7 @@ import { renderChart, type ChartPanel } from './harness/chart';
 import { fmtRatio, ratioTable, summaryTable, table } from './harness/markdown';
 import { httpLoad, limitLoad, type Watch } from './harness/measure';
 import { childPids, rssMb } from './harness/proc';
-import { runInfo, runParagraph, writeResults } from './harness/results';
+import { CHART_FILE, runInfo, runParagraph, writeResults } from './harness/results';
 import {
   parseRunOptions,
   ratio,
@@ -352,7 +352,7 @@ async function main(): Promise<void> {
         `- ${phase.name}: ${phase.skipped ? `**not measured: ${phase.skipped}**` : `filled in ${fmt(phase.setupSeconds ?? 0, 1)} s`}`,
       );
     }
-    md.push('', `![ours, the peer and the limit](${name}-${info.date}${options.quick ? '-quick' : ''}.svg)`, '');
+    md.push('', `![ours, the peer and the limit](${CHART_FILE})`, '');
     md.push(
       'req/s, p50, p99: median (min–max) over the repetitions. CPU: median % of one core (µs per request); "app" is the worker or the peer, ' +
         '"bench" the load generator. Peak RSS: of the app, sampled every 200 ms.',

@@ -24,7 +24,7 @@ import { renderChart } from './harness/chart';
 import { fmtRatio, summaryTable, table } from './harness/markdown';
 import { httpLoad, limitLoad, type Watch } from './harness/measure';
 import { childPids } from './harness/proc';
-import { runInfo, runParagraph, writeResults } from './harness/results';
+import { CHART_FILE, runInfo, runParagraph, writeResults } from './harness/results';
 import {
   parseRunOptions,
   ratio,
@@ -313,7 +313,7 @@ async function main(): Promise<void> {
       `Stacks up in ${stacks.single.startSeconds.toFixed(1)} s (single) and ${stacks.galera.startSeconds.toFixed(1)} s (galera). ` +
         'DB_QUEUE_LIMIT=1000, DB_ACQUIRE_TIMEOUT_MS=60000. mariadbd CPU: every node of the stack.',
       '',
-      `![galera](${name}-${info.date}${options.quick ? '-quick' : ''}.svg)`,
+      `![galera](${CHART_FILE})`,
       '',
       ...summaryTable(summaries, {
         cpu: [

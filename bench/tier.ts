@@ -18,7 +18,7 @@ import { renderChart } from './harness/chart';
 import { ratioTable, summaryTable } from './harness/markdown';
 import { httpLoad, type Watch } from './harness/measure';
 import { childPids } from './harness/proc';
-import { runInfo, runParagraph, writeResults } from './harness/results';
+import { CHART_FILE, runInfo, runParagraph, writeResults } from './harness/results';
 import {
   parseRunOptions,
   ratio,
@@ -208,7 +208,6 @@ async function main(): Promise<void> {
       })),
       note: `${info.date}, ${info.machine.cores} cores, Node ${info.node}, commit ${info.commit.slice(0, 12)}, ${options.reps} repetition(s) of ${options.seconds} s`,
     });
-    const base = `tier-${info.date}${options.quick ? '-quick' : ''}`;
     const md = [
       `# npm run bench:tier, ${info.date}${options.quick ? ' (quick)' : ''}`,
       '',
@@ -218,7 +217,7 @@ async function main(): Promise<void> {
         'for the front door, "worker" is both product workers. autocannon\'s latency is wrong when every request opens a new connection: ' +
         'ignore p50/p99 of the Connection: close rows.',
       '',
-      `![tier](${base}.svg)`,
+      `![tier](${CHART_FILE})`,
       '',
       ...summaryTable(summaries, {
         cpu: [

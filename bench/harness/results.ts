@@ -65,6 +65,9 @@ export function runParagraph(
 
 export const RESULTS_DIR = path.join(PROJECT_ROOT, 'bench', 'results');
 
+/** Written in a bench's Markdown where its chart goes: replaced by the chart file's name as written. */
+export const CHART_FILE = '{chart-file}';
+
 /**
  * The results' base path: <name>-<date>, or with the next free letter (<date>b, <date>c, ...) when a
  * run of that day is already there, so a second run never overwrites the first (a quick run is always
@@ -92,7 +95,8 @@ export function writeResults(
   fs.mkdirSync(dir, { recursive: true });
   const base = resultsBase(dir, name, info.date, quick);
   const written = [`${base}.md`, `${base}.json`];
-  fs.writeFileSync(`${base}.md`, `${files.markdown.join('\n')}\n`);
+  const markdown = files.markdown.join('\n').replaceAll(CHART_FILE, `${path.basename(base)}.svg`);
+  fs.writeFileSync(`${base}.md`, `${markdown}\n`);
   fs.writeFileSync(`${base}.json`, `${compactJson({ bench: name, ...info, quick, ...files.json })}\n`);
   if (files.svg !== undefined) {
     fs.writeFileSync(`${base}.svg`, files.svg);

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fmtRatio, fmtRefusals, summaryTable, table } from '../../bench/harness/markdown';
 import { statusesOf, type Sample } from '../../bench/harness/measure';
-import { compactJson, compactNumbers, resultsBase } from '../../bench/harness/results';
+import { CHART_FILE, compactJson, compactNumbers, resultsBase, writeResults } from '../../bench/harness/results';
 import {
   parseRunOptions,
   ratio,
@@ -252,5 +252,28 @@ describe('bench harness: resultsBase(dir, name, date, quick)', () => {
   it('names a quick run <date>-quick whatever is there (it is not a result)', () => {
     fs.writeFileSync(path.join(dir, 'tier-2026-12-02.md'), '');
     expect(resultsBase(dir, 'tier', '2026-12-02', true)).to.equal(path.join(dir, 'tier-2026-12-02-quick'));
+  });
+});
+
+describe('bench harness: writeResults(name, info, quick, files, dir)', () => {
+  it("links the Markdown to the chart under the name it was written as (a day's second run: <date>b.svg)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-results-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'tier-2026-12-02.md'), '');
+      const info = { date: '2026-12-02' } as Parameters<typeof writeResults>[1];
+      const written = writeResults(
+        'tier',
+        info,
+        false,
+        { markdown: [`![tier](${CHART_FILE})`], json: {}, svg: '<svg/>' },
+        dir,
+      );
+      expect(written).to.include(path.join(dir, 'tier-2026-12-02b.svg'));
+      expect(fs.readFileSync(path.join(dir, 'tier-2026-12-02b.md'), 'utf8')).to.equal(
+        '![tier](tier-2026-12-02b.svg)\n',
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
