@@ -25,7 +25,7 @@ import { DIST_DIR } from '../cluster/build/stamp';
 import { parseArgs } from './harness/args';
 import { httpLoad, type Sample } from './harness/measure';
 import { median } from './harness/stats';
-import { startPeer } from './peer/start';
+import { peerDbOf, startPeer } from './peer/start';
 import { startThrowawayStack, variantApp, waitForReady, type ThrowawayStack } from './throwaway-stack';
 
 interface Side {
@@ -64,12 +64,7 @@ async function startSide(stack: ThrowawayStack, name: string, stops: Stop[]): Pr
     const peer = await startPeer({
       dir: path.join(stack.home, 'peer'),
       port: await freePort(),
-      db: {
-        host: '127.0.0.1',
-        port: settings.haproxy.port,
-        user: settings.database.appUser,
-        password: settings.database.appPassword,
-      },
+      db: peerDbOf(settings),
     });
     stops.push(() => void peer.stop());
     return { name, url: peer.url, pid: peer.pid };

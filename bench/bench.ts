@@ -34,7 +34,7 @@ import {
 } from './harness/run';
 import { fmt } from './harness/stats';
 import { GET_TODO_SQL, PAGE_SQL } from './limit';
-import { startPeer, type Peer } from './peer/start';
+import { peerDbOf, startPeer, type Peer } from './peer/start';
 import { expectStatus, processByName, startThrowawayStack, type ThrowawayStack } from './throwaway-stack';
 
 // The project's .env, as every command reads it (a shell value wins).
@@ -138,12 +138,7 @@ async function main(): Promise<void> {
     peer = await startPeer({
       dir: path.join(stack.home, 'peer'),
       port: await freePort(),
-      db: {
-        host: '127.0.0.1',
-        port: settings.haproxy.port,
-        user: settings.database.appUser,
-        password: settings.database.appPassword,
-      },
+      db: peerDbOf(settings),
     });
     const processes = await listProcesses(env);
     const oursName = workerAppName(settings, oursPort);

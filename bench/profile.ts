@@ -18,7 +18,7 @@ import { PROJECT_ROOT } from '../cluster/settings';
 import { DIST_DIR } from '../cluster/build/stamp';
 import { httpLoad, type Watch } from './harness/measure';
 import { rssMb } from './harness/proc';
-import { startPeer } from './peer/start';
+import { peerDbOf, startPeer } from './peer/start';
 import { processByName, startThrowawayStack, variantApp, waitForReady } from './throwaway-stack';
 
 /** The compiled worker (npm run build, or any launcher command, makes it). */
@@ -152,12 +152,7 @@ async function main() {
         : ['--cpu-prof', `--cpu-prof-dir=${peerProfileDir}`, '-r', exitOnTerm],
       dir: path.join(stack.home, 'peer'),
       port: await freePort(),
-      db: {
-        host: '127.0.0.1',
-        port: settings.haproxy.port,
-        user: settings.database.appUser,
-        password: settings.database.appPassword,
-      },
+      db: peerDbOf(settings),
     });
     const directPort = await freePort();
     const app = variantApp(env, directPort, 'kh-profile-direct', { env: extraEnv });

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
-import { PROJECT_ROOT } from '../../cluster/settings';
+import { PROJECT_ROOT, type StackSettings } from '../../cluster/settings';
 import { waitFor200 } from '../throwaway-stack';
 
 export interface Peer {
@@ -15,6 +15,16 @@ export interface Peer {
   /** The peer's stdout and stderr. */
   logFile: string;
   stop(): Promise<void>;
+}
+
+/** The peer's database: the stack's HAProxy on loopback, as the app user (what our workers use). */
+export function peerDbOf(settings: StackSettings): { host: string; port: number; user: string; password: string } {
+  return {
+    host: '127.0.0.1',
+    port: settings.haproxy.port,
+    user: settings.database.appUser,
+    password: settings.database.appPassword,
+  };
 }
 
 export async function startPeer(options: {
