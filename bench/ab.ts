@@ -11,7 +11,7 @@
 // build`); `-nolog` sets ACCESS_LOG=0. `peer` is the peer.
 //
 //   npx tsx bench/ab.ts [--sides cur,base,cur-nolog,peer] [--path /] [--reps 8] [--seconds 3]
-//     [--connections 3] [--sequential] [--cpu-prof]
+//     [--connections 3] [--rows 600000] [--sequential] [--cpu-prof]
 //
 // Prints, per repetition, req/s and the worker's CPU per request of each side, then the medians and the
 // ratio of each side's CPU per request to the first side's, within each repetition.
@@ -23,6 +23,7 @@ import { freePort } from '../cluster/free-port';
 import { PROJECT_ROOT } from '../cluster/settings';
 import { DIST_DIR } from '../cluster/build/stamp';
 import { parseArgs } from './harness/args';
+import { fillTodos } from './harness/fill-todos';
 import { httpLoad, type Sample } from './harness/measure';
 import { median } from './harness/stats';
 import { peerDbOf, startPeer } from './peer/start';
@@ -40,6 +41,7 @@ const options = parseArgs(process.argv.slice(2), {
   reps: 8,
   seconds: 3,
   connections: 3,
+  rows: 0,
   sequential: false,
   'cpu-prof': false,
 });
@@ -98,6 +100,8 @@ function load(side: Side): Promise<Sample> {
 
 async function main(): Promise<void> {
   const stack = await startThrowawayStack({ stackName: 'khab', workers: 1 });
+  // A larger table (ids 1..rows), for pages: `--path '/todos?after=300000'`.
+  if (options.rows > 0) await fillTodos(stack, options.rows);
   const stops: Stop[] = [];
   try {
     const sides: Side[] = [];

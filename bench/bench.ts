@@ -13,12 +13,11 @@
 // Usage: npm run bench [-- --quick] [--seconds 5 --warmup 1 --reps 3 --no-pages --page-path '/todos?limit=100&after={after}']
 import { loadDotEnv } from '../cluster/env-file';
 import path from 'node:path';
-import mysql from 'mysql2/promise';
-import { adminConnectionOptions } from '../cluster/database/admin';
 import { workerAppName } from '../cluster/ecosystem';
 import { freePort } from '../cluster/free-port';
 import { listProcesses } from '../cluster/pm2';
 import { renderChart, type ChartPanel } from './harness/chart';
+import { fillTodos } from './harness/fill-todos';
 import { fmtRatio, ratioTable, summaryTable, table } from './harness/markdown';
 import { httpLoad, limitLoad, type Watch } from './harness/measure';
 import { childPids, rssMb } from './harness/proc';
@@ -35,7 +34,7 @@ import {
 import { fmt } from './harness/stats';
 import { GET_TODO_SQL, PAGE_SQL } from './limit';
 import { peerDbOf, startPeer, type Peer } from './peer/start';
-import { expectStatus, processByName, startThrowawayStack, type ThrowawayStack } from './throwaway-stack';
+import { expectStatus, processByName, startThrowawayStack } from './throwaway-stack';
 
 // The project's .env, as every command reads it (a shell value wins).
 loadDotEnv();
@@ -65,35 +64,6 @@ interface Phase {
   /** Why it did not run, if it did not. */
   skipped?: string;
   setupSeconds?: number;
-}
-
-/**
- * Fills test.todos up to `rows` rows (ids 1..rows) with INSERT ... SELECT FROM the sequence engine, as the
- * admin (the app user may read and write test.todos only, not the seq_1_to_N tables).
- */
-async function fillTodos(stack: ThrowawayStack, rows: number): Promise<number> {
-  const t0 = Date.now();
-  const connection = await mysql.createConnection({ ...adminConnectionOptions(stack.settings), database: 'test' });
-  try {
-    const [[before]] = await connection.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM todos');
-    // Explicit ids: InnoDB hands a bulk INSERT ... SELECT its auto-increment values in growing blocks and
-    // drops the unused end of the last one, so a second fill would start after a gap. IGNORE keeps the rows
-    // already there (the seed, an earlier phase).
-    if (rows > Number(before!.n)) {
-      await connection.query(
-        `INSERT IGNORE INTO todos (id, item, status) SELECT seq, CONCAT('bench item ', seq), IF(seq % 3 = 0, 'done', 'pending') FROM seq_1_to_${rows}`,
-      );
-    }
-    const [[after]] = await connection.query<mysql.RowDataPacket[]>(
-      'SELECT COUNT(*) AS n, MAX(id) AS max_id FROM todos',
-    );
-    if (Number(after!.n) !== rows || Number(after!.max_id) !== rows) {
-      throw new Error(`test.todos has ${after!.n} rows up to id ${after!.max_id}, expected ids 1..${rows}.`);
-    }
-  } finally {
-    await connection.end();
-  }
-  return (Date.now() - t0) / 1000;
 }
 
 /** Why ours cannot be measured on pages, or undefined if it pages: `path` must answer 200 with at most `size` rows. */

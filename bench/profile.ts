@@ -1,10 +1,10 @@
 // Where a worker's CPU goes (issue 16 item 6): a throwaway stack (one worker under pm2, as npm start),
 // the peer (bench/peer/app.ts), and one more worker started directly with `node --cpu-prof`, the same
-// build and env as the pm2 one. Each is loaded with autocannon (GET / and GET /todos, 8 connections,
+// build and env as the pm2 one. Each is loaded with autocannon (GET / and GET /todos, 8 connections unless told,
 // interleaved); then the profiled worker stops (SIGINT writes its profile) and the top self-time
 // functions are printed, with req/s, worker CPU per request and RSS of each. Not a result: a tool.
 //
-//   npx tsx bench/profile.ts [--seconds 5] [--reps 2] [--paths /,/todos] [--env ACCESS_LOG=0,...] [--only direct]
+//   npx tsx bench/profile.ts [--seconds 5] [--reps 2] [--paths /,/todos] [--connections 8] [--rows 600000] [--env ACCESS_LOG=0,...] [--only direct]
 //     [--baseline] [--no-prof] [--node-args '--max-semi-space-size=4'] [--diff] [--pm2-prof]
 // --pm2-prof: two more workers under pm2 as shipped (the ecosystem's node args plus --cpu-prof), one in
 // cluster mode, one in fork mode; their profiles are printed and diffed per request against the peer's.
@@ -16,6 +16,7 @@ import { freePort } from '../cluster/free-port';
 import { listProcesses, runPm2 } from '../cluster/pm2';
 import { PROJECT_ROOT } from '../cluster/settings';
 import { DIST_DIR } from '../cluster/build/stamp';
+import { fillTodos } from './harness/fill-todos';
 import { httpLoad, type Watch } from './harness/measure';
 import { rssMb } from './harness/proc';
 import { peerDbOf, startPeer } from './peer/start';
@@ -125,6 +126,7 @@ async function main() {
   const seconds = Number(arg('seconds', '5'));
   const reps = Number(arg('reps', '2'));
   const paths = arg('paths', '/,/todos').split(',');
+  const connections = Number(arg('connections', '8'));
   const extraEnv: Record<string, string> = {};
   for (const pair of arg('env', '').split(',').filter(Boolean)) {
     const [key, value] = pair.split('=');
@@ -132,6 +134,8 @@ async function main() {
   }
   const only = arg('only', '');
   const stack = await startThrowawayStack({ stackName: 'kh-profile', workers: 1 });
+  // --rows: a larger table, for pages (`--paths '/todos?after=300000'`) and random ids.
+  if (arg('rows', '')) await fillTodos(stack, Number(arg('rows', '')));
   const profileDir = path.join(stack.home, 'profile');
   fs.mkdirSync(profileDir, { recursive: true });
   let child: ReturnType<typeof spawn> | undefined;
@@ -215,7 +219,7 @@ async function main() {
           if (only && !only.split(',').some((prefix) => name.startsWith(prefix))) continue;
           const sample = await httpLoad({
             url: `${side.url}${p}`,
-            connections: 8,
+            connections,
             seconds,
             warmupSeconds: 1,
             watch: side.watch,
