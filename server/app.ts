@@ -14,6 +14,7 @@ import { metricsRoutes } from './routes/metrics';
 import { rootRoutes } from './routes/root';
 import { sleepRoutes } from './routes/sleep';
 import { todoRoutes } from './routes/todos';
+import type { PageEncoder } from './todos/page';
 import { TodoRepository } from './todos/repository';
 
 export interface AppDeps {
@@ -27,6 +28,8 @@ export interface AppDeps {
   idempotencyKeyTtlSeconds?: number;
   /** Access log settings; undefined turns the log off (ACCESS_LOG=0). */
   accessLog?: AccessLogOptions;
+  /** Encodes the pages of GET /todos; a test may pass one that counts its encodings. */
+  pageEncoder?: PageEncoder;
 }
 
 export function createApp(deps: AppDeps): Koa {
@@ -52,6 +55,7 @@ export function createApp(deps: AppDeps): Koa {
       bodyLimitBytes: deps.bodyLimitBytes,
       idempotency: new IdempotencyStore(deps.db, deps.idempotencyKeyTtlSeconds ?? 24 * 3600),
       idempotencyMetrics: deps.registry ? registerIdempotencyMetrics(deps.registry) : silentIdempotencyMetrics,
+      pageEncoder: deps.pageEncoder,
     }),
     sleepRoutes(deps.db, deps.sleepMaxSeconds),
   ];

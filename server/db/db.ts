@@ -6,6 +6,7 @@
 // timeout here closes the connection and has the server stop the statement (KILL QUERY), so one stuck
 // query cannot hold the worker's only connection forever.
 import type { DbPool, JoinedRequest, Lease } from './pool';
+import { Cancellation, type CancelSignal } from './cancel-signal';
 import type { CancelResult, DbObserver, QueryOutcome, ReadBatchKind } from './observer';
 import {
   driverErrorCode,
@@ -39,7 +40,7 @@ export interface QueryOptions {
    * server (KILL QUERY over a side connection; the pooled connection stays open) and counted with
    * outcome `cancelled`; a write runs to its end.
    */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /**
    * A read that may share one execution with identical reads (same name, SQL and values) that queue for
    * the connection at the same time (DB_READ_BATCHING). Only for reads: needs `idempotent`, not `write`.
@@ -109,7 +110,7 @@ class ReadBatch {
   /** The other members still queued, each with its own place in the pool's queue. */
   readonly joined = new Set<JoinedRequest>();
   /** Aborts once every member's client has gone: the statement is dropped, or stopped on the server. */
-  readonly everyoneGone = new AbortController();
+  readonly everyoneGone = new Cancellation();
   sent = false;
   result!: Promise<unknown>;
 }
@@ -166,7 +167,7 @@ export class Db {
     name: string,
     read: KeyedRead<R>,
     key: SqlValue,
-    options: { signal?: AbortSignal; timeoutMs?: number } = {},
+    options: { signal?: CancelSignal; timeoutMs?: number } = {},
   ): Promise<R | undefined> {
     const reading = { ...options, idempotent: true };
     if (!this.pool.readBatching) {
@@ -323,7 +324,7 @@ export class Db {
     key: string,
     name: string,
     kind: ReadBatchKind,
-    signal: AbortSignal | undefined,
+    signal: CancelSignal | undefined,
     fits: (batch: ReadBatch) => boolean,
     enter: (batch: ReadBatch) => void,
     send: (batch: ReadBatch, beforeSend: () => void) => Promise<T>,
@@ -365,7 +366,7 @@ export class Db {
   }
 
   /** One request's share of a batch: its answer, or its own cancellation while the batch still waits. */
-  private member<T>(batch: ReadBatch, signal: AbortSignal | undefined, joined?: JoinedRequest): Promise<T> {
+  private member<T>(batch: ReadBatch, signal: CancelSignal | undefined, joined?: JoinedRequest): Promise<T> {
     batch.members += 1;
     return new Promise<T>((resolve, reject) => {
       let left = false;
@@ -461,7 +462,7 @@ export class Db {
   }
 
   /** The pool's connection for query `name`; a failed connect counts as that query's error. */
-  private async lease(name: string, signal?: AbortSignal, onLeased?: (lease: Lease) => void): Promise<Lease> {
+  private async lease(name: string, signal?: CancelSignal, onLeased?: (lease: Lease) => void): Promise<Lease> {
     const started = performance.now();
     try {
       return await this.pool.acquire(signal, onLeased, name);
@@ -484,7 +485,7 @@ export class Db {
     values: SqlValue[],
     limit: StatementLimit,
     progress = new StatementProgress(),
-    signal?: AbortSignal,
+    signal?: CancelSignal,
   ): Promise<T> {
     // MariaDB takes seconds; a thousandth is its finest step, and 0 would mean "no limit".
     const text =

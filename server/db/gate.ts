@@ -9,12 +9,13 @@
 // statement is sent within the releasing call, with no promise or event-loop turn in between.
 
 import { admission, type QueueBound, statementLimitOf } from './queue-rule';
+import type { CancelSignal } from './cancel-signal';
 
 export { admission, type QueueBound } from './queue-rule';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** `cancelled`: the caller's AbortSignal fired while it waited (its HTTP client went away). */
+/** `cancelled`: the caller's signal fired while it waited (its HTTP client went away). */
 export type RejectReason = 'queue_full' | 'timeout' | 'closed' | 'cancelled';
 
 export class GateRejectedError extends Error {
@@ -106,7 +107,7 @@ export class Gate<H = void> {
    * caller must call `leave()` exactly once afterwards. A waiter whose `signal` aborts leaves the queue at
    * once, so a request nobody awaits any more never takes the connection from one somebody does.
    */
-  enter(signal?: AbortSignal): Promise<H | undefined> {
+  enter(signal?: CancelSignal): Promise<H | undefined> {
     return new Promise<H | undefined>((resolve, reject) => this.wait(signal, resolve, reject));
   }
 
@@ -115,7 +116,7 @@ export class Gate<H = void> {
    * leave() that hands it over; `refused` runs at most once, instead of `granted`.
    */
   wait(
-    signal: AbortSignal | undefined,
+    signal: CancelSignal | undefined,
     granted: (handoff: H | undefined) => void,
     refused: (error: GateRejectedError) => void,
     fast = false,
@@ -229,7 +230,7 @@ export class Gate<H = void> {
   }
 }
 
-/** The refusal of a caller whose AbortSignal fired before it got a connection. */
+/** The refusal of a caller whose signal fired before it got a connection. */
 export function cancelled(): GateRejectedError {
   return new GateRejectedError('cancelled', 'The request was cancelled while it waited for a database connection.');
 }

@@ -6,6 +6,7 @@
 // only once the releasing request has written its whole HTTP response), and a waiter that asked for it
 // (acquire's onLeased) sends its statement within that same call.
 import mysql from 'mysql2';
+import type { CancelSignal } from './cancel-signal';
 import { cancelled, Gate, GateRejectedError } from './gate';
 import { type KillAnswer, QueryKiller, tlsOption } from './kill-queries';
 import { fastBudgetMs, ServiceTimes, stalls } from './queue-rule';
@@ -247,7 +248,7 @@ export class DbPool {
    * `kind`: the statement's kind (its query name), whose recent service time decides whether it waits as
    * a fast statement (queue-rule.ts); the time this lease holds the connection is measured under it.
    */
-  acquire(signal?: AbortSignal, onLeased?: (lease: Lease) => void, kind?: string): Promise<Lease> {
+  acquire(signal?: CancelSignal, onLeased?: (lease: Lease) => void, kind?: string): Promise<Lease> {
     const askedAt = performance.now();
     // The access log's poolWaitMs, charged on each way out of acquire() to the request asking now.
     const chargeWait = poolWaitRecorder();
@@ -325,7 +326,7 @@ export class DbPool {
   }
 
   /** A connection from mysql2's pool for a caller holding a Gate slot; the slot is given back on failure. */
-  private async open(signal?: AbortSignal): Promise<PoolConnection> {
+  private async open(signal?: CancelSignal): Promise<PoolConnection> {
     this.connecting += 1;
     try {
       const retirements = this.retirements;

@@ -1,15 +1,16 @@
 import type { ServerResponse } from 'node:http';
 import type { Middleware } from 'koa';
+import { Cancellation, type CancelSignal } from '../db/cancel-signal';
 
 /**
  * Whether the client closed the connection before the response was written (curl -m, a proxy's
- * timeout, Ctrl-C), and an AbortSignal for it made only when asked: most requests (GET /, /healthz,
- * /metrics) never pass one to the database, and an AbortController costs more than the rest of this.
+ * timeout, Ctrl-C), and a signal for it (db/cancel-signal.ts) made only when asked: most requests
+ * (GET /, /healthz, /metrics) never pass one to the database.
  */
 export class ClientGone {
   /** The connection closed before the response had been written out. */
   left = false;
-  private controller: AbortController | undefined;
+  private controller: Cancellation | undefined;
 
   /** `afterClose`: runs once the response closed, after `left` is set (the access log's line). */
   constructor(res: ServerResponse, afterClose?: () => void) {
@@ -23,9 +24,9 @@ export class ClientGone {
     });
   }
 
-  get signal(): AbortSignal {
+  get signal(): CancelSignal {
     if (!this.controller) {
-      this.controller = new AbortController();
+      this.controller = new Cancellation();
       if (this.left) this.controller.abort();
     }
     return this.controller.signal;
@@ -44,7 +45,7 @@ export function clientGoneMiddleware(): Middleware {
 }
 
 /** The request's clientGone signal (undefined outside clientGoneMiddleware, e.g. in unit tests). */
-export function clientGone(ctx: { state: { clientGone?: unknown } }): AbortSignal | undefined {
+export function clientGone(ctx: { state: { clientGone?: unknown } }): CancelSignal | undefined {
   return ctx.state.clientGone instanceof ClientGone ? ctx.state.clientGone.signal : undefined;
 }
 

@@ -90,8 +90,9 @@ export function todoRoutes(todos: TodoRepository, options: TodoRouteOptions): Ro
     const page = pages.encode(await dbWork(ctx, () => todos.listPage(query, clientGone(ctx))), query);
     if (page.link) ctx.set('Link', page.link);
     ctx.set('ETag', page.etag);
-    // The batch's one Buffer, sent as is: Koa would stringify an object again for every request.
-    ctx.type = 'json';
+    // The batch's one Buffer, sent as is: Koa would stringify an object again for every request. The
+    // header's final text: ctx.type would look 'json' up in mime-types on every request.
+    ctx.set('Content-Type', 'application/json; charset=utf-8');
     ctx.body = page.body;
     if (ifNoneMatchHits(ctx.get('If-None-Match'), page.etag)) ctx.status = 304; // the client's copy is current
   });

@@ -7,6 +7,7 @@
 // reads of different ids are coalesced into one (Db.readByKey).
 // The rows they get back are shared between those requests: never modify them.
 import type { Db, KeyedRead, Transaction, WriteResult } from '../db/db';
+import type { CancelSignal } from '../db/cancel-signal';
 import type { PageQuery } from '../validation/page';
 import type { NewTodo, TodoPatch } from '../validation/todo';
 
@@ -59,14 +60,14 @@ export class TodoRepository {
    * its cost depends on the limit, not on the table. Identical page reads queued together share one
    * statement and get the same array. `signal`: the client went away.
    */
-  async listPage(page: PageQuery, signal?: AbortSignal): Promise<readonly Todo[]> {
+  async listPage(page: PageQuery, signal?: CancelSignal): Promise<readonly Todo[]> {
     const options = { idempotent: true, batch: true, signal };
     if (page.status === undefined)
       return this.db.query<Todo[]>('list_todos', PAGE_SQL, [page.after, page.limit + 1], options);
     return this.db.query<Todo[]>('list_todos', PAGE_BY_STATUS_SQL, [page.status, page.after, page.limit + 1], options);
   }
 
-  async get(id: number, signal?: AbortSignal): Promise<Todo | undefined> {
+  async get(id: number, signal?: CancelSignal): Promise<Todo | undefined> {
     return this.db.readByKey('get_todo', TODO_BY_ID, id, { signal });
   }
 

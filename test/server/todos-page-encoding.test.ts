@@ -1,6 +1,7 @@
 // One encoding per read batch: identical GET /todos requests that queue together share one statement
 // (read batching) and then one JSON body; nothing stringifies the same rows twice. The real app
-// (createApp) over a real Db on a real MariaDB, in this process, so JSON.stringify itself can be counted.
+// (createApp) over a real Db on a real MariaDB, in this process, so the page's encoder and JSON.stringify
+// itself can be counted.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
@@ -8,7 +9,7 @@ import mysql from 'mysql2/promise';
 import { createApp } from '../../server/app';
 import { Db } from '../../server/db/db';
 import { DbPool } from '../../server/db/pool';
-import { PageEncoder } from '../../server/todos/page';
+import { keyedPageJson, PageEncoder } from '../../server/todos/page';
 import type { Todo } from '../../server/todos/repository';
 import { request, type Reply } from '../support/http';
 import { useMigratedMariaDb } from '../support/migrated-mariadb';
@@ -26,9 +27,9 @@ describe('PageEncoder.encode(rows, query)', () => {
 
   it('encodes an array once, however often it is asked, and gives back the same Buffer', () => {
     const calls: unknown[] = [];
-    const encoder = new PageEncoder((value) => {
-      calls.push(value);
-      return JSON.stringify(value);
+    const encoder = new PageEncoder((page) => {
+      calls.push(page);
+      return keyedPageJson(page);
     });
     const first = encoder.encode(rows, { after: 0, limit: 2 });
     expect(first.body.toString()).to.equal(
@@ -43,6 +44,33 @@ describe('PageEncoder.encode(rows, query)', () => {
     expect(again.body).to.not.equal(first.body);
     expect(again.body.equals(first.body)).to.equal(true);
     expect(again.etag).to.equal(first.etag);
+  });
+
+  it('writes exactly what JSON.stringify writes for the keyed object', () => {
+    const items = [
+      '',
+      'plain',
+      'a "quoted" \\ back\\slash',
+      'tab\tnew\nline\u0000\u001f\u007f',
+      '✓ ünï 𝄞',
+      '\ud800 lone',
+      '</script>',
+    ];
+    for (const ids of [
+      [1, 2, 3],
+      [999_999, 1_000_000, 4_294_967_294, 4_294_967_295, 9_007_199_254_740_991],
+    ]) {
+      const page: Todo[] = ids.map((id, i) => ({
+        id,
+        item: items[i % items.length]!,
+        status: i % 2 ? 'done' : 'pending',
+      }));
+      for (let n = 0; n <= page.length; n += 1) {
+        const keyed: Record<string, { item: string; status: string }> = {};
+        for (const row of page.slice(0, n)) keyed[String(row.id)] = { item: row.item, status: row.status };
+        expect(keyedPageJson(page.slice(0, n))).to.equal(JSON.stringify(keyed));
+      }
+    }
   });
 
   it('keeps the status in the next link and gives none when no row follows the page', () => {
@@ -64,8 +92,9 @@ describe('GET /todos with read batching: one JSON encoding per batch', function 
   let server: http.Server;
   let base: string;
   let observer: RecordingObserver;
-  // JSON.stringify, counted while `produced` is set. Installed before the app is built, so whatever
-  // reference to it the app keeps is the counting one.
+  // The page encoder's bodies and JSON.stringify's outputs, counted while `produced` is set. The hook is
+  // installed before the app is built, so whatever reference to it the app keeps is the counting one: any
+  // whole body stringified besides the encoder's is counted too.
   const original = JSON.stringify;
   let produced: string[] | undefined;
 
@@ -92,7 +121,13 @@ describe('GET /todos with read batching: one JSON encoding per batch', function 
       observer,
     );
     const db = new Db(pool, observer, 10_000);
-    const app = createApp({ db, log: () => undefined, sleepMaxSeconds: 10, bodyLimitBytes: 16_384 });
+    // The page bodies as the encoder writes them, counted with every JSON.stringify output.
+    const pageEncoder = new PageEncoder((page) => {
+      const text = keyedPageJson(page);
+      produced?.push(text);
+      return text;
+    });
+    const app = createApp({ db, log: () => undefined, sleepMaxSeconds: 10, bodyLimitBytes: 16_384, pageEncoder });
     server = http.createServer(app.callback());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -106,7 +141,7 @@ describe('GET /todos with read batching: one JSON encoding per batch', function 
 
   /**
    * Sends `paths` while the pool's one connection waits on a lock the admin holds, so they all queue,
-   * then lets them go; counts the JSON.stringify calls that produced any of their bodies.
+   * then lets them go; counts the encodings (the page encoder's, or any JSON.stringify) of each of their bodies.
    */
   async function queuedTogether(paths: string[]): Promise<{ replies: Reply[]; encodings: Map<string, number> }> {
     const lock = await mysql.createConnection(database.mariadb.admin);
