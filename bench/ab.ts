@@ -8,10 +8,11 @@
 // with the ecosystem's node args (bench/profile.ts showed pm2 adds nothing per request on a keep-alive
 // connection), or the peer (bench/peer/app.ts). A side is `<build>[-nolog]`: build `cur` is dist/,
 // any other name is dist/.<name> (e.g. `cp -r dist/server dist/.base/` before a change, then `npm run
-// build`); `-nolog` sets ACCESS_LOG=0. `peer` is the peer.
+// build`); `-nolog` sets ACCESS_LOG=0, `-semi8` --max-semi-space-size=8. `peer` is the peer.
 //
 //   npx tsx bench/ab.ts [--sides cur,base,cur-nolog,peer] [--path /] [--reps 8] [--seconds 3]
 //     [--connections 3] [--rows 600000] [--sequential] [--cpu-prof]
+// `--path '/todos/{id}' --rows 10000`: a random id for every request.
 //
 // Prints, per repetition, req/s and the worker's CPU per request of each side, then the medians and the
 // ratio of each side's CPU per request to the first side's, within each repetition.
@@ -77,7 +78,11 @@ async function startSide(stack: ThrowawayStack, name: string, stops: Stop[]): Pr
   const childEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH };
   for (const [key, value] of Object.entries(app.env ?? {})) if (value !== undefined) childEnv[key] = String(value);
   // As the ecosystem starts a worker, less the source maps (only error stacks read them).
-  const nodeArgs = ((app.node_args ?? []) as string[]).filter((a) => a !== '--enable-source-maps');
+  // `-semi<N>`: the young generation's semi-spaces at N MB instead of the ecosystem's size.
+  const semi = changes.find((change) => /^semi\d+$/.test(change));
+  const nodeArgs = ((app.node_args ?? []) as string[])
+    .filter((a) => a !== '--enable-source-maps')
+    .map((a) => (semi && a.startsWith('--max-semi-space-size=') ? `--max-semi-space-size=${semi.slice(4)}` : a));
   const prof = options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileRoot, name)}`] : [];
   const child = spawn(process.execPath, [...nodeArgs, ...prof, buildMain(build!)], {
     env: childEnv,
@@ -88,9 +93,15 @@ async function startSide(stack: ThrowawayStack, name: string, stops: Stop[]): Pr
   return { name, url: `http://127.0.0.1:${port}`, pid: child.pid! };
 }
 
+/** `{id}` in --path: a random id of 1..--rows (or of the seed's 2) for every request. */
+const randomPath = options.path.includes('{id}')
+  ? () => options.path.replace('{id}', String(1 + Math.floor(Math.random() * (options.rows || 2))))
+  : undefined;
+
 function load(side: Side): Promise<Sample> {
   return httpLoad({
-    url: `${side.url}${options.path}`,
+    url: `${side.url}${options.path.replace('{id}', '1')}`,
+    path: randomPath,
     connections: options.connections,
     seconds: options.seconds,
     warmupSeconds: 0.5,
