@@ -8,7 +8,8 @@
 // with the ecosystem's node args (bench/profile.ts showed pm2 adds nothing per request on a keep-alive
 // connection), or the peer (bench/peer/app.ts). A side is `<build>[-nolog]`: build `cur` is dist/,
 // any other name is dist/.<name> (e.g. `cp -r dist/server dist/.base/` before a change, then `npm run
-// build`); `-nolog` sets ACCESS_LOG=0, `-semi8` --max-semi-space-size=8. `peer` is the peer.
+// build`); `-nolog` sets ACCESS_LOG=0, `-semi8` --max-semi-space-size=8, `-gcthreads` drops
+// --single-threaded-gc. `peer` is the peer.
 //
 //   npx tsx bench/ab.ts [--sides cur,base,cur-nolog,peer] [--path /] [--reps 8] [--seconds 3]
 //     [--connections 3] [--rows 600000] [--sequential] [--cpu-prof]
@@ -81,7 +82,7 @@ async function startSide(stack: ThrowawayStack, name: string, stops: Stop[]): Pr
   // `-semi<N>`: the young generation's semi-spaces at N MB instead of the ecosystem's size.
   const semi = changes.find((change) => /^semi\d+$/.test(change));
   const nodeArgs = ((app.node_args ?? []) as string[])
-    .filter((a) => a !== '--enable-source-maps')
+    .filter((a) => a !== '--enable-source-maps' && !(changes.includes('gcthreads') && a === '--single-threaded-gc'))
     .map((a) => (semi && a.startsWith('--max-semi-space-size=') ? `--max-semi-space-size=${semi.slice(4)}` : a));
   const prof = options['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileRoot, name)}`] : [];
   const child = spawn(process.execPath, [...nodeArgs, ...prof, buildMain(build!)], {

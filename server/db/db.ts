@@ -169,14 +169,14 @@ export class Db {
     key: SqlValue,
     options: { signal?: CancelSignal; timeoutMs?: number } = {},
   ): Promise<R | undefined> {
-    const reading = { ...options, idempotent: true };
+    const reading: QueryOptions = { signal: options.signal, timeoutMs: options.timeoutMs, idempotent: true };
     if (!this.pool.readBatching) {
-      const rows = await this.run<R[]>(name, () => ({ sql: read.sql('?'), values: [key] }), reading);
+      const rows = await this.run<R[]>(name, () => ({ sql: singleKeySql(read), values: [key] }), reading);
       return rows.find((row) => read.keyOf(row) === key);
     }
     const max = this.pool.readBatchMax;
     const rows = await this.share<Map<SqlValue, R>>(
-      `${name}\u0000${options.timeoutMs ?? ''}\u0000${read.sql('?')}`,
+      `${name}\u0000${options.timeoutMs ?? ''}\u0000${singleKeySql(read)}`,
       name,
       'coalesced',
       options.signal,
@@ -418,8 +418,8 @@ export class Db {
     };
     let queryStarted = 0;
     let running: Promise<T> | undefined;
-    // The statement starts as the lease is made (see DbPool.acquire): when the connection is handed over
-    // by a request that just got its answer, it is sent before that request does anything else.
+    // The statement starts as the lease is made (see DbPool.acquire), within the hand-over: the batch it
+    // sends takes no member after that.
     const lease = await this.lease(name, signal, (leased) => {
       // The query's own time starts once it holds the connection; the wait is db_pool_wait_seconds.
       queryStarted = performance.now();
@@ -561,6 +561,15 @@ export class Db {
     const code = error === undefined ? undefined : driverErrorCode(error);
     this.observer.queryFinished(name, outcome, seconds, code, requestId);
   }
+}
+
+const singleKeySqls = new WeakMap<KeyedRead<unknown>, string>();
+
+/** `read`'s statement for one key, made once per KeyedRead: part of every point read's batch key. */
+function singleKeySql<R>(read: KeyedRead<R>): string {
+  let sql = singleKeySqls.get(read as KeyedRead<unknown>);
+  if (sql === undefined) singleKeySqls.set(read as KeyedRead<unknown>, (sql = read.sql('?')));
+  return sql;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { IdempotencyMetrics } from '../metrics/idempotency-metrics';
 import { ifNoneMatchHits, todoEtag } from '../todos/etag';
 import { PageEncoder } from '../todos/page';
 import type { Todo, TodoRepository, WriteCondition, WriteOutcome } from '../todos/repository';
+import { TodoEncoder } from '../todos/todo-body';
 import { parsePageQuery } from '../validation/page';
 import { parseNewTodo, parseTodoId, parseTodoPatch } from '../validation/todo';
 import { ifMatchAccepts, parseIfMatch } from '../validation/todo-if-match';
@@ -85,6 +86,7 @@ export function todoRoutes(todos: TodoRepository, options: TodoRouteOptions): Ro
   };
 
   const pages = options.pageEncoder ?? new PageEncoder();
+  const todoBodies = new TodoEncoder();
   router.get('/todos', async (ctx) => {
     const query = parsePageQuery(ctx.query);
     const page = pages.encode(await dbWork(ctx, () => todos.listPage(query, clientGone(ctx))), query);
@@ -109,8 +111,12 @@ export function todoRoutes(todos: TodoRepository, options: TodoRouteOptions): Ro
     const id = parseTodoId(ctx.params.id);
     const todo = await dbWork(ctx, () => todos.get(id, clientGone(ctx)));
     if (!todo) throw absent(id);
-    ctx.set('ETag', todoEtag(todo));
-    ctx.body = todo;
+    const encoded = todoBodies.encode(todo);
+    ctx.set('ETag', encoded.etag);
+    // The header's final text and the row's one JSON text: with the row as the body, Koa would look
+    // 'json' up in mime-types and stringify it again for every request.
+    ctx.set('Content-Type', 'application/json; charset=utf-8');
+    ctx.body = encoded.body;
   });
 
   router.patch('/todos/:id', async (ctx) => {

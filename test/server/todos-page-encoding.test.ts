@@ -85,7 +85,7 @@ describe('PageEncoder.encode(rows, query)', () => {
   });
 });
 
-describe('GET /todos with read batching: one JSON encoding per batch', function () {
+describe('GET /todos and /todos/:id with read batching: one JSON encoding per batch', function () {
   this.timeout(30_000);
   const database = useMigratedMariaDb('page-encoding');
   let pool: DbPool;
@@ -201,5 +201,18 @@ describe('GET /todos with read batching: one JSON encoding per batch', function 
       '{"1":{"item":"task1","status":"pending"}}': 1,
       '{"2":{"item":"task2","status":"done"}}': 1,
     });
+  });
+
+  it('serializes a todo that 4 members of one coalesced read asked for once', async () => {
+    const batchesBefore = observer.batches.length;
+    const { replies, encodings } = await queuedTogether([...Array.from({ length: 4 }, () => '/todos/1'), '/todos/2']);
+    expect(replies.map((reply) => reply.status)).to.deep.equal([200, 200, 200, 200, 200]);
+    const one = '{"id":1,"item":"task1","status":"pending"}';
+    expect(replies.slice(0, 4).map((reply) => reply.text)).to.deep.equal([one, one, one, one]);
+    expect(new Set(replies.slice(0, 4).map((reply) => reply.headers.get('etag'))).size).to.equal(1);
+    expect(replies[4]!.text).to.equal('{"id":2,"item":"task2","status":"done"}');
+    // One statement for both ids, and one encoding of each row.
+    expect(observer.batches.slice(batchesBefore).map(([, size]) => size)).to.deep.equal([5]);
+    expect(Object.fromEntries(encodings)).to.deep.equal({ [one]: 1, '{"id":2,"item":"task2","status":"done"}': 1 });
   });
 });
