@@ -139,6 +139,17 @@ async function main(): Promise<void> {
       console.log(
         `${side.name.padEnd(16)} median ${median(cpuPerRequest.get(side.name)!).toFixed(1)} us/req, ${Math.round(median(rps.get(side.name)!))} req/s`,
       );
+    // How many requests each statement served (read batching), from the worker's own metrics.
+    for (const side of sides.filter((s) => s.name !== 'peer')) {
+      const text = await (await fetch(`${side.url}/metrics`)).text().catch(() => '');
+      const sum = (name: string) =>
+        [...text.matchAll(new RegExp(`^db_read_batch_size_${name}\\{[^}]*\\} (\\S+)$`, 'gm'))].reduce(
+          (total, match) => total + Number(match[1]),
+          0,
+        );
+      if (sum('count') > 0)
+        console.log(`${side.name.padEnd(16)} ${(sum('sum') / sum('count')).toFixed(2)} requests per read statement`);
+    }
     const first = sides[0]!.name;
     for (const side of sides.slice(1)) {
       const ratios = cpuPerRequest.get(side.name)!.map((us, i) => us / cpuPerRequest.get(first)![i]!);

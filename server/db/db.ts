@@ -418,8 +418,8 @@ export class Db {
     };
     let queryStarted = 0;
     let running: Promise<T> | undefined;
-    // The statement starts as the lease is made (see DbPool.acquire), within the hand-over: the batch it
-    // sends takes no member after that.
+    // The statement starts as the lease is made (see DbPool.acquire): when the connection is handed over
+    // by a request that just got its answer, it is sent before that request does anything else.
     const lease = await this.lease(name, signal, (leased) => {
       // The query's own time starts once it holds the connection; the wait is db_pool_wait_seconds.
       queryStarted = performance.now();

@@ -5,8 +5,8 @@
 // once; when a holder leaves and someone waits, the slot is handed straight to the oldest waiter, so the
 // number of holders never dips in between (which is what event-counting the mysql2 pool gets wrong).
 // The leaving holder may pass what it held (the pool's connection) along with the slot, and a waiter may
-// ask to be told synchronously (wait()): the next statement is sent within leave(), with no promise in
-// between (the pool calls leave() once the releasing turn is done: pool.ts).
+// ask to be told synchronously (wait()): the pool hands its connection to the next statement and that
+// statement is sent within the releasing call, with no promise or event-loop turn in between.
 
 import { admission, type QueueBound, statementLimitOf } from './queue-rule';
 import type { CancelSignal } from './cancel-signal';

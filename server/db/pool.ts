@@ -1,9 +1,10 @@
 // The one-connection pool: a mysql2 pool behind a Gate. mysql2 has no acquire timeout and no public
 // stats, so this wrapper keeps its own counters (the pg-pool habit: plain getters for its state) and
 // bounds both the wait queue and the wait time. It never imports prom-client: it reports to a DbObserver.
-// The Gate is the only queue: a connection released while someone waits goes to the oldest waiter once the
-// releasing turn of the event loop is done (release(), below), never back through mysql2's pool, and a
-// waiter that asked for it (acquire's onLeased) sends its statement within that hand-over.
+// The Gate is the only queue: a connection released while someone waits is handed straight to the oldest
+// waiter, never back through mysql2's pool (whose getConnection answers on a later process.nextTick, i.e.
+// only once the releasing request has written its whole HTTP response), and a waiter that asked for it
+// (acquire's onLeased) sends its statement within that same call.
 import mysql from 'mysql2';
 import type { CancelSignal } from './cancel-signal';
 import { cancelled, Gate, GateRejectedError } from './gate';
@@ -241,8 +242,9 @@ export class DbPool {
   /**
    * Waits (boundedly) for the connection. Throws GateRejectedError (also when `signal` aborted before
    * the connection was handed over, and when the pool stops), or the driver's connect error.
-   * `onLeased` runs synchronously as the lease is made, before the promise settles: a statement sent
-   * from it leaves within the hand-over, with no promise hop. It must not throw.
+   * `onLeased` runs synchronously as the lease is made, before the promise settles: when the connection
+   * is handed over from a releasing request, inside that request's release(), so a statement sent from
+   * it leaves with no event-loop turn or promise hop after the previous answer. It must not throw.
    * `kind`: the statement's kind (its query name), whose recent service time decides whether it waits as
    * a fast statement (queue-rule.ts); the time this lease holds the connection is measured under it.
    */
@@ -365,44 +367,28 @@ export class DbPool {
       const heldMs = performance.now() - ended.leasedAt;
       if (kind !== undefined) this.serviceTimes.observe(kind, heldMs);
       this.observer.released(heldMs / 1000);
-      if (destroy || this.gate.waiting === 0) {
-        this.giveBack(ended.connection, destroy);
+      if (destroy || this.retired(ended.connection)) {
+        this.destroyedByUs.add(ended.connection);
+        ended.connection.destroy();
+        // mysql2's destroy() only half-closes the socket (end()), so it stays open until the server
+        // finishes the statement we gave up on (a 5 s SLEEP keeps it 5 s, a lock wait far longer) and
+        // the pool counts two open connections. Closing the socket ends it here and now.
+        ended.connection.stream?.destroy();
+        this.gate.leave();
         return;
       }
-      // Someone waits: the connection goes to them once this turn of the event loop is done, not within
-      // this release. The answers the finished statement lets go out are written first, and requests
-      // already read in this turn join the batch that waits (db.ts), which then serves more of them with
-      // one statement: under load, the worker's CPU and not the connection is what runs out, and each
-      // statement saved is about 40 us of it (at 8 connections, 1.2-1.3x less CPU per request and as
-      // many more answers per second; bench/README.md). Retired meanwhile, it is closed (at once, as an
-      // idle one is) and the waiter opens a new one.
-      setImmediate(() => this.giveBack(ended.connection, false));
+      // Someone waits: the connection goes straight to them (and may be sending their statement when
+      // leave() returns). Otherwise back to mysql2's pool, which keeps it and drops it if it dies idle.
+      if (this.gate.waiting > 0) {
+        this.gate.leave(ended.connection);
+      } else {
+        ended.connection.release();
+        this.gate.leave();
+      }
     });
     this.leases.add(lease);
     onLeased?.(lease);
     return lease;
-  }
-
-  /**
-   * A connection no lease holds any more: closed when asked (`destroy`) or retired, else to the oldest
-   * waiter (who may be sending their statement when leave() returns), else back to mysql2's pool, which
-   * keeps it and drops it if it dies idle.
-   */
-  private giveBack(connection: PoolConnection, destroy: boolean): void {
-    if (destroy || this.retired(connection)) {
-      this.destroyedByUs.add(connection);
-      connection.destroy();
-      // mysql2's destroy() only half-closes the socket (end()), so it stays open until the server
-      // finishes the statement we gave up on (a 5 s SLEEP keeps it 5 s, a lock wait far longer) and
-      // the pool counts two open connections. Closing the socket ends it here and now.
-      connection.stream?.destroy();
-      this.gate.leave();
-    } else if (this.gate.waiting > 0) {
-      this.gate.leave(connection);
-    } else {
-      connection.release();
-      this.gate.leave();
-    }
   }
 
   /**
