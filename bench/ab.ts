@@ -59,6 +59,13 @@ function buildMain(build: string): string {
 /** Where --cpu-prof's profiles go: outside the stack's folder, which is removed at the end. */
 const profileRoot = options['cpu-prof'] ? fs.mkdtempSync(path.join(os.tmpdir(), 'kh-ab-profiles-')) : '';
 
+/** A preload that turns SIGTERM (how the peer is stopped) into a normal exit, which writes its profile. */
+function exitOnTerm(): string {
+  const file = path.join(profileRoot, 'exit-on-term.js');
+  fs.writeFileSync(file, "process.on('SIGTERM', () => process.exit(0));\n");
+  return file;
+}
+
 /** Stops a side: SIGINT first (a worker under --cpu-prof writes its profile as it exits), then SIGKILL. */
 type Stop = (signal: NodeJS.Signals) => void;
 
@@ -69,6 +76,10 @@ async function startSide(stack: ThrowawayStack, name: string, stops: Stop[]): Pr
       dir: path.join(stack.home, 'peer'),
       port: await freePort(),
       db: peerDbOf(settings),
+      // With --cpu-prof the peer writes its profile on a normal exit: SIGTERM exits normally (a preload).
+      nodeArgs: options['cpu-prof']
+        ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileRoot, name)}`, '-r', exitOnTerm()]
+        : [],
     });
     stops.push(() => void peer.stop());
     return { name, url: peer.url, pid: peer.pid };

@@ -2,12 +2,13 @@
 // "status": ..}, ...}), its entity tag, and the RFC 8288 Link to the next page while more rows follow.
 //
 // Encoded once per read batch: identical page reads queued together share one statement and get the
-// very same rows array back (server/db/db.ts), so the encoding is kept per array, in a WeakMap. Every
-// member of the batch then sends the same Buffer, and the entry goes when the last of them drops the
-// rows. Nothing is kept beyond the requests that hold the page anyway.
+// very same rows array back (server/db/db.ts), in the same turn of the event loop, so the encoding is
+// kept per array for that turn (turn-cache.ts). Every member of the batch then sends the same Buffer.
+// Nothing is kept beyond the requests that hold the page anyway.
 import { hash } from 'node:crypto';
 import type { PageQuery } from '../validation/page';
 import type { Todo } from './repository';
+import { TurnCache } from './turn-cache';
 
 export interface EncodedPage {
   /** The JSON body, UTF-8. */
@@ -47,7 +48,7 @@ function pageKey(query: PageQuery): string {
 }
 
 export class PageEncoder {
-  private readonly encoded = new WeakMap<readonly Todo[], EncodedPage & { key: string }>();
+  private readonly encoded = new TurnCache<readonly Todo[], EncodedPage & { key: string }>();
 
   constructor(private readonly json: PageJson = keyedPageJson) {}
 
