@@ -176,7 +176,7 @@ export class Db {
     }
     const max = this.pool.readBatchMax;
     const rows = await this.share<Map<SqlValue, R>>(
-      `${name}\u0000${options.timeoutMs ?? ''}\u0000${singleKeySql(read)}`,
+      coalescedBatchKey(read, name, options.timeoutMs),
       name,
       'coalesced',
       options.signal,
@@ -570,6 +570,27 @@ function singleKeySql<R>(read: KeyedRead<R>): string {
   let sql = singleKeySqls.get(read as KeyedRead<unknown>);
   if (sql === undefined) singleKeySqls.set(read as KeyedRead<unknown>, (sql = read.sql('?')));
   return sql;
+}
+
+interface CoalescedBatchKey {
+  name: string;
+  timeoutMs: number | undefined;
+  key: string;
+}
+
+const coalescedBatchKeys = new WeakMap<KeyedRead<unknown>, CoalescedBatchKey>();
+
+/**
+ * The key under which point reads of `read` coalesce (name, timeout and SQL), remembered per KeyedRead
+ * for the name and timeout it was last asked with (a read has one caller in practice): made afresh, the
+ * text is concatenated, flattened and hashed again for every request.
+ */
+function coalescedBatchKey<R>(read: KeyedRead<R>, name: string, timeoutMs: number | undefined): string {
+  const last = coalescedBatchKeys.get(read as KeyedRead<unknown>);
+  if (last !== undefined && last.name === name && last.timeoutMs === timeoutMs) return last.key;
+  const key = `${name}\u0000${timeoutMs ?? ''}\u0000${singleKeySql(read)}`;
+  coalescedBatchKeys.set(read as KeyedRead<unknown>, { name, timeoutMs, key });
+  return key;
 }
 
 /**
