@@ -16,7 +16,10 @@
 // `--path '/todos/{id}' --rows 10000`: a random id for every request.
 //
 // Prints, per repetition, req/s and the worker's CPU per request of each side, then the medians and the
-// ratio of each side's CPU per request to the first side's, within each repetition.
+// ratio of each side's CPU per request to the first side's, within each repetition. Also, per request,
+// how long the side's main thread waited on the run queue and how often it was preempted: on a small
+// machine the tier's processes share the cores, and a write to HAProxy wakes a process that may take
+// the writer's CPU (bench/README.md).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,6 +30,7 @@ import { DIST_DIR } from '../cluster/build/stamp';
 import { parseArgs } from './harness/args';
 import { fillTodos } from './harness/fill-todos';
 import { httpLoad, type Sample } from './harness/measure';
+import { mainThreadSched } from './harness/proc';
 import { median } from './harness/stats';
 import { peerDbOf, startPeer } from './peer/start';
 import { startThrowawayStack, variantApp, waitForReady, type ThrowawayStack } from './throwaway-stack';
@@ -110,8 +114,18 @@ const randomPath = options.path.includes('{id}')
   ? () => options.path.replace('{id}', String(1 + Math.floor(Math.random() * (options.rows || 2))))
   : undefined;
 
-function load(side: Side): Promise<Sample> {
-  return httpLoad({
+/** One load of a side, with what the scheduler did to its main thread meanwhile. */
+interface Loaded {
+  sample: Sample;
+  /** Microseconds per request the main thread waited, runnable, for a CPU. */
+  runQueueUs: number;
+  /** Preemptions of the main thread per request. */
+  preemptions: number;
+}
+
+async function load(side: Side): Promise<Loaded> {
+  const before = mainThreadSched(side.pid);
+  const sample = await httpLoad({
     url: `${side.url}${options.path.replace('{id}', '1')}`,
     path: randomPath,
     connections: options.connections,
@@ -119,6 +133,13 @@ function load(side: Side): Promise<Sample> {
     warmupSeconds: 0.5,
     watch: { worker: [side.pid] },
   });
+  // Counted over the warm-up too: a per-request figure, read against the load's requests.
+  const after = mainThreadSched(side.pid);
+  return {
+    sample,
+    runQueueUs: ((after.runQueueSeconds - before.runQueueSeconds) / sample.requests) * 1e6,
+    preemptions: (after.preemptions - before.preemptions) / sample.requests,
+  };
 }
 
 async function main(): Promise<void> {
@@ -131,24 +152,32 @@ async function main(): Promise<void> {
     for (const name of options.sides.split(',')) sides.push(await startSide(stack, name, stops));
     const cpuPerRequest = new Map<string, number[]>(sides.map((s) => [s.name, []]));
     const rps = new Map<string, number[]>(sides.map((s) => [s.name, []]));
+    const runQueue = new Map<string, number[]>(sides.map((s) => [s.name, []]));
+    const preempted = new Map<string, number[]>(sides.map((s) => [s.name, []]));
     for (let rep = 1; rep <= options.reps; rep++) {
       // Rotated, so no side always starts first.
       const order = sides.map((_, i) => sides[(i + rep) % sides.length]!);
       const samples = options.sequential ? [] : await Promise.all(order.map(load));
       for (const [i, side] of order.entries()) {
-        const sample = options.sequential ? await load(side) : samples[i]!;
+        const loaded = options.sequential ? await load(side) : samples[i]!;
+        const { sample } = loaded;
         const us = (sample.cpuSeconds.worker! / sample.requests) * 1e6;
         cpuPerRequest.get(side.name)!.push(us);
         rps.get(side.name)!.push(sample.rps);
+        runQueue.get(side.name)!.push(loaded.runQueueUs);
+        preempted.get(side.name)!.push(loaded.preemptions);
         const bad = sample.errors + Object.entries(sample.statuses).filter(([s]) => !s.startsWith('2')).length;
         console.log(
-          `rep ${rep}  ${side.name.padEnd(16)} ${Math.round(sample.rps)} req/s  ${us.toFixed(1)} us/req${bad ? '  NOT ALL 2xx' : ''}`,
+          `rep ${rep}  ${side.name.padEnd(16)} ${Math.round(sample.rps)} req/s  ${us.toFixed(1)} us/req` +
+            `  run queue ${loaded.runQueueUs.toFixed(1)} us/req  ${loaded.preemptions.toFixed(2)} preemptions/req` +
+            (bad ? '  NOT ALL 2xx' : ''),
         );
       }
     }
     for (const side of sides)
       console.log(
-        `${side.name.padEnd(16)} median ${median(cpuPerRequest.get(side.name)!).toFixed(1)} us/req, ${Math.round(median(rps.get(side.name)!))} req/s`,
+        `${side.name.padEnd(16)} median ${median(cpuPerRequest.get(side.name)!).toFixed(1)} us/req, ${Math.round(median(rps.get(side.name)!))} req/s, ` +
+          `run queue ${median(runQueue.get(side.name)!).toFixed(1)} us/req, ${median(preempted.get(side.name)!).toFixed(2)} preemptions/req`,
       );
     // How many requests each statement served (read batching), from the worker's own metrics.
     for (const side of sides.filter((s) => s.name !== 'peer')) {

@@ -71,3 +71,22 @@ export function rssSampler(pids: number[]): () => number[] {
     return peaks;
   };
 }
+
+/** How the scheduler treated a process's main thread (where its JavaScript runs), so far. */
+export interface MainThreadSched {
+  /** Seconds it was runnable but waiting for a CPU (the second field of /proc/<pid>/schedstat). */
+  runQueueSeconds: number;
+  /** Times it was taken off a CPU while still runnable (nonvoluntary_ctxt_switches): preempted. */
+  preemptions: number;
+}
+
+/** The main thread's scheduling counters; NaN when the process is gone. */
+export function mainThreadSched(pid: number): MainThreadSched {
+  try {
+    const waitNs = Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+    const match = /^nonvoluntary_ctxt_switches:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return { runQueueSeconds: waitNs / 1e9, preemptions: match ? Number(match[1]) : NaN };
+  } catch {
+    return { runQueueSeconds: NaN, preemptions: NaN };
+  }
+}
